@@ -1,0 +1,47 @@
+# The two commands of the README. Each sets itself up on a fresh Debian machine:
+# a virtual environment in .venv, Debian packages when missing, the cross-check readers.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
+export CROSSCHECK_HOME
+
+.PHONY: run test lint typecheck imports unit crosscheck-readers benchmark clean
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip; }
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+crosscheck-readers: $(STAMP)
+	@bash tests/crosscheck/install.sh
+
+run: $(STAMP)
+	@echo "== gateway check samples/ (good files are accepted, the bad ones rejected with their reason)"
+	@$(VENV)/bin/gateway check samples/*/*.x12; status=$$?; [ $$status -le 1 ] || exit $$status
+	@for f in samples/*/*.x12; do \
+		echo "== gateway ack $$f"; \
+		$(VENV)/bin/gateway ack --date 20261121 --time 1200 "$$f" || exit $$?; \
+	done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gateway tests benchmarks
+	$(VENV)/bin/ruff format --check gateway tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict gateway
+
+imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) crosscheck-readers lint typecheck imports
+	$(VENV)/bin/python -m pytest -q
+
+benchmark: $(STAMP) crosscheck-readers
+	$(PY) benchmarks/bench_codec.py
+
+clean:
+	rm -rf $(VENV) .build .mypy_cache .pytest_cache .ruff_cache

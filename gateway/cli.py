@@ -1,0 +1,183 @@
+"""The `gateway` command line: a thin edge that parses arguments, calls the codec and the
+services, and turns the gateway's errors into one line and an exit code (0 success, 1 a file
+rejected or an action refused, 2 a usage or configuration error). Never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.errors import GatewayError, GatewayFault, PartnerError
+from gateway.x12.ack import AckFormat, Envelope, build_acknowledgement
+from gateway.x12.model import FileReport, Issue
+from gateway.x12.reader import CHUNK_SIZE, Reader
+from gateway.x12.serializer import serialize
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            yield chunk
+
+
+def check_file(path: Path) -> FileReport:
+    """Validate one file, streaming it."""
+    reader = Reader()
+    for chunk in _chunks(path):
+        reader.feed(chunk)
+    return reader.close()
+
+
+def _issue_json(issue: Issue) -> dict[str, Any]:
+    return {
+        "code": issue.code_label,
+        "line": issue.line,
+        "segment_index": issue.segment_index,
+        "segment_id": issue.segment_id,
+        "element": issue.element,
+        "message": issue.message,
+    }
+
+
+def report_json(name: str, report: FileReport) -> dict[str, Any]:
+    """The `check --json` object for one file."""
+    transactions = [
+        {
+            "set": t.set_id,
+            "version": g.version,
+            "control": t.control_number,
+            "accepted": t.accepted and not g.issues and not i.issues,
+        }
+        for i in report.interchanges
+        for g in i.groups
+        for t in g.transactions
+    ]
+    return {
+        "file": name,
+        "accepted": report.accepted,
+        "interchanges": len(report.interchanges),
+        "groups": sum(len(i.groups) for i in report.interchanges),
+        "transactions": transactions,
+        "errors": [_issue_json(i) for i in report.all_issues()],
+    }
+
+
+def report_line(name: str, report: FileReport) -> str:
+    """The `check` line for one file."""
+    if report.accepted:
+        groups = sum(len(i.groups) for i in report.interchanges)
+        sets = sum(len(g.transactions) for i in report.interchanges for g in i.groups)
+        return (
+            f"{name}: accepted ({len(report.interchanges)} interchanges, {groups} groups, "
+            f"{sets} transaction sets)"
+        )
+    first = report.first_issue()
+    reason = first.describe() if first else "no interchange found"
+    return f"{name}: rejected: {reason}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edi-gateway")
+def cli() -> None:
+    """EDI trading-partner gateway: X12 in and out, one trusted order record."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of lines.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def check(as_json: bool, files: tuple[Path, ...]) -> None:
+    """Validate X12 files: envelopes, segment order and elements against the schemas."""
+    results = [(str(path), check_file(path)) for path in files]
+    if as_json:
+        click.echo(json.dumps([report_json(name, r) for name, r in results], indent=2))
+    else:
+        for name, report in results:
+            click.echo(report_line(name, report))
+    sys.exit(EXIT_OK if all(r.accepted for _, r in results) else EXIT_REJECTED)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "ack_format",
+    type=click.Choice(["997", "999"]),
+    default="997",
+    show_default=True,
+    help="Functional acknowledgement to build (999 answers 005010 groups; others get a 997).",
+)
+@click.option(
+    "--control",
+    type=click.IntRange(1, 999_999_999),
+    default=1,
+    show_default=True,
+    help="First interchange and group control number to use.",
+)
+@click.option("--date", "when_date", default=None, help="CCYYMMDD to stamp (default: today, UTC).")
+@click.option("--time", "when_time", default=None, help="HHMM to stamp (default: now, UTC).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ack(
+    ack_format: str, control: int, when_date: str | None, when_time: str | None, file: Path
+) -> None:
+    """Print the acknowledgements (TA1, 997 or 999) the gateway would send for FILE."""
+    now = dt.datetime.now(dt.UTC)
+    date = when_date or now.strftime("%Y%m%d")
+    time = when_time or now.strftime("%H%M")
+    if len(date) != 8 or not date.isdigit() or len(time) != 4 or not time.isdigit():
+        raise click.UsageError("--date takes CCYYMMDD and --time takes HHMM")
+    report = check_file(file)
+    if not report.interchanges:
+        first = report.first_issue()
+        raise PartnerError(
+            f"{file}: no interchange to acknowledge: {first.describe() if first else ''}"
+        )
+    written = 0
+    for number, interchange in enumerate(report.interchanges):
+        envelope = Envelope(control + number, control + number, date, time)
+        acknowledgement = build_acknowledgement(
+            interchange, envelope, ack_format=AckFormat(ack_format)
+        )
+        if acknowledgement is not None:
+            click.echo(serialize(acknowledgement).decode("latin-1"), nl=False)
+            written += 1
+    if not written:
+        click.echo(
+            f"{file}: nothing to acknowledge (acknowledgements are not acknowledged)", err=True
+        )
+
+
+def main() -> None:
+    """Console entry point: run the CLI, turning the gateway's errors into one line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_REJECTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except GatewayFault as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except GatewayError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
+    except OSError as exc:
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)

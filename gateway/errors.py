@@ -1,0 +1,53 @@
+"""The gateway's exception tree.
+
+Two families, so that a caller can tell whose fault a failure is::
+
+    GatewayError
+    ├── PartnerError              the partner's fault: their file is bad; reject it in the
+    │   │                          acknowledgement, quarantine it, carry on with the rest
+    │   └── X12SyntaxError        a file that cannot be read as X12 at all (no ISA, bad delimiters)
+    └── GatewayFault              ours: a bug or a misconfiguration; stop loudly
+        ├── ConfigurationError    a setting or an argument is wrong
+        ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
+        └── SerializationError    data handed to the serializer cannot be written as X12
+
+Validation of a readable file never raises: its faults are collected as
+`gateway.x12.model.Issue` values, each with its X12 error code and position, because one bad
+transaction set must not stop the others from being acknowledged.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+
+class PartnerError(GatewayError):
+    """The partner's fault: the input is bad."""
+
+
+class X12SyntaxError(PartnerError):
+    """The bytes cannot be read as X12 (no interchange header, unusable delimiters)."""
+
+    def __init__(self, message: str, *, code: str = "", line: int = 0, segment_index: int = 0):
+        super().__init__(message)
+        self.code = code
+        self.line = line
+        self.segment_index = segment_index
+
+
+class GatewayFault(GatewayError):
+    """Our fault: a bug or a misconfiguration."""
+
+
+class ConfigurationError(GatewayFault):
+    """A setting, an argument or a file named in the configuration is wrong."""
+
+
+class SchemaDefinitionError(GatewayFault):
+    """A schema data file shipped with the gateway is malformed."""
+
+
+class SerializationError(GatewayFault):
+    """Data given to the serializer cannot be written as X12 (a delimiter inside a value, ...)."""

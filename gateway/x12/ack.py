@@ -1,0 +1,431 @@
+"""Acknowledgements: building 997, 999 and TA1 from a validation report, and reading the ones
+partners send back.
+
+One acknowledgement interchange answers one inbound interchange: a TA1 when the sender asked
+(ISA14 = 1) or when the interchange itself is bad, then one FA group with a 997 (or, for 005010
+groups when asked, a 999) per functional group received. A rejected interchange gets only its TA1;
+functional acknowledgement groups (GS01 FA) are never acknowledged. The acknowledgement goes back
+with the partner's delimiters and control version, sender and receiver swapped, and each 997/999
+carries the version of the group it answers (GS08).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from gateway.errors import ConfigurationError
+from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
+from gateway.x12.model import (
+    AckStatus,
+    Delimiters,
+    GroupReport,
+    InterchangeReport,
+    Issue,
+    Level,
+    TA1Code,
+    TransactionCode,
+    TransactionReport,
+)
+from gateway.x12.schema import family_name
+
+MAX_AK4_PER_AK3 = 99
+MAX_CODES = 5  # AK502..AK506, AK905..AK909
+
+
+class AckFormat(enum.StrEnum):
+    """Which functional acknowledgement to send."""
+
+    FA997 = "997"
+    IA999 = "999"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the sender of the acknowledgement puts in its envelope: control numbers (issued by
+    the store) and the moment it is made."""
+
+    interchange_control: int
+    group_control: int
+    date: str  # CCYYMMDD
+    time: str  # HHMM
+
+
+def _status_of_interchange(report: InterchangeReport) -> tuple[str, str]:
+    if report.issues:
+        return AckStatus.REJECTED, report.issues[0].code
+    return AckStatus.ACCEPTED, TA1Code.NO_ERROR
+
+
+def build_ta1(report: InterchangeReport) -> Segment:
+    """The TA1 segment answering one interchange."""
+    status, note = _status_of_interchange(report)
+    control = report.control_number if report.control_number.isdigit() else "0"
+    return Segment(
+        "TA1",
+        [control.zfill(9)[-9:], report.date, report.time, str(status), str(note)],
+    )
+
+
+def wants_ta1(report: InterchangeReport) -> bool:
+    """A TA1 is sent when asked for (ISA14 = 1) or when the interchange itself is bad."""
+    return report.ack_requested or bool(report.issues)
+
+
+def _safe(value: str, delimiters: Delimiters, limit: int = 99) -> str:
+    """A copy of bad data that can travel in the acknowledgement (or '' when it cannot)."""
+    if any(d in value for d in delimiters.all()) or any(ord(c) < 32 or ord(c) > 126 for c in value):
+        return ""
+    return value[:limit]
+
+
+def _segment_id(issue: Issue) -> str:
+    candidate = "".join(c for c in issue.segment_id.upper() if c.isalnum())[:3]
+    return candidate if len(candidate) >= 2 else ""
+
+
+def _codes(issues: list[Issue], fallback: str) -> list[Element]:
+    codes: list[str] = []
+    for issue in issues:
+        if issue.code not in codes:
+            codes.append(issue.code)
+    return list((codes or [fallback])[:MAX_CODES])
+
+
+def _transaction_loop(
+    transaction: TransactionReport,
+    *,
+    is_999: bool,
+    with_versions: bool,
+    delimiters: Delimiters,
+) -> list[Segment]:
+    header: list[Element] = [transaction.set_id[:3] or "000", transaction.control_number or "0000"]
+    if with_versions and transaction.implementation_reference:
+        header.append(transaction.implementation_reference)
+    segments = [Segment("AK2", header)]
+    segment_tag, element_tag, trailer_tag = (
+        ("IK3", "IK4", "IK5") if is_999 else ("AK3", "AK4", "AK5")
+    )
+    current: Segment | None = None
+    current_index = -1
+    element_count = 0
+    for issue in transaction.segment_issues():
+        if issue.level is Level.SEGMENT:
+            segment_id = _segment_id(issue)
+            if not segment_id:
+                continue
+            current = Segment(
+                segment_tag,
+                [segment_id, str(max(issue.position_in_set, 1)), issue.loop_id[:4], issue.code],
+            )
+            current_index = issue.segment_index
+            element_count = 0
+            segments.append(current)
+        elif current is not None and issue.segment_index == current_index:
+            element_count += 1
+            if element_count > MAX_AK4_PER_AK3:
+                continue
+            position: tuple[str, ...] = (str(issue.element or 1),)
+            if issue.component is not None or issue.repetition is not None:
+                position += (str(issue.component) if issue.component else "",)
+            if with_versions and issue.repetition is not None:
+                position += (str(issue.repetition),)
+            code = issue.code
+            if not with_versions and code in ("12", "13"):
+                code = "3"  # 4010 has no repetition or component codes: too many data elements
+            ref = issue.element_ref if issue.element_ref.isdigit() else ""
+            segments.append(
+                Segment(
+                    element_tag,
+                    [
+                        position if len(position) > 1 else position[0],
+                        ref,
+                        code,
+                        _safe(issue.bad_value, delimiters),
+                    ],
+                )
+            )
+    set_codes = [i for i in transaction.set_issues() if i.code != TransactionCode.SEGMENTS_IN_ERROR]
+    if transaction.accepted:
+        trailer: list[Element] = [str(AckStatus.ACCEPTED)]
+    else:
+        codes = _codes(set_codes, TransactionCode.SEGMENTS_IN_ERROR)
+        if transaction.segment_issues() and TransactionCode.SEGMENTS_IN_ERROR not in codes:
+            codes = [*codes, TransactionCode.SEGMENTS_IN_ERROR][:MAX_CODES]
+        trailer = [str(AckStatus.REJECTED), *codes]
+    segments.append(Segment(trailer_tag, trailer))
+    return segments
+
+
+def build_functional_ack(
+    group: GroupReport,
+    control_number: str,
+    *,
+    ack_format: AckFormat,
+    delimiters: Delimiters,
+) -> TransactionSet:
+    """One 997 or 999 answering one functional group."""
+    family = family_name(group.version)
+    is_999 = ack_format is AckFormat.IA999
+    if is_999 and family != "005010":
+        raise ConfigurationError(
+            f"a 999 acknowledges 005010 groups only; group {group.control_number} is "
+            f"{group.version or 'of no version'}"
+        )
+    with_versions = family == "005010"
+    header: list[Element] = [group.functional_id[:2] or "ZZ", group.control_number or "0"]
+    if with_versions:
+        header.append(group.version)
+    segments = [Segment("AK1", header)]
+    for transaction in group.transactions:
+        segments.extend(
+            _transaction_loop(
+                transaction, is_999=is_999, with_versions=with_versions, delimiters=delimiters
+            )
+        )
+    received = len(group.transactions)
+    included = group.declared_count if group.declared_count is not None else received
+    status = group.status
+    trailer: list[Element] = [
+        str(status),
+        str(included),
+        str(received),
+        str(group.accepted_count),
+    ]
+    if group.issues:
+        trailer.extend(_codes(group.issues, "1"))
+    segments.append(Segment("AK9", trailer))
+    return TransactionSet(ack_format.value, control_number, segments)
+
+
+def build_acknowledgement(
+    report: InterchangeReport,
+    envelope: Envelope,
+    *,
+    ack_format: AckFormat = AckFormat.FA997,
+) -> Interchange | None:
+    """The acknowledgement interchange for one inbound interchange, or None when nothing is owed
+    (an accepted interchange of acknowledgements only, with no TA1 asked for)."""
+    delimiters = report.delimiters
+    ta1 = build_ta1(report) if wants_ta1(report) else None
+    acknowledged = [] if report.issues else [g for g in report.groups if g.functional_id != "FA"]
+    if ta1 is None and not acknowledged:
+        return None
+    version = report.control_version if report.control_version.isdigit() else "00401"
+    if delimiters.repetition is None and version >= "00501":
+        version = "00401"
+    interchange = Interchange(
+        sender_qualifier=report.receiver_qualifier or "ZZ",
+        sender_id=report.receiver_id or "UNKNOWN",
+        receiver_qualifier=report.sender_qualifier or "ZZ",
+        receiver_id=report.sender_id or "UNKNOWN",
+        date=envelope.date[2:],
+        time=envelope.time,
+        control_number=str(envelope.interchange_control).zfill(9),
+        control_version=version,
+        usage=report.usage if report.usage in ("P", "T") else "P",
+        delimiters=delimiters,
+    )
+    if ta1 is not None:
+        interchange.ta1s.append(ta1)
+    by_version: dict[str, list[GroupReport]] = {}
+    for group in acknowledged:
+        by_version.setdefault(group.version, []).append(group)
+    group_control = envelope.group_control
+    for version_of_group, groups in by_version.items():
+        chosen = ack_format
+        if chosen is AckFormat.IA999 and family_name(version_of_group) != "005010":
+            chosen = AckFormat.FA997
+        transactions = [
+            build_functional_ack(g, f"{number:04d}", ack_format=chosen, delimiters=delimiters)
+            for number, g in enumerate(groups, start=1)
+        ]
+        interchange.groups.append(
+            FunctionalGroup(
+                functional_id="FA",
+                sender=groups[0].receiver or interchange.sender_id,
+                receiver=groups[0].sender or interchange.receiver_id,
+                date=envelope.date,
+                time=envelope.time,
+                control_number=str(group_control),
+                version=version_of_group or "004010",
+                transactions=transactions,
+            )
+        )
+        group_control += 1
+    return interchange
+
+
+# -- reading acknowledgements ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ElementError:
+    """An AK4 / IK4: where in the segment, which element, which code, the bad data."""
+
+    position: int
+    component: int | None
+    repetition: int | None
+    element_ref: str
+    code: str
+    bad_value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentError:
+    """An AK3 / IK3 with its AK4s / IK4s."""
+
+    segment_id: str
+    position_in_set: int
+    loop_id: str
+    code: str
+    elements: tuple[ElementError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionAck:
+    """What the partner said of one of our transaction sets (AK2..AK5)."""
+
+    set_id: str
+    control_number: str
+    status: str
+    codes: tuple[str, ...]
+    segment_errors: tuple[SegmentError, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAck:
+    """What the partner said of one of our functional groups (one 997 or 999)."""
+
+    kind: str
+    functional_id: str
+    group_control: str
+    version: str
+    status: str
+    included: int
+    received: int
+    accepted_count: int
+    codes: tuple[str, ...]
+    transactions: tuple[TransactionAck, ...] = field(default_factory=tuple)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeAck:
+    """A TA1: what the partner said of one of our interchanges."""
+
+    control_number: str
+    date: str
+    time: str
+    status: str
+    note_code: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (AckStatus.ACCEPTED, AckStatus.ACCEPTED_WITH_ERRORS)
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else 0
+
+
+def _position(value: Element) -> tuple[int, int | None, int | None]:
+    parts = list(value) if isinstance(value, tuple) else [value if isinstance(value, str) else ""]
+    parts += ["", "", ""]
+    return (
+        _int(parts[0]),
+        _int(parts[1]) if parts[1] else None,
+        _int(parts[2]) if parts[2] else None,
+    )
+
+
+def read_functional_ack(transaction: TransactionSet) -> GroupAck:
+    """Read one 997 or 999 (already validated) into a `GroupAck`."""
+    if transaction.set_id not in ("997", "999"):
+        raise ValueError(f"transaction set {transaction.set_id} is not a 997 or 999")
+    head = Segment("AK1")
+    transactions: list[TransactionAck] = []
+    segment_errors: list[SegmentError] = []
+    element_errors: list[ElementError] = []
+    open_set: Segment | None = None
+    open_segment: Segment | None = None
+    trailer = Segment("AK9")
+
+    def close_segment() -> None:
+        nonlocal open_segment, element_errors
+        if open_segment is not None:
+            segment_errors.append(
+                SegmentError(
+                    open_segment.get(1),
+                    _int(open_segment.get(2)),
+                    open_segment.get(3),
+                    open_segment.get(4),
+                    tuple(element_errors),
+                )
+            )
+        open_segment, element_errors = None, []
+
+    for segment in transaction.segments:
+        tag = segment.id
+        if tag == "AK1":
+            head = segment
+        elif tag == "AK2":
+            open_set, segment_errors = segment, []
+        elif tag in ("AK3", "IK3"):
+            close_segment()
+            open_segment = segment
+        elif tag in ("AK4", "IK4"):
+            position, component, repetition = _position(
+                segment.elements[0] if segment.elements else ""
+            )
+            element_errors.append(
+                ElementError(
+                    position,
+                    component,
+                    repetition,
+                    segment.get(2),
+                    segment.get(3),
+                    segment.get(4),
+                )
+            )
+        elif tag in ("AK5", "IK5"):
+            close_segment()
+            if open_set is not None:
+                transactions.append(
+                    TransactionAck(
+                        open_set.get(1),
+                        open_set.get(2),
+                        segment.get(1),
+                        tuple(segment.get(n) for n in range(2, 7) if segment.get(n)),
+                        tuple(segment_errors),
+                    )
+                )
+            open_set = None
+        elif tag == "AK9":
+            trailer = segment
+    return GroupAck(
+        kind=transaction.set_id,
+        functional_id=head.get(1),
+        group_control=head.get(2),
+        version=head.get(3),
+        status=trailer.get(1),
+        included=_int(trailer.get(2)),
+        received=_int(trailer.get(3)),
+        accepted_count=_int(trailer.get(4)),
+        codes=tuple(trailer.get(n) for n in range(5, 10) if trailer.get(n)),
+        transactions=tuple(transactions),
+    )
+
+
+def read_ta1(segment: Segment) -> InterchangeAck:
+    """Read a TA1 segment."""
+    return InterchangeAck(
+        segment.get(1), segment.get(2), segment.get(3), segment.get(4), segment.get(5)
+    )

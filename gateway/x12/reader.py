@@ -1,0 +1,737 @@
+"""Reading and validating X12: segments from the tokenizer in, reports (and, on request, the
+parsed documents) out.
+
+Strategy: one pass, one segment at a time. The envelope (ISA/GS/ST ... SE/GE/IEA) is a small
+state machine here; inside a transaction set each segment is placed by the set's
+`StructureMachine` and its elements checked by a `SegmentChecker`. Nothing is kept but the reports
+and, when `keep_documents` is set, the segments of each transaction set, so a check of a large file
+runs in memory bounded by its largest transaction set (or segment, when documents are not kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from gateway.x12.document import (
+    FunctionalGroup,
+    Interchange,
+    Segment,
+    TransactionSet,
+    structure_value,
+)
+from gateway.x12.elements import SegmentChecker, valid_date, valid_time
+from gateway.x12.model import (
+    Delimiters,
+    FileReport,
+    GroupCode,
+    GroupReport,
+    InterchangeReport,
+    Issue,
+    Level,
+    SegmentCode,
+    TA1Code,
+    TransactionCode,
+    TransactionReport,
+)
+from gateway.x12.schema import (
+    Catalog,
+    Family,
+    TransactionSetSchema,
+    dates_are_short,
+    load_catalog,
+)
+from gateway.x12.structure import StructureMachine
+from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Tokenizer
+
+CHUNK_SIZE = 1 << 16
+SEGMENT_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+# Inside a transaction set every segment but these belongs to the set (SE included).
+SET_BREAKING_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST"})
+AUTHORIZATION_QUALIFIERS = frozenset({"00", "01", "02", "03", "04", "05", "06"})
+SECURITY_QUALIFIERS = frozenset({"00", "01"})
+MIN_CONTROL_VERSION = "00300"
+
+
+def _valid_segment_id(segment_id: str) -> bool:
+    return 2 <= len(segment_id) <= 3 and all(c in SEGMENT_ID_CHARACTERS for c in segment_id)
+
+
+@dataclass(slots=True)
+class _OpenSet:
+    report: TransactionReport
+    schema: TransactionSetSchema | None
+    machine: StructureMachine | None
+    segments: list[Segment] | None
+    position: int = 1
+    element_faults: int = 0
+    segment_faults: list[Issue] = field(default_factory=list)
+
+
+class Reader:
+    """Validates a stream of X12. Feed bytes, then `close()` and read `report`.
+
+    With `keep_documents`, the parsed interchanges are kept in `documents` as well.
+    """
+
+    def __init__(self, catalog: Catalog | None = None, *, keep_documents: bool = False):
+        self.catalog = catalog or load_catalog()
+        self.keep_documents = keep_documents
+        self.report = FileReport()
+        self.documents: list[Interchange] = []
+        self._tokenizer = Tokenizer()
+        self._interchange: InterchangeReport | None = None
+        self._document: Interchange | None = None
+        self._group: GroupReport | None = None
+        self._group_document: FunctionalGroup | None = None
+        self._family: Family | None = None
+        self._set: _OpenSet | None = None
+        self._checker: SegmentChecker | None = None
+        self._group_controls: set[str] = set()
+        self._set_controls: set[str] = set()
+        self._interchange_controls: set[tuple[str, str, str]] = set()
+        self._seen_group = False
+
+    # -- feeding -----------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Read more bytes."""
+        self._consume(self._tokenizer.feed(data))
+
+    def close(self) -> FileReport:
+        """End of input: close whatever is open and return the report."""
+        self._consume(self._tokenizer.close())
+        if self._interchange is not None:
+            self._interchange_issue(
+                TA1Code.PREMATURE_END_OF_FILE,
+                "file ends before the IEA interchange trailer",
+                "",
+            )
+            self._end_interchange()
+        self.report.issues.extend(self._tokenizer.issues)
+        if not self.report.interchanges and not self.report.issues:
+            self.report.issues.append(
+                Issue(Level.INTERCHANGE, TA1Code.CONTROL_STRUCTURE_INVALID, "no ISA segment found")
+            )
+        return self.report
+
+    def _consume(self, segments: Iterator[list[str]]) -> None:
+        tokenizer = self._tokenizer
+        for elements in segments:
+            tag = elements[0]
+            open_set = self._set
+            if open_set is not None and tag not in SET_BREAKING_IDS:
+                self._body_segment(open_set, tag, elements, tokenizer.line, tokenizer.index)
+            else:
+                self._envelope_segment(tag, elements, tokenizer.line, tokenizer.index)
+
+    # -- issues ------------------------------------------------------------------------------
+    def _interchange_issue(
+        self, code: str, message: str, segment_id: str, element: int | None = None
+    ) -> None:
+        issue = Issue(
+            Level.INTERCHANGE,
+            code,
+            message,
+            line=self._tokenizer.line,
+            segment_index=self._tokenizer.index,
+            segment_id=segment_id,
+            element=element,
+        )
+        if self._interchange is not None:
+            self._interchange.issues.append(issue)
+        else:
+            self.report.issues.append(issue)
+
+    def _group_issue(self, code: str, message: str, segment_id: str) -> None:
+        assert self._group is not None
+        self._group.issues.append(
+            Issue(
+                Level.GROUP,
+                code,
+                message,
+                line=self._tokenizer.line,
+                segment_index=self._tokenizer.index,
+                segment_id=segment_id,
+            )
+        )
+
+    def _set_issue(
+        self, open_set: _OpenSet, code: str, message: str, segment_id: str, element: int | None
+    ) -> None:
+        open_set.report.issues.append(
+            Issue(
+                Level.TRANSACTION,
+                code,
+                message,
+                line=self._tokenizer.line,
+                segment_index=self._tokenizer.index,
+                segment_id=segment_id,
+                element=element,
+                position_in_set=open_set.position,
+            )
+        )
+
+    # -- envelope ----------------------------------------------------------------------------
+    def _envelope_segment(self, tag: str, elements: list[str], line: int, index: int) -> None:
+        if tag == "ISA":
+            self._start_interchange(elements, line, index)
+        elif self._interchange is None:
+            self._interchange_issue(
+                TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!r} outside an interchange", tag
+            )
+        elif tag == "IEA":
+            self._end_interchange(elements)
+        elif tag == "GS":
+            self._start_group(elements, line, index)
+        elif tag == "GE":
+            self._end_group(elements)
+        elif tag == "ST":
+            self._start_set(elements, line, index)
+        elif tag == "SE":
+            self._interchange_issue(
+                TA1Code.CONTROL_STRUCTURE_INVALID, "SE without a transaction set header ST", tag
+            )
+        elif tag in ("ISB", "ISE") and self._group is None and not self._seen_group:
+            return  # X12.56 interchange service segments, allowed between ISA and the first GS
+        elif tag == "TA1" and self._group is None:
+            # An interchange acknowledgement travelling in this interchange.
+            if self._document is not None:
+                self._document.ta1s.append(Segment(tag, list(elements[1:])))
+        else:
+            where = "inside a functional group" if self._group else "inside the interchange"
+            shown = tag if _valid_segment_id(tag) else repr(tag)
+            self._interchange_issue(
+                TA1Code.CONTROL_STRUCTURE_INVALID,
+                f"segment {shown} {where} but outside any transaction set (ST..SE)",
+                tag,
+            )
+
+    def _start_interchange(self, elements: list[str], line: int, index: int) -> None:
+        if self._interchange is not None:
+            self._interchange_issue(
+                TA1Code.PREMATURE_END_OF_FILE,
+                "a new ISA starts before the IEA of the interchange in progress",
+                "ISA",
+            )
+            self._end_interchange()
+        delimiters = self._tokenizer.delimiters or Delimiters()
+        values = elements + [""] * (17 - len(elements))
+        report = InterchangeReport(
+            control_number=values[13],
+            sender_qualifier=values[5],
+            sender_id=values[6].rstrip(),
+            receiver_qualifier=values[7],
+            receiver_id=values[8].rstrip(),
+            date=values[9],
+            time=values[10],
+            control_version=values[12],
+            ack_requested=values[14] == "1",
+            usage=values[15],
+            delimiters=delimiters,
+            line=line,
+            segment_index=index,
+        )
+        self.report.interchanges.append(report)
+        self._interchange = report
+        self._seen_group = False
+        self._group_controls = set()
+        self._checker = None
+        for issue in self._tokenizer.issues:
+            if issue.segment_index == index and issue.segment_id == "ISA":
+                report.issues.append(issue)
+        self._tokenizer.issues = [i for i in self._tokenizer.issues if i not in report.issues]
+        self._check_isa(elements, report)
+        if self.keep_documents:
+            self._document = Interchange(
+                sender_qualifier=values[5],
+                sender_id=values[6].rstrip(),
+                receiver_qualifier=values[7],
+                receiver_id=values[8].rstrip(),
+                date=values[9],
+                time=values[10],
+                control_number=values[13],
+                control_version=values[12],
+                ack_requested=values[14] == "1",
+                usage=values[15],
+                delimiters=delimiters,
+                authorization=(values[1], values[2]),
+                security=(values[3], values[4]),
+                standards_id=values[11],
+            )
+            self.documents.append(self._document)
+
+    def _check_isa(self, elements: list[str], report: InterchangeReport) -> None:
+        def fault(position: int, message: str, code: str | None = None) -> None:
+            self._interchange_issue(
+                code or ISA_ELEMENT_CODES[position - 1], message, "ISA", element=position
+            )
+
+        if len(elements) != 17:
+            fault(
+                16 if len(elements) > 17 else max(1, len(elements) - 1),
+                f"ISA has {len(elements) - 1} elements, 16 required",
+                TA1Code.CONTROL_STRUCTURE_INVALID,
+            )
+            return
+        if not self._tokenizer.isa_widths_ok:
+            for position, width in enumerate(ISA_WIDTHS, start=1):
+                if len(elements[position]) != width:
+                    fault(
+                        position,
+                        f"ISA{position:02d} is {len(elements[position])} characters long; the ISA "
+                        f"is fixed width and ISA{position:02d} must be exactly {width}",
+                    )
+                    return
+        values = elements
+        if values[1] not in AUTHORIZATION_QUALIFIERS:
+            fault(1, f"ISA01 {values[1]!r} is not an authorization qualifier")
+        if values[3] not in SECURITY_QUALIFIERS:
+            fault(3, f"ISA03 {values[3]!r} is not a security qualifier")
+        for position, name in ((5, "sender"), (7, "receiver")):
+            qualifier = values[position]
+            if len(qualifier) != 2 or not qualifier.isalnum():
+                fault(position, f"ISA{position:02d} {qualifier!r} is not an ID qualifier")
+            if not values[position + 1].strip():
+                fault(position + 1, f"ISA{position + 1:02d} interchange {name} id is blank")
+        if not valid_date(values[9]) or len(values[9]) != 6:
+            fault(9, f"ISA09 {values[9]!r} is not a YYMMDD date")
+        if not valid_time(values[10]) or len(values[10]) != 4:
+            fault(10, f"ISA10 {values[10]!r} is not an HHMM time")
+        version = values[12]
+        if len(version) != 5 or not version.isdigit():
+            fault(12, f"ISA12 {version!r} is not a control version number")
+        elif version < MIN_CONTROL_VERSION:
+            fault(
+                12,
+                f"ISA12 control version {version} is not supported (00300 and later are)",
+                TA1Code.VERSION_NOT_SUPPORTED,
+            )
+        elif version < "00402" and values[11] != "U":
+            fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
+        if len(values[13]) != 9 or not values[13].isdigit():
+            fault(13, f"ISA13 {values[13]!r} is not a 9-digit control number")
+        if values[14] not in ("0", "1"):
+            fault(14, f"ISA14 {values[14]!r} must be 0 or 1")
+        if values[15] not in ("P", "T", "I"):
+            fault(15, f"ISA15 {values[15]!r} must be P, T or I")
+        delimiters = report.delimiters
+        if len(values[16]) != 1 or values[16].isalnum() or values[16] == delimiters.element:
+            fault(16, f"ISA16 {values[16]!r} is not a usable component element separator")
+        elif report.delimiters.repetition in (delimiters.sub_element, delimiters.segment):
+            fault(11, "ISA11 repetition separator repeats another delimiter")
+        key = (report.sender_qualifier + report.sender_id, report.receiver_id, values[13])
+        if key in self._interchange_controls:
+            fault(
+                13,
+                f"ISA13 {values[13]} repeats an interchange control number already used in this "
+                "file by the same sender and receiver",
+                TA1Code.DUPLICATE_CONTROL_NUMBER,
+            )
+        self._interchange_controls.add(key)
+
+    def _end_interchange(self, elements: list[str] | None = None) -> None:
+        report = self._interchange
+        assert report is not None
+        if self._group is not None:
+            self._close_group_without_trailer("IEA" if elements else "end of file")
+        if elements is not None:
+            values = [*elements, "", ""]
+            if values[2] != report.control_number:
+                self._interchange_issue(
+                    TA1Code.CONTROL_NUMBER_MISMATCH,
+                    f"IEA02 {values[2]!r} does not match ISA13 {report.control_number!r}",
+                    "IEA",
+                    2,
+                )
+            if values[1] != str(len(report.groups)) and not (
+                values[1].isdigit() and int(values[1]) == len(report.groups)
+            ):
+                self._interchange_issue(
+                    TA1Code.GROUP_COUNT_INVALID,
+                    f"IEA01 says {values[1]!r} functional groups, the interchange has "
+                    f"{len(report.groups)}",
+                    "IEA",
+                    1,
+                )
+            if len(elements) > 3:
+                self._interchange_issue(
+                    TA1Code.CONTROL_STRUCTURE_INVALID, "IEA has more than 2 elements", "IEA", 3
+                )
+        self._interchange = None
+        self._document = None
+
+    def _start_group(self, elements: list[str], line: int, index: int) -> None:
+        if self._group is not None:
+            self._close_group_without_trailer("GS")
+        values = elements + [""] * (9 - len(elements))
+        version = values[8]
+        report = GroupReport(
+            functional_id=values[1],
+            control_number=values[6],
+            version=version,
+            sender=values[2],
+            receiver=values[3],
+            date=values[4],
+            time=values[5],
+            line=line,
+            segment_index=index,
+        )
+        assert self._interchange is not None
+        self._interchange.groups.append(report)
+        self._group = report
+        self._seen_group = True
+        self._set_controls = set()
+        self._family = self.catalog.family_for(version)
+        delimiters = self._tokenizer.delimiters or Delimiters()
+        self._checker = SegmentChecker(delimiters, short_dates=dates_are_short(version))
+        self._check_gs(elements, report)
+        if self._document is not None:
+            self._group_document = FunctionalGroup(
+                functional_id=values[1],
+                sender=values[2],
+                receiver=values[3],
+                date=values[4],
+                time=values[5],
+                control_number=values[6],
+                agency=values[7],
+                version=version,
+            )
+            self._document.groups.append(self._group_document)
+
+    def _check_gs(self, elements: list[str], report: GroupReport) -> None:
+        def content(message: str, position: int) -> None:
+            self._interchange_issue(TA1Code.CONTENT_INVALID, message, "GS", position)
+
+        if len(elements) != 9:
+            content(f"GS has {len(elements) - 1} elements, 8 required", min(len(elements), 9))
+            return
+        values = elements
+        if len(values[1]) != 2 or not values[1].isalnum():
+            content(f"GS01 {values[1]!r} is not a functional identifier code", 1)
+        for position in (2, 3):
+            if not 2 <= len(values[position]) <= 15 or not values[position].strip():
+                content(
+                    f"GS{position:02d} {values[position]!r} must be 2 to 15 characters", position
+                )
+        short = dates_are_short(report.version)
+        if not valid_date(values[4]) or len(values[4]) != (6 if short else 8):
+            content(f"GS04 {values[4]!r} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
+        if not valid_time(values[5]):
+            content(f"GS05 {values[5]!r} is not a valid time", 5)
+        if not values[6].isdigit() or len(values[6]) > 9:
+            self._group_issue(
+                GroupCode.CONTROL_NUMBER_SYNTAX,
+                f"GS06 {values[6]!r} is not a group control number (1 to 9 digits)",
+                "GS",
+            )
+        elif values[6] in self._group_controls:
+            self._group_issue(
+                GroupCode.CONTROL_NUMBER_NOT_UNIQUE,
+                f"GS06 {values[6]} repeats a group control number in this interchange",
+                "GS",
+            )
+        self._group_controls.add(values[6])
+        if values[7] not in ("X", "T"):
+            content(f"GS07 {values[7]!r} must be X (ASC X12) or T (TDCC)", 7)
+        elif values[7] == "T" and report.version[:6].isdigit() and report.version >= "003010":
+            content(f"GS07 'T' names TDCC, but GS08 {report.version} is an ASC X12 version", 7)
+        if self._family is None:
+            self._group_issue(
+                GroupCode.VERSION_NOT_SUPPORTED,
+                f"GS08 version {report.version!r} is not supported",
+                "GS",
+            )
+
+    def _end_group(self, elements: list[str]) -> None:
+        if self._group is None:
+            self._interchange_issue(
+                TA1Code.CONTROL_STRUCTURE_INVALID, "GE without a functional group header GS", "GE"
+            )
+            return
+        if self._set is not None:
+            self._close_set_without_trailer("GE")
+        report = self._group
+        values = [*elements, "", ""]
+        if values[2] != report.control_number:
+            self._group_issue(
+                GroupCode.CONTROL_NUMBER_MISMATCH,
+                f"GE02 {values[2]!r} does not match GS06 {report.control_number!r}",
+                "GE",
+            )
+        count = len(report.transactions)
+        report.declared_count = int(values[1]) if values[1].isdigit() else None
+        if report.declared_count != count:
+            self._group_issue(
+                GroupCode.COUNT_MISMATCH,
+                f"GE01 says {values[1]!r} transaction sets, the group has {count}",
+                "GE",
+            )
+        self._group = None
+        self._group_document = None
+
+    def _close_group_without_trailer(self, seen: str) -> None:
+        if self._set is not None:
+            self._close_set_without_trailer(seen)
+        self._group_issue(
+            GroupCode.TRAILER_MISSING,
+            f"functional group {self._group.control_number if self._group else ''} has no GE "
+            f"trailer before {seen}",
+            seen,
+        )
+        self._group = None
+        self._group_document = None
+
+    # -- transaction sets -------------------------------------------------------------------
+    def _start_set(self, elements: list[str], line: int, index: int) -> None:
+        if self._group is None:
+            self._interchange_issue(
+                TA1Code.CONTROL_STRUCTURE_INVALID, "ST outside a functional group (GS..GE)", "ST"
+            )
+            # Validate it anyway under an implied group so its faults are reported too.
+            self._start_group(["GS", "", "", "", "", "", "", "", ""], line, index)
+        if self._set is not None:
+            self._close_set_without_trailer("ST")
+        group = self._group
+        assert group is not None
+        set_id = elements[1] if len(elements) > 1 else ""
+        control = elements[2] if len(elements) > 2 else ""
+        reference = elements[3] if len(elements) > 3 else ""
+        report = TransactionReport(set_id, control, reference, line=line, segment_index=index)
+        group.transactions.append(report)
+        family = self._family
+        schema = family.sets.get(set_id) if family else None
+        machine = (
+            StructureMachine(schema, frozenset(family.segments))
+            if schema is not None and family is not None
+            else None
+        )
+        segments: list[Segment] | None = [] if self._group_document is not None else None
+        open_set = _OpenSet(report, schema, machine, segments)
+        self._set = open_set
+        if len(set_id) != 3 or not set_id.isdigit():
+            self._set_issue(
+                open_set,
+                TransactionCode.IDENTIFIER_INVALID,
+                f"ST01 {set_id!r} is not a transaction set identifier",
+                "ST",
+                1,
+            )
+        elif schema is None and self._family is not None:
+            self._set_issue(
+                open_set,
+                TransactionCode.NOT_SUPPORTED,
+                f"transaction set {set_id} is not supported (version {group.version})",
+                "ST",
+                1,
+            )
+        expected_group = self.catalog.functional_id_of(set_id)
+        if expected_group and expected_group != group.functional_id and group.functional_id:
+            self._set_issue(
+                open_set,
+                TransactionCode.IDENTIFIER_INVALID,
+                f"transaction set {set_id} belongs in a functional group with GS01 "
+                f"{expected_group}, not {group.functional_id}",
+                "ST",
+                1,
+            )
+        if not 4 <= len(control) <= 9:
+            self._set_issue(
+                open_set,
+                TransactionCode.CONTROL_NUMBER_INVALID,
+                f"ST02 {control!r} must be 4 to 9 characters",
+                "ST",
+                2,
+            )
+        elif control in self._set_controls:
+            self._set_issue(
+                open_set,
+                TransactionCode.CONTROL_NUMBER_NOT_UNIQUE,
+                f"ST02 {control} repeats a transaction set control number in this group",
+                "ST",
+                2,
+            )
+        self._set_controls.add(control)
+        self._body_segment(open_set, "ST", elements, line, index)
+
+    def _end_set(self, open_set: _OpenSet, elements: list[str]) -> None:
+        report = open_set.report
+        values = [*elements, "", ""]
+        if values[2] != report.control_number:
+            self._set_issue(
+                open_set,
+                TransactionCode.CONTROL_NUMBER_MISMATCH,
+                f"SE02 {values[2]!r} does not match ST02 {report.control_number!r}",
+                "SE",
+                2,
+            )
+        counted = open_set.position - 1
+        if not values[1].isdigit() or int(values[1]) != counted:
+            self._set_issue(
+                open_set,
+                TransactionCode.SEGMENT_COUNT_MISMATCH,
+                f"SE01 says {values[1]!r} segments, the transaction set has {counted}",
+                "SE",
+                1,
+            )
+        self._finish_set(open_set)
+
+    def _close_set_without_trailer(self, seen: str) -> None:
+        open_set = self._set
+        assert open_set is not None
+        self._set_issue(
+            open_set,
+            TransactionCode.TRAILER_MISSING,
+            f"transaction set {open_set.report.control_number} has no SE trailer before {seen}",
+            seen,
+            None,
+        )
+        self._finish_set(open_set, structure=False)
+
+    def _finish_set(self, open_set: _OpenSet, *, structure: bool = True) -> None:
+        report = open_set.report
+        report.segment_count = open_set.position - 1
+        if structure and open_set.machine is not None:
+            open_set.machine.finish()
+            for missing in open_set.machine.missing:
+                what = f"loop {missing.loop_id}" if missing.is_loop else "segment"
+                report.issues.append(
+                    Issue(
+                        Level.SEGMENT,
+                        SegmentCode.MANDATORY_MISSING,
+                        f"mandatory {what} {missing.segment_id} is missing",
+                        line=self._tokenizer.line,
+                        segment_index=self._tokenizer.index,
+                        segment_id=missing.segment_id,
+                        position_in_set=open_set.position - 1,
+                        loop_id=missing.loop_id,
+                    )
+                )
+        if report.segment_issues() and not any(
+            i.code == TransactionCode.SEGMENTS_IN_ERROR for i in report.set_issues()
+        ):
+            report.issues.append(
+                Issue(
+                    Level.TRANSACTION,
+                    TransactionCode.SEGMENTS_IN_ERROR,
+                    "one or more segments in error",
+                    line=report.line,
+                    segment_index=report.segment_index,
+                    segment_id="ST",
+                )
+            )
+        if open_set.segments is not None and self._group_document is not None:
+            self._group_document.transactions.append(
+                TransactionSet(
+                    report.set_id,
+                    report.control_number,
+                    open_set.segments,
+                    report.implementation_reference,
+                )
+            )
+        self._set = None
+
+    def _body_segment(
+        self, open_set: _OpenSet, tag: str, elements: list[str], line: int, index: int
+    ) -> None:
+        position = open_set.position
+        if tag == "SE":
+            open_set.position = position + 1
+            self._place(open_set, tag, elements, line, index, position)
+            self._end_set(open_set, elements)
+            return
+        open_set.position = position + 1
+        if open_set.segments is not None and tag not in ("ST",):
+            delimiters = self._tokenizer.delimiters or Delimiters()
+            open_set.segments.append(
+                Segment(tag, [structure_value(v, delimiters) for v in elements[1:]])
+            )
+        self._place(open_set, tag, elements, line, index, position)
+
+    def _place(
+        self,
+        open_set: _OpenSet,
+        tag: str,
+        elements: list[str],
+        line: int,
+        index: int,
+        position: int,
+    ) -> None:
+        machine = open_set.machine
+        if machine is None:
+            return
+        report = open_set.report
+        if not _valid_segment_id(tag):
+            shown = "empty segment (two terminators in a row)" if not tag else f"{tag!r}"
+            report.issues.append(
+                Issue(
+                    Level.SEGMENT,
+                    SegmentCode.UNRECOGNIZED,
+                    f"{shown} is not a segment id",
+                    line=line,
+                    segment_index=index,
+                    segment_id=tag[:3],
+                    position_in_set=position,
+                )
+            )
+            return
+        placement = machine.place(tag)
+        if placement.code:
+            report.issues.append(
+                Issue(
+                    Level.SEGMENT,
+                    placement.code,
+                    placement.message,
+                    line=line,
+                    segment_index=index,
+                    segment_id=tag,
+                    position_in_set=position,
+                    loop_id=placement.loop_id,
+                )
+            )
+            if placement.code not in (SegmentCode.OVER_MAXIMUM_USE, SegmentCode.LOOP_OVER_MAXIMUM):
+                return
+        assert self._family is not None and self._checker is not None
+        definition = self._family.segments.get(tag)
+        if definition is None:
+            return
+        base = Issue(
+            Level.SEGMENT,
+            SegmentCode.ELEMENT_ERRORS,
+            f"{tag} has data element errors",
+            line=line,
+            segment_index=index,
+            segment_id=tag,
+            position_in_set=position,
+            loop_id=placement.loop_id,
+        )
+        faults = self._checker.check(definition, elements, base)
+        if faults:
+            report.issues.append(base)
+            report.issues.extend(faults)
+
+
+def read_bytes(data: bytes, *, catalog: Catalog | None = None) -> FileReport:
+    """Validate a whole file held in memory."""
+    reader = Reader(catalog)
+    for start in range(0, len(data), CHUNK_SIZE):
+        reader.feed(data[start : start + CHUNK_SIZE])
+    return reader.close()
+
+
+def read_chunks(chunks: Iterable[bytes], *, catalog: Catalog | None = None) -> FileReport:
+    """Validate a stream of chunks (a file read piece by piece)."""
+    reader = Reader(catalog)
+    for chunk in chunks:
+        reader.feed(chunk)
+    return reader.close()
+
+
+def parse_bytes(
+    data: bytes, *, catalog: Catalog | None = None
+) -> tuple[list[Interchange], FileReport]:
+    """Validate and parse: the interchanges as documents, with the report."""
+    reader = Reader(catalog, keep_documents=True)
+    for start in range(0, len(data), CHUNK_SIZE):
+        reader.feed(data[start : start + CHUNK_SIZE])
+    report = reader.close()
+    return reader.documents, report

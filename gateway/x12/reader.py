@@ -10,7 +10,9 @@ runs in memory bounded by its largest transaction set (or segment, when document
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
+from itertools import compress, repeat
 from dataclasses import dataclass, field
 
 from gateway.x12.document import (
@@ -42,15 +44,26 @@ from gateway.x12.schema import (
     load_catalog,
 )
 from gateway.x12.structure import StructureMachine
-from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Tokenizer
+from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
 SEGMENT_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Inside a transaction set every segment but these belongs to the set (SE included).
 SET_BREAKING_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST"})
+ENVELOPE_TAGS = (*sorted(SET_BREAKING_IDS), "SE")
+ENVELOPE_TAG_SET = frozenset(ENVELOPE_TAGS)
 AUTHORIZATION_QUALIFIERS = frozenset({"00", "01", "02", "03", "04", "05", "06"})
 SECURITY_QUALIFIERS = frozenset({"00", "01"})
 MIN_CONTROL_VERSION = "00300"
+
+
+def _envelope_offsets(raws: list[str], separator: str) -> list[int]:
+    """Offsets of the envelope segments (ISA, IEA, GS, GE, ST, SE) in a batch, found by C-level
+    scans (`map` of `str.startswith`), not a Python loop over every segment."""
+    prefixes = tuple(tag + separator for tag in ENVELOPE_TAGS)
+    found = set(compress(range(len(raws)), map(str.startswith, raws, repeat(prefixes))))
+    found.update(compress(range(len(raws)), map(ENVELOPE_TAG_SET.__contains__, raws)))
+    return sorted(found)
 
 
 def _valid_segment_id(segment_id: str) -> bool:
@@ -71,12 +84,20 @@ class _OpenSet:
 class Reader:
     """Validates a stream of X12. Feed bytes, then `close()` and read `report`.
 
-    With `keep_documents`, the parsed interchanges are kept in `documents` as well.
+    With `keep_documents`, the parsed interchanges are kept in `documents` as well; without
+    `schema_checks`, only the envelope is checked (segment order and elements are not).
     """
 
-    def __init__(self, catalog: Catalog | None = None, *, keep_documents: bool = False):
+    def __init__(
+        self,
+        catalog: Catalog | None = None,
+        *,
+        keep_documents: bool = False,
+        schema_checks: bool = True,
+    ):
         self.catalog = catalog or load_catalog()
         self.keep_documents = keep_documents
+        self.schema_checks = schema_checks
         self.report = FileReport()
         self.documents: list[Interchange] = []
         self._tokenizer = Tokenizer()
@@ -91,6 +112,8 @@ class Reader:
         self._set_controls: set[str] = set()
         self._interchange_controls: set[tuple[str, str, str]] = set()
         self._seen_group = False
+        self._batch: Batch | None = None
+        self._offset = 0
 
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -114,15 +137,50 @@ class Reader:
             )
         return self.report
 
-    def _consume(self, segments: Iterator[list[str]]) -> None:
-        tokenizer = self._tokenizer
-        for elements in segments:
-            tag = elements[0]
-            open_set = self._set
-            if open_set is not None and tag not in SET_BREAKING_IDS:
-                self._body_segment(open_set, tag, elements, tokenizer.line, tokenizer.index)
-            else:
-                self._envelope_segment(tag, elements, tokenizer.line, tokenizer.index)
+    def _consume(self, batches: Iterator[Batch]) -> None:
+        for batch in batches:
+            self._batch = batch
+            if batch.isa is not None:
+                self._offset = 0
+                self._envelope_segment("ISA", batch.isa)
+                continue
+            separator = batch.delimiters.element
+            raws = batch.raws
+            count = len(raws)
+            marks: list[int] | None = None
+            offset = 0
+            while offset < count:
+                open_set = self._set
+                if open_set is not None and open_set.machine is None and open_set.segments is None:
+                    # Envelope only: jump to the next envelope segment, counting what lies between.
+                    if marks is None:
+                        marks = _envelope_offsets(raws, separator)
+                    following = bisect.bisect_left(marks, offset)
+                    target = marks[following] if following < len(marks) else count
+                    open_set.position += target - offset
+                    offset = target
+                    if offset >= count:
+                        break
+                raw = raws[offset]
+                elements = raw.split(separator)
+                tag = elements[0]
+                self._offset = offset
+                open_set = self._set
+                if open_set is not None and tag not in SET_BREAKING_IDS:
+                    self._body_segment(open_set, tag, elements)
+                else:
+                    self._envelope_segment(tag, elements)
+                offset += 1
+
+    @property
+    def line(self) -> int:
+        """Line of the segment being read."""
+        return self._batch.line_of(self._offset) if self._batch else 0
+
+    @property
+    def index(self) -> int:
+        """Index (1-based, in the file) of the segment being read."""
+        return self._batch.first_index + self._offset if self._batch else 0
 
     # -- issues ------------------------------------------------------------------------------
     def _interchange_issue(
@@ -132,8 +190,8 @@ class Reader:
             Level.INTERCHANGE,
             code,
             message,
-            line=self._tokenizer.line,
-            segment_index=self._tokenizer.index,
+            line=self.line,
+            segment_index=self.index,
             segment_id=segment_id,
             element=element,
         )
@@ -149,8 +207,8 @@ class Reader:
                 Level.GROUP,
                 code,
                 message,
-                line=self._tokenizer.line,
-                segment_index=self._tokenizer.index,
+                line=self.line,
+                segment_index=self.index,
                 segment_id=segment_id,
             )
         )
@@ -163,8 +221,8 @@ class Reader:
                 Level.TRANSACTION,
                 code,
                 message,
-                line=self._tokenizer.line,
-                segment_index=self._tokenizer.index,
+                line=self.line,
+                segment_index=self.index,
                 segment_id=segment_id,
                 element=element,
                 position_in_set=open_set.position,
@@ -172,9 +230,9 @@ class Reader:
         )
 
     # -- envelope ----------------------------------------------------------------------------
-    def _envelope_segment(self, tag: str, elements: list[str], line: int, index: int) -> None:
+    def _envelope_segment(self, tag: str, elements: list[str]) -> None:
         if tag == "ISA":
-            self._start_interchange(elements, line, index)
+            self._start_interchange(elements)
         elif self._interchange is None:
             self._interchange_issue(
                 TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!r} outside an interchange", tag
@@ -182,11 +240,11 @@ class Reader:
         elif tag == "IEA":
             self._end_interchange(elements)
         elif tag == "GS":
-            self._start_group(elements, line, index)
+            self._start_group(elements)
         elif tag == "GE":
             self._end_group(elements)
         elif tag == "ST":
-            self._start_set(elements, line, index)
+            self._start_set(elements)
         elif tag == "SE":
             self._interchange_issue(
                 TA1Code.CONTROL_STRUCTURE_INVALID, "SE without a transaction set header ST", tag
@@ -206,7 +264,8 @@ class Reader:
                 tag,
             )
 
-    def _start_interchange(self, elements: list[str], line: int, index: int) -> None:
+    def _start_interchange(self, elements: list[str]) -> None:
+        line, index = self.line, self.index
         if self._interchange is not None:
             self._interchange_issue(
                 TA1Code.PREMATURE_END_OF_FILE,
@@ -360,7 +419,8 @@ class Reader:
         self._interchange = None
         self._document = None
 
-    def _start_group(self, elements: list[str], line: int, index: int) -> None:
+    def _start_group(self, elements: list[str]) -> None:
+        line, index = self.line, self.index
         if self._group is not None:
             self._close_group_without_trailer("GS")
         values = elements + [""] * (9 - len(elements))
@@ -482,13 +542,14 @@ class Reader:
         self._group_document = None
 
     # -- transaction sets -------------------------------------------------------------------
-    def _start_set(self, elements: list[str], line: int, index: int) -> None:
+    def _start_set(self, elements: list[str]) -> None:
+        line, index = self.line, self.index
         if self._group is None:
             self._interchange_issue(
                 TA1Code.CONTROL_STRUCTURE_INVALID, "ST outside a functional group (GS..GE)", "ST"
             )
             # Validate it anyway under an implied group so its faults are reported too.
-            self._start_group(["GS", "", "", "", "", "", "", "", ""], line, index)
+            self._start_group(["GS", "", "", "", "", "", "", "", ""])
         if self._set is not None:
             self._close_set_without_trailer("ST")
         group = self._group
@@ -502,7 +563,7 @@ class Reader:
         schema = family.sets.get(set_id) if family else None
         machine = (
             StructureMachine(schema, frozenset(family.segments))
-            if schema is not None and family is not None
+            if schema is not None and family is not None and self.schema_checks
             else None
         )
         segments: list[Segment] | None = [] if self._group_document is not None else None
@@ -551,7 +612,7 @@ class Reader:
                 2,
             )
         self._set_controls.add(control)
-        self._body_segment(open_set, "ST", elements, line, index)
+        self._body_segment(open_set, "ST", elements)
 
     def _end_set(self, open_set: _OpenSet, elements: list[str]) -> None:
         report = open_set.report
@@ -599,8 +660,8 @@ class Reader:
                         Level.SEGMENT,
                         SegmentCode.MANDATORY_MISSING,
                         f"mandatory {what} {missing.segment_id} is missing",
-                        line=self._tokenizer.line,
-                        segment_index=self._tokenizer.index,
+                        line=self.line,
+                        segment_index=self.index,
                         segment_id=missing.segment_id,
                         position_in_set=open_set.position - 1,
                         loop_id=missing.loop_id,
@@ -630,9 +691,8 @@ class Reader:
             )
         self._set = None
 
-    def _body_segment(
-        self, open_set: _OpenSet, tag: str, elements: list[str], line: int, index: int
-    ) -> None:
+    def _body_segment(self, open_set: _OpenSet, tag: str, elements: list[str]) -> None:
+        line, index = self.line, self.index
         position = open_set.position
         if tag == "SE":
             open_set.position = position + 1

@@ -1,12 +1,18 @@
-"""Streaming X12 tokenizer: bytes in, segments (lists of element strings) out.
+"""Streaming X12 tokenizer: bytes in, batches of raw segments out.
 
 Strategy: bytes are decoded as latin-1 (one character per byte, so any delimiter byte and any
-non-ASCII byte survive unchanged and nothing can fail to decode), then split on the segment
-terminator with `str.split`, which does the byte scanning in C. Only the unfinished tail of a chunk
-is kept between calls, so memory is bounded by the largest segment plus one chunk. Each ISA sets
-the delimiters of its interchange; after an IEA the tokenizer looks for the next ISA, which may use
-other delimiters. CR and LF around segments are ignored; a segment of nothing between two visible
-terminators is reported as an empty segment.
+non-ASCII byte survive unchanged and nothing can fail to decode), then cut on the segment
+terminator with `str.split`, which does the scanning in C. Only the unfinished tail of a chunk is
+kept between calls, so memory is bounded by the largest segment plus one chunk. Each ISA sets the
+delimiters of its interchange; after an IEA the tokenizer looks for the next ISA, which may use
+other delimiters. CR and LF around segments are ignored; nothing between two visible terminators is
+an empty segment.
+
+Segments come out as raw strings in `Batch`es (the reader splits them into elements), each batch
+with the delimiters in force and what it takes to give every segment its line number. The common
+layouts (no line breaks at all, or exactly one line break after each terminator, or newline
+terminators) are recognised once per chunk and need no work per segment; other layouts fall back to
+counting line breaks segment by segment.
 
 The tokenizer does not judge structure (that is `gateway.x12.reader`): it reports only what stops it
 from cutting the bytes into segments (an unreadable ISA, text outside any interchange, a file ending
@@ -16,6 +22,7 @@ inside a segment) as `Issue` values in `issues`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from gateway.x12.model import Delimiters, Issue, Level, TA1Code
 
@@ -56,13 +63,31 @@ def repetition_separator(isa11: str, control_version: str) -> str | None:
     return None
 
 
-class Tokenizer:
-    """Cuts a stream of bytes into segments. Feed it chunks, then call `close()`.
+@dataclass(slots=True)
+class Batch:
+    """Consecutive raw segments read with one set of delimiters.
 
-    After each segment is yielded, `line` and `index` give its position (1-based line of its
-    first character, 1-based count of segments in the stream) and `delimiters` the delimiters in
-    force.
+    Segment `i` of the batch is segment number `first_index + i` of the stream; its line is
+    `lines[i]` when `lines` is given, else `first_line + i * line_step`. An ISA comes alone in a
+    batch of its own, with its elements already split (`isa`).
     """
+
+    raws: list[str]
+    delimiters: Delimiters
+    first_index: int
+    first_line: int
+    line_step: int = 0
+    lines: list[int] | None = None
+    isa: list[str] | None = None
+
+    def line_of(self, offset: int) -> int:
+        if self.lines is not None:
+            return self.lines[offset]
+        return self.first_line + offset * self.line_step
+
+
+class Tokenizer:
+    """Cuts a stream of bytes into segments. Feed it chunks, then call `close()`."""
 
     def __init__(self) -> None:
         self._pending = ""
@@ -70,15 +95,14 @@ class Tokenizer:
         self._started = False
         self._closed = False
         self._next_line = 1  # line at the start of _pending
-        self.line = 0
-        self.index = 0
+        self.index = 0  # segments cut so far
         self.delimiters: Delimiters | None = None
         self.isa_widths_ok = True
         self.issues: list[Issue] = []
 
     # -- public ------------------------------------------------------------------------------
-    def feed(self, data: bytes) -> Iterator[list[str]]:
-        """Add bytes; yield every segment completed by them."""
+    def feed(self, data: bytes) -> Iterator[Batch]:
+        """Add bytes; yield the batches of segments completed by them."""
         text = data.decode("latin-1")
         if not self._started:
             if not text:
@@ -89,9 +113,10 @@ class Tokenizer:
         self._pending += text
         yield from self._drain(final=False)
 
-    def close(self) -> Iterator[list[str]]:
-        """Signal the end of the stream; yield the last segment if the file ends without its
-        terminator where that is tolerable (a newline-terminated file missing its last newline)."""
+    def close(self) -> Iterator[Batch]:
+        """Signal the end of the stream; yield what is left. A last segment without terminator
+        is tolerated only where the terminator is a line break (a file missing its last newline);
+        elsewhere the file is reported as truncated."""
         if self._closed:
             return
         self._closed = True
@@ -100,26 +125,46 @@ class Tokenizer:
         self._pending = ""
         if self._in_interchange and rest.strip(NEWLINES):
             assert self.delimiters is not None
+            segment = rest.strip(NEWLINES)
+            line = self._next_line + rest.count("\n", 0, len(rest) - len(rest.lstrip(NEWLINES)))
             if self.delimiters.segment in NEWLINES:
-                yield from self._emit_tail(rest)
+                self.index += 1
+                if segment.startswith("IEA"):
+                    self._in_interchange = False
+                yield Batch([segment], self.delimiters, self.index, line)
             else:
                 self._file_issue(
                     TA1Code.PREMATURE_END_OF_FILE,
-                    f"file ends inside a segment: {rest.strip(NEWLINES)[:30]!r} has no segment "
-                    f"terminator {self.delimiters.segment!r}",
+                    f"file ends inside a segment: {segment[:30]!r} has no segment terminator "
+                    f"{self.delimiters.segment!r}",
+                    line=line,
                 )
         elif not self._in_interchange and rest.strip(NEWLINES + " \t\x00\x1a"):
             self._garbage(rest)
 
+    def segments(self, data: bytes, *, final: bool = True) -> Iterator[tuple[list[str], int, int]]:
+        """Convenience for tests and tools: every segment of `data` split into elements, with its
+        line and index."""
+        batches = list(self.feed(data)) + (list(self.close()) if final else [])
+        for batch in batches:
+            if batch.isa is not None:
+                yield batch.isa, batch.first_line, batch.first_index
+                continue
+            separator = batch.delimiters.element
+            for offset, raw in enumerate(batch.raws):
+                yield raw.split(separator), batch.line_of(offset), batch.first_index + offset
+
     # -- internals ---------------------------------------------------------------------------
-    def _file_issue(self, code: str, message: str, *, segment_id: str = "", line: int = 0) -> None:
+    def _file_issue(
+        self, code: str, message: str, *, segment_id: str = "", line: int = 0, index: int = 0
+    ) -> None:
         self.issues.append(
             Issue(
                 Level.INTERCHANGE,
                 code,
                 message,
                 line=line or self._next_line,
-                segment_index=self.index + 1,
+                segment_index=index or self.index + 1,
                 segment_id=segment_id,
             )
         )
@@ -132,10 +177,12 @@ class Tokenizer:
             f"text outside any interchange {where}: {shown!r}",
         )
 
-    def _drain(self, *, final: bool) -> Iterator[list[str]]:
+    def _drain(self, *, final: bool) -> Iterator[Batch]:
         while True:
             if self._in_interchange:
-                yield from self._split_segments()
+                batch = self._split_segments()
+                if batch is not None:
+                    yield batch
                 if self._in_interchange:
                     return
             elif not self._seek_isa(final=final):
@@ -147,7 +194,7 @@ class Tokenizer:
                 yield isa
 
     def _seek_isa(self, *, final: bool) -> bool:
-        """Skip newlines and find the next ISA in _pending; True once _pending starts with one."""
+        """Skip line breaks and find the next ISA in _pending; True once _pending starts with one."""
         text = self._pending
         stripped = text.lstrip(NEWLINES)
         if stripped is not text:
@@ -169,8 +216,8 @@ class Tokenizer:
         self._pending = text[found:]
         return True
 
-    def _read_isa(self, *, final: bool) -> list[str] | None:
-        """Read the ISA at the start of _pending; set the delimiters; return its elements."""
+    def _read_isa(self, *, final: bool) -> Batch | None:
+        """Read the ISA at the start of _pending and set the delimiters from it."""
         text = self._pending
         if len(text) < ISA_LENGTH + 1 and not final:
             return None
@@ -193,9 +240,7 @@ class Tokenizer:
                 if not final and len(text) < MAX_SEEK:
                     return None
                 self._file_issue(
-                    TA1Code.PREMATURE_END_OF_FILE
-                    if end is not None or final
-                    else TA1Code.CONTROL_STRUCTURE_INVALID,
+                    TA1Code.PREMATURE_END_OF_FILE if final else TA1Code.CONTROL_STRUCTURE_INVALID,
                     "file ends inside the ISA segment" if final else "ISA segment is unreadable",
                     segment_id="ISA",
                 )
@@ -205,7 +250,7 @@ class Tokenizer:
         terminator = text[end]
         elements = text[:end].split(element)
         self.index += 1
-        self.line = self._next_line
+        line = self._next_line
         self._next_line += text.count("\n", 0, end)
         self._pending = text[end + 1 :]
         sub_element = elements[16] if len(elements) > 16 else ""
@@ -217,7 +262,8 @@ class Tokenizer:
                 TA1Code.SEGMENT_TERMINATOR_INVALID,
                 f"segment terminator {terminator!r} after ISA16 is not a usable delimiter",
                 segment_id="ISA",
-                line=self.line,
+                line=line,
+                index=self.index,
             )
         if terminator == "\r" and self._pending.startswith("\n"):
             terminator = "\n"
@@ -227,7 +273,7 @@ class Tokenizer:
             self._next_line += 1
         self.delimiters = Delimiters(element, sub_element, terminator, repetition)
         self._in_interchange = True
-        return elements
+        return Batch([text[:end]], self.delimiters, self.index, line, isa=elements)
 
     @staticmethod
     def _lenient_isa_end(text: str, element: str) -> int | None:
@@ -240,57 +286,111 @@ class Tokenizer:
                 return None
         return position + 2
 
-    def _split_segments(self) -> Iterator[list[str]]:
-        assert self.delimiters is not None
-        terminator = self.delimiters.segment
-        separator = self.delimiters.element
-        parts = self._pending.split(terminator)
-        last = len(parts) - 1
-        line = self._next_line
-        newline_terminated = terminator == "\n"
-        visible_terminator = terminator not in NEWLINES
-        for number, raw in enumerate(parts):
-            if number == last:
-                break
-            if newline_terminated:
-                segment = raw.rstrip("\r") if raw.endswith("\r") else raw
-                self.line = line
-                line += 1
-                if not segment:
-                    continue  # a blank line between newline-terminated segments
-            elif "\n" in raw or "\r" in raw:
-                segment = raw.lstrip(NEWLINES)
-                line += raw.count("\n", 0, len(raw) - len(segment))
-                self.line = line
-                line += segment.count("\n")
-                segment = segment.rstrip(NEWLINES)
+    def _split_segments(self) -> Batch | None:
+        """Cut every complete segment of _pending, up to and including an IEA."""
+        delimiters = self.delimiters
+        assert delimiters is not None
+        terminator = delimiters.segment
+        text = self._pending
+        cut = text.rfind(terminator)
+        if cut < 0:
+            return None
+        end_of_interchange = self._find_iea(text, terminator, delimiters.element)
+        if end_of_interchange is not None:
+            cut = end_of_interchange
+        complete, rest = text[:cut], text[cut + 1 :]
+        first_index = self.index + 1
+        first_line = self._next_line
+        newlines = complete.count("\n")
+        batch: Batch
+        if terminator == "\n":
+            if "\r" not in complete and "\n\n" not in complete:
+                raws = complete.split("\n")
+                batch = Batch(raws, delimiters, first_index, first_line, 1)
             else:
-                segment = raw
-                self.line = line
-            self.index += 1
-            if not segment:
-                if visible_terminator:
-                    self._next_line = line
-                    yield [""]
-                else:
-                    self.index -= 1
-                continue
-            elements = segment.split(separator)
-            self._next_line = line
-            yield elements
-            if elements[0] == "IEA":
-                self._pending = terminator.join(parts[number + 1 :])
-                self._in_interchange = False
-                return
-        self._pending = parts[last]
-        self._next_line = line
-
-    def _emit_tail(self, rest: str) -> Iterator[list[str]]:
-        assert self.delimiters is not None
-        segment = rest.strip(NEWLINES)
-        self.index += 1
-        self.line = self._next_line + rest.count("\n", 0, len(rest) - len(rest.lstrip(NEWLINES)))
-        elements = segment.split(self.delimiters.element)
-        if elements[0] == "IEA":
+                batch = self._slow_batch(complete, first_index, first_line)
+            self._next_line = first_line + newlines + 1
+        elif newlines == 0 and "\r" not in complete:
+            raws = complete.split(terminator)
+            batch = Batch(raws, delimiters, first_index, first_line, 0)
+        elif (
+            complete.startswith("\n")
+            and complete.count(terminator + "\n") + 1 == newlines
+            and complete.count(terminator) + 1 == newlines
+            and "\r" not in complete
+        ):
+            raws = complete[1:].split(terminator + "\n")
+            batch = Batch(raws, delimiters, first_index, first_line + 1, 1)
+            self._next_line = first_line + newlines
+        elif (
+            complete.startswith("\r\n")
+            and complete.count(terminator + "\r\n") + 1 == newlines
+            and complete.count(terminator) + 1 == newlines
+            and complete.count("\r") == newlines
+        ):
+            raws = complete[2:].split(terminator + "\r\n")
+            batch = Batch(raws, delimiters, first_index, first_line + 1, 1)
+            self._next_line = first_line + newlines
+        else:
+            batch = self._slow_batch(complete, first_index, first_line)
+            self._next_line = first_line + newlines
+        if "" in batch.raws:
+            batch = self._with_empty_segments(batch)
+        self.index += len(batch.raws)
+        self._pending = rest
+        if end_of_interchange is not None:
             self._in_interchange = False
-        yield elements
+        return batch if batch.raws else None
+
+    @staticmethod
+    def _find_iea(text: str, terminator: str, separator: str) -> int | None:
+        """Index of the terminator that ends an IEA segment in text, if there is one."""
+        start = 0
+        marker = "IEA" + separator
+        while True:
+            found = text.find(marker, start)
+            if found < 0:
+                return None
+            before = text[found - 1] if found else terminator
+            if before == terminator or before in NEWLINES:
+                end = text.find(terminator, found)
+                return end if end >= 0 else None
+            start = found + 3
+
+    def _slow_batch(self, complete: str, first_index: int, first_line: int) -> Batch:
+        """Any layout: count line breaks segment by segment."""
+        assert self.delimiters is not None
+        raws: list[str] = []
+        lines: list[int] = []
+        line = first_line
+        newline_terminated = self.delimiters.segment == "\n"
+        for raw in complete.split(self.delimiters.segment):
+            if newline_terminated:
+                segment = raw.rstrip("\r")
+                if segment:
+                    raws.append(segment)
+                    lines.append(line)
+                line += 1
+                continue
+            segment = raw.lstrip(NEWLINES)
+            line += raw.count("\n", 0, len(raw) - len(segment))
+            lines.append(line)
+            line += segment.count("\n")
+            raws.append(segment.rstrip(NEWLINES))
+        return Batch(raws, self.delimiters, first_index, first_line, lines=lines)
+
+    @staticmethod
+    def _with_empty_segments(batch: Batch) -> Batch:
+        """Empty raws are empty segments where the terminator is visible; blank lines (nothing
+        between newline terminators) are dropped."""
+        if batch.delimiters.segment != "\n":
+            return batch
+        keep = [i for i, raw in enumerate(batch.raws) if raw]
+        lines = [batch.line_of(i) for i in keep]
+        return Batch(
+            [batch.raws[i] for i in keep],
+            batch.delimiters,
+            batch.first_index,
+            batch.first_line,
+            lines=lines,
+        )

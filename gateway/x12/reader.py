@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator
-from itertools import compress, repeat
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 from gateway.x12.document import (
     FunctionalGroup,

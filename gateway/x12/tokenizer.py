@@ -194,7 +194,7 @@ class Tokenizer:
                 yield isa
 
     def _seek_isa(self, *, final: bool) -> bool:
-        """Skip line breaks and find the next ISA in _pending; True once _pending starts with one."""
+        """Skip line breaks and find the next ISA; True once _pending starts with one."""
         text = self._pending
         stripped = text.lstrip(NEWLINES)
         if stripped is not text:

@@ -97,7 +97,7 @@ def test_empty_segment_is_yielded_as_an_empty_id():
 
 def test_truncated_file_is_reported():
     data = simple_interchange(newline="")
-    segments, tokenizer = tokenize(data[:-6])
+    _segments, tokenizer = tokenize(data[:-6])
     assert tokenizer.issues[0].code == TA1Code.PREMATURE_END_OF_FILE
     assert "no segment terminator" in tokenizer.issues[0].message
 

@@ -301,7 +301,7 @@ def parse_transaction_set(source: str, text: str, family: str) -> TransactionSet
 
 def load_family(version: str) -> Family:
     """Load one family folder from the package's schema files."""
-    folder = resources.files("gateway.x12").joinpath("schemas", version)
+    folder = resources.files("gateway.x12").joinpath("schemas").joinpath(version)
     family = Family(version)
     dictionary = folder.joinpath("segments.txt")
     family.segments, family.composites = parse_segments(

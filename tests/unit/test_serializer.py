@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import SerializationError
 from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
-from gateway.x12.model import Delimiters
+from gateway.x12.model import DEFAULT_DELIMITERS, Delimiters
 from gateway.x12.reader import Reader
 from gateway.x12.schema import Catalog
 from gateway.x12.serializer import Serializer, serialize
@@ -17,7 +17,7 @@ from tests.mini_catalog import mini_catalog
 
 
 def sample_interchange(
-    delimiters: Delimiters = Delimiters(), version: str = "00401"
+    delimiters: Delimiters = DEFAULT_DELIMITERS, version: str = "00401"
 ) -> Interchange:
     return Interchange(
         sender_qualifier="ZZ",

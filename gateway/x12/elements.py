@@ -57,6 +57,10 @@ def _length_fault(length: int, definition: ElementDef) -> Fault | None:
 
 def _check_string(value: str, definition: ElementDef, short_dates: bool) -> Fault | None:
     if _has_control_character(value):
+        if "\n" in value or "\r" in value:
+            return ElementCode.INVALID_CHARACTER, (
+                "contains a line break: is a segment terminator missing before it?"
+            )
         return ElementCode.INVALID_CHARACTER, "contains a control character"
     return _length_fault(len(value), definition)
 

@@ -161,6 +161,13 @@ class Issue:
     loop_id: str = ""
 
     @property
+    def is_summary(self) -> bool:
+        """AK502 5 and AK304 8 only say that details follow."""
+        return (self.level is Level.TRANSACTION and self.code == "5") or (
+            self.level is Level.SEGMENT and self.code == "8"
+        )
+
+    @property
     def code_label(self) -> str:
         """The code with the element it belongs to, as `AK403:4` or `TA105:022`."""
         return f"{CODE_LIST[self.level]}:{self.code}"
@@ -314,5 +321,9 @@ class FileReport:
         return sorted(found, key=lambda i: (i.segment_index, i.element or 0))
 
     def first_issue(self) -> Issue | None:
+        """The first issue in the file, passing over the summaries ("one or more segments in
+        error", "segment has data element errors") when their details are there."""
         issues = self.all_issues()
-        return issues[0] if issues else None
+        details = [i for i in issues if not i.is_summary]
+        chosen = details or issues
+        return chosen[0] if chosen else None

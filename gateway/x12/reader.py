@@ -110,7 +110,6 @@ class Reader:
         self._checker: SegmentChecker | None = None
         self._group_controls: set[str] = set()
         self._set_controls: set[str] = set()
-        self._interchange_controls: set[tuple[str, str, str]] = set()
         self._seen_group = False
         self._batch: Batch | None = None
         self._offset = 0
@@ -378,15 +377,6 @@ class Reader:
             fault(16, f"ISA16 {values[16]!r} is not a usable component element separator")
         elif report.delimiters.repetition in (delimiters.sub_element, delimiters.segment):
             fault(11, "ISA11 repetition separator repeats another delimiter")
-        key = (report.sender_qualifier + report.sender_id, report.receiver_id, values[13])
-        if key in self._interchange_controls:
-            fault(
-                13,
-                f"ISA13 {values[13]} repeats an interchange control number already used in this "
-                "file by the same sender and receiver",
-                TA1Code.DUPLICATE_CONTROL_NUMBER,
-            )
-        self._interchange_controls.add(key)
 
     def _end_interchange(self, elements: list[str] | None = None) -> None:
         report = self._interchange
@@ -466,6 +456,15 @@ class Reader:
             content(f"GS has {len(elements) - 1} elements, 8 required", min(len(elements), 9))
             return
         values = elements
+        delimiters = self._tokenizer.delimiters or Delimiters()
+        for position in range(1, 9):
+            for name, delimiter in (
+                ("component element separator (ISA16)", delimiters.sub_element),
+                ("repetition separator (ISA11)", delimiters.repetition),
+            ):
+                if delimiter and delimiter in values[position]:
+                    content(f"GS{position:02d} {values[position]!r} holds the {name}", position)
+                    return
         if len(values[1]) != 2 or not values[1].isalnum():
             content(f"GS01 {values[1]!r} is not a functional identifier code", 1)
         for position in (2, 3):

@@ -132,7 +132,9 @@ def _transaction_loop(
                 position += (str(issue.repetition),)
             code = issue.code
             if not with_versions and code in ("12", "13"):
-                code = "3"  # 4010 has no repetition or component codes: too many data elements
+                # 4010 has no repetition or component codes: a separator inside a simple
+                # element is an invalid character there.
+                code = "6"
             ref = issue.element_ref if issue.element_ref.isdigit() else ""
             segments.append(
                 Segment(

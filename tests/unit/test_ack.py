@@ -1,0 +1,208 @@
+"""Acknowledgements: 997, 999 and TA1 built from validation, and read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import ConfigurationError
+from gateway.x12.ack import (
+    AckFormat,
+    Envelope,
+    build_acknowledgement,
+    build_functional_ack,
+    read_functional_ack,
+    read_ta1,
+)
+from gateway.x12.document import Interchange
+from gateway.x12.model import FileReport
+from gateway.x12.reader import parse_bytes, read_bytes
+from gateway.x12.schema import load_catalog
+from gateway.x12.serializer import serialize
+from tests.mini_catalog import interchange_text, mini_catalog, purchase_order_body
+
+CATALOG = mini_catalog()
+ENVELOPE = Envelope(interchange_control=77, group_control=88, date="20261121", time="1300")
+
+
+def report_of(data: bytes) -> FileReport:
+    return read_bytes(data, catalog=CATALOG)
+
+
+def ack_for(data: bytes, ack_format: AckFormat = AckFormat.FA997) -> Interchange:
+    report = report_of(data)
+    acknowledgement = build_acknowledgement(report.interchanges[0], ENVELOPE, ack_format=ack_format)
+    assert acknowledgement is not None
+    return acknowledgement
+
+
+def segments_text(interchange: Interchange) -> list[str]:
+    return serialize(interchange).decode("latin-1").splitlines()
+
+
+def bad_beg_body() -> list[str]:
+    body = purchase_order_body()
+    body[0] = "BEG*00*SA**20261121"
+    return body
+
+
+def test_accepted_group_gets_an_accepting_997():
+    lines = segments_text(ack_for(interchange_text()))
+    assert lines[1] == "GS*FA*SELLERCO*BUYERCO*20261121*1300*88*X*004010~"
+    assert lines[2:7] == ["ST*997*0001~", "AK1*PO*905~", "AK2*850*0001~", "AK5*A~", "AK9*A*1*1*1~"]
+    assert lines[7] == "SE*6*0001~"
+
+
+def test_ack_swaps_sender_and_receiver_and_keeps_the_partner_delimiters():
+    data = interchange_text().replace(b"*", b"|").replace(b"~", b"!")
+    text = serialize(ack_for(data)).decode("latin-1")
+    assert text.startswith("ISA|00|          |00|          |ZZ|SELLERCO       |ZZ|BUYERCO        |")
+    assert "|000000077|0|P|>!" in text
+    assert "GE|1|88!" in text
+
+
+def test_element_error_is_reported_in_ak3_and_ak4():
+    lines = segments_text(ack_for(interchange_text([bad_beg_body()])))
+    assert "AK3*BEG*2**8~" in lines
+    assert "AK4*3*324*1~" in lines
+    assert "AK5*R*5~" in lines
+    assert "AK9*R*1*1*0~" in lines
+
+
+def test_bad_value_is_copied_into_ak404():
+    body = purchase_order_body()
+    body[0] = "BEG*00*SA*PO-1**20261399"
+    lines = segments_text(ack_for(interchange_text([body])))
+    assert "AK4*5*373*8*20261399~" in lines
+
+
+def test_one_bad_set_of_two_makes_the_group_partially_accepted():
+    lines = segments_text(ack_for(interchange_text([purchase_order_body(), bad_beg_body()])))
+    assert "AK9*P*2*2*1~" in lines
+    assert lines.count("AK5*A~") == 1 and lines.count("AK5*R*5~") == 1
+
+
+def test_set_level_error_code_is_in_ak5():
+    lines = segments_text(ack_for(interchange_text(se01_delta=2)))
+    assert "AK5*R*4~" in lines
+
+
+def test_group_error_code_is_in_ak9():
+    lines = segments_text(ack_for(interchange_text(ge01="4")))
+    assert "AK9*R*4*1*1*5~" in lines
+
+
+def test_unsupported_set_is_rejected_as_not_supported():
+    lines = segments_text(ack_for(interchange_text(set_id="864", functional_id="TX")))
+    assert "AK5*R*1~" in lines
+
+
+def test_997_for_5010_carries_versions():
+    data = interchange_text(version="005010", control_version="00501")
+    lines = segments_text(ack_for(data))
+    assert "AK1*PO*905*005010~" in lines
+    assert lines[1].endswith("*X*005010~")
+
+
+def test_999_uses_ik_segments():
+    data = interchange_text([bad_beg_body()], version="005010", control_version="00501")
+    lines = segments_text(ack_for(data, AckFormat.IA999))
+    assert "ST*999*0001~" in lines
+    assert "IK3*BEG*2**8~" in lines
+    assert "IK4*3*324*1~" in lines
+    assert "IK5*R*5~" in lines
+    assert "AK9*R*1*1*0~" in lines
+
+
+def test_999_asked_for_a_4010_group_falls_back_to_997():
+    lines = segments_text(ack_for(interchange_text(), AckFormat.IA999))
+    assert "ST*997*0001~" in lines
+
+
+def test_999_cannot_answer_a_4010_group_directly():
+    interchange = report_of(interchange_text()).interchanges[0]
+    with pytest.raises(ConfigurationError, match="005010"):
+        build_functional_ack(
+            interchange.groups[0],
+            "0001",
+            ack_format=AckFormat.IA999,
+            delimiters=interchange.delimiters,
+        )
+
+
+def test_ta1_is_sent_when_asked():
+    lines = segments_text(ack_for(interchange_text(ack_requested="1")))
+    assert lines[1] == "TA1*000000905*261121*1200*A*000~"
+    assert "ST*997*0001~" in lines
+
+
+def test_bad_interchange_gets_a_rejecting_ta1_and_no_997():
+    lines = segments_text(ack_for(interchange_text(iea02="000000999")))
+    assert lines[1] == "TA1*000000905*261121*1200*R*001~"
+    assert not any(line.startswith("ST*") for line in lines)
+    assert lines[-1] == "IEA*0*000000077~"
+
+
+def test_acknowledgements_are_not_acknowledged():
+    body = ["AK1*PO*12", "AK9*A*1*1*1"]
+    data = interchange_text([body], set_id="997", functional_id="FA")
+    report = report_of(data)
+    assert report.accepted
+    assert build_acknowledgement(report.interchanges[0], ENVELOPE) is None
+
+
+def test_a_bad_value_holding_our_delimiter_is_not_copied():
+    body = purchase_order_body()
+    body[0] = "BEG*00*SA*PO>1**20261121"
+    lines = segments_text(ack_for(interchange_text([body])))
+    assert "AK4*3*324*6~" in lines  # 4010: the component separator is an invalid character
+
+
+@pytest.mark.parametrize("ack_format", [AckFormat.FA997, AckFormat.IA999])
+def test_built_acknowledgements_validate_against_the_shipped_schemas(ack_format):
+    data = interchange_text(
+        [purchase_order_body(), bad_beg_body()],
+        version="005010",
+        control_version="00501",
+        ack_requested="1",
+    )
+    written = serialize(ack_for(data, ack_format))
+    report = read_bytes(written, catalog=load_catalog())
+    assert report.accepted, [i.describe() for i in report.all_issues()]
+
+
+def test_reading_a_997_back_gives_the_structured_result():
+    acknowledgement = ack_for(interchange_text([purchase_order_body(), bad_beg_body()]))
+    documents, report = parse_bytes(serialize(acknowledgement), catalog=load_catalog())
+    assert report.accepted
+    (transaction,) = documents[0].groups[0].transactions
+    result = read_functional_ack(transaction)
+    assert (result.kind, result.functional_id, result.group_control) == ("997", "PO", "905")
+    assert (result.status, result.included, result.received, result.accepted_count) == (
+        "P",
+        2,
+        2,
+        1,
+    )
+    first, second = result.transactions
+    assert first.accepted and first.control_number == "0001"
+    assert not second.accepted and second.codes == ("5",)
+    (error,) = second.segment_errors
+    assert (error.segment_id, error.position_in_set, error.code) == ("BEG", 2, "8")
+    assert error.elements[0].position == 3 and error.elements[0].code == "1"
+
+
+def test_reading_a_999_back_gives_the_structured_result():
+    data = interchange_text([bad_beg_body()], version="005010", control_version="00501")
+    documents, _ = parse_bytes(serialize(ack_for(data, AckFormat.IA999)), catalog=load_catalog())
+    result = read_functional_ack(documents[0].groups[0].transactions[0])
+    assert result.kind == "999" and result.version == "005010"
+    assert result.status == "R" and not result.accepted
+    assert result.transactions[0].segment_errors[0].elements[0].element_ref == "324"
+
+
+def test_reading_a_ta1_back():
+    acknowledgement = ack_for(interchange_text(iea02="000000999"))
+    documents, _ = parse_bytes(serialize(acknowledgement), catalog=load_catalog())
+    result = read_ta1(documents[0].ta1s[0])
+    assert (result.control_number, result.status, result.note_code) == ("000000905", "R", "001")
+    assert not result.accepted

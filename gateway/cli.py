@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from gateway.errors import GatewayError, GatewayFault, PartnerError
-from gateway.x12.ack import AckFormat, Envelope, build_acknowledgement
+from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
 from gateway.x12.reader import CHUNK_SIZE, Reader
 from gateway.x12.serializer import serialize
@@ -143,13 +143,13 @@ def ack(
         raise PartnerError(
             f"{file}: no interchange to acknowledge: {first.describe() if first else ''}"
         )
+    numbers = CountingControlNumbers(control, control)
+    stamp = Stamp(date, time)
     written = 0
-    for number, interchange in enumerate(report.interchanges):
-        envelope = Envelope(control + number, control + number, date, time)
-        acknowledgement = build_acknowledgement(
-            interchange, envelope, ack_format=AckFormat(ack_format)
-        )
-        if acknowledgement is not None:
+    for interchange in report.interchanges:
+        for acknowledgement in build_acknowledgements(
+            interchange, numbers, stamp, ack_format=AckFormat(ack_format)
+        ):
             click.echo(serialize(acknowledgement).decode("latin-1"), nl=False)
             written += 1
     if not written:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from gateway.errors import ConfigurationError
 from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
@@ -41,14 +42,38 @@ class AckFormat(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope:
-    """What the sender of the acknowledgement puts in its envelope: control numbers (issued by
-    the store) and the moment it is made."""
+class Stamp:
+    """The moment an acknowledgement is made: CCYYMMDD and HHMM."""
 
-    interchange_control: int
-    group_control: int
-    date: str  # CCYYMMDD
-    time: str  # HHMM
+    date: str
+    time: str
+
+
+class ControlNumbers(Protocol):
+    """Issues interchange and group control numbers (the store does it, per partner, without
+    gaps or repeats; `CountingControlNumbers` does it in memory)."""
+
+    def next_interchange(self) -> int: ...
+
+    def next_group(self) -> int: ...
+
+
+@dataclass(slots=True)
+class CountingControlNumbers:
+    """Control numbers counted up in memory from given starts: for one-off commands and tests."""
+
+    interchange: int = 1
+    group: int = 1
+
+    def next_interchange(self) -> int:
+        value = self.interchange
+        self.interchange += 1
+        return value
+
+    def next_group(self) -> int:
+        value = self.group
+        self.group += 1
+        return value
 
 
 def _status_of_interchange(report: InterchangeReport) -> tuple[str, str]:
@@ -200,62 +225,74 @@ def build_functional_ack(
     return TransactionSet(ack_format.value, control_number, segments)
 
 
-def build_acknowledgement(
-    report: InterchangeReport,
-    envelope: Envelope,
-    *,
-    ack_format: AckFormat = AckFormat.FA997,
-) -> Interchange | None:
-    """The acknowledgement interchange for one inbound interchange, or None when nothing is owed
-    (an accepted interchange of acknowledgements only, with no TA1 asked for)."""
-    delimiters = report.delimiters
-    ta1 = build_ta1(report) if wants_ta1(report) else None
-    acknowledged = [] if report.issues else [g for g in report.groups if g.functional_id != "FA"]
-    if ta1 is None and not acknowledged:
-        return None
+def _reply_envelope(report: InterchangeReport, control: int, stamp: Stamp) -> Interchange:
+    """An empty interchange going back to the sender of `report`, with its delimiters."""
     version = report.control_version if report.control_version.isdigit() else "00401"
-    if delimiters.repetition is None and version >= "00501":
+    if report.delimiters.repetition is None and version >= "00501":
         version = "00401"
-    interchange = Interchange(
+    return Interchange(
         sender_qualifier=report.receiver_qualifier or "ZZ",
         sender_id=report.receiver_id or "UNKNOWN",
         receiver_qualifier=report.sender_qualifier or "ZZ",
         receiver_id=report.sender_id or "UNKNOWN",
-        date=envelope.date[2:],
-        time=envelope.time,
-        control_number=str(envelope.interchange_control).zfill(9),
+        date=stamp.date[2:],
+        time=stamp.time,
+        control_number=str(control).zfill(9),
         control_version=version,
         usage=report.usage if report.usage in ("P", "T") else "P",
-        delimiters=delimiters,
+        delimiters=report.delimiters,
     )
-    if ta1 is not None:
-        interchange.ta1s.append(ta1)
+
+
+def build_acknowledgements(
+    report: InterchangeReport,
+    numbers: ControlNumbers,
+    stamp: Stamp,
+    *,
+    ack_format: AckFormat = AckFormat.FA997,
+) -> list[Interchange]:
+    """The acknowledgement interchanges owed for one inbound interchange: a TA1 interchange when
+    asked for or when the interchange is bad, then one interchange with a 997 or 999 per
+    functional group (none for a rejected interchange or for groups of acknowledgements).
+
+    The TA1 travels in an interchange of its own, so the functional acknowledgements can be read
+    by translators that take no segment outside a functional group."""
+    found: list[Interchange] = []
+    if wants_ta1(report):
+        interchange = _reply_envelope(report, numbers.next_interchange(), stamp)
+        interchange.ta1s.append(build_ta1(report))
+        found.append(interchange)
+    acknowledged = [] if report.issues else [g for g in report.groups if g.functional_id != "FA"]
+    if not acknowledged:
+        return found
+    interchange = _reply_envelope(report, numbers.next_interchange(), stamp)
     by_version: dict[str, list[GroupReport]] = {}
     for group in acknowledged:
         by_version.setdefault(group.version, []).append(group)
-    group_control = envelope.group_control
-    for version_of_group, groups in by_version.items():
+    for version, groups in by_version.items():
         chosen = ack_format
-        if chosen is AckFormat.IA999 and family_name(version_of_group) != "005010":
+        if chosen is AckFormat.IA999 and family_name(version) != "005010":
             chosen = AckFormat.FA997
         transactions = [
-            build_functional_ack(g, f"{number:04d}", ack_format=chosen, delimiters=delimiters)
-            for number, g in enumerate(groups, start=1)
+            build_functional_ack(
+                group, f"{number:04d}", ack_format=chosen, delimiters=report.delimiters
+            )
+            for number, group in enumerate(groups, start=1)
         ]
         interchange.groups.append(
             FunctionalGroup(
                 functional_id="FA",
                 sender=groups[0].receiver or interchange.sender_id,
                 receiver=groups[0].sender or interchange.receiver_id,
-                date=envelope.date,
-                time=envelope.time,
-                control_number=str(group_control),
-                version=version_of_group or "004010",
+                date=stamp.date,
+                time=stamp.time,
+                control_number=str(numbers.next_group()),
+                version=version or "004010",
                 transactions=transactions,
             )
         )
-        group_control += 1
-    return interchange
+    found.append(interchange)
+    return found
 
 
 # -- reading acknowledgements ------------------------------------------------------------------

@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const home = process.env.CROSSCHECK_HOME || path.join(__dirname, '..', '..', '.build', 'crosscheck');
+const home = path.resolve(process.env.CROSSCHECK_HOME || path.join(__dirname, '..', '..', '.build', 'crosscheck'));
 const { X12Parser } = require(path.join(home, 'node_modules', 'node-x12'));
 
 let text = fs.readFileSync(process.argv[2], 'latin1');

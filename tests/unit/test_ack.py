@@ -7,8 +7,9 @@ import pytest
 from gateway.errors import ConfigurationError
 from gateway.x12.ack import (
     AckFormat,
-    Envelope,
-    build_acknowledgement,
+    CountingControlNumbers,
+    Stamp,
+    build_acknowledgements,
     build_functional_ack,
     read_functional_ack,
     read_ta1,
@@ -21,18 +22,22 @@ from gateway.x12.serializer import serialize
 from tests.mini_catalog import interchange_text, mini_catalog, purchase_order_body
 
 CATALOG = mini_catalog()
-ENVELOPE = Envelope(interchange_control=77, group_control=88, date="20261121", time="1300")
+STAMP = Stamp("20261121", "1300")
 
 
 def report_of(data: bytes) -> FileReport:
     return read_bytes(data, catalog=CATALOG)
 
 
-def ack_for(data: bytes, ack_format: AckFormat = AckFormat.FA997) -> Interchange:
+def acks_for(data: bytes, ack_format: AckFormat = AckFormat.FA997) -> list[Interchange]:
     report = report_of(data)
-    acknowledgement = build_acknowledgement(report.interchanges[0], ENVELOPE, ack_format=ack_format)
-    assert acknowledgement is not None
-    return acknowledgement
+    numbers = CountingControlNumbers(77, 88)
+    return build_acknowledgements(report.interchanges[0], numbers, STAMP, ack_format=ack_format)
+
+
+def ack_for(data: bytes, ack_format: AckFormat = AckFormat.FA997) -> Interchange:
+    """The one functional acknowledgement interchange (the last one, after any TA1)."""
+    return acks_for(data, ack_format)[-1]
 
 
 def segments_text(interchange: Interchange) -> list[str]:
@@ -129,14 +134,18 @@ def test_999_cannot_answer_a_4010_group_directly():
         )
 
 
-def test_ta1_is_sent_when_asked():
-    lines = segments_text(ack_for(interchange_text(ack_requested="1")))
+def test_ta1_is_sent_when_asked_in_its_own_interchange():
+    ta1, functional = acks_for(interchange_text(ack_requested="1"))
+    lines = segments_text(ta1)
     assert lines[1] == "TA1*000000905*261121*1200*A*000~"
-    assert "ST*997*0001~" in lines
+    assert lines[2] == "IEA*0*000000077~"
+    assert "ST*997*0001~" in segments_text(functional)
+    assert functional.control_number == "000000078"
 
 
 def test_bad_interchange_gets_a_rejecting_ta1_and_no_997():
-    lines = segments_text(ack_for(interchange_text(iea02="000000999")))
+    (ta1,) = acks_for(interchange_text(iea02="000000999"))
+    lines = segments_text(ta1)
     assert lines[1] == "TA1*000000905*261121*1200*R*001~"
     assert not any(line.startswith("ST*") for line in lines)
     assert lines[-1] == "IEA*0*000000077~"
@@ -147,7 +156,8 @@ def test_acknowledgements_are_not_acknowledged():
     data = interchange_text([body], set_id="997", functional_id="FA")
     report = report_of(data)
     assert report.accepted
-    assert build_acknowledgement(report.interchanges[0], ENVELOPE) is None
+    numbers = CountingControlNumbers()
+    assert build_acknowledgements(report.interchanges[0], numbers, STAMP) == []
 
 
 def test_a_bad_value_holding_our_delimiter_is_not_copied():
@@ -165,9 +175,9 @@ def test_built_acknowledgements_validate_against_the_shipped_schemas(ack_format)
         control_version="00501",
         ack_requested="1",
     )
-    written = serialize(ack_for(data, ack_format))
-    report = read_bytes(written, catalog=load_catalog())
-    assert report.accepted, [i.describe() for i in report.all_issues()]
+    for written in map(serialize, acks_for(data, ack_format)):
+        report = read_bytes(written, catalog=load_catalog())
+        assert report.accepted, [i.describe() for i in report.all_issues()]
 
 
 def test_reading_a_997_back_gives_the_structured_result():
@@ -201,7 +211,7 @@ def test_reading_a_999_back_gives_the_structured_result():
 
 
 def test_reading_a_ta1_back():
-    acknowledgement = ack_for(interchange_text(iea02="000000999"))
+    (acknowledgement,) = acks_for(interchange_text(iea02="000000999"))
     documents, _ = parse_bytes(serialize(acknowledgement), catalog=load_catalog())
     result = read_ta1(documents[0].ta1s[0])
     assert (result.control_number, result.status, result.note_code) == ("000000905", "R", "001")

@@ -8,6 +8,7 @@ To refresh the expected files after a deliberate change, run
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -64,8 +65,6 @@ def test_sample_check_and_ack_match_expected(sample, monkeypatch):
 
 
 def write_expected() -> None:
-    import os
-
     os.chdir(ROOT)
     for sample in FILES:
         for kind, text in current(sample).items():

@@ -91,6 +91,6 @@ def structure_value(value: str, delimiters: Delimiters) -> Element:
 
 
 def structure_component(value: str, delimiters: Delimiters) -> Component:
-    if delimiters.sub_element in value:
+    if delimiters.sub_element and delimiters.sub_element in value:
         return tuple(value.split(delimiters.sub_element))
     return value

@@ -255,7 +255,7 @@ class SegmentChecker:
         if composite is not None:
             self._check_composite(found, base, definition, composite, value, position, repetition)
             return
-        if self.delimiters.sub_element in value:
+        if self.delimiters.sub_element and self.delimiters.sub_element in value:
             found.append(
                 _element_issue(
                     base,
@@ -294,7 +294,8 @@ class SegmentChecker:
         position: int,
         repetition: int | None,
     ) -> None:
-        components = value.split(self.delimiters.sub_element)
+        sub_element = self.delimiters.sub_element
+        components = value.split(sub_element) if sub_element else [value]
         defs = composite.components
         if len(components) > len(defs):
             found.append(

@@ -139,8 +139,8 @@ class Reader:
     def _consume(self, batches: Iterator[Batch]) -> None:
         for batch in batches:
             self._batch = batch
+            self._offset = 0
             if batch.isa is not None:
-                self._offset = 0
                 self._envelope_segment("ISA", batch.isa)
                 continue
             separator = batch.delimiters.element
@@ -159,6 +159,7 @@ class Reader:
                     open_set.position += target - offset
                     offset = target
                     if offset >= count:
+                        self._offset = count - 1  # positions point at the last segment read
                         break
                 raw = raws[offset]
                 elements = raw.split(separator)

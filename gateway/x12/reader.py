@@ -11,10 +11,11 @@ runs in memory bounded by its largest transaction set (or segment, when document
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 
+from gateway.x12.compiled import CompiledSegment, compiled_segments, segment_compiler
 from gateway.x12.document import (
     FunctionalGroup,
     Interchange,
@@ -43,7 +44,7 @@ from gateway.x12.schema import (
     dates_are_short,
     load_catalog,
 )
-from gateway.x12.structure import StructureMachine
+from gateway.x12.structure import LoopTable, Placement, StructureMachine
 from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
@@ -108,6 +109,8 @@ class Reader:
         self._family: Family | None = None
         self._set: _OpenSet | None = None
         self._checker: SegmentChecker | None = None
+        self._compiled: Callable[[str], CompiledSegment | None] | None = None
+        self._compiled_table: dict[str, CompiledSegment] = {}
         self._group_controls: set[str] = set()
         self._set_controls: set[str] = set()
         self._seen_group = False
@@ -161,16 +164,97 @@ class Reader:
                     if offset >= count:
                         self._offset = count - 1  # positions point at the last segment read
                         break
+                elif (
+                    open_set is not None
+                    and open_set.machine is not None
+                    and open_set.segments is None
+                ):
+                    offset = self._validate_body(open_set, open_set.machine, raws, offset)
+                    if offset >= count:
+                        self._offset = count - 1
+                        break
                 raw = raws[offset]
                 elements = raw.split(separator)
                 tag = elements[0]
                 self._offset = offset
                 open_set = self._set
                 if open_set is not None and tag not in SET_BREAKING_IDS:
-                    self._body_segment(open_set, tag, elements)
+                    self._body_segment(open_set, tag, elements, raw)
                 else:
                     self._envelope_segment(tag, elements)
                 offset += 1
+
+    def _validate_body(
+        self, open_set: _OpenSet, machine: StructureMachine, raws: list[str], offset: int
+    ) -> int:
+        """The hot loop: place and check the body segments of a set from `offset`, until a
+        segment that needs the general path (an envelope segment, SE, an unknown id, the first
+        segment of a placement error); return the offset reached."""
+        assert self._batch is not None and self._compiled is not None
+        separator = self._batch.delimiters.element
+        known = machine.known_segments
+        place = machine.place
+        compiled_for = self._compiled
+        compiled_table = self._compiled_table
+        count = len(raws)
+        position = open_set.position
+        while offset < count:
+            raw = raws[offset]
+            elements = raw.split(separator)
+            tag = elements[0]
+            if tag not in known or tag == "SE":
+                break
+            placement = place(tag)
+            if placement.code:
+                self._offset = offset
+                open_set.position = position
+                open_set.report.issues.append(
+                    self._segment_issue(
+                        placement.code, placement.message, tag, position, placement.loop_id
+                    )
+                )
+                if placement.code not in (
+                    SegmentCode.OVER_MAXIMUM_USE,
+                    SegmentCode.LOOP_OVER_MAXIMUM,
+                ):
+                    position += 1
+                    offset += 1
+                    continue
+            compiled = compiled_table.get(tag) or compiled_for(tag)
+            if (
+                compiled is not None
+                and raw not in compiled.seen_valid
+                and not compiled.valid(raw, elements)
+            ):
+                self._offset = offset
+                self._element_faults(open_set, compiled, elements, tag, position, placement)
+            position += 1
+            offset += 1
+        open_set.position = position
+        return offset
+
+    def _element_faults(
+        self,
+        open_set: _OpenSet,
+        compiled: CompiledSegment,
+        elements: list[str],
+        tag: str,
+        position: int,
+        placement: Placement,
+    ) -> None:
+        """The detailed element checks of a segment the fast check did not pass."""
+        assert self._checker is not None
+        base = self._segment_issue(
+            SegmentCode.ELEMENT_ERRORS,
+            f"{tag} has data element errors",
+            tag,
+            position,
+            placement.loop_id,
+        )
+        faults = self._checker.check(compiled.definition, elements, base)
+        if faults:
+            open_set.report.issues.append(base)
+            open_set.report.issues.extend(faults)
 
     @property
     def line(self) -> int:
@@ -434,7 +518,14 @@ class Reader:
         self._set_controls = set()
         self._family = self.catalog.family_for(version)
         delimiters = self._tokenizer.delimiters or Delimiters()
-        self._checker = SegmentChecker(delimiters, short_dates=dates_are_short(version))
+        short_dates = dates_are_short(version)
+        self._checker = SegmentChecker(delimiters, short_dates=short_dates)
+        self._compiled = (
+            segment_compiler(self._family, delimiters, short_dates) if self._family else None
+        )
+        self._compiled_table = (
+            compiled_segments(self._family, delimiters, short_dates) if self._family else {}
+        )
         self._check_gs(elements, report)
         if self._document is not None:
             self._group_document = FunctionalGroup(
@@ -562,7 +653,7 @@ class Reader:
         family = self._family
         schema = family.sets.get(set_id) if family else None
         machine = (
-            StructureMachine(schema, frozenset(family.segments))
+            self._structure_machine(family, schema)
             if schema is not None and family is not None and self.schema_checks
             else None
         )
@@ -613,6 +704,17 @@ class Reader:
             )
         self._set_controls.add(control)
         self._body_segment(open_set, "ST", elements)
+
+    @staticmethod
+    def _structure_machine(family: Family, schema: TransactionSetSchema) -> StructureMachine:
+        """A machine for one set, its loop tables built once per family and set."""
+        key = ("structure", schema.set_id)
+        cached = family.cache.get(key)
+        if not isinstance(cached, tuple):
+            cached = (LoopTable(schema.root, False), frozenset(family.segments))
+            family.cache[key] = cached
+        table, known = cached
+        return StructureMachine(schema, known, table)
 
     def _end_set(self, open_set: _OpenSet, elements: list[str]) -> None:
         report = open_set.report
@@ -691,83 +793,69 @@ class Reader:
             )
         self._set = None
 
-    def _body_segment(self, open_set: _OpenSet, tag: str, elements: list[str]) -> None:
-        line, index = self.line, self.index
+    def _body_segment(
+        self, open_set: _OpenSet, tag: str, elements: list[str], raw: str | None = None
+    ) -> None:
         position = open_set.position
-        if tag == "SE":
-            open_set.position = position + 1
-            self._place(open_set, tag, elements, line, index, position)
-            self._end_set(open_set, elements)
-            return
         open_set.position = position + 1
-        if open_set.segments is not None and tag not in ("ST",):
+        if open_set.segments is not None and tag not in {"ST", "SE"}:
             delimiters = self._tokenizer.delimiters or Delimiters()
             open_set.segments.append(
                 Segment(tag, [structure_value(v, delimiters) for v in elements[1:]])
             )
-        self._place(open_set, tag, elements, line, index, position)
+        if open_set.machine is not None:
+            self._place(open_set, tag, elements, raw, position)
+        if tag == "SE":
+            self._end_set(open_set, elements)
+
+    def _segment_issue(self, code: str, message: str, tag: str, position: int, loop: str) -> Issue:
+        return Issue(
+            Level.SEGMENT,
+            code,
+            message,
+            line=self.line,
+            segment_index=self.index,
+            segment_id=tag,
+            position_in_set=position,
+            loop_id=loop,
+        )
 
     def _place(
         self,
         open_set: _OpenSet,
         tag: str,
         elements: list[str],
-        line: int,
-        index: int,
+        raw: str | None,
         position: int,
     ) -> None:
         machine = open_set.machine
-        if machine is None:
-            return
+        assert machine is not None
         report = open_set.report
-        if not _valid_segment_id(tag):
+        if tag not in machine.known_segments and not _valid_segment_id(tag):
             shown = "empty segment (two terminators in a row)" if not tag else f"{tag!r}"
             report.issues.append(
-                Issue(
-                    Level.SEGMENT,
-                    SegmentCode.UNRECOGNIZED,
-                    f"{shown} is not a segment id",
-                    line=line,
-                    segment_index=index,
-                    segment_id=tag[:3],
-                    position_in_set=position,
+                self._segment_issue(
+                    SegmentCode.UNRECOGNIZED, f"{shown} is not a segment id", tag[:3], position, ""
                 )
             )
             return
         placement = machine.place(tag)
         if placement.code:
             report.issues.append(
-                Issue(
-                    Level.SEGMENT,
-                    placement.code,
-                    placement.message,
-                    line=line,
-                    segment_index=index,
-                    segment_id=tag,
-                    position_in_set=position,
-                    loop_id=placement.loop_id,
+                self._segment_issue(
+                    placement.code, placement.message, tag, position, placement.loop_id
                 )
             )
             if placement.code not in (SegmentCode.OVER_MAXIMUM_USE, SegmentCode.LOOP_OVER_MAXIMUM):
                 return
-        assert self._family is not None and self._checker is not None
-        definition = self._family.segments.get(tag)
-        if definition is None:
+        assert self._compiled is not None and self._checker is not None
+        compiled = self._compiled(tag)
+        if compiled is None:
             return
-        base = Issue(
-            Level.SEGMENT,
-            SegmentCode.ELEMENT_ERRORS,
-            f"{tag} has data element errors",
-            line=line,
-            segment_index=index,
-            segment_id=tag,
-            position_in_set=position,
-            loop_id=placement.loop_id,
-        )
-        faults = self._checker.check(definition, elements, base)
-        if faults:
-            report.issues.append(base)
-            report.issues.extend(faults)
+        if raw is None:
+            raw = (self._tokenizer.delimiters or Delimiters()).element.join(elements)
+        if not compiled.valid(raw, elements):
+            self._element_faults(open_set, compiled, elements, tag, position, placement)
 
 
 def read_bytes(data: bytes, *, catalog: Catalog | None = None) -> FileReport:

@@ -122,6 +122,8 @@ class Family:
     segments: dict[str, SegmentDef] = field(default_factory=dict)
     composites: dict[str, CompositeDef] = field(default_factory=dict)
     sets: dict[str, TransactionSetSchema] = field(default_factory=dict)
+    # Derived forms (compiled expressions, transition tables) built by the validator on first use.
+    cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -7,6 +7,10 @@ on the way, counts the use against its maximum, and opens a loop when the child 
 trigger seen again inside it starts a new repetition of that loop (found in the parent). A segment
 found nowhere ahead is out of sequence if the set has it elsewhere, not in the set if the version
 has it, and unrecognised otherwise.
+
+The look-ups are precomputed once per loop (`LoopTable`): for every place in the loop, the index of
+the next child each segment id triggers, and the mandatory children from each place on; so placing
+a segment costs a dictionary look-up per open loop.
 """
 
 from __future__ import annotations
@@ -14,14 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.x12.model import SegmentCode
-from gateway.x12.schema import LoopNode, SegmentNode, TransactionSetSchema
-
-
-@dataclass(slots=True)
-class _Frame:
-    loop: LoopNode
-    position: int
-    counts: list[int]
+from gateway.x12.schema import LoopNode, TransactionSetSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +28,51 @@ class Placement:
     loop_id: str
     code: str = ""
     message: str = ""
+
+
+class LoopTable:
+    """Precomputed look-ups for one loop."""
+
+    __slots__ = (
+        "children",
+        "forward",
+        "loop",
+        "mandatory_from",
+        "max_uses",
+        "placed",
+        "subtables",
+    )
+
+    def __init__(self, loop: LoopNode, nested: bool):
+        self.loop = loop
+        self.placed = Placement(loop.loop_id)  # shared answer for a segment placed here
+        self.children = loop.children
+        count = len(loop.children)
+        mandatory = [i for i, child in enumerate(loop.children) if child.mandatory]
+        # mandatory_from[start]: the mandatory children at or after `start`, in order.
+        self.mandatory_from = [tuple(i for i in mandatory if i >= start) for start in range(count)]
+        self.max_uses = [child.max_use for child in loop.children]
+        # forward[start][segment id] = first index >= start whose trigger is that id. In a
+        # nested loop the trigger (index 0) is never matched from inside: it starts a new
+        # repetition, which the parent handles.
+        self.forward: list[dict[str, int]] = []
+        for start in range(count):
+            table: dict[str, int] = {}
+            for index in range(count - 1, max(start, 1 if nested else 0) - 1, -1):
+                table[loop.children[index].trigger] = index
+            self.forward.append(table)
+        self.subtables: dict[int, LoopTable] = {
+            index: LoopTable(child, True)
+            for index, child in enumerate(loop.children)
+            if isinstance(child, LoopNode)
+        }
+
+
+@dataclass(slots=True)
+class _Frame:
+    table: LoopTable
+    position: int
+    counts: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,53 +87,63 @@ class Missing:
 class StructureMachine:
     """Follows one transaction set's segments through its schema."""
 
-    def __init__(self, schema: TransactionSetSchema, known_segments: frozenset[str]):
+    def __init__(
+        self,
+        schema: TransactionSetSchema,
+        known_segments: frozenset[str],
+        table: LoopTable | None = None,
+    ):
         self.schema = schema
         self.known_segments = known_segments
-        root = schema.root
+        root = table or LoopTable(schema.root, False)
         self.stack = [_Frame(root, 0, [0] * len(root.children))]
         self.missing: list[Missing] = []
 
     def place(self, segment_id: str) -> Placement:
         """Advance over one segment; mandatory segments skipped are added to `missing`."""
         stack = self.stack
-        for depth in range(len(stack) - 1, -1, -1):
+        depth = len(stack) - 1
+        while depth >= 0:
             frame = stack[depth]
-            children = frame.loop.children
-            start = frame.position
-            if depth and start == 0:
-                start = 1  # a loop's trigger again starts a new repetition: the parent's business
-            for index in range(start, len(children)):
-                child = children[index]
-                if child.trigger != segment_id:
-                    continue
-                while len(stack) > depth + 1:
-                    self._close(stack.pop())
-                for skipped in range(frame.position, index):
-                    self._check_missing(frame, skipped)
-                if index != frame.position:
-                    frame.position = index
-                frame.counts[index] += 1
-                uses = frame.counts[index]
-                if isinstance(child, SegmentNode):
-                    if uses > child.max_use:
-                        return Placement(
-                            frame.loop.loop_id,
-                            SegmentCode.OVER_MAXIMUM_USE,
-                            f"{segment_id} is used {uses} times here, at most {child.max_use}",
-                        )
-                    return Placement(frame.loop.loop_id)
-                counts = [0] * len(child.children)
-                counts[0] = 1
-                stack.append(_Frame(child, 0, counts))
-                if uses > child.max_use:
+            table = frame.table
+            position = frame.position
+            index = table.forward[position].get(segment_id)
+            if index is None:
+                depth -= 1
+                continue
+            while len(stack) > depth + 1:
+                self._close(stack.pop())
+            counts = frame.counts
+            if index != position:
+                for skipped in table.mandatory_from[position]:
+                    if skipped >= index:
+                        break
+                    if counts[skipped] == 0:
+                        self._report_missing(frame, skipped)
+                frame.position = index
+            uses = counts[index] + 1
+            counts[index] = uses
+            subtable = table.subtables.get(index)
+            if subtable is None:
+                if uses > table.max_uses[index]:
                     return Placement(
-                        child.loop_id,
-                        SegmentCode.LOOP_OVER_MAXIMUM,
-                        f"loop {child.loop_id} repeats {uses} times, at most {child.max_use}",
+                        table.loop.loop_id,
+                        SegmentCode.OVER_MAXIMUM_USE,
+                        f"{segment_id} is used {uses} times here, at most {table.max_uses[index]}",
                     )
-                return Placement(child.loop_id)
-        current = stack[-1].loop.loop_id
+                return table.placed
+            inner = [0] * len(subtable.children)
+            inner[0] = 1
+            stack.append(_Frame(subtable, 0, inner))
+            if uses > table.max_uses[index]:
+                loop_id = subtable.loop.loop_id
+                return Placement(
+                    loop_id,
+                    SegmentCode.LOOP_OVER_MAXIMUM,
+                    f"loop {loop_id} repeats {uses} times, at most {table.max_uses[index]}",
+                )
+            return subtable.placed
+        current = stack[-1].table.loop.loop_id
         if segment_id in self.schema.segment_ids:
             return Placement(
                 current,
@@ -105,25 +157,24 @@ class StructureMachine:
                 SegmentCode.NOT_IN_SET,
                 f"{segment_id} is not a segment of transaction set {self.schema.set_id}",
             )
-        return Placement(current, SegmentCode.UNRECOGNIZED, f"{segment_id!r} is not a segment id")
+        return Placement(current, SegmentCode.UNRECOGNIZED, f"{segment_id} is not a known segment")
 
     def finish(self) -> None:
         """Close every open loop at the set's end, reporting what mandatory parts never came."""
         while len(self.stack) > 1:
             self._close(self.stack.pop())
-        root = self.stack[0]
-        for index in range(root.position, len(root.loop.children)):
-            self._check_missing(root, index)
+        self._close(self.stack[0])
 
     def _close(self, frame: _Frame) -> None:
-        for index in range(frame.position, len(frame.loop.children)):
-            self._check_missing(frame, index)
+        counts = frame.counts
+        for index in frame.table.mandatory_from[frame.position]:
+            if counts[index] == 0:
+                self._report_missing(frame, index)
 
-    def _check_missing(self, frame: _Frame, index: int) -> None:
-        child = frame.loop.children[index]
-        if child.mandatory and frame.counts[index] == 0:
-            if isinstance(child, LoopNode):
-                self.missing.append(Missing(child.trigger, child.loop_id, True))
-            else:
-                self.missing.append(Missing(child.segment_id, frame.loop.loop_id, False))
-            frame.counts[index] = -1  # reported once
+    def _report_missing(self, frame: _Frame, index: int) -> None:
+        child = frame.table.children[index]
+        if isinstance(child, LoopNode):
+            self.missing.append(Missing(child.trigger, child.loop_id, True))
+        else:
+            self.missing.append(Missing(child.segment_id, frame.table.loop.loop_id, False))
+        frame.counts[index] = -1  # reported once

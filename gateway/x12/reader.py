@@ -11,6 +11,7 @@ runs in memory bounded by its largest transaction set (or segment, when document
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -44,7 +45,7 @@ from gateway.x12.schema import (
     dates_are_short,
     load_catalog,
 )
-from gateway.x12.structure import LoopTable, Placement, StructureMachine
+from gateway.x12.structure import LoopTable, Placement, StructureMachine, structure_pattern
 from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
@@ -73,13 +74,24 @@ def _valid_segment_id(segment_id: str) -> bool:
 
 @dataclass(slots=True)
 class _OpenSet:
+    """A transaction set being read.
+
+    Checked sets start in the fast mode: every segment gets the compiled element check and its id
+    is collected in `tags`; at SE the ids are matched against the set's structure expression. A
+    set that passes both has no fault. Any other set is replayed segment by segment (`runs` says
+    where its segments are) through the structure machine and the detailed element checks, which
+    name each fault; so does every set read while documents are kept.
+    """
+
     report: TransactionReport
     schema: TransactionSetSchema | None
     machine: StructureMachine | None
     segments: list[Segment] | None
     position: int = 1
-    element_faults: int = 0
-    segment_faults: list[Issue] = field(default_factory=list)
+    fast: bool = False
+    clean: bool = True
+    tags: list[str] = field(default_factory=list)
+    runs: list[tuple[Batch, int, int]] = field(default_factory=list)
 
 
 class Reader:
@@ -153,7 +165,14 @@ class Reader:
             offset = 0
             while offset < count:
                 open_set = self._set
-                if open_set is not None and open_set.machine is None and open_set.segments is None:
+                if open_set is None:
+                    pass
+                elif open_set.fast:
+                    offset = self._validate_body(open_set, raws, offset)
+                    if offset >= count:
+                        self._offset = count - 1
+                        break
+                elif open_set.machine is None and open_set.segments is None:
                     # Envelope only: jump to the next envelope segment, counting what lies between.
                     if marks is None:
                         marks = _envelope_offsets(raws, separator)
@@ -163,15 +182,6 @@ class Reader:
                     offset = target
                     if offset >= count:
                         self._offset = count - 1  # positions point at the last segment read
-                        break
-                elif (
-                    open_set is not None
-                    and open_set.machine is not None
-                    and open_set.segments is None
-                ):
-                    offset = self._validate_body(open_set, open_set.machine, raws, offset)
-                    if offset >= count:
-                        self._offset = count - 1
                         break
                 raw = raws[offset]
                 elements = raw.split(separator)
@@ -184,54 +194,66 @@ class Reader:
                     self._envelope_segment(tag, elements)
                 offset += 1
 
-    def _validate_body(
-        self, open_set: _OpenSet, machine: StructureMachine, raws: list[str], offset: int
-    ) -> int:
-        """The hot loop: place and check the body segments of a set from `offset`, until a
-        segment that needs the general path (an envelope segment, SE, an unknown id, the first
-        segment of a placement error); return the offset reached."""
+    def _validate_body(self, open_set: _OpenSet, raws: list[str], offset: int) -> int:
+        """The hot loop of the fast mode: check the body segments of a set from `offset` with
+        their compiled expressions and collect their ids, up to an envelope segment or SE;
+        return the offset reached."""
         assert self._batch is not None and self._compiled is not None
         separator = self._batch.delimiters.element
-        known = machine.known_segments
-        place = machine.place
-        compiled_for = self._compiled
         compiled_table = self._compiled_table
+        compiled_for = self._compiled
+        tags = open_set.tags
+        append = tags.append
+        clean = open_set.clean
+        start = offset
         count = len(raws)
-        position = open_set.position
         while offset < count:
             raw = raws[offset]
             elements = raw.split(separator)
             tag = elements[0]
-            if tag not in known or tag == "SE":
+            if tag in SET_BREAKING_IDS or tag == "SE":
                 break
-            placement = place(tag)
-            if placement.code:
-                self._offset = offset
-                open_set.position = position
-                open_set.report.issues.append(
-                    self._segment_issue(
-                        placement.code, placement.message, tag, position, placement.loop_id
-                    )
-                )
-                if placement.code not in (
-                    SegmentCode.OVER_MAXIMUM_USE,
-                    SegmentCode.LOOP_OVER_MAXIMUM,
-                ):
-                    position += 1
-                    offset += 1
-                    continue
             compiled = compiled_table.get(tag) or compiled_for(tag)
-            if (
-                compiled is not None
-                and raw not in compiled.seen_valid
-                and not compiled.valid(raw, elements)
+            if compiled is None or (
+                raw not in compiled.seen_valid and not compiled.valid(raw, elements)
             ):
-                self._offset = offset
-                self._element_faults(open_set, compiled, elements, tag, position, placement)
-            position += 1
+                clean = False
+            append(tag)
             offset += 1
-        open_set.position = position
+        open_set.clean = clean
+        if offset > start:
+            open_set.runs.append((self._batch, start, offset - start))
+            open_set.position += offset - start
         return offset
+
+    def _fast_segment(
+        self, open_set: _OpenSet, tag: str, elements: list[str], raw: str | None
+    ) -> None:
+        """One segment (ST, SE, or one met outside the hot loop) in the fast mode."""
+        assert self._batch is not None and self._compiled is not None
+        open_set.runs.append((self._batch, self._offset, 1))
+        open_set.tags.append(tag)
+        if raw is None:
+            raw = self._batch.delimiters.element.join(elements)
+        compiled = self._compiled(tag) if _valid_segment_id(tag) else None
+        if compiled is None or not compiled.valid(raw, elements):
+            open_set.clean = False
+
+    def _replay(self, open_set: _OpenSet) -> None:
+        """Check a set that failed the fast mode segment by segment, naming every fault."""
+        assert self._family is not None and open_set.schema is not None
+        open_set.machine = self._structure_machine(self._family, open_set.schema)
+        batch, offset = self._batch, self._offset
+        position = 1
+        for run_batch, first, length in open_set.runs:
+            separator = run_batch.delimiters.element
+            for at in range(first, first + length):
+                raw = run_batch.raws[at] if run_batch.isa is None else ""
+                elements = raw.split(separator)
+                self._batch, self._offset = run_batch, at
+                self._place(open_set, elements[0], elements, raw, position)
+                position += 1
+        self._batch, self._offset = batch, offset
 
     def _element_faults(
         self,
@@ -652,13 +674,15 @@ class Reader:
         group.transactions.append(report)
         family = self._family
         schema = family.sets.get(set_id) if family else None
+        checked = schema is not None and family is not None and self.schema_checks
+        segments: list[Segment] | None = [] if self._group_document is not None else None
+        fast = checked and segments is None
         machine = (
             self._structure_machine(family, schema)
-            if schema is not None and family is not None and self.schema_checks
+            if checked and not fast and schema is not None and family is not None
             else None
         )
-        segments: list[Segment] | None = [] if self._group_document is not None else None
-        open_set = _OpenSet(report, schema, machine, segments)
+        open_set = _OpenSet(report, schema, machine, segments, fast=fast)
         self._set = open_set
         if len(set_id) != 3 or not set_id.isdigit():
             self._set_issue(
@@ -706,6 +730,17 @@ class Reader:
         self._body_segment(open_set, "ST", elements)
 
     @staticmethod
+    def _structure_holds(family: Family, open_set: _OpenSet) -> bool:
+        """Whether the set's segment ids follow its schema (one expression match)."""
+        assert open_set.schema is not None
+        key = ("structure-pattern", open_set.schema.set_id)
+        pattern = family.cache.get(key)
+        if not isinstance(pattern, re.Pattern):
+            pattern = structure_pattern(open_set.schema.root)
+            family.cache[key] = pattern
+        return pattern.fullmatch(",".join(open_set.tags) + ",") is not None
+
+    @staticmethod
     def _structure_machine(family: Family, schema: TransactionSetSchema) -> StructureMachine:
         """A machine for one set, its loop tables built once per family and set."""
         key = ("structure", schema.set_id)
@@ -717,6 +752,11 @@ class Reader:
         return StructureMachine(schema, known, table)
 
     def _end_set(self, open_set: _OpenSet, elements: list[str]) -> None:
+        if open_set.fast:
+            open_set.fast = False
+            assert self._family is not None and open_set.schema is not None
+            if not (open_set.clean and self._structure_holds(self._family, open_set)):
+                self._replay(open_set)
         report = open_set.report
         values = [*elements, "", ""]
         if values[2] != report.control_number:
@@ -741,6 +781,9 @@ class Reader:
     def _close_set_without_trailer(self, seen: str) -> None:
         open_set = self._set
         assert open_set is not None
+        if open_set.fast:
+            open_set.fast = False
+            self._replay(open_set)
         self._set_issue(
             open_set,
             TransactionCode.TRAILER_MISSING,
@@ -797,6 +840,12 @@ class Reader:
         self, open_set: _OpenSet, tag: str, elements: list[str], raw: str | None = None
     ) -> None:
         position = open_set.position
+        if open_set.fast:
+            open_set.position = position + 1
+            self._fast_segment(open_set, tag, elements, raw)
+            if tag == "SE":
+                self._end_set(open_set, elements)
+            return
         open_set.position = position + 1
         if open_set.segments is not None and tag not in {"ST", "SE"}:
             delimiters = self._tokenizer.delimiters or Delimiters()

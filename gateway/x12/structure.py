@@ -15,10 +15,11 @@ a segment costs a dictionary look-up per open loop.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.x12.model import SegmentCode
-from gateway.x12.schema import LoopNode, TransactionSetSchema
+from gateway.x12.schema import UNBOUNDED, LoopNode, SegmentNode, TransactionSetSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,3 +179,32 @@ class StructureMachine:
         else:
             self.missing.append(Missing(child.segment_id, frame.table.loop.loop_id, False))
         frame.counts[index] = -1  # reported once
+
+
+def structure_pattern(root: LoopNode) -> re.Pattern[str]:
+    """The set's structure as one expression over its segment ids, each followed by a comma
+    (`ST,BEG,REF,...,SE,`). Quantifiers are possessive and loop bodies atomic, so the match
+    commits segment by segment the way `StructureMachine` does; a segment repeated past its
+    maximum use is refused by a look-ahead rather than matched to a later place. A match means
+    the machine would find nothing wrong; on a miss the machine is run to name the fault."""
+    return re.compile(_sequence(root.children))
+
+
+def _quantifier(mandatory: bool, max_use: int) -> str:
+    low = 1 if mandatory else 0
+    if max_use >= UNBOUNDED:
+        return f"{{{low},}}+"
+    return f"{{{low},{max_use}}}+"
+
+
+def _sequence(children: tuple[SegmentNode | LoopNode, ...]) -> str:
+    return "".join(_node(child) for child in children)
+
+
+def _node(node: SegmentNode | LoopNode) -> str:
+    token = re.escape(node.trigger) + ","
+    limit = "" if node.max_use >= UNBOUNDED else f"(?!{token})"
+    if isinstance(node, SegmentNode):
+        return f"(?:{token}){_quantifier(node.mandatory, node.max_use)}{limit}"
+    body = f"{token}(?>{_sequence(node.children[1:])})"
+    return f"(?:{body}){_quantifier(node.mandatory, node.max_use)}{limit}"

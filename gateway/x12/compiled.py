@@ -38,16 +38,20 @@ _TIME_BY_LENGTH = {
 class CompiledSegment:
     """A segment definition ready for the fast check: one flat expression per element count
     (a segment of n elements is matched by n element patterns in a row, without the nested
-    optional groups a single expression for every count would need, which is twice as slow)."""
+    optional groups a single expression for every count would need, which is twice as slow).
+
+    `by_count` maps the length of the split segment (id included) to its expression, or None
+    where that length is never valid; `rule_verdicts` caches the syntax rules' verdict per
+    presence pattern; `seen_valid` remembers segments already proven valid (bounded)."""
 
     __slots__ = (
-        "_by_count",
         "_element_patterns",
         "_mandatory_count",
         "_prefix",
-        "_rule_verdicts",
         "_separator",
+        "by_count",
         "definition",
+        "rule_verdicts",
         "rules",
         "seen_valid",
     )
@@ -60,39 +64,27 @@ class CompiledSegment:
         self._prefix = re.escape(definition.id)
         mandatory = [n for n, e in enumerate(definition.elements, start=1) if e.mandatory]
         self._mandatory_count = mandatory[-1] if mandatory else 0
-        self._by_count: dict[int, re.Pattern[str] | None] = {}
-        self._rule_verdicts: dict[tuple[bool, ...], bool] = {}
-        self.seen_valid: set[str] = set()  # segments already proven valid (bounded)
+        self.by_count: dict[int, re.Pattern[str] | None] = {}
+        self.rule_verdicts: dict[tuple[bool, ...], bool] = {}
+        self.seen_valid: set[str] = set()
 
-    def pattern_for(self, count: int) -> re.Pattern[str] | None:
-        """The expression for a segment of `count` elements (None: that count is never valid)."""
-        if count in self._by_count:
-            return self._by_count[count]
+    def pattern_for(self, length: int) -> re.Pattern[str] | None:
+        """The expression for a segment split into `length` parts (None: never valid)."""
+        if length in self.by_count:
+            return self.by_count[length]
+        count = length - 1
         pattern = None
         if self._mandatory_count <= count <= len(self._element_patterns):
             source = self._prefix + "".join(
                 self._separator + p for p in self._element_patterns[:count]
             )
             pattern = re.compile(source, re.DOTALL)
-        self._by_count[count] = pattern
+        self.by_count[length] = pattern
         return pattern
 
-    def valid(self, raw: str, elements: list[str]) -> bool:
-        """True when the segment is certainly valid; False when it needs the detailed check."""
-        if raw in self.seen_valid:
-            return True
-        pattern = self._by_count.get(len(elements) - 1) or self.pattern_for(len(elements) - 1)
-        if pattern is None or pattern.fullmatch(raw) is None:
-            return False
-        if self.rules and not self._rules_hold(elements):
-            return False
-        if len(self.seen_valid) < SEEN_LIMIT:
-            self.seen_valid.add(raw)
-        return True
-
-    def _rules_hold(self, elements: list[str]) -> bool:
-        shape = tuple(map(bool, elements))
-        verdict = self._rule_verdicts.get(shape)
+    def judge_rules(self, shape: tuple[bool, ...]) -> bool:
+        """Whether the syntax rules hold for a presence pattern (cached)."""
+        verdict = self.rule_verdicts.get(shape)
         if verdict is None:
             count = len(shape) - 1
 
@@ -100,8 +92,25 @@ class CompiledSegment:
                 return position <= count and shape[position]
 
             verdict = all(rule_fault(rule, present) is None for rule in self.rules)
-            self._rule_verdicts[shape] = verdict
+            self.rule_verdicts[shape] = verdict
         return verdict
+
+    def remember(self, raw: str) -> None:
+        if len(self.seen_valid) < SEEN_LIMIT:
+            self.seen_valid.add(raw)
+
+    def valid(self, raw: str, elements: list[str]) -> bool:
+        """True when the segment is certainly valid; False when it needs the detailed check.
+        (The reader's hot loop does the same steps inline.)"""
+        if raw in self.seen_valid:
+            return True
+        pattern = self.pattern_for(len(elements))
+        if pattern is None or pattern.fullmatch(raw) is None:
+            return False
+        if self.rules and not self.judge_rules(tuple(map(bool, elements))):
+            return False
+        self.remember(raw)
+        return True
 
 
 def _character_class(delimiters: Delimiters, *, simple: bool) -> str:
@@ -139,13 +148,14 @@ def _value_pattern(
         whole = high - fraction
         if not fraction:
             return f"-?[0-9]{{1,{whole}}}\\.?"
-        return f"-?(?:[0-9]{{1,{whole}}}(?:\\.[0-9]{{0,{fraction}}})?|\\.[0-9]{{1,{fraction}}})"
+        return f"-?[0-9]{{1,{whole}}}(?:\\.[0-9]{{0,{fraction}}})?"  # ".5" goes the slow way
     if kind == "ID" and definition.codes is not None:
         codes = sorted(c for c in definition.codes if low <= len(c) <= high)
         if not codes:
             return "(?!)"
         return "(?:" + "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True)) + ")"
-    return _character_class(delimiters, simple=simple) + f"{{{low},{high}}}"
+    repeat = f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+    return _character_class(delimiters, simple=simple) + repeat
 
 
 def _nested(parts: list[tuple[str, bool]], separator: str) -> str:

@@ -16,7 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 
-from gateway.x12.compiled import CompiledSegment, compiled_segments, segment_compiler
+from gateway.x12.compiled import (
+    SEEN_LIMIT,
+    CompiledSegment,
+    compiled_segments,
+    segment_compiler,
+)
 from gateway.x12.document import (
     FunctionalGroup,
     Interchange,
@@ -128,6 +133,7 @@ class Reader:
         self._seen_group = False
         self._batch: Batch | None = None
         self._offset = 0
+        self._functional_ids: dict[str, str] = {}
 
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -167,18 +173,17 @@ class Reader:
                 open_set = self._set
                 if open_set is None:
                     pass
-                elif open_set.fast:
-                    offset = self._validate_body(open_set, raws, offset)
-                    if offset >= count:
-                        self._offset = count - 1
-                        break
-                elif open_set.machine is None and open_set.segments is None:
-                    # Envelope only: jump to the next envelope segment, counting what lies between.
+                elif open_set.fast or (open_set.machine is None and open_set.segments is None):
+                    # Jump to the next envelope segment: in the fast mode checking what lies
+                    # between, in the envelope-only mode just counting it.
                     if marks is None:
                         marks = _envelope_offsets(raws, separator)
                     following = bisect.bisect_left(marks, offset)
                     target = marks[following] if following < len(marks) else count
-                    open_set.position += target - offset
+                    if open_set.fast:
+                        self._validate_body(open_set, raws, offset, target)
+                    else:
+                        open_set.position += target - offset
                     offset = target
                     if offset >= count:
                         self._offset = count - 1  # positions point at the last segment read
@@ -194,37 +199,46 @@ class Reader:
                     self._envelope_segment(tag, elements)
                 offset += 1
 
-    def _validate_body(self, open_set: _OpenSet, raws: list[str], offset: int) -> int:
-        """The hot loop of the fast mode: check the body segments of a set from `offset` with
-        their compiled expressions and collect their ids, up to an envelope segment or SE;
-        return the offset reached."""
+    def _validate_body(
+        self, open_set: _OpenSet, raws: list[str], offset: int, end: int
+    ) -> int:
+        """The hot loop of the fast mode: check the body segments raws[offset:end] (up to the next
+        envelope segment) with their compiled expressions and collect their ids."""
         assert self._batch is not None and self._compiled is not None
+        if end <= offset:
+            return offset
         separator = self._batch.delimiters.element
         compiled_table = self._compiled_table
         compiled_for = self._compiled
-        tags = open_set.tags
-        append = tags.append
+        body = raws[offset:end]
+        split = [raw.split(separator) for raw in body]
+        open_set.tags.extend([elements[0] for elements in split])
         clean = open_set.clean
-        start = offset
-        count = len(raws)
-        while offset < count:
-            raw = raws[offset]
-            elements = raw.split(separator)
-            tag = elements[0]
-            if tag in SET_BREAKING_IDS or tag == "SE":
-                break
-            compiled = compiled_table.get(tag) or compiled_for(tag)
-            if compiled is None or (
-                raw not in compiled.seen_valid and not compiled.valid(raw, elements)
-            ):
+        for raw, elements in zip(body, split, strict=True):
+            compiled = compiled_table.get(elements[0])
+            if compiled is None:
+                compiled = compiled_for(elements[0])
+                if compiled is None:
+                    clean = False
+                    continue
+            seen = compiled.seen_valid
+            if raw in seen:
+                continue
+            # CompiledSegment.valid, inline: this loop runs once per segment.
+            pattern = compiled.by_count.get(len(elements))
+            if pattern is None:
+                pattern = compiled.pattern_for(len(elements))
+            if pattern is None or pattern.fullmatch(raw) is None or (compiled.rules and not (
+                compiled.rule_verdicts.get(shape := tuple(map(bool, elements)))
+                or compiled.judge_rules(shape)
+            )):
                 clean = False
-            append(tag)
-            offset += 1
+            elif len(seen) < SEEN_LIMIT:
+                seen.add(raw)
         open_set.clean = clean
-        if offset > start:
-            open_set.runs.append((self._batch, start, offset - start))
-            open_set.position += offset - start
-        return offset
+        open_set.runs.append((self._batch, offset, end - offset))
+        open_set.position += end - offset
+        return end
 
     def _fast_segment(
         self, open_set: _OpenSet, tag: str, elements: list[str], raw: str | None
@@ -235,7 +249,9 @@ class Reader:
         open_set.tags.append(tag)
         if raw is None:
             raw = self._batch.delimiters.element.join(elements)
-        compiled = self._compiled(tag) if _valid_segment_id(tag) else None
+        compiled = self._compiled_table.get(tag) or (
+            self._compiled(tag) if _valid_segment_id(tag) else None
+        )
         if compiled is None or not compiled.valid(raw, elements):
             open_set.clean = False
 
@@ -700,7 +716,11 @@ class Reader:
                 "ST",
                 1,
             )
-        expected_group = self.catalog.functional_id_of(set_id)
+        expected_group = self._functional_ids.get(set_id, "")
+        if set_id not in self._functional_ids:
+            expected_group = self._functional_ids[set_id] = (
+                self.catalog.functional_id_of(set_id) or ""
+            )
         if expected_group and expected_group != group.functional_id and group.functional_id:
             self._set_issue(
                 open_set,

@@ -25,7 +25,14 @@ _DATE_8 = (
 )
 _DATE_6 = _DATE_8.replace("[0-9]{4}", "[0-9]{2}", 1)
 # How many distinct valid segments each compiled segment remembers, to skip checking repeats.
-SEEN_LIMIT = 2048
+SEEN_LIMIT = 1024
+# Letters and digits folded to one of each kind: for a segment whose validity cannot depend on
+# which letter or digit stands where (no codes, dates or times), two segments that fold alike are
+# both valid or both not, so one proven valid vouches for the other.
+FOLD = bytes.maketrans(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    b"0" * 10 + b"A" * 26 + b"a" * 26,
+)
 _HOUR_MINUTE = "(?:[01][0-9]|2[0-3])[0-5][0-9]"
 _TIME_BY_LENGTH = {
     4: _HOUR_MINUTE,
@@ -51,6 +58,7 @@ class CompiledSegment:
         "_separator",
         "by_count",
         "definition",
+        "foldable",
         "rule_verdicts",
         "rules",
         "seen_valid",
@@ -66,7 +74,13 @@ class CompiledSegment:
         self._mandatory_count = mandatory[-1] if mandatory else 0
         self.by_count: dict[int, re.Pattern[str] | None] = {}
         self.rule_verdicts: dict[tuple[bool, ...], bool] = {}
-        self.seen_valid: set[str] = set()
+        self.seen_valid: set[str | bytes] = set()
+        self.foldable = _foldable(definition.elements)
+
+    def key(self, raw: str) -> str | bytes:
+        """What `seen_valid` holds for a segment: the segment folded (as bytes: `bytes.translate`
+        is far quicker than `str.translate`), where that is sound; else the segment itself."""
+        return raw.encode("latin-1").translate(FOLD) if self.foldable else raw
 
     def pattern_for(self, length: int) -> re.Pattern[str] | None:
         """The expression for a segment split into `length` parts (None: never valid)."""
@@ -95,22 +109,31 @@ class CompiledSegment:
             self.rule_verdicts[shape] = verdict
         return verdict
 
-    def remember(self, raw: str) -> None:
-        if len(self.seen_valid) < SEEN_LIMIT:
-            self.seen_valid.add(raw)
-
     def valid(self, raw: str, elements: list[str]) -> bool:
         """True when the segment is certainly valid; False when it needs the detailed check.
         (The reader's hot loop does the same steps inline.)"""
-        if raw in self.seen_valid:
+        key = self.key(raw)
+        if key in self.seen_valid:
             return True
         pattern = self.pattern_for(len(elements))
         if pattern is None or pattern.fullmatch(raw) is None:
             return False
         if self.rules and not self.judge_rules(tuple(map(bool, elements))):
             return False
-        self.remember(raw)
+        if len(self.seen_valid) < SEEN_LIMIT:
+            self.seen_valid.add(key)
         return True
+
+
+def _foldable(elements: tuple[ElementDef, ...]) -> bool:
+    """Whether no element's validity depends on which letter or digit it holds."""
+    for element in elements:
+        if element.composite is not None:
+            if not _foldable(element.composite.components):
+                return False
+        elif element.type in ("DT", "TM") or element.codes is not None:
+            return False
+    return True
 
 
 def _character_class(delimiters: Delimiters, *, simple: bool) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import compress, repeat
 
 from gateway.x12.compiled import (
+    FOLD,
     SEEN_LIMIT,
     CompiledSegment,
     compiled_segments,
@@ -103,7 +104,10 @@ class Reader:
     """Validates a stream of X12. Feed bytes, then `close()` and read `report`.
 
     With `keep_documents`, the parsed interchanges are kept in `documents` as well; without
-    `schema_checks`, only the envelope is checked (segment order and elements are not).
+    `schema_checks`, only the envelope is checked (segment order and elements are not). With
+    `remember` (the default), segments proven valid are remembered, folded where sound, so that
+    the many segments of a file that differ only in their letters and digits are checked once;
+    turning it off measures the worst case.
     """
 
     def __init__(
@@ -112,10 +116,12 @@ class Reader:
         *,
         keep_documents: bool = False,
         schema_checks: bool = True,
+        remember: bool = True,
     ):
         self.catalog = catalog or load_catalog()
         self.keep_documents = keep_documents
         self.schema_checks = schema_checks
+        self.remember = remember
         self.report = FileReport()
         self.documents: list[Interchange] = []
         self._tokenizer = Tokenizer()
@@ -199,9 +205,7 @@ class Reader:
                     self._envelope_segment(tag, elements)
                 offset += 1
 
-    def _validate_body(
-        self, open_set: _OpenSet, raws: list[str], offset: int, end: int
-    ) -> int:
+    def _validate_body(self, open_set: _OpenSet, raws: list[str], offset: int, end: int) -> int:
         """The hot loop of the fast mode: check the body segments raws[offset:end] (up to the next
         envelope segment) with their compiled expressions and collect their ids."""
         assert self._batch is not None and self._compiled is not None
@@ -210,6 +214,7 @@ class Reader:
         separator = self._batch.delimiters.element
         compiled_table = self._compiled_table
         compiled_for = self._compiled
+        remember = self.remember
         body = raws[offset:end]
         split = [raw.split(separator) for raw in body]
         open_set.tags.extend([elements[0] for elements in split])
@@ -222,19 +227,27 @@ class Reader:
                     clean = False
                     continue
             seen = compiled.seen_valid
-            if raw in seen:
+            key = raw.encode("latin-1").translate(FOLD) if compiled.foldable else raw
+            if key in seen and remember:
                 continue
             # CompiledSegment.valid, inline: this loop runs once per segment.
             pattern = compiled.by_count.get(len(elements))
             if pattern is None:
                 pattern = compiled.pattern_for(len(elements))
-            if pattern is None or pattern.fullmatch(raw) is None or (compiled.rules and not (
-                compiled.rule_verdicts.get(shape := tuple(map(bool, elements)))
-                or compiled.judge_rules(shape)
-            )):
+            if (
+                pattern is None
+                or pattern.fullmatch(raw) is None
+                or (
+                    compiled.rules
+                    and not (
+                        compiled.rule_verdicts.get(shape := tuple(map(bool, elements)))
+                        or compiled.judge_rules(shape)
+                    )
+                )
+            ):
                 clean = False
-            elif len(seen) < SEEN_LIMIT:
-                seen.add(raw)
+            elif remember and len(seen) < SEEN_LIMIT:
+                seen.add(key)
         open_set.clean = clean
         open_set.runs.append((self._batch, offset, end - offset))
         open_set.position += end - offset

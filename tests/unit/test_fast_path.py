@@ -152,3 +152,55 @@ def test_structure_expression_agrees_with_the_machine(schema):
         assert regex == machine, (regex, machine, tags)
         matched += regex
     assert matched > 100
+
+
+# -- folding ---------------------------------------------------------------------------------
+
+FOLDABLE = [
+    (version, segment)
+    for version, segment in SEGMENTS
+    if compile_segment(segment, DELIMITERS[0], False).foldable
+]
+
+
+def refold(value: str, rng: random.Random) -> str:
+    """The same value with every digit and letter replaced by another of its kind."""
+    out = []
+    for c in value:
+        if c.isdigit() and c.isascii():
+            out.append(rng.choice("0123456789"))
+        elif c.isascii() and c.isupper():
+            out.append(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        elif c.isascii() and c.islower():
+            out.append(rng.choice("abcdefghijklmnopqrstuvwxyz"))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def test_some_segments_are_foldable_and_dated_or_coded_ones_are_not():
+    names = {segment.id for _, segment in FOLDABLE}
+    assert {"PO1", "N1", "N3"} <= names
+    assert "DTM" not in names and "BEG" not in names
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FOLDABLE), st.sampled_from(DELIMITERS), st.randoms(use_true_random=False))
+def test_segments_that_fold_alike_are_judged_alike(entry, delimiters, rng):
+    _, definition = entry
+    checker = SegmentChecker(delimiters, False)
+    compiled = compile_segment(definition, delimiters, False)
+    for _ in range(10):
+        count = rng.randint(1, len(definition.elements))
+        values = [
+            plausible_value(e, rng) if e.mandatory or rng.random() < 0.6 else ""
+            for e in definition.elements[:count]
+        ]
+        values = [v.replace(">", delimiters.sub_element) for v in values]
+        elements = [definition.id, *values]
+        twin = [definition.id, *(refold(v, rng) for v in values)]
+        raw = delimiters.element.join(elements)
+        assert compiled.key(raw) == compiled.key(delimiters.element.join(twin))
+        first = checker.check(definition, elements, BASE) == []
+        second = checker.check(definition, twin, BASE) == []
+        assert first == second, (elements, twin)

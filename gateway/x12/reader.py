@@ -410,17 +410,33 @@ class Reader:
             self._end_interchange()
         delimiters = self._tokenizer.delimiters or Delimiters()
         values = elements + [""] * (17 - len(elements))
-        report = InterchangeReport(
-            control_number=values[13],
+        header = Interchange(
             sender_qualifier=values[5],
             sender_id=values[6].rstrip(),
             receiver_qualifier=values[7],
             receiver_id=values[8].rstrip(),
             date=values[9],
             time=values[10],
+            control_number=values[13],
             control_version=values[12],
             ack_requested=values[14] == "1",
             usage=values[15],
+            delimiters=delimiters,
+            authorization=(values[1], values[2]),
+            security=(values[3], values[4]),
+            standards_id=values[11],
+        )
+        report = InterchangeReport(
+            control_number=header.control_number,
+            sender_qualifier=header.sender_qualifier,
+            sender_id=header.sender_id,
+            receiver_qualifier=header.receiver_qualifier,
+            receiver_id=header.receiver_id,
+            date=header.date,
+            time=header.time,
+            control_version=header.control_version,
+            ack_requested=header.ack_requested,
+            usage=header.usage,
             delimiters=delimiters,
             line=line,
             segment_index=index,
@@ -436,22 +452,7 @@ class Reader:
         self._tokenizer.issues = [i for i in self._tokenizer.issues if i not in report.issues]
         self._check_isa(elements, report)
         if self.keep_documents:
-            self._document = Interchange(
-                sender_qualifier=values[5],
-                sender_id=values[6].rstrip(),
-                receiver_qualifier=values[7],
-                receiver_id=values[8].rstrip(),
-                date=values[9],
-                time=values[10],
-                control_number=values[13],
-                control_version=values[12],
-                ack_requested=values[14] == "1",
-                usage=values[15],
-                delimiters=delimiters,
-                authorization=(values[1], values[2]),
-                security=(values[3], values[4]),
-                standards_id=values[11],
-            )
+            self._document = header
             self.documents.append(self._document)
 
     def _check_isa(self, elements: list[str], report: InterchangeReport) -> None:

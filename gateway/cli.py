@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from gateway.errors import GatewayError, GatewayFault, PartnerError
+from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
 from gateway.x12.reader import CHUNK_SIZE, Reader
@@ -140,7 +140,7 @@ def ack(
     report = check_file(file)
     if not report.interchanges:
         first = report.first_issue()
-        raise PartnerError(
+        raise X12SyntaxError(
             f"{file}: no interchange to acknowledge: {first.describe() if first else ''}"
         )
     numbers = CountingControlNumbers(control, control)

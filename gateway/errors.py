@@ -5,7 +5,11 @@ Two families, so that a caller can tell whose fault a failure is::
     GatewayError
     ├── PartnerError              the partner's fault: their file is bad; reject it in the
     │   │                          acknowledgement, quarantine it, carry on with the rest
-    │   └── X12SyntaxError        a file that cannot be read as X12 at all (no ISA, bad delimiters)
+    │   ├── X12SyntaxError        a file that cannot be read as X12 at all (no ISA, bad delimiters)
+    │   └── RuleViolation         a change the order rules refuse (cancelling shipped quantity,
+    │       │                      a fulfilment after Shipped); names the rule, order and line
+    │       └── OrderNotFound     a change for an order the gateway does not hold
+    ├── ConcurrentUpdate          another worker changed the same order first: retry or give up
     └── GatewayFault              ours: a bug or a misconfiguration; stop loudly
         ├── ConfigurationError    a setting or an argument is wrong
         ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
@@ -35,6 +39,30 @@ class X12SyntaxError(PartnerError):
         self.code = code
         self.line = line
         self.segment_index = segment_index
+
+
+class RuleViolation(PartnerError):
+    """A command the order rules refuse. `rule` names the rule (as in the transition table);
+    `po_number` and `line` say where."""
+
+    def __init__(self, rule: str, message: str, *, po_number: str = "", line: str = ""):
+        where = f"order {po_number}" + (f" line {line}" if line else "") if po_number else ""
+        super().__init__(f"{where}: {message} [{rule}]" if where else f"{message} [{rule}]")
+        self.rule = rule
+        self.po_number = po_number
+        self.line = line
+
+
+class OrderNotFound(RuleViolation):
+    """A command names an order the gateway does not hold."""
+
+    def __init__(self, po_number: str, partner: str = ""):
+        at = f" from {partner}" if partner else ""
+        super().__init__("order-exists", f"no such order{at}", po_number=po_number)
+
+
+class ConcurrentUpdate(GatewayError):
+    """Another worker committed a change to the same order first (its version moved on)."""
 
 
 class GatewayFault(GatewayError):

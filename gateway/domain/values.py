@@ -1,0 +1,172 @@
+"""Value objects and code lists of the order domain, shared by the model, the commands, the events
+and the rules.
+
+They live apart from `model` so that `rules` can read them at run time while `model` calls
+`rules`: `rules` needs the order's vocabulary (roles, shipment statuses, purposes), the order
+needs the rules, and neither imports the other in a circle. Everything here is immutable and
+compares by value; codes keep their X12 spelling (`PurposeCode.REPLACE == "05"`), so what a
+mapping reads from a BEG01 or an N101 can be used as is.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+class Role(enum.StrEnum):
+    """Which side of the trade we are on for one order."""
+
+    BUYER = "buyer"  # we send the 850 and receive the 855/856/810
+    SELLER = "seller"  # we receive the 850 and send the 855/856/810
+
+
+class Side(enum.StrEnum):
+    """Who asked for something (a cancellation), whichever side we are."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+
+
+class PurposeCode(enum.StrEnum):
+    """BEG01 transaction set purpose codes of an 850."""
+
+    ORIGINAL = "00"
+    CANCELLATION = "01"
+    CHANGE = "04"
+    REPLACE = "05"
+    CONFIRMATION = "06"
+    DUPLICATE = "07"
+
+
+class EntityCode(enum.StrEnum):
+    """N101 entity identifier codes of the parties an order names most often."""
+
+    SHIP_TO = "ST"
+    BILL_TO = "BT"
+    BUYER = "BY"
+    VENDOR = "VN"
+    SELLER = "SE"
+    SHIP_FROM = "SF"
+    REMIT_TO = "RI"
+
+
+class ConfirmationMethod(enum.StrEnum):
+    """How an order came to be confirmed."""
+
+    ACKNOWLEDGEMENT_SENT = "855 sent"  # we are the seller and acknowledged it
+    ACKNOWLEDGEMENT_RECEIVED = "855 received"  # we are the buyer and the seller acknowledged it
+    VENDOR_NOTIFIED = "vendor notified"  # the vendor was told by other means (e-mail, portal)
+
+
+class ShipmentStatus(enum.StrEnum):
+    """Where the goods of one fulfilment are; the moves allowed between these are in `rules`."""
+
+    AWAITING_SHIPMENT = "awaiting shipment"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in transit"
+    OUT_FOR_DELIVERY = "out for delivery"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """N3/N4: street lines, city, state or province, postal code, country."""
+
+    lines: tuple[str, ...] = ()
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """PER: a named contact and how to reach them."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """One N1 loop: entity code (N101), name, identification qualifier and code (N103/N104)."""
+
+    entity_code: str
+    name: str = ""
+    id_qualifier: str = ""
+    id: str = ""
+    address: Address | None = None
+    contacts: tuple[Contact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """ITD terms of sale, kept as sent: the free text and the discount and net fields."""
+
+    description: str = ""  # ITD12
+    type_code: str = ""  # ITD01
+    basis_date_code: str = ""  # ITD02
+    discount_percent: Decimal | None = None  # ITD03
+    discount_due_date: date | None = None  # ITD04
+    discount_days: int | None = None  # ITD05
+    net_due_date: date | None = None  # ITD06
+    net_days: int | None = None  # ITD07
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierRouting:
+    """TD5 carrier details, kept as sent."""
+
+    id_qualifier: str = ""  # TD502
+    carrier_id: str = ""  # TD503 (a SCAC when TD502 is 2)
+    transportation_method: str = ""  # TD504
+    routing: str = ""  # TD505
+    service_level: str = ""  # TD512
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrderLine:
+    """One PO1 line as a partner sends it; the order turns it into a `model.LineItem`."""
+
+    line_number: str  # PO101 is AN: "1", "001" and "A1" are three different lines
+    ordered: Decimal  # PO102
+    unit_of_measure: str = "EA"  # PO103
+    unit_price: Decimal | None = None  # PO104
+    product_ids: tuple[tuple[str, str], ...] = ()  # (qualifier, value): ("UP", "0123..."), ...
+    description: str = ""  # PID05
+
+
+@dataclass(frozen=True, slots=True)
+class LineQuantity:
+    """A quantity of one order line (in a fulfilment, a cancellation, a return, an invoice)."""
+
+    line_number: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """One carton of a fulfilment: its SSCC-18 when labelled (MAN*GM) and what it holds."""
+
+    lines: tuple[LineQuantity, ...]
+    sscc: str | None = None
+
+
+def merge_quantities(lines: Iterable[LineQuantity]) -> tuple[LineQuantity, ...]:
+    """One entry per line number, quantities added up, in the order the lines first appear."""
+    totals: dict[str, Decimal] = {}
+    for entry in lines:
+        totals[entry.line_number] = totals.get(entry.line_number, Decimal(0)) + entry.quantity
+    return tuple(LineQuantity(number, quantity) for number, quantity in totals.items())
+
+
+def quantity_of(lines: Iterable[LineQuantity], line_number: str) -> Decimal:
+    """The total quantity that `lines` give to `line_number` (zero when it is not there)."""
+    return sum((e.quantity for e in lines if e.line_number == line_number), Decimal(0))

@@ -1,0 +1,325 @@
+"""Random sequences of commands on one order (hypothesis stateful testing).
+
+The machine receives an order, then applies commands drawn at random, many of them illegal
+(unknown lines, zero or negative quantities, too much, reused ids, unknown fulfilments, wrong
+shipment moves). After every step the order's invariants hold. A refused command raises
+RuleViolation naming a rule that guards that kind of command and leaves the order equal to a deep
+copy taken before it. An accepted one adds at least one event and one fact, and undoes nothing:
+history and records only grow, fulfilments keep their contents, cancelled and fulfilled
+quantities never go down, and no flag but Paid is ever lowered.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from gateway.domain import commands
+from gateway.domain.model import Order
+from gateway.domain.rules import RULES, Flag, check_invariants
+from gateway.domain.values import (
+    ConfirmationMethod,
+    LineQuantity,
+    PurchaseOrderLine,
+    Role,
+    ShipmentStatus,
+    Side,
+)
+from gateway.errors import RuleViolation
+from tests.unit.domain.builders import ORDER_DATE, PARTNER, PO, at
+
+HELD_LINES = ("1", "2", "3")
+positive = st.sampled_from(["0.5", "1", "2", "3", "4", "6", "10"]).map(Decimal)
+any_quantity = st.one_of(positive, positive, positive, st.sampled_from(["0", "-1"]).map(Decimal))
+line_numbers = st.sampled_from((*HELD_LINES, "9"))
+line_quantities = st.lists(st.builds(LineQuantity, line_numbers, any_quantity), max_size=3).map(
+    tuple
+)
+amounts = st.one_of(positive.map(lambda q: q * 10), st.just(Decimal(0)))
+order_lines = st.lists(
+    st.builds(PurchaseOrderLine, st.sampled_from(HELD_LINES), positive),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda line: line.line_number,
+).map(tuple)
+
+
+class OrderMachine(RuleBasedStateMachine):
+    """One order and the commands a partner, the CLI or an operator could throw at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: Order
+        self.minute = 0
+        self.serial = 0
+        self.refused = 0
+        self.accepted = 0
+
+    # drawing ids and times
+
+    def now(self):
+        self.minute += 1
+        return at(self.minute)
+
+    def new_id(self, prefix: str, held: list[str], reuse: bool) -> str:
+        if reuse and held:
+            return held[0]
+        self.serial += 1
+        return f"{prefix}{self.serial}"
+
+    def command(self, kind, **fields):
+        return kind(partner=PARTNER, po_number=PO, at=self.now(), **fields)
+
+    def apply(self, command) -> None:
+        before = copy.deepcopy(self.order)
+        try:
+            self.order.handle(command)
+        except RuleViolation as violation:
+            self.refused += 1
+            event(f"refused: {violation.rule}")
+            assert self.order == before, f"{type(command).__name__} refused but changed the order"
+            assert type(command) in RULES[violation.rule].guards, (violation.rule, command)
+            assert violation.po_number == PO
+            if isinstance(command, commands.CreateFulfillment):
+                self.order.record_refused_fulfillment(command, violation)
+                assert self.order.history[-1].event == "FulfillmentRefused"
+                assert self.order.fulfillments == before.fulfillments
+                assert self.order.flags == before.flags
+            return
+        self.accepted += 1
+        self.nothing_lost(before, command)
+
+    def nothing_lost(self, before: Order, command) -> None:
+        after = self.order
+        name = type(command).__name__
+        assert len(after.history) > len(before.history), f"{name} recorded no fact"
+        assert len(after.events) > len(before.events), f"{name} raised no event"
+        assert after.history[: len(before.history)] == before.history
+        assert after.events[: len(before.events)] == before.events
+        for kind in ("cancellations", "returns", "refunds", "payments", "confirmations"):
+            held = getattr(before, kind)
+            assert getattr(after, kind)[: len(held)] == held, kind
+        assert len(after.fulfillments) >= len(before.fulfillments)
+        for old, new in zip(before.fulfillments, after.fulfillments, strict=False):
+            assert (old.id, old.lines, old.carrier, old.tracking_numbers, old.packs) == (
+                new.id,
+                new.lines,
+                new.carrier,
+                new.tracking_numbers,
+                new.packs,
+            )
+            assert new.passed_on or not old.passed_on
+        for line in before.lines:
+            kept = after.line(line.line_number)
+            if kept is None:  # only a line no record names can go
+                assert line.fulfilled == line.cancelled == line.returned == 0
+                continue
+            assert kept.cancelled >= line.cancelled
+            assert kept.fulfilled >= line.fulfilled
+        assert before.flags - {Flag.PAID} <= after.flags, (before.flags, after.flags)
+
+    # the order
+
+    @initialize(lines=order_lines, role=st.sampled_from(Role), is_test=st.booleans())
+    def receive(self, lines, role, is_test) -> None:
+        self.order = Order.receive(
+            commands.ReceiveOrder(
+                partner=PARTNER,
+                po_number=PO,
+                at=self.now(),
+                our_role=role,
+                order_date=ORDER_DATE,
+                lines=lines,
+                is_test=is_test,
+            )
+        )
+        assert [type(e).__name__ for e in self.order.events] == ["OrderReceived"]
+
+    @invariant()
+    def invariants_hold(self) -> None:
+        check_invariants(self.order)
+
+    def teardown(self) -> None:
+        for flag in self.order.flags:
+            event(f"ended {flag.value}")
+
+    # commands
+
+    @rule(lines=order_lines)
+    def replace(self, lines) -> None:
+        self.apply(self.command(commands.ReplaceOrder, order_date=ORDER_DATE, lines=lines))
+
+    @rule(how=st.sampled_from(ConfirmationMethod))
+    def confirm(self, how) -> None:
+        self.apply(self.command(commands.ConfirmOrder, how=how))
+
+    @rule(
+        lines=line_quantities,
+        tracking=st.integers(0, 3),
+        status=st.sampled_from(ShipmentStatus),
+        passed_on=st.booleans(),
+        reuse=st.booleans(),
+    )
+    def fulfil(self, lines, tracking, status, passed_on, reuse) -> None:
+        held = [f.id for f in self.order.fulfillments]
+        self.apply(
+            self.command(
+                commands.CreateFulfillment,
+                fulfillment_id=self.new_id("F", held, reuse),
+                lines=lines,
+                tracking_numbers=tuple(f"1Z{n}" for n in range(tracking)),
+                status=status,
+                passed_on=passed_on,
+            )
+        )
+
+    @rule(
+        share=st.sampled_from([Decimal(1), Decimal("0.5")]),
+        skip=st.sets(st.sampled_from(HELD_LINES), max_size=2),
+        tracking=st.integers(0, 2),
+        passed_on=st.booleans(),
+    )
+    def fulfil_open(self, share, skip, tracking, passed_on) -> None:
+        """Fulfil all (or half) the open quantity of the held lines: steers towards Shipped."""
+        lines = tuple(
+            LineQuantity(line.line_number, line.open * share)
+            for line in self.order.lines
+            if line.line_number not in skip and line.open > 0
+        )
+        self.apply(
+            self.command(
+                commands.CreateFulfillment,
+                fulfillment_id=self.new_id("F", [], False),
+                lines=lines,
+                tracking_numbers=tuple(f"1Z{n}" for n in range(tracking)),
+                passed_on=passed_on,
+            )
+        )
+
+    @rule(index=st.integers(0, 2), share=st.sampled_from([Decimal(1), Decimal("0.5")]))
+    def cancel_open(self, index, share) -> None:
+        """Cancel all (or half) the open quantity of one held line."""
+        if index >= len(self.order.lines):
+            return
+        line = self.order.lines[index]
+        self.apply(
+            self.command(
+                commands.CancelLines,
+                cancellation_id=self.new_id("C", [], False),
+                lines=(LineQuantity(line.line_number, line.open * share),),
+                requested_by=Side.SELLER,
+            )
+        )
+
+    @rule(index=st.integers(0, 2))
+    def return_fulfilled(self, index) -> None:
+        """Return what is fulfilled and not returned of one held line."""
+        if index >= len(self.order.lines):
+            return
+        line = self.order.lines[index]
+        self.apply(
+            self.command(
+                commands.RecordReturn,
+                return_id=self.new_id("R", [], False),
+                lines=(LineQuantity(line.line_number, line.fulfilled - line.returned),),
+            )
+        )
+
+    @rule(index=st.integers(0, 3), status=st.sampled_from(ShipmentStatus))
+    def update_shipment(self, index, status) -> None:
+        held = [f.id for f in self.order.fulfillments]
+        target = held[index] if index < len(held) else "F-unknown"
+        self.apply(
+            self.command(commands.UpdateShipmentStatus, fulfillment_id=target, status=status)
+        )
+
+    @rule(index=st.integers(0, 3))
+    def pass_on(self, index) -> None:
+        held = [f.id for f in self.order.fulfillments]
+        target = held[index] if index < len(held) else "F-unknown"
+        self.apply(self.command(commands.MarkFulfillmentPassedOn, fulfillment_id=target))
+
+    @rule(lines=line_quantities, by=st.sampled_from(Side), reuse=st.booleans())
+    def cancel_lines(self, lines, by, reuse) -> None:
+        held = [c.id for c in self.order.cancellations]
+        self.apply(
+            self.command(
+                commands.CancelLines,
+                cancellation_id=self.new_id("C", held, reuse),
+                lines=lines,
+                requested_by=by,
+            )
+        )
+
+    @rule(by=st.sampled_from(Side), roll=st.integers(0, 3))
+    def cancel_order(self, by, roll) -> None:
+        if roll:  # cancelling the whole order closes it: kept rarer, so sequences go on
+            return
+        held = [c.id for c in self.order.cancellations]
+        self.apply(
+            self.command(
+                commands.CancelOrder, cancellation_id=self.new_id("C", held, False), requested_by=by
+            )
+        )
+
+    @rule(lines=line_quantities, reuse=st.booleans())
+    def record_return(self, lines, reuse) -> None:
+        held = [r.id for r in self.order.returns]
+        self.apply(
+            self.command(
+                commands.RecordReturn, return_id=self.new_id("R", held, reuse), lines=lines
+            )
+        )
+
+    @rule(amount=amounts, lines=line_quantities)
+    def record_refund(self, amount, lines) -> None:
+        self.apply(
+            self.command(
+                commands.RecordRefund,
+                refund_id=self.new_id("RF", [], False),
+                amount=amount,
+                lines=lines,
+            )
+        )
+
+    @rule(amount=amounts, reuse=st.booleans())
+    def record_invoice(self, amount, reuse) -> None:
+        held = [i.number for i in self.order.invoices]
+        self.apply(
+            self.command(
+                commands.RecordInvoice,
+                invoice_number=self.new_id("INV", held, reuse),
+                amount=amount,
+            )
+        )
+
+    @rule(index=st.integers(0, 2))
+    def accept_invoice(self, index) -> None:
+        held = [i.number for i in self.order.invoices]
+        target = held[index] if index < len(held) else "INV-unknown"
+        self.apply(self.command(commands.AcceptInvoice, invoice_number=target))
+
+    @rule(amount=st.one_of(st.none(), amounts))
+    def mark_paid(self, amount) -> None:
+        self.apply(self.command(commands.MarkPaid, amount=amount))
+
+    @rule(text=st.sampled_from(["call the buyer", "", "late"]), index=st.integers(0, 2))
+    def notes(self, text, index) -> None:
+        held = [n.id for n in self.order.notes]
+        target = held[index] if index < len(held) else "N-unknown"
+        self.apply(
+            self.command(
+                commands.AddNote, note_id=self.new_id("N", held, False), author="ann", text=text
+            )
+        )
+        self.apply(self.command(commands.EditNote, note_id=target, author="bob", text=text))
+        if index == 0:
+            self.apply(self.command(commands.DeleteNote, note_id=target, author="cy"))
+
+
+OrderMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
+TestOrderSequences = OrderMachine.TestCase

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run test lint typecheck imports unit crosscheck-readers benchmark clean
+.PHONY: run test lint typecheck imports crosscheck-readers services benchmark clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml
 
 crosscheck-readers: $(STAMP)
 	@bash tests/crosscheck/install.sh
+
+# Real servers the tests start themselves: PostgreSQL 15 from Debian.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 run: $(STAMP)
 	@echo "== gateway check samples/ (good files are accepted, the bad ones rejected with their reason)"
@@ -37,7 +42,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) crosscheck-readers lint typecheck imports
+test: $(STAMP) crosscheck-readers services lint typecheck imports
 	$(VENV)/bin/python -m pytest -q
 
 benchmark: $(STAMP) crosscheck-readers

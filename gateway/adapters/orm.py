@@ -1,0 +1,139 @@
+"""The database schema, as SQLAlchemy Core tables (the only definition of it; Alembic's
+migrations create and change it in production, `metadata.create_all` is for tests only).
+
+Orders are stored as one row each: the whole aggregate as JSON in `state`, plus the columns the
+gateway searches and sorts by (partner, PO number, flags, statuses), kept in step on every write,
+and `version` for optimistic concurrency. Each change also leaves rows in `order_events` (the
+audit trail). Documents in and out keep their raw bytes, sha256, control numbers, status and the
+orders they touched. Control numbers are issued from `control_numbers`, one counter per partner
+and kind, incremented in the transaction that uses the number, so a rollback gives it back and two
+workers never get the same one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(64), nullable=False),
+    Column("po_number", String(64), nullable=False),
+    Column("our_role", String(16), nullable=False),
+    Column("is_test", Boolean, nullable=False, default=False),
+    Column("order_date", String(10), nullable=True),
+    Column("flags", String(128), nullable=False, default=""),
+    Column("confirmed", Boolean, nullable=False, default=False),
+    Column("shipped", Boolean, nullable=False, default=False),
+    Column("paid", Boolean, nullable=False, default=False),
+    Column("completed", Boolean, nullable=False, default=False),
+    Column("returned", Boolean, nullable=False, default=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("fulfillment_status", String(32), nullable=False),
+    Column("payment_status", String(32), nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("partner", "po_number", name="uq_orders_partner_po_number"),
+)
+Index("ix_orders_updated_at", orders.c.updated_at)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id", "sequence", name="uq_order_events_order_id_sequence"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),  # in | out
+    Column("transaction_sets", String(128), nullable=False, default=""),
+    Column("interchange_control", String(9), nullable=True),
+    Column("group_controls", String(256), nullable=False, default=""),
+    Column("set_controls", Text, nullable=False, default=""),
+    Column("sender_id", String(32), nullable=True),
+    Column("receiver_id", String(32), nullable=True),
+    Column("filename", String(512), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("raw", LargeBinary, nullable=True),
+    Column("raw_path", String(512), nullable=True),
+    Column("size", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_documents_sha256", documents.c.sha256)
+Index(
+    "ix_documents_partner_direction_interchange",
+    documents.c.partner,
+    documents.c.direction,
+    documents.c.interchange_control,
+)
+
+document_orders = Table(
+    "document_orders",
+    metadata,
+    Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+)
+
+control_numbers = Table(
+    "control_numbers",
+    metadata,
+    Column("partner", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # interchange | group | set
+    Column("last", Integer, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # x12 | email
+    Column("partner", String(64), nullable=False),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)

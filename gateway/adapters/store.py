@@ -1,0 +1,551 @@
+"""The store on SQLAlchemy: engine, repositories and the unit of work.
+
+Strategy: SQLAlchemy Core statements on the tables of `orm.py`, one connection and one
+transaction per unit of work. An order is read whole from its `state` JSON and written whole,
+with `UPDATE ... WHERE version = <the version read>`: if another worker committed first, no row
+matches and the unit of work raises `ConcurrentUpdate`, so two conflicting changes can never both
+succeed. SQLite runs in WAL mode with foreign keys on and takes its write lock at the start of the
+transaction (`BEGIN IMMEDIATE`), so a unit of work never fails half-way for a lock another one
+holds; PostgreSQL runs at READ COMMITTED, the version check doing the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gateway.adapters import orm
+from gateway.adapters.state import dump, restore
+from gateway.config import GatewayConfig
+from gateway.domain.model import Order
+from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
+from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
+from gateway.service.ports import OrderSummary, StoredDocument
+
+CONTROL_KINDS = ("interchange", "group", "set")
+CONTROL_LIMITS = {"interchange": 999_999_999, "group": 999_999_999, "set": 999_999_999}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_store_engine(config: GatewayConfig) -> Engine:
+    """The engine for the configured database (SQLite file in the data folder by default)."""
+    url = make_url(config.database_url)
+    password = config.database.password()
+    if password is not None:
+        url = url.set(password=password)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(f"database {url.get_backend_name()} is not supported")
+    return create_engine(url, pool_size=config.database.pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun explicitly below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlOrderRepository:
+    """Orders in the `orders` table."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+        self._seen: dict[tuple[str, str], Order] = {}
+        self._ids: dict[tuple[str, str], int] = {}
+        self._loaded_versions: dict[tuple[str, str], int] = {}
+        self._new: set[tuple[str, str]] = set()
+        self._recorded: dict[tuple[str, str], int] = {}  # events already written, per order
+
+    def add(self, order: Order) -> None:
+        key = (order.partner, order.po_number)
+        if key in self._seen or self._row(*key) is not None:
+            raise RuleViolation(
+                "one-order-per-po-number",
+                "an order with this PO number from this partner exists already",
+                po_number=order.po_number,
+            )
+        self._seen[key] = order
+        self._new.add(key)
+
+    def get(self, partner: str, po_number: str) -> Order | None:
+        key = (partner, po_number)
+        if key in self._seen:
+            return self._seen[key]
+        row = self._row(partner, po_number)
+        if row is None:
+            return None
+        order = restore(Order, row.state)
+        order.version = row.version
+        self._seen[key] = order
+        self._ids[key] = row.id
+        self._loaded_versions[key] = row.version
+        return order
+
+    def find(self, po_number: str, partner: str | None = None) -> list[Order]:
+        query = select(orm.orders.c.partner).where(orm.orders.c.po_number == po_number)
+        if partner is not None:
+            query = query.where(orm.orders.c.partner == partner)
+        found = []
+        for (owner,) in self._connection.execute(query.order_by(orm.orders.c.partner)):
+            order = self.get(owner, po_number)
+            if order is not None:
+                found.append(order)
+        return found
+
+    def summaries(
+        self, *, partner: str | None = None, status: str | None = None, include_test: bool = False
+    ) -> list[OrderSummary]:
+        table = orm.orders
+        query = select(table)
+        if partner is not None:
+            query = query.where(table.c.partner == partner)
+        if not include_test:
+            query = query.where(table.c.is_test.is_(False))
+        rows = self._connection.execute(query.order_by(table.c.partner, table.c.po_number))
+        found = []
+        for row in rows:
+            row_flags = tuple(f for f in row.flags.split(",") if f)
+            if status is not None and not _matches_status(status, row, row_flags):
+                continue
+            found.append(
+                OrderSummary(
+                    partner=row.partner,
+                    po_number=row.po_number,
+                    our_role=row.our_role,
+                    is_test=row.is_test,
+                    order_date=row.order_date or "",
+                    flags=row_flags,
+                    fulfillment_status=row.fulfillment_status,
+                    payment_status=row.payment_status,
+                    version=row.version,
+                    updated_at=row.updated_at,
+                )
+            )
+        return found
+
+    def history(self, partner: str, po_number: str) -> list[dict[str, object]]:
+        order_id = self._id(partner, po_number)
+        if order_id is None:
+            return []
+        rows = self._connection.execute(
+            select(orm.order_events)
+            .where(orm.order_events.c.order_id == order_id)
+            .order_by(orm.order_events.c.sequence)
+        )
+        return [
+            {
+                "sequence": row.sequence,
+                "name": row.name,
+                "occurred_at": row.occurred_at,
+                "payload": row.payload,
+            }
+            for row in rows
+        ]
+
+    def seen(self) -> list[Order]:
+        return list(self._seen.values())
+
+    # -- writing (called by the unit of work at commit) -------------------------------------
+    def flush(self) -> None:
+        """Write every order seen in this unit of work, checking versions."""
+        stamp = now()
+        for key, order in self._seen.items():
+            pending = list(order.events[self._recorded.get(key, 0) :])
+            if key in self._new:
+                order.version = 1
+                result = self._connection.execute(
+                    insert(orm.orders).values(
+                        **self._columns(order), created_at=stamp, updated_at=stamp
+                    )
+                )
+                (order_id,) = result.inserted_primary_key or (None,)
+                assert order_id is not None
+                self._ids[key] = int(order_id)
+                self._new.discard(key)
+            elif pending:
+                read_version = self._loaded_versions[key]
+                order.version = read_version + 1
+                result = self._connection.execute(
+                    update(orm.orders)
+                    .where(orm.orders.c.id == self._ids[key])
+                    .where(orm.orders.c.version == read_version)
+                    .values(**self._columns(order), updated_at=stamp)
+                )
+                if result.rowcount != 1:
+                    order.version = read_version
+                    raise ConcurrentUpdate(
+                        f"order {order.po_number} from {order.partner} was changed by another "
+                        f"worker (version {read_version} is no longer current)"
+                    )
+            else:
+                continue
+            self._loaded_versions[key] = order.version
+            self._record_events(self._ids[key], pending, stamp)
+            self._recorded[key] = len(order.events)
+
+    def committed(self) -> None:
+        """The transaction committed and the orders' pending events were taken."""
+        self._recorded.clear()
+
+    def _record_events(self, order_id: int, pending: list[Any], stamp: dt.datetime) -> None:
+        if not pending:
+            return
+        last = self._connection.execute(
+            select(orm.order_events.c.sequence)
+            .where(orm.order_events.c.order_id == order_id)
+            .order_by(orm.order_events.c.sequence.desc())
+            .limit(1)
+        ).scalar()
+        sequence = int(last or 0)
+        rows = []
+        for domain_event in pending:
+            sequence += 1
+            occurred = getattr(domain_event, "at", None) or getattr(domain_event, "time", None)
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "sequence": sequence,
+                    "name": type(domain_event).__name__,
+                    "occurred_at": occurred if isinstance(occurred, dt.datetime) else None,
+                    "payload": dump(domain_event),
+                    "recorded_at": stamp,
+                }
+            )
+        self._connection.execute(insert(orm.order_events), rows)
+
+    @staticmethod
+    def _columns(order: Order) -> dict[str, Any]:
+        order_flags = flags(order)
+        order_date = getattr(order, "order_date", None)
+        return {
+            "partner": order.partner,
+            "po_number": order.po_number,
+            "our_role": order.our_role.value,
+            "is_test": bool(order.is_test),
+            "order_date": order_date.isoformat() if order_date else None,
+            "flags": ",".join(sorted(flag.value for flag in order_flags)),
+            **{flag.value: flag in order_flags for flag in _FLAG_COLUMNS},
+            "fulfillment_status": fulfillment_status(order).value,
+            "payment_status": payment_status(order).value,
+            "state": dump(order),
+            "version": order.version,
+        }
+
+    def _row(self, partner: str, po_number: str) -> Any:
+        return self._connection.execute(
+            select(orm.orders)
+            .where(orm.orders.c.partner == partner)
+            .where(orm.orders.c.po_number == po_number)
+        ).first()
+
+    def _id(self, partner: str, po_number: str) -> int | None:
+        key = (partner, po_number)
+        if key in self._ids:
+            return self._ids[key]
+        row = self._row(partner, po_number)
+        return int(row.id) if row is not None else None
+
+    def id_of(self, partner: str, po_number: str) -> int | None:
+        """The row id of an order (after flush for a new one)."""
+        return self._id(partner, po_number)
+
+
+_FLAG_COLUMNS = (
+    Flag.CONFIRMED,
+    Flag.SHIPPED,
+    Flag.PAID,
+    Flag.COMPLETED,
+    Flag.RETURNED,
+    Flag.CANCELLED,
+)
+
+
+def _matches_status(status: str, row: Any, row_flags: tuple[str, ...]) -> bool:
+    wanted = status.strip().lower()
+    return (
+        wanted in (f.lower() for f in row_flags)
+        or wanted == row.fulfillment_status.lower()
+        or wanted == row.payment_status.lower()
+        or (wanted == "open" and not ({"completed", "cancelled"} & set(row_flags)))
+    )
+
+
+class SqlDocumentRepository:
+    """Documents in the `documents` table, linked to orders in `document_orders`."""
+
+    def __init__(self, connection: Connection, orders: SqlOrderRepository):
+        self._connection = connection
+        self._orders = orders
+        self._links: list[tuple[int, tuple[str, str]]] = []
+
+    def add(self, document: StoredDocument) -> int:
+        stamp = now()
+        result = self._connection.execute(
+            insert(orm.documents).values(
+                sha256=document.sha256,
+                partner=document.partner,
+                direction=document.direction,
+                transaction_sets=",".join(document.transaction_sets),
+                interchange_control=document.interchange_control,
+                group_controls=",".join(document.group_controls),
+                set_controls=",".join(document.set_controls),
+                sender_id=document.sender_id,
+                receiver_id=document.receiver_id,
+                filename=document.filename,
+                status=document.status,
+                raw=document.raw,
+                raw_path=document.raw_path,
+                size=document.size,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        (document_id,) = result.inserted_primary_key or (None,)
+        assert document_id is not None
+        document.id = int(document_id)
+        for key in document.order_keys:
+            self._links.append((document.id, key))
+        return document.id
+
+    def link(self, document_id: int, partner: str, po_number: str) -> None:
+        """Record that a document touched an order (written at commit)."""
+        self._links.append((document_id, (partner, po_number)))
+
+    def flush(self) -> None:
+        for document_id, (partner, po_number) in self._links:
+            order_id = self._orders.id_of(partner, po_number)
+            if order_id is None:
+                continue
+            exists = self._connection.execute(
+                select(orm.document_orders)
+                .where(orm.document_orders.c.document_id == document_id)
+                .where(orm.document_orders.c.order_id == order_id)
+            ).first()
+            if exists is None:
+                self._connection.execute(
+                    insert(orm.document_orders).values(document_id=document_id, order_id=order_id)
+                )
+        self._links.clear()
+
+    def get(self, document_id: int) -> StoredDocument | None:
+        row = self._connection.execute(
+            select(orm.documents).where(orm.documents.c.id == document_id)
+        ).first()
+        return _document(row) if row is not None else None
+
+    def with_sha256(self, sha256: str) -> list[StoredDocument]:
+        rows = self._connection.execute(
+            select(orm.documents)
+            .where(orm.documents.c.sha256 == sha256)
+            .order_by(orm.documents.c.id)
+        )
+        return [_document(row) for row in rows]
+
+    def with_interchange(
+        self, partner: str, direction: str, sender_id: str, control: str
+    ) -> list[StoredDocument]:
+        table = orm.documents
+        rows = self._connection.execute(
+            select(table)
+            .where(table.c.partner == partner)
+            .where(table.c.direction == direction)
+            .where(table.c.sender_id == sender_id)
+            .where(table.c.interchange_control == control)
+            .order_by(table.c.id)
+        )
+        return [_document(row) for row in rows]
+
+    def for_order(self, partner: str, po_number: str) -> list[StoredDocument]:
+        order_id = self._orders.id_of(partner, po_number)
+        if order_id is None:
+            return []
+        rows = self._connection.execute(
+            select(orm.documents)
+            .join(orm.document_orders, orm.document_orders.c.document_id == orm.documents.c.id)
+            .where(orm.document_orders.c.order_id == order_id)
+            .order_by(orm.documents.c.id)
+        )
+        return [_document(row) for row in rows]
+
+    def set_status(self, document_id: int, status: str) -> None:
+        self._connection.execute(
+            update(orm.documents)
+            .where(orm.documents.c.id == document_id)
+            .values(status=status, updated_at=now())
+        )
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or "").split(",") if v)
+
+
+def _document(row: Any) -> StoredDocument:
+    return StoredDocument(
+        id=row.id,
+        sha256=row.sha256,
+        partner=row.partner,
+        direction=row.direction,
+        size=row.size,
+        status=row.status,
+        raw=row.raw,
+        raw_path=row.raw_path,
+        transaction_sets=_split(row.transaction_sets),
+        interchange_control=row.interchange_control,
+        group_controls=_split(row.group_controls),
+        set_controls=_split(row.set_controls),
+        sender_id=row.sender_id,
+        receiver_id=row.receiver_id,
+        filename=row.filename,
+    )
+
+
+class SqlControlNumbers:
+    """Control numbers from the `control_numbers` counters, inside the caller's transaction:
+    a number is taken by an atomic `UPDATE ... RETURNING`, so concurrent workers queue on the
+    row and each gets the next one; a rolled-back transaction gives its numbers back."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def next(self, partner: str, kind: str) -> int:
+        if kind not in CONTROL_KINDS:
+            raise ValueError(f"control number kind {kind!r} is not one of {CONTROL_KINDS}")
+        table = orm.control_numbers
+        for _ in range(2):
+            issued = self._connection.execute(
+                update(table)
+                .where(table.c.partner == partner)
+                .where(table.c.kind == kind)
+                .values(last=table.c.last % CONTROL_LIMITS[kind] + 1)
+                .returning(table.c.last)
+            ).scalar()
+            if issued is not None:
+                return int(issued)
+            try:
+                with self._connection.begin_nested():
+                    self._connection.execute(
+                        insert(table).values(partner=partner, kind=kind, last=0)
+                    )
+            except IntegrityError:
+                pass  # another worker created the counter first: take a number from it
+        raise ConcurrentUpdate(f"could not issue a {kind} control number for {partner}")
+
+
+class SqlOutbox:
+    """Documents and emails queued for sending, written in the caller's transaction."""
+
+    def __init__(self, connection: Connection, orders: SqlOrderRepository):
+        self._connection = connection
+        self._orders = orders
+
+    def queue(
+        self,
+        kind: str,
+        partner: str,
+        payload: dict[str, object],
+        *,
+        document_id: int | None = None,
+        order: Order | None = None,
+    ) -> int:
+        stamp = now()
+        order_id = self._orders.id_of(order.partner, order.po_number) if order else None
+        result = self._connection.execute(
+            insert(orm.outbox).values(
+                kind=kind,
+                partner=partner,
+                document_id=document_id,
+                order_id=order_id,
+                payload=payload,
+                status="queued",
+                attempts=0,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        (outbox_id,) = result.inserted_primary_key or (None,)
+        assert outbox_id is not None
+        return int(outbox_id)
+
+    def pending(self, kind: str | None = None) -> list[dict[str, object]]:
+        query = select(orm.outbox).where(orm.outbox.c.status == "queued")
+        if kind is not None:
+            query = query.where(orm.outbox.c.kind == kind)
+        return [dict(row._mapping) for row in self._connection.execute(query)]
+
+
+class SqlUnitOfWork:
+    """One transaction: `with uow: ... uow.commit()`; leaving without commit rolls back.
+    The transaction begins at the first statement (on SQLite with `BEGIN IMMEDIATE`)."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self._connection = self._engine.connect()
+        except OperationalError as exc:
+            raise ConfigurationError(f"cannot open the database: {exc.orig}") from None
+        self.orders = SqlOrderRepository(self._connection)
+        self.documents = SqlDocumentRepository(self._connection, self.orders)
+        self.control_numbers = SqlControlNumbers(self._connection)
+        self.outbox = SqlOutbox(self._connection, self.orders)
+        self._events: list[object] = []
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        if self._connection is None:
+            return
+        self._connection.rollback()
+        self._connection.close()
+        self._connection = None
+
+    @property
+    def connection(self) -> Connection:
+        assert self._connection is not None, "the unit of work is not open"
+        return self._connection
+
+    def flush(self) -> None:
+        """Write what the repositories hold, within the transaction (ids become known)."""
+        self.orders.flush()
+        self.documents.flush()
+
+    def commit(self) -> None:
+        self.flush()
+        self.connection.commit()
+        for order in self.orders.seen():
+            self._events.extend(order.events)
+            order.events.clear()
+        self.orders.committed()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+    def collect_new_events(self) -> Iterator[object]:
+        """Events of the orders committed so far, for the message bus to handle."""
+        while self._events:
+            yield self._events.pop(0)

@@ -1,0 +1,137 @@
+"""The ports of the service layer: what a use case needs from the outside world, as Protocols.
+
+The real implementations live in `gateway.adapters` (SQLAlchemy for the store); fakes for unit
+tests live beside the tests. A unit of work is one transaction: the order, its events, the audit
+record and anything queued for sending commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gateway.domain.model import Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """One line of an order listing, read from the store's search columns."""
+
+    partner: str
+    po_number: str
+    our_role: str
+    is_test: bool
+    order_date: str
+    flags: tuple[str, ...]
+    fulfillment_status: str
+    payment_status: str
+    version: int
+    updated_at: dt.datetime
+
+
+@dataclass(slots=True)
+class StoredDocument:
+    """A document in or out, as the store keeps it."""
+
+    sha256: str
+    partner: str
+    direction: str  # "in" or "out"
+    size: int
+    status: str
+    raw: bytes | None = None
+    raw_path: str | None = None
+    transaction_sets: tuple[str, ...] = ()
+    interchange_control: str | None = None
+    group_controls: tuple[str, ...] = ()
+    set_controls: tuple[str, ...] = ()
+    sender_id: str | None = None
+    receiver_id: str | None = None
+    filename: str | None = None
+    id: int | None = None
+    order_keys: list[tuple[str, str]] = field(default_factory=list)  # (partner, PO) it touched
+
+
+class OrderRepository(Protocol):
+    """Orders by partner and PO number."""
+
+    def add(self, order: Order) -> None: ...
+
+    def get(self, partner: str, po_number: str) -> Order | None: ...
+
+    def find(self, po_number: str, partner: str | None = None) -> list[Order]: ...
+
+    def summaries(
+        self, *, partner: str | None = None, status: str | None = None, include_test: bool = False
+    ) -> list[OrderSummary]: ...
+
+    def history(self, partner: str, po_number: str) -> list[dict[str, object]]: ...
+
+    def seen(self) -> list[Order]: ...
+
+
+class DocumentRepository(Protocol):
+    """Documents in and out."""
+
+    def add(self, document: StoredDocument) -> int: ...
+
+    def get(self, document_id: int) -> StoredDocument | None: ...
+
+    def with_sha256(self, sha256: str) -> list[StoredDocument]: ...
+
+    def with_interchange(
+        self, partner: str, direction: str, sender_id: str, control: str
+    ) -> list[StoredDocument]: ...
+
+    def for_order(self, partner: str, po_number: str) -> list[StoredDocument]: ...
+
+    def set_status(self, document_id: int, status: str) -> None: ...
+
+
+class ControlNumberIssuer(Protocol):
+    """Control numbers for outbound interchanges, groups and sets, per partner."""
+
+    def next(self, partner: str, kind: str) -> int: ...
+
+
+class Outbox(Protocol):
+    """What is to be sent once the transaction commits."""
+
+    def queue(
+        self,
+        kind: str,
+        partner: str,
+        payload: dict[str, object],
+        *,
+        document_id: int | None = None,
+        order: Order | None = None,
+    ) -> int: ...
+
+    def pending(self, kind: str | None = None) -> list[dict[str, object]]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the store."""
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def documents(self) -> DocumentRepository: ...
+
+    @property
+    def control_numbers(self) -> ControlNumberIssuer: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *args: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def collect_new_events(self) -> Iterator[object]: ...

@@ -14,7 +14,12 @@ from typing import Any
 
 import click
 
+from gateway import render
+from gateway.adapters.migrate import current_revision, head_revision
+from gateway.bootstrap import Gateway, bootstrap
+from gateway.config import load_config
 from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
+from gateway.service.views import list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
 from gateway.x12.reader import CHUNK_SIZE, Reader
@@ -87,10 +92,48 @@ def report_line(name: str, report: FileReport) -> str:
     return f"{name}: rejected: {reason}"
 
 
+class Settings:
+    """What the global options say; the gateway is wired only when a command needs the store."""
+
+    def __init__(self, config_path: Path | None, data_dir: Path | None):
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self._gateway: Gateway | None = None
+
+    def gateway(self, *, migrated: bool = True) -> Gateway:
+        if self._gateway is None:
+            config = load_config(self.config_path, data_dir=self.data_dir)
+            self._gateway = bootstrap(config)
+        if migrated:
+            self._gateway.check_database()
+        return self._gateway
+
+    def close(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="edi-gateway")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="GATEWAY_CONFIG",
+    help="gateway.toml to use (default: the embedded defaults). Env: GATEWAY_CONFIG.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="GATEWAY_DATA_DIR",
+    help="Data folder (SQLite store, archives), over the configuration. Env: GATEWAY_DATA_DIR.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """EDI trading-partner gateway: X12 in and out, one trusted order record."""
+    settings = Settings(config_path, data_dir)
+    ctx.obj = settings
+    ctx.call_on_close(settings.close)
 
 
 @cli.command()
@@ -156,6 +199,85 @@ def ack(
         click.echo(
             f"{file}: nothing to acknowledge (acknowledgements are not acknowledged)", err=True
         )
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The gateway's database."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    gateway = settings.gateway(migrated=False)
+    before, after = gateway.upgrade_database()
+    where = gateway.config.database_url
+    if before == after:
+        click.echo(f"{where}: already at revision {after}")
+    else:
+        click.echo(f"{where}: upgraded from {before or 'empty'} to revision {after}")
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(settings: Settings) -> None:
+    """Say which revision the database is at."""
+    gateway = settings.gateway(migrated=False)
+    current, head = current_revision(gateway.engine), head_revision()
+    state = "up to date" if current == head else "needs `gateway db upgrade`"
+    click.echo(f"{gateway.config.database_url}: revision {current or 'none'} ({state})")
+    sys.exit(EXIT_OK if current == head else EXIT_REJECTED)
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def orders() -> None:
+    """Orders held by the gateway."""
+
+
+@orders.command("list")
+@click.option("--partner", help="Only this partner's orders.")
+@click.option(
+    "--status",
+    help="Only orders with this flag or status (confirmed, shipped, paid, completed, returned, "
+    "cancelled, open, unfulfilled, partially fulfilled, ...).",
+)
+@click.option("--include-test", is_flag=True, help="Include test orders (left out by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def orders_list(
+    settings: Settings, partner: str | None, status: str | None, include_test: bool, as_json: bool
+) -> None:
+    """List orders with their flags and statuses."""
+    gateway = settings.gateway()
+    found = list_orders(
+        gateway.uow_factory(), partner=partner, status=status, include_test=include_test
+    )
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    render.order_table(found)
+
+
+@orders.command("show")
+@click.argument("po_number")
+@click.option("--partner", help="The partner, when several used this PO number.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_obj
+def orders_show(settings: Settings, po_number: str, partner: str | None, as_json: bool) -> None:
+    """Show one order: flags, lines and quantities, fulfilments, cancellations, history."""
+    gateway = settings.gateway()
+    view = show_order(gateway.uow_factory(), po_number, partner)
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    render.order_detail(view)
 
 
 def main() -> None:

@@ -1,0 +1,151 @@
+"""Drawing views for a person on a terminal, with rich: tables, flags as badges. In a pipe rich
+draws the same tables without colour. Scripts use `--json` instead, from the same views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+FLAG_STYLES = {
+    "confirmed": "bold white on blue",
+    "shipped": "bold white on green",
+    "settled": "white on dark_green",
+    "paid": "bold black on yellow",
+    "completed": "bold white on dark_green",
+    "returned": "bold white on magenta",
+    "cancelled": "bold white on red",
+    "test": "bold black on bright_white",
+}
+
+
+def console() -> Console:
+    return Console(soft_wrap=False, highlight=False)
+
+
+def badges(flags: list[str]) -> Text:
+    """Flags as coloured badges (plain words in a pipe)."""
+    text = Text()
+    for flag in flags:
+        if text:
+            text.append(" ")
+        text.append(f" {flag} ", style=FLAG_STYLES.get(flag, "reverse"))
+    return text
+
+
+def order_table(orders: list[dict[str, Any]]) -> None:
+    """The `orders list` table."""
+    out = console()
+    if not orders:
+        out.print("no orders")
+        return
+    table = Table(show_lines=False)
+    for heading in ("partner", "PO", "role", "date", "flags", "fulfilment", "payment"):
+        table.add_column(heading)
+    for order in orders:
+        table.add_row(
+            order["partner"],
+            order["po_number"],
+            order["our_role"],
+            order["order_date"],
+            badges(order["flags"]),
+            order["fulfillment_status"],
+            order["payment_status"],
+        )
+    out.print(table)
+    out.print(f"{len(orders)} orders")
+
+
+def order_detail(view: dict[str, Any]) -> None:
+    """The `orders show` page."""
+    out = console()
+    title = Text(f"PO {view['po_number']} from {view['partner']}  ", style="bold")
+    title.append_text(badges(view["flags"]))
+    out.print(title)
+    out.print(
+        f"we are the {view['our_role']} · ordered {view['order_date']} · {view['currency']} · "
+        f"fulfilment: {view['fulfillment_status']} · payment: {view['payment_status']}"
+        + (" · TEST ORDER" if view["test"] else "")
+    )
+    for party in view["parties"]:
+        out.print(f"  {party['role']}: {party['name']} {party['id']}  {party['address']}")
+
+    lines = Table(title="lines", title_justify="left")
+    for heading in ("line", "product", "description", "uom", "price"):
+        lines.add_column(heading)
+    for heading in ("ordered", "fulfilled", "cancelled", "returned", "open"):
+        lines.add_column(heading, justify="right")
+    for line in view["lines"]:
+        ids = " ".join(f"{q}:{v}" for q, v in line["product_ids"].items())
+        lines.add_row(
+            line["line"],
+            ids,
+            line["description"],
+            line["unit_of_measure"],
+            line["unit_price"],
+            line["ordered"],
+            line["fulfilled"],
+            line["cancelled"],
+            line["returned"],
+            line["open"],
+        )
+    out.print(lines)
+
+    if view["fulfillments"]:
+        table = Table(title="fulfilments", title_justify="left")
+        for heading in ("id", "status", "carrier", "tracking", "ship date", "lines", "passed on"):
+            table.add_column(heading)
+        for f in view["fulfillments"]:
+            tracking = Text(", ".join(f["tracking_numbers"]))
+            if f["tracking_url"]:
+                tracking.stylize(f"link {f['tracking_url']}")
+            table.add_row(
+                f["id"],
+                f["status"],
+                f["carrier"],
+                tracking,
+                f["ship_date"],
+                ", ".join(f"{q['line']}x{q['quantity']}" for q in f["lines"]),
+                "yes" if f["passed_on"] else "no",
+            )
+        out.print(table)
+    if view["cancellations"]:
+        table = Table(title="cancellations", title_justify="left")
+        for heading in ("id", "by", "reason", "lines", "source", "at"):
+            table.add_column(heading)
+        for c in view["cancellations"]:
+            table.add_row(
+                c["id"],
+                c["requested_by"],
+                c["reason"],
+                ", ".join(f"{q['line']}x{q['quantity']}" for q in c["lines"]),
+                c["source"],
+                c["at"],
+            )
+        out.print(table)
+    for kind in ("returns", "refunds", "invoices", "payments", "notes"):
+        for entry in view[kind]:
+            details = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "lines")
+            out.print(f"{kind[:-1]}: {details}")
+    if view.get("documents"):
+        table = Table(title="documents", title_justify="left")
+        for heading in ("id", "direction", "sets", "interchange", "status", "file"):
+            table.add_column(heading)
+        for d in view["documents"]:
+            table.add_row(
+                str(d["id"]),
+                d["direction"],
+                ",".join(d["sets"]),
+                d["interchange"] or "",
+                d["status"],
+                d["filename"] or "",
+            )
+        out.print(table)
+    history = Table(title="history", title_justify="left")
+    history.add_column("at")
+    history.add_column("event")
+    for entry in view["history"]:
+        history.add_row(entry["at"], entry["event"])
+    out.print(history)

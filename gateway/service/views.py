@@ -1,0 +1,188 @@
+"""Read models for people and scripts: an order as a plain, JSON-ready view (flags, lines with
+their quantities, fulfilments, cancellations, returns, money, notes, documents and history).
+
+Views read through a unit of work and change nothing. The CLI draws them as tables or prints them
+as JSON; both come from the same view, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from gateway.domain.model import Order
+from gateway.domain.values import LineQuantity
+from gateway.errors import OrderNotFound, RuleViolation
+from gateway.service.ports import OrderSummary, UnitOfWork
+
+
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return text
+
+
+def _quantities(lines: Iterable[LineQuantity]) -> list[dict[str, str]]:
+    return [{"line": q.line_number, "quantity": _number(q.quantity)} for q in lines]
+
+
+def order_view(order: Order, history: list[dict[str, object]] | None = None) -> dict[str, Any]:
+    """Everything a person wants to see about one order."""
+    return {
+        "partner": order.partner,
+        "po_number": order.po_number,
+        "our_role": order.our_role.value,
+        "purpose": order.purpose_code.value,
+        "order_date": order.order_date.isoformat(),
+        "currency": order.currency,
+        "test": order.is_test,
+        "flags": sorted(flag.value for flag in order.flags),
+        "fulfillment_status": order.fulfillment_status.value,
+        "payment_status": order.payment_status.value,
+        "version": order.version,
+        "parties": [
+            {
+                "role": party.entity_code,
+                "name": party.name,
+                "id": f"{party.id_qualifier} {party.id}".strip(),
+                "address": ", ".join(
+                    part
+                    for part in (
+                        *(party.address.lines if party.address else ()),
+                        party.address.city if party.address else "",
+                        party.address.state if party.address else "",
+                        party.address.postal_code if party.address else "",
+                        party.address.country if party.address else "",
+                    )
+                    if part
+                ),
+            }
+            for party in order.parties
+        ],
+        "lines": [
+            {
+                "line": line.line_number,
+                "product_ids": dict(line.product_ids),
+                "description": line.description,
+                "unit_of_measure": line.unit_of_measure,
+                "unit_price": _number(line.unit_price),
+                "ordered": _number(line.ordered),
+                "fulfilled": _number(line.fulfilled),
+                "cancelled": _number(line.cancelled),
+                "returned": _number(line.returned),
+                "open": _number(line.open),
+            }
+            for line in order.lines
+        ],
+        "fulfillments": [
+            {
+                "id": f.id,
+                "status": f.status.value,
+                "carrier": f.carrier,
+                "tracking_numbers": list(f.tracking_numbers),
+                "tracking_url": f.tracking_url,
+                "ship_date": f.ship_date.isoformat() if f.ship_date else "",
+                "lines": _quantities(f.lines),
+                "packs": [{"sscc": p.sscc or "", "lines": _quantities(p.lines)} for p in f.packs],
+                "passed_on": f.passed_on,
+            }
+            for f in order.fulfillments
+        ],
+        "cancellations": [
+            {
+                "id": c.id,
+                "requested_by": c.requested_by.value,
+                "reason": c.reason,
+                "source": c.source,
+                "at": c.at.isoformat(),
+                "lines": _quantities(c.lines),
+            }
+            for c in order.cancellations
+        ],
+        "returns": [
+            {"id": r.id, "reason": r.reason, "at": r.at.isoformat(), "lines": _quantities(r.lines)}
+            for r in order.returns
+        ],
+        "refunds": [
+            {"id": r.id, "amount": _number(r.amount), "reason": r.reason, "at": r.at.isoformat()}
+            for r in order.refunds
+        ],
+        "invoices": [
+            {"number": i.number, "amount": _number(i.amount), "accepted": i.accepted}
+            for i in order.invoices
+        ],
+        "payments": [
+            {"amount": _number(p.amount), "in_full": p.in_full, "at": p.at.isoformat()}
+            for p in order.payments
+        ],
+        "notes": [
+            {"id": n.id, "author": n.author, "text": n.text, "at": n.created_at.isoformat()}
+            for n in order.notes
+        ],
+        "source_documents": list(order.source_documents),
+        "history": [{"at": fact.at.isoformat(), "event": fact.event} for fact in order.history]
+        if history is None
+        else history,
+    }
+
+
+def summary_view(summary: OrderSummary) -> dict[str, Any]:
+    """One line of an order listing."""
+    return {
+        "partner": summary.partner,
+        "po_number": summary.po_number,
+        "our_role": summary.our_role,
+        "order_date": summary.order_date,
+        "test": summary.is_test,
+        "flags": list(summary.flags),
+        "fulfillment_status": summary.fulfillment_status,
+        "payment_status": summary.payment_status,
+        "updated_at": summary.updated_at.isoformat(),
+    }
+
+
+def list_orders(
+    uow: UnitOfWork,
+    *,
+    partner: str | None = None,
+    status: str | None = None,
+    include_test: bool = False,
+) -> list[dict[str, Any]]:
+    """The orders held, filtered by partner and by a flag or status name."""
+    with uow:
+        return [
+            summary_view(s)
+            for s in uow.orders.summaries(partner=partner, status=status, include_test=include_test)
+        ]
+
+
+def show_order(uow: UnitOfWork, po_number: str, partner: str | None = None) -> dict[str, Any]:
+    """One order by PO number (and partner, when several partners used the same number)."""
+    with uow:
+        found = uow.orders.find(po_number, partner)
+        if not found:
+            raise OrderNotFound(po_number, partner or "")
+        if len(found) > 1:
+            partners = ", ".join(o.partner for o in found)
+            raise RuleViolation(
+                "po-number-names-one-order",
+                f"partners {partners} each have an order with this PO number: name one "
+                "with --partner",
+                po_number=po_number,
+            )
+        (order,) = found
+        view = order_view(order)
+        view["documents"] = [
+            {
+                "id": d.id,
+                "direction": d.direction,
+                "sets": list(d.transaction_sets),
+                "interchange": d.interchange_control,
+                "status": d.status,
+                "filename": d.filename,
+            }
+            for d in uow.documents.for_order(order.partner, order.po_number)
+        ]
+        return view

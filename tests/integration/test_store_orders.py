@@ -17,6 +17,7 @@ from gateway.domain.model import Order
 from gateway.domain.values import Side
 from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
 from gateway.service.messagebus import MessageBus
+from gateway.service.ports import StoredDocument
 from tests.unit.domain.builders import PARTNER, PO, at, fulfil, on_order, quantities, receive_order
 
 
@@ -212,3 +213,46 @@ def test_the_loser_retries_and_the_rules_refuse_what_became_illegal(postgres_con
         events = connection.execute(select(func.count()).select_from(orm.order_events)).scalar()
     assert events == len(order.history)
     engine.dispose()
+
+
+def test_documents_are_linked_to_the_orders_they_touched(store_engine: Engine):
+    bus = bus_for(store_engine)
+    bus.handle(receive_order(("1", 2)))
+    with SqlUnitOfWork(store_engine) as uow:
+        document_id = uow.documents.add(
+            StoredDocument(
+                sha256="ab" * 32,
+                partner=PARTNER,
+                direction="in",
+                size=3,
+                status="applied",
+                raw=b"850",
+                transaction_sets=("850",),
+                order_keys=[(PARTNER, PO)],
+            )
+        )
+        uow.commit()
+    with SqlUnitOfWork(store_engine) as uow:
+        (document,) = uow.documents.for_order(PARTNER, PO)
+        assert document.id == document_id and document.raw == b"850"
+        assert uow.documents.for_order(PARTNER, "PO-404") == []
+
+
+def test_the_change_and_what_it_queues_commit_together_or_not_at_all(store_engine: Engine):
+    bus = bus_for(store_engine)
+    bus.handle(receive_order(("1", 10)))
+    for commit in (False, True):
+        with SqlUnitOfWork(store_engine) as uow:
+            order = uow.orders.get(PARTNER, PO)
+            assert order is not None
+            order.handle(cancel((("1", 1),), 3, "C1"))
+            uow.flush()
+            uow.outbox.queue("email", PARTNER, {"template": "cancellation"}, order=order)
+            if commit:
+                uow.commit()
+        with SqlUnitOfWork(store_engine) as uow:
+            queued = uow.outbox.pending("email")
+            order = uow.orders.get(PARTNER, PO)
+            assert order is not None
+            assert len(queued) == int(commit) and len(order.cancellations) == int(commit)
+    assert queued[0]["order_id"] is not None

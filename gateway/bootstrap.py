@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
-from gateway.config import GatewayConfig, load_config
+from gateway.config import GatewayConfig, load_config, load_mappings
 from gateway.errors import ConfigurationError
+from gateway.mapping.engine import Mappings
+from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
 from gateway.service.ports import UnitOfWork
 
@@ -26,6 +28,8 @@ class Gateway:
     engine: Engine
     uow_factory: Callable[[], UnitOfWork]
     bus: MessageBus
+    mappings: Mappings
+    ingestor: Ingestor
 
     def close(self) -> None:
         self.engine.dispose()
@@ -57,4 +61,7 @@ def bootstrap(
     config = config or load_config(config_path)
     engine = create_store_engine(config)
     factory: Callable[[], UnitOfWork] = uow_factory or (lambda: SqlUnitOfWork(engine))
-    return Gateway(config, engine, factory, MessageBus(factory))
+    mappings = Mappings(load_mappings())
+    return Gateway(
+        config, engine, factory, MessageBus(factory), mappings, Ingestor(factory, mappings)
+    )

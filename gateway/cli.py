@@ -280,6 +280,54 @@ def orders_show(settings: Settings, po_number: str, partner: str | None, as_json
     render.order_detail(view)
 
 
+# -- ingest ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_obj
+def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
+    """Take in X12 files: validate, store, acknowledge, map and apply them to the orders.
+
+    The acknowledgements are queued for the partners and written to DATA/outbox/PARTNER/."""
+    gateway = settings.gateway()
+    outbox = gateway.config.data_dir / "outbox"
+    rejected = False
+    for path in files:
+        result = gateway.ingestor.ingest(path.read_bytes(), str(path))
+        if result.duplicate and not result.document_ids:
+            click.echo(f"{path}: duplicate: {result.duplicate}")
+            continue
+        verdict = "accepted" if result.accepted else f"rejected: {result.first_issue}"
+        rejected = rejected or not result.accepted
+        click.echo(f"{path}: {verdict}")
+        if result.duplicate:
+            click.echo(f"  duplicate: {result.duplicate}")
+        for outcome in result.sets:
+            what = f"  {outcome.set_id} #{outcome.control_number}"
+            if outcome.po_number:
+                what += f" PO {outcome.po_number}"
+            click.echo(
+                f"{what}: {outcome.action}" + (f" ({outcome.message})" if outcome.message else "")
+            )
+            rejected = rejected or outcome.action in ("refused", "rejected")
+        for ack in result.acknowledgements:
+            folder = outbox / _safe_name(ack.partner)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{ack.kind.replace(',', '-')}-{ack.control_number}.x12"
+            partial = target.with_suffix(".part")
+            partial.write_bytes(ack.content)
+            partial.rename(target)
+            click.echo(f"  {ack.kind} {ack.control_number} queued for {ack.partner}: {target}")
+    sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "partner"
+
+
 def main() -> None:
     """Console entry point: run the CLI, turning the gateway's errors into one line."""
     try:

@@ -63,6 +63,21 @@ class GatewayConfig:
 
 
 DEFAULT_CONFIG = GatewayConfig()
+# The mappings shipped with the gateway (the repository's mappings/ folder).
+DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+
+
+def load_mappings(folder: Path = DEFAULT_MAPPINGS_DIR) -> dict[str, dict[str, Any]]:
+    """Every `<name>.toml` mapping in `folder`, read (the mapping engine checks them)."""
+    if not folder.is_dir():
+        raise ConfigurationError(f"{folder}: no mappings folder")
+    found = {}
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            found[path.stem] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    return found
 
 
 def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:

@@ -22,7 +22,11 @@ FLAG_STYLES = {
 
 
 def console() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+    """A console as wide as the terminal, or wide enough for whole values in a pipe."""
+    out = Console(soft_wrap=False, highlight=False)
+    if not out.is_terminal:
+        out = Console(soft_wrap=False, highlight=False, width=max(out.width, 200))
+    return out
 
 
 def badges(flags: list[str]) -> Text:

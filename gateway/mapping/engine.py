@@ -1,0 +1,205 @@
+"""The mapping engine: applies the declarative mappings of `mappings/*.toml` to a transaction
+set's loop tree, giving plain records of text values that the set's assembler turns into domain
+commands (and back, for outbound sets).
+
+A mapping names, for each field, where its value is: an element reference (`"BEG03"`), or a table
+`{ ref = "DTM02", where = { DTM01 = ["002", "074"] }, loop = "PID" }` (the first matching segment,
+in the record's own segments or in the named loop inside it). A `records` section names the loop
+each record comes from (`loop = "PO1"`) and its `fields`; `pairs` lists qualifier/value element
+pairs (`[["PO106", "PO107"], ...]`) for product ids and the like. A partner profile can override
+any of it: the override is merged over the shipped mapping, key by key.
+
+Strategy: the mapping files are read by the configuration (this package does no I/O) and checked
+once when loaded, so a broken mapping is a configuration error at start-up, not a crash on the
+first file.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import ConfigurationError
+from gateway.x12.tree import Loop, parse_reference
+
+Where = dict[str, str | list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """Where one field's value is."""
+
+    ref: str
+    where: Where | None = None
+    loop: str | None = None
+
+    def read(self, loop: Loop) -> str:
+        """The value in `loop` (or the first of its `self.loop` sub-loops that has one)."""
+        if self.loop is None:
+            return loop.value(self.ref, self.where)
+        for inner in loop.walk(self.loop):
+            value = inner.value(self.ref, self.where)
+            if value:
+                return value
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """A record per repetition of `loop`: named fields and qualifier/value pairs."""
+
+    loop: str
+    fields: dict[str, FieldRule]
+    pairs: tuple[tuple[str, str], ...] = ()
+    where: Where | None = None  # keep only repetitions whose own segments match
+
+    def read(self, root: Loop) -> list[dict[str, Any]]:
+        records = []
+        for loop in root.walk(self.loop):
+            if self.where and not loop.find(self.loop, self.where):
+                continue
+            record: dict[str, Any] = {name: rule.read(loop) for name, rule in self.fields.items()}
+            if self.pairs:
+                pairs = []
+                for qualifier_ref, value_ref in self.pairs:
+                    qualifier, value = loop.value(qualifier_ref), loop.value(value_ref)
+                    if qualifier and value:
+                        pairs.append((qualifier, value))
+                record["pairs"] = tuple(pairs)
+            records.append(record)
+        return records
+
+
+@dataclass(frozen=True, slots=True)
+class SetMapping:
+    """One transaction set's mapping, checked."""
+
+    name: str
+    set_id: str
+    direction: str
+    header: dict[str, FieldRule]
+    records: dict[str, RecordRule]
+    settings: dict[str, Any]
+
+    def read_header(self, root: Loop) -> dict[str, str]:
+        return {name: rule.read(root) for name, rule in self.header.items()}
+
+    def read_records(self, root: Loop, name: str) -> list[dict[str, Any]]:
+        return self.records[name].read(root) if name in self.records else []
+
+
+def _field(name: str, spec: Any, where: str) -> FieldRule:
+    if isinstance(spec, str):
+        _check_reference(spec, f"{where}.{name}")
+        return FieldRule(spec)
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"ref", "where", "loop"}
+        if unknown or "ref" not in spec:
+            raise ConfigurationError(
+                f"{where}.{name}: a field is an element reference or a table with ref "
+                f"(and optional where, loop); found {sorted(spec)}"
+            )
+        _check_reference(spec["ref"], f"{where}.{name}.ref")
+        condition = spec.get("where")
+        if condition is not None:
+            for reference, wanted in condition.items():
+                _check_reference(reference, f"{where}.{name}.where")
+                if not isinstance(wanted, str | list):
+                    raise ConfigurationError(f"{where}.{name}.where.{reference}: a code or list")
+        return FieldRule(spec["ref"], dict(condition) if condition else None, spec.get("loop"))
+    raise ConfigurationError(f"{where}.{name}: expected an element reference, found {spec!r}")
+
+
+def _check_reference(reference: Any, where: str) -> None:
+    try:
+        parse_reference(reference)
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            f"{where}: {reference!r} is not an element reference like BEG03 or REF04-2"
+        ) from None
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, key by key, tables merged recursively."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def compile_mapping(name: str, spec: Mapping[str, Any]) -> SetMapping:
+    """Check and compile a mapping read from `mappings/<name>.toml`."""
+    for key in ("set", "direction"):
+        if key not in spec:
+            raise ConfigurationError(f"mappings/{name}.toml: `{key}` is missing")
+    allowed = {"set", "direction", "description", "header", "records", "settings"}
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"mappings/{name}.toml: unknown key {sorted(unknown)[0]!r}; allowed: "
+            f"{', '.join(sorted(allowed))}"
+        )
+    where = f"mappings/{name}.toml"
+    header = {k: _field(k, v, f"{where} header") for k, v in spec.get("header", {}).items()}
+    records = {}
+    for record_name, record in spec.get("records", {}).items():
+        at = f"{where} records.{record_name}"
+        if "loop" not in record:
+            raise ConfigurationError(f"{at}: `loop` (the loop each record comes from) is missing")
+        fields = {k: _field(k, v, at) for k, v in record.get("fields", {}).items()}
+        pairs = tuple(_pair(p, at) for p in record.get("pairs", ()))
+        records[record_name] = RecordRule(record["loop"], fields, pairs, record.get("where"))
+    return SetMapping(
+        name, str(spec["set"]), str(spec["direction"]), header, records, spec.get("settings", {})
+    )
+
+
+def _pair(pair: Sequence[str], where: str) -> tuple[str, str]:
+    if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+        raise ConfigurationError(f"{where}.pairs: each pair is [qualifier, value], not {pair!r}")
+    for reference in pair:
+        _check_reference(reference, f"{where}.pairs")
+    return pair[0], pair[1]
+
+
+class Mappings:
+    """Every mapping the gateway holds, with partners' overrides."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, Mapping[str, Any]],
+        overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    ):
+        self._specs = dict(specs)
+        self._overrides = dict(overrides or {})
+        self._compiled: dict[tuple[str, str], SetMapping] = {}
+        for name, spec in self._specs.items():
+            compile_mapping(name, spec)  # fail at start-up, not on the first file
+        for partner, by_name in self._overrides.items():
+            for name, override in by_name.items():
+                if name not in self._specs:
+                    raise ConfigurationError(
+                        f"partner {partner}: mapping override for unknown mapping {name!r}"
+                    )
+                compile_mapping(name, merge(self._specs[name], override))
+
+    def get(self, name: str, partner: str = "") -> SetMapping:
+        """The mapping `name` (e.g. "850-in") as it applies to `partner`."""
+        key = (name, partner)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if name not in self._specs:
+                raise ConfigurationError(f"no mapping {name!r} (mappings/{name}.toml)")
+            spec = self._specs[name]
+            override = self._overrides.get(partner, {}).get(name)
+            compiled = compile_mapping(name, merge(spec, override) if override else spec)
+            self._compiled[key] = compiled
+        return compiled
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)

@@ -1,0 +1,313 @@
+"""Taking in one inbound file: validate, store, acknowledge, map and apply.
+
+Strategy: the file's bytes are stored and its acknowledgements queued in one transaction, before
+any transaction set is applied, so nothing read is ever lost and every file gets its 997/999/TA1.
+Then each accepted transaction set is mapped and applied in a transaction of its own (retried when
+another worker changed the order first): a set the rules refuse changes nothing, and the sets
+after it still go through. A file whose bytes were already taken in, or an interchange whose
+sender and control number were already processed, is reported as a duplicate and not applied
+again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.domain.commands import Command
+from gateway.domain.values import Role
+from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
+from gateway.mapping.engine import Mappings
+from gateway.mapping.inbound import Context, MappingError, purchase_order
+from gateway.service.messagebus import apply_command
+from gateway.service.ports import StoredDocument, UnitOfWork
+from gateway.x12.ack import AckFormat, Stamp, build_acknowledgements
+from gateway.x12.document import FunctionalGroup, Interchange, TransactionSet
+from gateway.x12.model import GroupReport, InterchangeReport, TransactionReport
+from gateway.x12.reader import parse_bytes
+from gateway.x12.schema import Catalog, load_catalog
+from gateway.x12.serializer import serialize
+from gateway.x12.tree import build_tree
+
+RETRIES = 3
+
+
+@dataclass(slots=True)
+class SetOutcome:
+    """What became of one transaction set."""
+
+    set_id: str
+    control_number: str
+    action: str  # created | replaced | cancelled | duplicate | refused | rejected | not mapped
+    po_number: str = ""
+    message: str = ""
+
+
+@dataclass(slots=True)
+class Acknowledgement:
+    """An acknowledgement written for the file, queued for its partner."""
+
+    partner: str
+    kind: str  # TA1 | 997 | 999
+    control_number: str
+    content: bytes
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to one file."""
+
+    filename: str
+    sha256: str
+    duplicate: str = ""  # why the file was not applied again, when it was a duplicate
+    accepted: bool = False
+    document_ids: list[int] = field(default_factory=list)
+    sets: list[SetOutcome] = field(default_factory=list)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+    first_issue: str = ""
+
+
+def partner_of(report: InterchangeReport) -> str:
+    """The partner an interchange comes from, named by its ISA sender (until partner profiles)."""
+    return report.sender_id or "UNKNOWN"
+
+
+class StoreControlNumbers:
+    """Control numbers for one partner from the store, inside the current transaction."""
+
+    def __init__(self, uow: UnitOfWork, partner: str):
+        self._uow = uow
+        self._partner = partner
+
+    def next_interchange(self) -> int:
+        return self._uow.control_numbers.next(self._partner, "interchange")
+
+    def next_group(self) -> int:
+        return self._uow.control_numbers.next(self._partner, "group")
+
+
+class Ingestor:
+    """Takes in files, one at a time."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        mappings: Mappings,
+        *,
+        catalog: Catalog | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        ack_format: AckFormat = AckFormat.FA997,
+    ):
+        self.uow_factory = uow_factory
+        self.mappings = mappings
+        self.catalog = catalog or load_catalog()
+        self.clock = clock
+        self.ack_format = ack_format
+
+    def ingest(self, raw: bytes, filename: str) -> IngestResult:
+        sha256 = hashlib.sha256(raw).hexdigest()
+        result = IngestResult(filename, sha256)
+        with self.uow_factory() as uow:
+            earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]
+        if earlier:
+            result.duplicate = (
+                f"the same bytes were taken in before (document {earlier[0].id}, "
+                f"{earlier[0].filename or 'no name'}); not applied again"
+            )
+            return result
+        documents, report = parse_bytes(raw, catalog=self.catalog)
+        result.accepted = report.accepted
+        first = report.first_issue()
+        result.first_issue = first.describe() if first else ""
+        now = self.clock()
+        applicable: list[tuple[InterchangeReport, Interchange, int]] = []
+        with self.uow_factory() as uow:
+            for interchange_report, document in zip(report.interchanges, documents, strict=False):
+                partner = partner_of(interchange_report)
+                repeat = uow.documents.with_interchange(
+                    partner, "in", interchange_report.sender_id, interchange_report.control_number
+                )
+                document_id = uow.documents.add(
+                    StoredDocument(
+                        sha256=sha256,
+                        partner=partner,
+                        direction="in",
+                        size=len(raw),
+                        status="duplicate" if repeat else _status(interchange_report),
+                        raw=raw,
+                        transaction_sets=tuple(
+                            sorted(
+                                {
+                                    t.set_id
+                                    for g in interchange_report.groups
+                                    for t in g.transactions
+                                }
+                            )
+                        ),
+                        interchange_control=interchange_report.control_number,
+                        group_controls=tuple(g.control_number for g in interchange_report.groups),
+                        set_controls=tuple(
+                            t.control_number
+                            for g in interchange_report.groups
+                            for t in g.transactions
+                        ),
+                        sender_id=interchange_report.sender_id,
+                        receiver_id=interchange_report.receiver_id,
+                        filename=filename,
+                    )
+                )
+                result.document_ids.append(document_id)
+                self._acknowledge(uow, interchange_report, partner, now, result)
+                if repeat:
+                    result.duplicate = (
+                        f"interchange {interchange_report.control_number} from "
+                        f"{interchange_report.sender_id} was processed before "
+                        f"(document {repeat[0].id}); not applied again"
+                    )
+                    continue
+                applicable.append((interchange_report, document, document_id))
+            uow.commit()
+        for interchange_report, document, document_id in applicable:
+            if interchange_report.issues:
+                continue  # a rejected interchange is not applied (its TA1 says why)
+            for group_report, group in zip(
+                interchange_report.groups, document.groups, strict=False
+            ):
+                self._apply_group(interchange_report, group_report, group, document_id, now, result)
+        return result
+
+    def _acknowledge(
+        self,
+        uow: UnitOfWork,
+        report: InterchangeReport,
+        partner: str,
+        now: dt.datetime,
+        result: IngestResult,
+    ) -> None:
+        numbers = StoreControlNumbers(uow, partner)
+        stamp = Stamp(now.strftime("%Y%m%d"), now.strftime("%H%M"))
+        for interchange in build_acknowledgements(
+            report, numbers, stamp, ack_format=self.ack_format
+        ):
+            content = serialize(interchange)
+            kinds = sorted({t.set_id for g in interchange.groups for t in g.transactions})
+            kind = "TA1" if interchange.ta1s else ",".join(kinds)
+            document_id = uow.documents.add(
+                StoredDocument(
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    partner=partner,
+                    direction="out",
+                    size=len(content),
+                    status="queued",
+                    raw=content,
+                    transaction_sets=tuple(kinds) or ("TA1",),
+                    interchange_control=interchange.control_number,
+                    group_controls=tuple(g.control_number for g in interchange.groups),
+                    sender_id=interchange.sender_id,
+                    receiver_id=interchange.receiver_id,
+                )
+            )
+            uow.outbox.queue(
+                "x12", partner, {"document_id": document_id, "kind": kind}, document_id=document_id
+            )
+            result.acknowledgements.append(
+                Acknowledgement(partner, kind, interchange.control_number, content)
+            )
+
+    def _apply_group(
+        self,
+        interchange: InterchangeReport,
+        group_report: GroupReport,
+        group: FunctionalGroup,
+        document_id: int,
+        now: dt.datetime,
+        result: IngestResult,
+    ) -> None:
+        if group_report.issues:
+            return
+        by_control = {t.control_number: t for t in group.transactions}
+        for transaction_report in group_report.transactions:
+            transaction = by_control.get(transaction_report.control_number)
+            if transaction is None or not transaction_report.accepted:
+                continue
+            result.sets.append(
+                self._apply_set(interchange, group_report, transaction_report, transaction,
+                                document_id, now)
+            )  # fmt: skip
+
+    def _apply_set(
+        self,
+        interchange: InterchangeReport,
+        group: GroupReport,
+        report: TransactionReport,
+        transaction: TransactionSet,
+        document_id: int,
+        now: dt.datetime,
+    ) -> SetOutcome:
+        outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
+        if transaction.set_id != "850":
+            outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
+            return outcome
+        schema = self.catalog.schema_for(transaction.set_id, group.version)
+        if schema is None:
+            return outcome
+        partner = partner_of(interchange)
+        context = Context(
+            partner=partner,
+            our_role=Role.SELLER,
+            at=now,
+            source=(
+                f"850 #{transaction.control_number} in interchange {interchange.control_number} "
+                f"(document {document_id})"
+            ),
+            is_test=interchange.usage == "T",
+        )
+        try:
+            mapped = purchase_order(
+                build_tree(transaction, schema), self.mappings.get("850-in", partner), context
+            )
+        except MappingError as exc:
+            outcome.action, outcome.message = "rejected", str(exc)
+            return outcome
+        outcome.po_number = mapped.po_number
+        for attempt in range(RETRIES + 1):
+            try:
+                with self.uow_factory() as uow:
+                    held = uow.orders.get(partner, mapped.po_number) is not None
+                    command: Command
+                    if mapped.cancels:
+                        command = mapped.cancel(
+                            f"850-{interchange.control_number}-{report.control_number}"
+                        )
+                        outcome.action = "cancelled"
+                    elif held and mapped.replaces:
+                        command, outcome.action = mapped.replace(), "replaced"
+                    elif held:
+                        outcome.action = "duplicate"
+                        outcome.message = "the order is held already; this 850 is not applied"
+                        return outcome
+                    else:
+                        command, outcome.action = mapped.receive(), "created"
+                    apply_command(command, uow)
+                    uow.flush()
+                    uow.documents.link(document_id, partner, mapped.po_number)
+                    uow.commit()
+                return outcome
+            except ConcurrentUpdate:
+                if attempt == RETRIES:
+                    outcome.action, outcome.message = "refused", "lost every retry to other workers"
+                    return outcome
+            except RuleViolation as exc:
+                outcome.action, outcome.message = "refused", str(exc)
+                return outcome
+        raise ConfigurationError("unreachable")  # pragma: no cover
+
+
+def _status(report: InterchangeReport) -> str:
+    if report.issues:
+        return "rejected"
+    if report.accepted:
+        return "accepted"
+    return "partly accepted"

@@ -1,0 +1,117 @@
+"""A transaction set as a tree of loops, built from its schema, and the queries mappings use.
+
+Strategy: the segments are fed, in order, to the same `StructureMachine` that validates them; each
+time the machine opens a loop repetition, a new `Loop` node starts under the node of the enclosing
+loop, so the tree is exactly the placement the validator made. Element references are written as
+in the implementation guides: `BEG03` is element 3 of BEG; `C04002`-style composite parts are
+`REF04-2` (element 4, component 2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gateway.x12.document import Segment, TransactionSet
+from gateway.x12.schema import TransactionSetSchema
+from gateway.x12.structure import LoopTable, StructureMachine
+
+REFERENCE = re.compile(r"^([A-Z0-9]{2,3}?)(\d{2})(?:-(\d+))?$")
+
+
+def parse_reference(reference: str) -> tuple[str, int, int | None]:
+    """`BEG03` -> ("BEG", 3, None); `REF04-2` -> ("REF", 4, 2)."""
+    match = REFERENCE.match(reference)
+    if match is None:
+        raise ValueError(f"{reference!r} is not an element reference like BEG03 or REF04-2")
+    component = int(match.group(3)) if match.group(3) else None
+    return match.group(1), int(match.group(2)), component
+
+
+def element_value(segment: Segment, position: int, component: int | None = None) -> str:
+    """An element's value as text (a composite's component when asked, else its first)."""
+    if position < 1 or position > len(segment.elements):
+        return ""
+    value = segment.elements[position - 1]
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, tuple):
+        index = (component or 1) - 1
+        return value[index] if index < len(value) else ""
+    if component not in (None, 1):
+        return ""
+    return value
+
+
+@dataclass(slots=True)
+class Loop:
+    """One repetition of a loop (the root is the set's header, detail and summary as one)."""
+
+    loop_id: str
+    segments: list[Segment] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+
+    def each(self, loop_id: str) -> list[Loop]:
+        """The repetitions of a loop directly inside this one."""
+        return [loop for loop in self.loops if loop.loop_id == loop_id]
+
+    def walk(self, loop_id: str) -> Iterator[Loop]:
+        """Every repetition of a loop at any depth below this one, in document order."""
+        for loop in self.loops:
+            if loop.loop_id == loop_id:
+                yield loop
+            yield from loop.walk(loop_id)
+
+    def find(
+        self, segment_id: str, where: Mapping[str, str | Sequence[str]] | None = None
+    ) -> list[Segment]:
+        """This loop's own segments with that id whose elements match `where`
+        (`{"DTM01": "002"}` or `{"DTM01": ["002", "074"]}`)."""
+        found = []
+        for segment in self.segments:
+            if segment.id != segment_id:
+                continue
+            if where and not all(_matches(segment, ref, want) for ref, want in where.items()):
+                continue
+            found.append(segment)
+        return found
+
+    def value(self, reference: str, where: Mapping[str, str | Sequence[str]] | None = None) -> str:
+        """The first value of an element reference among this loop's own segments ('' if none)."""
+        segment_id, position, component = parse_reference(reference)
+        for segment in self.find(segment_id, where):
+            text = element_value(segment, position, component)
+            if text:
+                return text
+        return ""
+
+
+def _matches(segment: Segment, reference: str, want: str | Sequence[str]) -> bool:
+    _, position, component = parse_reference(reference)
+    actual = element_value(segment, position, component)
+    return actual == want if isinstance(want, str) else actual in want
+
+
+def build_tree(transaction: TransactionSet, schema: TransactionSetSchema) -> Loop:
+    """The loop tree of a transaction set (ST and SE left out), placed by its schema.
+
+    A segment the schema does not place (the set was not valid) stays in the innermost open loop:
+    mapping reads only validated sets, so this is a fallback, not a repair."""
+    machine = StructureMachine(schema, frozenset(), LoopTable(schema.root, False))
+    root = Loop("")
+    machine.place("ST")
+    nodes: dict[int, Loop] = {id(machine.stack[0]): root}
+    alive = [machine.stack[0]]  # frames kept referenced, so no id is reused
+    for segment in transaction.segments:
+        machine.place(segment.id)
+        top = machine.stack[-1]
+        node = nodes.get(id(top))
+        if node is None:
+            parent = nodes.get(id(machine.stack[-2]), root) if len(machine.stack) > 1 else root
+            node = Loop(top.table.loop.loop_id)
+            parent.loops.append(node)
+            nodes[id(top)] = node
+            alive.append(top)
+        node.segments.append(segment)
+    return root

@@ -4,29 +4,48 @@ purpose code asks for which command, how dates and decimals are written, which t
 
 A transaction set whose content cannot become a command (a quantity that is not a number, line
 totals that disagree with CTT) raises `MappingError`: the partner's fault, reported on the set.
+One that asks what the order model cannot do yet (an 860 adding a line) raises `NotSupported`, a
+refusal; and one that the order held refuses (the line it names is not on it) a `RuleViolation`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
 
-from gateway.domain import commands
+from gateway.domain import commands, rules
+from gateway.domain.commands import (
+    CancelLines,
+    CancelOrder,
+    Command,
+    ConfirmOrder,
+    CreateFulfillment,
+    RecordInvoice,
+)
+from gateway.domain.model import LineItem, Order
 from gateway.domain.values import (
     Address,
     CarrierRouting,
+    ConfirmationMethod,
     Contact,
+    LineQuantity,
+    Pack,
     Party,
     PurchaseOrderLine,
     PurposeCode,
     Role,
+    ShipmentStatus,
     Side,
     Terms,
+    merge_quantities,
 )
-from gateway.errors import PartnerError
+from gateway.errors import PartnerError, RuleViolation
 from gateway.mapping.engine import SetMapping
-from gateway.x12.tree import Loop
+from gateway.x12.tree import Loop, element_value, parse_reference
 
 
 class MappingError(PartnerError):
@@ -276,3 +295,1023 @@ def _check_totals(header: dict[str, str], lines: list[PurchaseOrderLine]) -> Non
         summed = sum((line.ordered for line in lines), Decimal(0))
         if summed != total:
             raise MappingError(f"CTT02 hash total {total} is not the sum of PO102 ({summed})")
+
+
+# -- what the other side sends about an order held: 855, 856, 810 from a seller, 860 from a buyer --
+#
+# These sets do not open an order: each names orders the gateway holds already, and what it asks
+# depends on them (how much of a line is still open, which line a product id is on). So their
+# assemblers work in two steps: `order_acknowledgement`, `ship_notice`, `order_change` and
+# `invoice` read the set into a plain value, checking everything the set alone can tell (numbers,
+# dates, totals); then the value's `commands(orders)` turns it into commands against the orders
+# held, which the service applies together in one unit of work. Quantities are worked out from
+# the order, so a set asking for what the order already reflects changes nothing; the ids of the
+# records a set creates come from the set itself (its shipment id, its invoice number, or a digest
+# of its content), so the same set sent again is refused by the rules (record-id-unique).
+
+
+class NotSupported(RuleViolation):
+    """A valid set asking for something the order model has no command for yet (adding a line,
+    raising a quantity, changing a price): refused whole, nothing of it applied."""
+
+    def __init__(self, message: str, *, po_number: str = "", line: str = ""):
+        super().__init__("not-supported-yet", message, po_number=po_number, line=line)
+
+
+DEFAULT_MATCH_IDS = ("UP", "VP", "BP", "SK", "IN", "EN")
+
+SENDERS = {"855": Side.SELLER, "856": Side.SELLER, "810": Side.SELLER, "860": Side.BUYER}
+
+
+class OrderDocument(Protocol):
+    """A mapped set about orders held: the orders it names, the commands it makes of them."""
+
+    @property
+    def set_id(self) -> str: ...
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]: ...
+
+    @property
+    def action(self) -> str: ...
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]: ...
+
+
+def content_digest(root: Loop) -> str:
+    """A short fingerprint of a set's content (ST and SE are not in the tree, so its control
+    number is not part of it): the same document in another envelope has the same digest."""
+    hasher = hashlib.sha256()
+    pending = [root]
+    while pending:
+        loop = pending.pop(0)
+        for segment in loop.segments:
+            hasher.update(repr((segment.id, segment.elements)).encode("utf-8"))
+        pending[:0] = loop.loops
+    return hasher.hexdigest()[:12]
+
+
+def records_with_loops(
+    mapping: SetMapping, root: Loop, name: str
+) -> list[tuple[dict[str, Any], Loop]]:
+    """The records `name` with the loop each was read from, for records read inside them."""
+    rule = mapping.records.get(name)
+    if rule is None:
+        return []
+    found = []
+    for loop in root.walk(rule.loop):
+        records = rule.read(Loop("", loops=[loop]))
+        if records:
+            found.append((records[0], loop))
+    return found
+
+
+def every_value(mapping: SetMapping, record: str, name: str, loop: Loop) -> list[str]:
+    """Every value a record's field names in `loop` (a field's `read` gives only the first)."""
+    rule = mapping.records[record].fields.get(name) if record in mapping.records else None
+    if rule is None:
+        return []
+    segment_id, position, component = parse_reference(rule.ref)
+    places = [loop] if rule.loop is None else list(loop.walk(rule.loop))
+    values = []
+    for place in places:
+        for segment in place.find(segment_id, rule.where):
+            value = element_value(segment, position, component)
+            if value and value not in values:
+                values.append(value)
+    return values
+
+
+def _match_ids(mapping: SetMapping) -> tuple[str, ...]:
+    configured = mapping.settings.get("match_ids", DEFAULT_MATCH_IDS)
+    return tuple(str(q) for q in configured)
+
+
+def match_line(
+    order: Order,
+    line_number: str,
+    product_ids: Sequence[tuple[str, str]],
+    qualifiers: Sequence[str] = DEFAULT_MATCH_IDS,
+    *,
+    quantity: Decimal | None = None,
+    taken: Mapping[str, Decimal] | None = None,
+) -> LineItem | None:
+    """The order line a partner's line names: by its number ("1" also finds "001") unless the
+    product ids it carries say otherwise, else by a product id of one of `qualifiers` (with
+    several such lines, the first whose open quantity, less what is `taken` already, covers
+    `quantity`). None when nothing fits."""
+    ids = [(q, v) for q, v in product_ids if q in qualifiers]
+    numbered = _numbered_line(order, line_number)
+    if numbered is not None and not any(
+        q in numbered.product_ids and numbered.product_ids[q] != v for q, v in ids
+    ):
+        return numbered
+    candidates = [line for line in order.lines if any(line.product_ids.get(q) == v for q, v in ids)]
+    if quantity is not None:
+        taken = taken or {}
+        for line in candidates:
+            if line.open - taken.get(line.line_number, Decimal(0)) >= quantity:
+                return line
+    return candidates[0] if candidates else numbered
+
+
+def _numbered_line(order: Order, number: str) -> LineItem | None:
+    if not number:
+        return None
+    line = order.line(number)
+    if line is None and number.isdigit():
+        line = next(
+            (
+                held
+                for held in order.lines
+                if held.line_number.isdigit() and int(held.line_number) == int(number)
+            ),
+            None,
+        )
+    return line
+
+
+def _line_of(
+    order: Order,
+    line_number: str,
+    product_ids: Sequence[tuple[str, str]],
+    qualifiers: Sequence[str],
+    what: str,
+    *,
+    quantity: Decimal | None = None,
+    taken: Mapping[str, Decimal] | None = None,
+) -> LineItem:
+    """The line `match_line` finds, or the refusal naming what matched nothing."""
+    line = match_line(order, line_number, product_ids, qualifiers, quantity=quantity, taken=taken)
+    if line is None:
+        named = " ".join(f"{q} {v}" for q, v in product_ids) or "no product id"
+        raise rules.refusal(
+            "line-must-exist",
+            f"{what} (line {line_number or 'not numbered'}, {named}) matches no line of the order",
+            po_number=order.po_number,
+            line=line_number,
+        )
+    return line
+
+
+def _held(orders: Mapping[str, Order], po_number: str, set_id: str) -> Order:
+    """The order a set names, if we are on the side that receives that set."""
+    order = orders[po_number]
+    sender = SENDERS[set_id]
+    receiver = Side.BUYER if sender is Side.SELLER else Side.SELLER
+    if order.our_role.value != receiver.value:
+        raise RuleViolation(
+            "set-direction-follows-role",
+            f"an {set_id} goes from the {sender.value} to the {receiver.value}; we are the"
+            f" {order.our_role.value} of this order",
+            po_number=po_number,
+        )
+    return order
+
+
+def _refuse_replay(order: Order, cancellation_id: str, set_id: str) -> None:
+    if any(c.id == cancellation_id for c in order.cancellations):
+        raise rules.refusal(
+            "record-id-unique",
+            f"the order already holds cancellation {cancellation_id!r}: this {set_id} was"
+            " applied before",
+            po_number=order.po_number,
+        )
+
+
+def _new_quantity_cut(order: Order, line: LineItem, new_quantity: Decimal, what: str) -> Decimal:
+    """What to cancel so that the line's ordered less cancelled quantity becomes `new_quantity`
+    (zero when it is there already); a rise is refused, there is no command for it yet."""
+    current = line.ordered - line.cancelled
+    if new_quantity > current:
+        raise NotSupported(
+            f"{what} asks for {_plain(new_quantity)}, more than the {_plain(current)} on order;"
+            " raising an ordered quantity is not supported yet",
+            po_number=order.po_number,
+            line=line.line_number,
+        )
+    return current - new_quantity
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f") if number == number.to_integral() else str(number)
+
+
+def _common(context: Context, po_number: str) -> dict[str, Any]:
+    return {
+        "partner": context.partner,
+        "po_number": po_number,
+        "at": context.at,
+        "source": context.source,
+    }
+
+
+def _product_ids(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(record.get("pairs", ()))
+
+
+# 855 ---------------------------------------------------------------------------------------
+
+REJECTING_ACKNOWLEDGEMENTS = frozenset({"RD", "RF", "RJ", "RN", "RO", "RV"})
+"""BAK02 codes that reject the whole order."""
+
+REJECTED_LINE_STATUSES = frozenset({"IR", "ID", *(f"R{n}" for n in range(1, 10))})
+"""ACK01 codes that reject or delete the line."""
+
+QUANTITY_CHANGED = "IQ"
+
+LINE_STATUS_NAMES = {
+    "AC": "accepted and shipped",
+    "AR": "accepted and released for shipment",
+    "BP": "partly shipped, balance backordered",
+    "DR": "accepted, date rescheduled",
+    "IA": "accepted",
+    "IB": "backordered",
+    "IC": "accepted, changes made",
+    "ID": "deleted",
+    "IE": "accepted, price pending",
+    "IH": "on hold",
+    "IP": "accepted, price changed",
+    "IQ": "accepted, quantity changed",
+    "IR": "rejected",
+    "IS": "accepted, substitution made",
+    "SP": "scheduled partial shipment",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineStatus:
+    """One ACK of a line: its status code, quantity and date (ACK01, ACK02, ACK05)."""
+
+    code: str
+    quantity: Decimal | None = None
+    unit_of_measure: str = ""
+    date: dt.date | None = None
+
+    @property
+    def rejects(self) -> bool:
+        return self.code in REJECTED_LINE_STATUSES
+
+    def describe(self) -> str:
+        """What the status says, as `rejected 1 (IR)` or `quantity changed to 3 (IQ)`."""
+        if self.code == QUANTITY_CHANGED and self.quantity is not None:
+            return f"quantity changed to {_plain(self.quantity)} ({self.code})"
+        name = LINE_STATUS_NAMES.get(self.code, "rejected" if self.rejects else "status")
+        quantity = f" {_plain(self.quantity)}" if self.quantity is not None else ""
+        return f"{name}{quantity} ({self.code})"
+
+
+@dataclass(frozen=True, slots=True)
+class LineAcknowledgement:
+    """A PO1 line of an 855 with its ACKs. `kept` is the quantity the seller keeps on the line
+    when the ACKs say (None: no change); `rejected` when the seller takes the whole line off."""
+
+    line_number: str
+    product_ids: tuple[tuple[str, str], ...]
+    statuses: tuple[LineStatus, ...]
+    kept: Decimal | None = None
+    rejected: bool = False
+
+    def describe(self) -> str:
+        statuses = ", ".join(status.describe() for status in self.statuses) or "no status"
+        return f"line {self.line_number or '?'} {statuses}"
+
+
+def _kept_quantity(
+    line_number: str, ordered: Decimal | None, statuses: tuple[LineStatus, ...]
+) -> tuple[Decimal | None, bool]:
+    """(kept quantity or None, whole line rejected) from a line's ACKs."""
+    changed = [s for s in statuses if s.code == QUANTITY_CHANGED and s.quantity is not None]
+    if changed:
+        return sum((s.quantity or Decimal(0) for s in changed), Decimal(0)), False
+    rejecting = [s for s in statuses if s.rejects]
+    if not rejecting:
+        return None, False
+    if len(rejecting) == len(statuses):
+        return None, True
+    kept = [s for s in statuses if not s.rejects]
+    if all(s.quantity is not None for s in kept):
+        return sum((s.quantity or Decimal(0) for s in kept), Decimal(0)), False
+    if ordered is not None and all(s.quantity is not None for s in rejecting):
+        return ordered - sum((s.quantity or Decimal(0) for s in rejecting), Decimal(0)), False
+    raise MappingError(
+        f"line {line_number or '?'} is both accepted and rejected, without the quantities (ACK02)"
+        " that say how much of it"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAcknowledgement:
+    """An 855 as the order model understands it: the seller's answer to an order we placed."""
+
+    context: Context
+    purpose_code: str
+    acknowledgement_type: str
+    po_number: str
+    order_date: dt.date | None
+    seller_order_number: str
+    lines: tuple[LineAcknowledgement, ...]
+    digest: str
+    match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+
+    @property
+    def set_id(self) -> str:
+        return "855"
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]:
+        return (self.po_number,)
+
+    @property
+    def rejects_order(self) -> bool:
+        return self.acknowledgement_type in REJECTING_ACKNOWLEDGEMENTS
+
+    @property
+    def action(self) -> str:
+        return "cancelled" if self.rejects_order else "confirmed"
+
+    @property
+    def cancellation_id(self) -> str:
+        return f"855-{self.digest}"
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]:
+        """ConfirmOrder and the seller's CancelLines for what it rejects or cuts down; or, when
+        BAK02 rejects the order, the seller's CancelOrder."""
+        order = _held(orders, self.po_number, self.set_id)
+        _refuse_replay(order, self.cancellation_id, self.set_id)
+        common = _common(self.context, self.po_number)
+        if self.rejects_order:
+            return [
+                CancelOrder(
+                    **common,
+                    cancellation_id=self.cancellation_id,
+                    requested_by=Side.SELLER,
+                    reason=f"the seller rejected the order (855 BAK02 {self.acknowledgement_type})",
+                )
+            ]
+        made: list[Command] = [
+            ConfirmOrder(**common, how=ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED)
+        ]
+        cancelled: list[LineQuantity] = []
+        reasons: list[str] = []
+        for acknowledged in self.lines:
+            line = _line_of(
+                order,
+                acknowledged.line_number,
+                acknowledged.product_ids,
+                self.match_ids,
+                "the acknowledged line",
+            )
+            if acknowledged.rejected:
+                quantity = max(line.open, Decimal(0))
+            elif acknowledged.kept is not None:
+                quantity = _new_quantity_cut(
+                    order, line, acknowledged.kept, "the seller's acknowledgement"
+                )
+            else:
+                continue
+            if quantity > 0:
+                cancelled.append(LineQuantity(line.line_number, quantity))
+                reasons.append(acknowledged.describe())
+        if cancelled:
+            made.append(
+                CancelLines(
+                    **common,
+                    cancellation_id=self.cancellation_id,
+                    lines=tuple(cancelled),
+                    requested_by=Side.SELLER,
+                    reason="the seller's acknowledgement (855): " + "; ".join(reasons),
+                )
+            )
+        return made
+
+
+def order_acknowledgement(
+    root: Loop, mapping: SetMapping, context: Context
+) -> OrderAcknowledgement:
+    """Read an 855's loop tree through its mapping."""
+    header = mapping.read_header(root)
+    po_number = header.get("po_number", "")
+    if not po_number:
+        raise MappingError("the acknowledgement names no purchase order (BAK03)")
+    lines = []
+    for record, loop in records_with_loops(mapping, root, "lines"):
+        number = record.get("line_number", "")
+        ordered = to_decimal(record.get("ordered", ""), f"PO102 of line {number or '?'}")
+        statuses = tuple(
+            LineStatus(
+                code=status.get("status", ""),
+                quantity=to_decimal(status.get("quantity", ""), f"ACK02 of line {number or '?'}"),
+                unit_of_measure=status.get("unit_of_measure", ""),
+                date=to_date(status.get("date", ""), f"ACK05 of line {number or '?'}"),
+            )
+            for status in mapping.read_records(loop, "statuses")
+        )
+        kept, rejected = _kept_quantity(number, ordered, statuses)
+        lines.append(LineAcknowledgement(number, _product_ids(record), statuses, kept, rejected))
+    return OrderAcknowledgement(
+        context=context,
+        purpose_code=header.get("purpose_code", ""),
+        acknowledgement_type=header.get("acknowledgement_type", ""),
+        po_number=po_number,
+        order_date=to_date(header.get("order_date", ""), "BAK04"),
+        seller_order_number=header.get("seller_order_number", ""),
+        lines=tuple(lines),
+        digest=content_digest(root),
+        match_ids=_match_ids(mapping),
+    )
+
+
+# 856 ---------------------------------------------------------------------------------------
+
+SHIPPING_PURPOSES = frozenset({"00", "06", "07", "14"})
+"""BSN01 codes of a notice of goods shipped (original, confirmation, duplicate, advance
+notification); a cancelling (01) or replacing (05) notice has no command yet."""
+
+DEFAULT_LEVELS = {"shipment": "S", "order": "O", "tare": "T", "pack": "P", "item": "I"}
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedItem:
+    """An item level (HL03 I): the line it names (SN101, else LIN01), its product ids (LIN) and
+    the quantity shipped (SN102)."""
+
+    level_id: str
+    line_number: str
+    product_ids: tuple[tuple[str, str], ...]
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedPack:
+    """A pack (or tare) level: its SSCC-18 (MAN*GM) and how much of which item it holds."""
+
+    level_id: str
+    sscc: str | None
+    contents: tuple[tuple[str, Decimal], ...]  # (item level id, quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedOrder:
+    """One order (PRF01) of a ship notice, with its items, packs and tracking numbers. `packs`
+    is empty unless every item's quantity is placed in packs."""
+
+    po_number: str
+    items: tuple[ShippedItem, ...]
+    packs: tuple[ShippedPack, ...]
+    tracking_numbers: tuple[str, ...]
+    carrier: str
+    ship_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShipNotice:
+    """An 856 as the order model understands it: goods a seller shipped, order by order."""
+
+    context: Context
+    purpose_code: str
+    shipment_id: str
+    notice_date: dt.date | None
+    orders: tuple[ShippedOrder, ...]
+    match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+
+    @property
+    def set_id(self) -> str:
+        return "856"
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]:
+        return tuple(shipped.po_number for shipped in self.orders)
+
+    @property
+    def action(self) -> str:
+        return "fulfilled"
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]:
+        """One CreateFulfillment per order, passed on (it came from the seller), its id the
+        shipment id (BSN02)."""
+        if self.purpose_code not in SHIPPING_PURPOSES:
+            raise NotSupported(
+                f"a ship notice with purpose {self.purpose_code} (BSN01) is not supported yet;"
+                " only new shipments (00, 06, 07, 14) are",
+                po_number=",".join(self.po_numbers),
+            )
+        return [self.fulfillment(shipped, orders) for shipped in self.orders]
+
+    def fulfillment(self, shipped: ShippedOrder, orders: Mapping[str, Order]) -> CreateFulfillment:
+        order = _held(orders, shipped.po_number, self.set_id)
+        taken: dict[str, Decimal] = {}
+        line_of: dict[str, str] = {}
+        for item in shipped.items:
+            line = _line_of(
+                order,
+                item.line_number,
+                item.product_ids,
+                self.match_ids,
+                f"the shipped item (HL {item.level_id})",
+                quantity=item.quantity,
+                taken=taken,
+            )
+            taken[line.line_number] = taken.get(line.line_number, Decimal(0)) + item.quantity
+            line_of[item.level_id] = line.line_number
+        lines = merge_quantities(
+            LineQuantity(line_of[item.level_id], item.quantity) for item in shipped.items
+        )
+        packs = tuple(
+            Pack(
+                lines=merge_quantities(
+                    LineQuantity(line_of[level], quantity) for level, quantity in pack.contents
+                ),
+                sscc=pack.sscc,
+            )
+            for pack in shipped.packs
+        )
+        return CreateFulfillment(
+            **_common(self.context, shipped.po_number),
+            fulfillment_id=self.shipment_id,
+            lines=lines,
+            carrier=shipped.carrier,
+            tracking_numbers=shipped.tracking_numbers,
+            ship_date=shipped.ship_date or self.notice_date,
+            status=ShipmentStatus.SHIPPED,
+            packs=packs,
+            passed_on=True,
+        )
+
+
+@dataclass(eq=False, slots=True)
+class _Level:
+    """One HL level: its record, its loop, the levels whose HL02 names it."""
+
+    record: dict[str, Any]
+    loop: Loop
+    children: list[_Level] = field(default_factory=list)
+    parent: _Level | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.record.get("id", ""))
+
+    @property
+    def code(self) -> str:
+        return str(self.record.get("level", ""))
+
+    def text(self, name: str) -> str:
+        return str(self.record.get(name, ""))
+
+    def up(self) -> list[_Level]:
+        """This level and those above it, nearest first."""
+        chain = [self]
+        current = self.parent
+        while current is not None:
+            chain.append(current)
+            current = current.parent
+        return chain
+
+    def down(self) -> list[_Level]:
+        """Every level below this one, in document order."""
+        found: list[_Level] = []
+        for child in self.children:
+            found.append(child)
+            found.extend(child.down())
+        return found
+
+
+def _levels(mapping: SetMapping, root: Loop) -> list[_Level]:
+    """The HL levels in document order, linked to their parents (HL02 names an earlier HL01)."""
+    levels: dict[str, _Level] = {}
+    for record, loop in records_with_loops(mapping, root, "levels"):
+        level = _Level(record, loop)
+        if not level.id or level.id in levels:
+            raise MappingError(f"HL01 {level.id!r} is empty or used twice")
+        parent_id = level.text("parent")
+        if parent_id:
+            parent = levels.get(parent_id)
+            if parent is None:
+                raise MappingError(f"HL {level.id} names parent {parent_id}, not an earlier level")
+            parent.children.append(level)
+            level.parent = parent
+        levels[level.id] = level
+    return list(levels.values())
+
+
+def _sscc(value: str) -> str:
+    """MAN02 of MAN*GM: an SSCC-18, sometimes sent with its application identifier (00)."""
+    if len(value) == 20 and value.startswith("00") and value.isdigit():
+        return value[2:]
+    return value
+
+
+def ship_notice(root: Loop, mapping: SetMapping, context: Context) -> ShipNotice:
+    """Read an 856's loop tree through its mapping, rebuilding the HL hierarchy from HL02."""
+    header = mapping.read_header(root)
+    shipment_id = header.get("shipment_id", "")
+    if not shipment_id:
+        raise MappingError("the ship notice has no shipment id (BSN02)")
+    codes = {**DEFAULT_LEVELS, **mapping.settings.get("levels", {})}
+    levels = _levels(mapping, root)
+    owners: dict[str, _Level] = {}
+    items_of: dict[str, list[_Level]] = {}
+    for level in levels:
+        if level.code != codes["item"]:
+            continue
+        owner = next((up for up in level.up() if up.text("po_number")), None)
+        if owner is None:
+            raise MappingError(f"item HL {level.id} belongs to no order (no PRF above it)")
+        owners.setdefault(owner.text("po_number"), owner)
+        items_of.setdefault(owner.text("po_number"), []).append(level)
+    for level in levels:
+        if level.text("po_number") and level.text("po_number") not in owners:
+            raise MappingError(
+                f"the ship notice lists no items for order {level.text('po_number')}"
+                f" (HL {level.id})"
+            )
+    if not owners:
+        raise MappingError("the ship notice lists no shipped items (no HL item level)")
+    header_ship_date = to_date(header.get("ship_date", ""), "DTM02 (shipped)")
+    orders = []
+    for po_number, owner in owners.items():
+        items = []
+        for level in items_of[po_number]:
+            quantity = to_decimal(level.text("quantity"), f"SN102 of HL {level.id}")
+            if quantity is None:
+                raise MappingError(f"item HL {level.id} has no quantity shipped (SN102)")
+            number = level.text("shipped_line_number") or level.text("line_number")
+            items.append(ShippedItem(level.id, number, _product_ids(level.record), quantity))
+        around = [*owner.up(), *owner.down()]
+        tracking = _unique(
+            value
+            for level in around
+            for name in ("tracking_number", "package_tracking")
+            for value in every_value(mapping, "levels", name, level.loop)
+        ) or _unique(
+            value
+            for level in around
+            for value in every_value(mapping, "levels", "bill_of_lading", level.loop)
+        )
+        ship_date = next((up.text("ship_date") for up in owner.up() if up.text("ship_date")), "")
+        orders.append(
+            ShippedOrder(
+                po_number=po_number,
+                items=tuple(items),
+                packs=_packs(items_of[po_number], items, codes, mapping),
+                tracking_numbers=tracking,
+                carrier=next((c for c in map(_carrier, around) if c), ""),
+                ship_date=to_date(ship_date, "DTM02 (shipped)") or header_ship_date,
+            )
+        )
+    return ShipNotice(
+        context=context,
+        purpose_code=header.get("purpose_code", ""),
+        shipment_id=shipment_id,
+        notice_date=to_date(header.get("notice_date", ""), "BSN03"),
+        orders=tuple(orders),
+        match_ids=_match_ids(mapping),
+    )
+
+
+def _packs(
+    levels: list[_Level], items: list[ShippedItem], codes: Mapping[str, str], mapping: SetMapping
+) -> tuple[ShippedPack, ...]:
+    """The packs holding an order's items: the pack (else the tare) above each item (S-O-P-I,
+    S-O-T-P-I), or the packs below it (S-O-I-P), each holding its own SN102 or, alone, the
+    whole item. Empty unless every item is wholly placed in packs."""
+    contents: dict[str, list[tuple[str, Decimal]]] = {}
+    holders: dict[str, _Level] = {}
+    for level, item in zip(levels, items, strict=True):
+        above = level.up()[1:]
+        holder = next((up for up in above if up.code == codes["pack"]), None) or next(
+            (up for up in above if up.code == codes["tare"]), None
+        )
+        if holder is not None:
+            holders[holder.id] = holder
+            contents.setdefault(holder.id, []).append((item.level_id, item.quantity))
+            continue
+        inner = [child for child in level.children if child.code in (codes["pack"], codes["tare"])]
+        quantities = [
+            to_decimal(child.text("quantity"), f"SN102 of HL {child.id}") for child in inner
+        ]
+        if len(inner) == 1 and quantities[0] is None:
+            quantities = [item.quantity]
+        known = [q for q in quantities if q is not None]
+        if not inner or len(known) != len(inner) or sum(known, Decimal(0)) != item.quantity:
+            return ()
+        for child, quantity in zip(inner, known, strict=True):
+            holders[child.id] = child
+            contents.setdefault(child.id, []).append((item.level_id, quantity))
+    packs = []
+    for level_id, held in contents.items():
+        labels = every_value(mapping, "levels", "sscc", holders[level_id].loop)
+        packs.append(ShippedPack(level_id, _sscc(labels[0]) if labels else None, tuple(held)))
+    return tuple(packs)
+
+
+def _carrier(level: _Level) -> str:
+    """TD503 (the SCAC) with TD505 (the routing) in brackets, or whichever is sent."""
+    scac, routing = level.text("carrier"), level.text("routing")
+    if scac and routing:
+        return f"{scac} ({routing})"
+    return scac or routing
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+# 860 ---------------------------------------------------------------------------------------
+
+CANCEL_ORDER = "01"
+CHANGE_ORDER = "04"
+DELETE_LINE = "DI"
+DECREASE_QUANTITY = "QD"
+NO_CHANGE = frozenset({"NC"})
+"""POC02 codes that ask nothing of the line (a concurrent item sent for reference)."""
+
+CHANGE_NAMES = {
+    "AI": "add item",
+    "CA": "changes to line items",
+    "CT": "change of dates",
+    "DI": "delete item",
+    "NC": "no change",
+    "PC": "price change",
+    "PQ": "unit price and quantity change",
+    "PR": "unit price and reschedule change",
+    "QD": "quantity decrease",
+    "QI": "quantity increase",
+    "RQ": "reschedule and quantity change",
+    "RS": "reschedule",
+    "RZ": "replace all values",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineChange:
+    """A POC line: the change asked (POC02), the line's quantity after it (POC03) and the
+    quantity left to receive (POC04)."""
+
+    line_number: str
+    change_code: str
+    quantity: Decimal | None
+    left_to_receive: Decimal | None
+    unit_price: Decimal | None
+    product_ids: tuple[tuple[str, str], ...]
+    description: str = ""
+
+    def describe(self) -> str:
+        name = CHANGE_NAMES.get(self.change_code, "change")
+        return f"{self.change_code} ({name}) on line {self.line_number or '?'}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """An 860 as the order model understands it: a buyer's change to an order we received."""
+
+    context: Context
+    purpose_code: str
+    po_number: str
+    change_sequence: str
+    order_date: dt.date | None
+    changes: tuple[LineChange, ...]
+    digest: str
+    match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+
+    @property
+    def set_id(self) -> str:
+        return "860"
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]:
+        return (self.po_number,)
+
+    @property
+    def cancels(self) -> bool:
+        return self.purpose_code == CANCEL_ORDER
+
+    @property
+    def action(self) -> str:
+        return "cancelled" if self.cancels else "changed"
+
+    @property
+    def cancellation_id(self) -> str:
+        return f"860-{self.digest}"
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]:
+        """The buyer's CancelOrder (BCH01 01) or CancelLines for the lines it deletes (DI) or
+        cuts down (QD). Any other change refuses the whole set: there is no command yet to add
+        a line, raise a quantity or change a price or a date."""
+        order = _held(orders, self.po_number, self.set_id)
+        _refuse_replay(order, self.cancellation_id, self.set_id)
+        common = _common(self.context, self.po_number)
+        sequence = f" #{self.change_sequence}" if self.change_sequence else ""
+        if self.cancels:
+            return [
+                CancelOrder(
+                    **common,
+                    cancellation_id=self.cancellation_id,
+                    requested_by=Side.BUYER,
+                    reason=f"the buyer cancelled the order (860{sequence} BCH01 01)",
+                )
+            ]
+        if self.purpose_code != CHANGE_ORDER:
+            raise NotSupported(
+                f"an 860 with purpose {self.purpose_code} (BCH01) is not supported yet; 01"
+                " (cancel) and 04 (change) are",
+                po_number=self.po_number,
+            )
+        unsupported = [
+            change.describe()
+            for change in self.changes
+            if change.change_code not in (DELETE_LINE, DECREASE_QUANTITY, *NO_CHANGE)
+        ]
+        if unsupported:
+            raise NotSupported(
+                f"860 line changes not supported yet: {', '.join(unsupported)}; the order model"
+                " has no command to add a line, raise a quantity or change a price or date, so"
+                " none of this change order is applied",
+                po_number=self.po_number,
+            )
+        cancelled: list[LineQuantity] = []
+        reasons: list[str] = []
+        for change in self.changes:
+            if change.change_code in NO_CHANGE:
+                continue
+            line = _line_of(
+                order, change.line_number, change.product_ids, self.match_ids, "the changed line"
+            )
+            if change.change_code == DELETE_LINE:
+                quantity = line.open
+                if quantity <= 0 and line.fulfilled > 0:
+                    quantity = line.ordered - line.cancelled  # shipped: the rules refuse it
+                reasons.append(f"line {line.line_number} deleted (DI)")
+            else:
+                if change.quantity is not None:
+                    new_quantity = change.quantity
+                elif change.left_to_receive is not None:
+                    new_quantity = line.fulfilled + change.left_to_receive
+                else:
+                    raise MappingError(
+                        f"POC QD on line {change.line_number or '?'} gives no quantity"
+                        " (POC03, POC04)"
+                    )
+                quantity = _new_quantity_cut(order, line, new_quantity, "the change (QD)")
+                reasons.append(f"line {line.line_number} decreased to {_plain(new_quantity)} (QD)")
+            if quantity > 0:
+                cancelled.append(LineQuantity(line.line_number, quantity))
+        if not cancelled:
+            return []
+        return [
+            CancelLines(
+                **common,
+                cancellation_id=self.cancellation_id,
+                lines=tuple(cancelled),
+                requested_by=Side.BUYER,
+                reason=f"the buyer's change order (860{sequence}): " + "; ".join(reasons),
+            )
+        ]
+
+
+def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChange:
+    """Read an 860's loop tree through its mapping."""
+    header = mapping.read_header(root)
+    po_number = header.get("po_number", "")
+    if not po_number:
+        raise MappingError("the change order names no purchase order (BCH03)")
+    changes = []
+    for record in mapping.read_records(root, "changes"):
+        number = record.get("line_number", "")
+        where = f"of line {number or '?'}"
+        changes.append(
+            LineChange(
+                line_number=number,
+                change_code=record.get("change_code", ""),
+                quantity=to_decimal(record.get("quantity", ""), f"POC03 {where}"),
+                left_to_receive=to_decimal(record.get("left_to_receive", ""), f"POC04 {where}"),
+                unit_price=to_decimal(record.get("unit_price", ""), f"POC06 {where}"),
+                product_ids=_product_ids(record),
+                description=record.get("description", ""),
+            )
+        )
+    return OrderChange(
+        context=context,
+        purpose_code=header.get("purpose_code", ""),
+        po_number=po_number,
+        change_sequence=header.get("change_sequence", ""),
+        order_date=to_date(header.get("order_date", ""), "BCH06"),
+        changes=tuple(changes),
+        digest=content_digest(root),
+        match_ids=_match_ids(mapping),
+    )
+
+
+# 810 ---------------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """An IT1 line: the order line it bills (IT101, else its product ids), quantity and price."""
+
+    line_number: str
+    quantity: Decimal
+    unit_price: Decimal
+    product_ids: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedInvoice:
+    """An 810 as the order model understands it: a seller's invoice for an order we placed."""
+
+    context: Context
+    invoice_number: str
+    invoice_date: dt.date | None
+    po_number: str
+    total: Decimal
+    lines: tuple[InvoiceLine, ...]
+    match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+
+    @property
+    def set_id(self) -> str:
+        return "810"
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]:
+        return (self.po_number,)
+
+    @property
+    def action(self) -> str:
+        return "invoiced"
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]:
+        """RecordInvoice for the TDS01 total, its lines matched to the order's."""
+        order = _held(orders, self.po_number, self.set_id)
+        lines = merge_quantities(
+            LineQuantity(
+                _line_of(
+                    order, line.line_number, line.product_ids, self.match_ids, "the invoice line"
+                ).line_number,
+                line.quantity,
+            )
+            for line in self.lines
+            if line.quantity != 0
+        )
+        return [
+            RecordInvoice(
+                **_common(self.context, self.po_number),
+                invoice_number=self.invoice_number,
+                amount=self.total,
+                lines=lines,
+            )
+        ]
+
+
+def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoice:
+    """Read an 810's loop tree through its mapping; TDS01 (in cents) must be the lines' total,
+    with charges and allowances (SAC), within a cent."""
+    header = mapping.read_header(root)
+    invoice_number = header.get("invoice_number", "")
+    if not invoice_number:
+        raise MappingError("the invoice has no invoice number (BIG02)")
+    po_number = header.get("po_number", "")
+    if not po_number:
+        raise MappingError("the invoice names no purchase order (BIG04)")
+    total = to_decimal(header.get("total", ""), "TDS01")
+    if total is None:
+        raise MappingError("the invoice has no total (TDS01)")
+    total = total.scaleb(-2)
+    lines = []
+    for record in mapping.read_records(root, "lines"):
+        number = record.get("line_number", "")
+        quantity = to_decimal(record.get("quantity", ""), f"IT102 of line {number or '?'}")
+        price = to_decimal(record.get("unit_price", ""), f"IT104 of line {number or '?'}")
+        if quantity is None or price is None:
+            raise MappingError(
+                f"invoice line {number or '?'} has no quantity (IT102) or unit price (IT104)"
+            )
+        lines.append(InvoiceLine(number, quantity, price, _product_ids(record)))
+    if mapping.settings.get("check_line_count", True):
+        count = to_int(header.get("line_count", ""), "CTT01")
+        if count is not None and count != len(lines):
+            raise MappingError(f"CTT01 says {count} line items, the invoice has {len(lines)}")
+    if mapping.settings.get("check_total", True):
+        summed = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
+        for charge in mapping.read_records(root, "charges"):
+            amount = to_decimal(charge.get("amount", ""), "SAC05")
+            if amount is None:
+                continue
+            sign = {"C": 1, "A": -1}.get(charge.get("indicator", ""), 0)
+            summed += sign * amount.scaleb(-2)
+        if abs(summed - total) > CENT:
+            raise MappingError(
+                f"TDS01 total {total} is not the invoice lines' total {summed.quantize(CENT)}"
+                " (IT102 x IT104, with charges and allowances)"
+            )
+    return ReceivedInvoice(
+        context=context,
+        invoice_number=invoice_number,
+        invoice_date=to_date(header.get("invoice_date", ""), "BIG01"),
+        po_number=po_number,
+        total=total,
+        lines=tuple(lines),
+        match_ids=_match_ids(mapping),
+    )

@@ -3,9 +3,10 @@
 Strategy: the file's bytes are stored and its acknowledgements queued in one transaction, before
 any transaction set is applied, so nothing read is ever lost and every file gets its 997/999/TA1.
 Then each accepted transaction set is mapped and applied in a transaction of its own (retried when
-another worker changed the order first): a set the rules refuse changes nothing, and the sets
-after it still go through. A file whose bytes were already taken in, or an interchange whose
-sender and control number were already processed, is reported as a duplicate and not applied
+another worker changed the order first): all the commands of a set commit together, a set the rules
+refuse changes nothing (a late fulfilment is kept on its order, as the message bus keeps it), and
+the sets after it still go through. A file whose bytes were already taken in, or an interchange
+whose sender and control number were already processed, is reported as a duplicate and not applied
 again.
 """
 
@@ -17,11 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.domain.commands import Command
+from gateway.domain.model import Order
 from gateway.domain.values import Role
-from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
-from gateway.mapping.engine import Mappings
-from gateway.mapping.inbound import Context, MappingError, purchase_order
-from gateway.service.messagebus import apply_command
+from gateway.errors import ConcurrentUpdate, ConfigurationError, OrderNotFound, RuleViolation
+from gateway.mapping.engine import Mappings, SetMapping
+from gateway.mapping.inbound import (
+    Context,
+    MappingError,
+    OrderDocument,
+    invoice,
+    order_acknowledgement,
+    order_change,
+    purchase_order,
+    ship_notice,
+)
+from gateway.service.messagebus import RefusalRecorded, apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.x12.ack import AckFormat, Stamp, build_acknowledgements
 from gateway.x12.document import FunctionalGroup, Interchange, TransactionSet
@@ -29,9 +40,19 @@ from gateway.x12.model import GroupReport, InterchangeReport, TransactionReport
 from gateway.x12.reader import parse_bytes
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
-from gateway.x12.tree import build_tree
+from gateway.x12.tree import Loop, build_tree
 
 RETRIES = 3
+
+Assembler = Callable[[Loop, SetMapping, Context], OrderDocument]
+
+ORDER_DOCUMENTS: dict[str, tuple[str, Role, Assembler]] = {
+    "855": ("855-in", Role.BUYER, order_acknowledgement),
+    "856": ("856-in", Role.BUYER, ship_notice),
+    "860": ("860-in", Role.SELLER, order_change),
+    "810": ("810-in", Role.BUYER, invoice),
+}
+"""Sets about orders held: their mapping, our side when we receive them, their assembler."""
 
 
 @dataclass(slots=True)
@@ -40,7 +61,9 @@ class SetOutcome:
 
     set_id: str
     control_number: str
-    action: str  # created | replaced | cancelled | duplicate | refused | rejected | not mapped
+    # created | replaced | cancelled | confirmed | fulfilled | changed | invoiced | duplicate
+    # | refused | rejected | not mapped
+    action: str
     po_number: str = ""
     message: str = ""
 
@@ -247,6 +270,10 @@ class Ingestor:
         now: dt.datetime,
     ) -> SetOutcome:
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
+        if transaction.set_id in ORDER_DOCUMENTS:
+            return self._apply_order_document(
+                interchange, group, transaction, document_id, now, outcome
+            )
         if transaction.set_id != "850":
             outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
             return outcome
@@ -303,6 +330,102 @@ class Ingestor:
                 outcome.action, outcome.message = "refused", str(exc)
                 return outcome
         raise ConfigurationError("unreachable")  # pragma: no cover
+
+    def _apply_order_document(
+        self,
+        interchange: InterchangeReport,
+        group: GroupReport,
+        transaction: TransactionSet,
+        document_id: int,
+        now: dt.datetime,
+        outcome: SetOutcome,
+    ) -> SetOutcome:
+        """An 855, 856, 860 or 810: every command it makes of the orders it names is applied in
+        one unit of work, or none is."""
+        mapping_name, our_role, assemble = ORDER_DOCUMENTS[transaction.set_id]
+        schema = self.catalog.schema_for(transaction.set_id, group.version)
+        if schema is None:
+            return outcome
+        partner = partner_of(interchange)
+        context = Context(
+            partner=partner,
+            our_role=our_role,
+            at=now,
+            source=(
+                f"{transaction.set_id} #{transaction.control_number} in interchange "
+                f"{interchange.control_number} (document {document_id})"
+            ),
+            is_test=interchange.usage == "T",
+        )
+        try:
+            mapped = assemble(
+                build_tree(transaction, schema), self.mappings.get(mapping_name, partner), context
+            )
+        except MappingError as exc:
+            outcome.action, outcome.message = "rejected", str(exc)
+            return outcome
+        outcome.po_number = ",".join(mapped.po_numbers)
+        for _ in range(RETRIES + 1):
+            late: Command | None = None
+            try:
+                with self.uow_factory() as uow:
+                    orders = _held_orders(uow, partner, mapped.po_numbers)
+                    made = mapped.commands(orders)
+                    for command in made:
+                        try:
+                            apply_command(command, uow)
+                        except RefusalRecorded as refused:
+                            late = command
+                            raise refused.refusal from None
+                    uow.flush()
+                    for po_number in mapped.po_numbers:
+                        uow.documents.link(document_id, partner, po_number)
+                    uow.commit()
+                outcome.action = mapped.action
+                if not made:
+                    outcome.message = "the orders already reflect it: nothing to apply"
+                return outcome
+            except ConcurrentUpdate:
+                continue
+            except RuleViolation as exc:
+                if late is not None and not self._keep_refused(late, document_id):
+                    continue  # the order moved on and would take it now: try the set again
+                outcome.action, outcome.message = "refused", str(exc)
+                if late is not None:
+                    outcome.message += " (kept on the order for an operator)"
+                return outcome
+        outcome.action, outcome.message = "refused", "lost every retry to other workers"
+        return outcome
+
+    def _keep_refused(self, command: Command, document_id: int) -> bool:
+        """Keep a fulfilment refused as too late on its order, alone, as the message bus does;
+        False when the order would now take it."""
+        for _ in range(RETRIES + 1):
+            try:
+                with self.uow_factory() as uow:
+                    try:
+                        apply_command(command, uow)
+                    except RefusalRecorded:
+                        uow.flush()
+                        uow.documents.link(document_id, command.partner, command.po_number)
+                        uow.commit()
+                        return True
+                    except RuleViolation:
+                        return True
+                    return False
+            except ConcurrentUpdate:
+                continue
+        return True
+
+
+def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> dict[str, Order]:
+    orders = {}
+    for po_number in po_numbers:
+        order = uow.orders.get(partner, po_number)
+        if order is None:
+            raise OrderNotFound(po_number, partner)
+        orders[po_number] = order
+    return orders
 
 
 def _status(report: InterchangeReport) -> str:

@@ -54,14 +54,15 @@ def apply_command(command: Command, uow: UnitOfWork) -> Order:
                 raise
             # The late fulfilment is kept on the order for an operator, then refused.
             order.record_refused_fulfillment(command, refusal)
-            raise _Refused(order, refusal) from None
+            raise RefusalRecorded(order, refusal) from None
         return order
     order.handle(command)
     return order
 
 
-class _Refused(Exception):
-    """A refusal that still changed the order (a late fulfilment recorded): commit, then raise."""
+class RefusalRecorded(Exception):
+    """A refusal that still changed the order (a late fulfilment recorded): the caller commits
+    the unit of work, then reports `refusal`."""
 
     def __init__(self, order: Order, refusal: RuleViolation):
         super().__init__(str(refusal))
@@ -91,7 +92,7 @@ class MessageBus:
                 with self.uow_factory() as uow:
                     try:
                         order = apply_command(command, uow)
-                    except _Refused as refused:
+                    except RefusalRecorded as refused:
                         uow.commit()
                         self._dispatch(list(uow.collect_new_events()))
                         raise refused.refusal from None

@@ -1,0 +1,131 @@
+"""The 860 received from a buyer: BCH01 01 cancels the order we received, 04 changes it. Lines
+it deletes (POC02 DI) or cuts down (QD to POC03) become the buyer's cancellation; a change the
+order model has no command for (adding a line, raising a quantity, a new price) refuses the
+whole set."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gateway.domain.commands import CancelLines, CancelOrder, CreateFulfillment
+from gateway.domain.values import LineQuantity, Role, Side
+from gateway.errors import RuleViolation
+from gateway.mapping.inbound import MappingError, NotSupported, OrderChange, order_change
+from tests.unit.mapping.x12text import MAPPINGS, NOW, PARTNER, PO, apply, context, order, tree
+
+
+def change(*body: str, purpose: str = "04", version: str = "004010") -> OrderChange:
+    head = f"BCH*{purpose}*SA*{PO}**1*20261120"
+    return order_change(
+        tree("860", [head, *body], version=version), MAPPINGS.get("860-in"), context(Role.SELLER)
+    )
+
+
+def held():
+    return order(
+        ("1", 2, "000000000011"), ("2", 1, "000000000028"), ("3", 4, "000000000035"),
+        role=Role.SELLER,
+    )  # fmt: skip
+
+
+def test_a_cancelling_change_order_cancels_the_whole_order_for_the_buyer():
+    mapped = change(purpose="01")
+    order_held = held()
+    (cancel,) = mapped.commands({PO: order_held})
+    assert isinstance(cancel, CancelOrder) and cancel.requested_by is Side.BUYER
+    assert mapped.action == "cancelled"
+    apply(order_held, [cancel])
+    assert "cancelled" in {flag.value for flag in order_held.flags}
+
+
+def test_deleted_and_decreased_lines_become_one_buyer_cancellation():
+    mapped = change("POC*2*DI*0*0*EA*10", "POC*3*QD*3*3*EA*10")
+    order_held = held()
+    (cancel,) = mapped.commands({PO: order_held})
+    assert isinstance(cancel, CancelLines) and cancel.requested_by is Side.BUYER
+    assert cancel.lines == (LineQuantity("2", Decimal(1)), LineQuantity("3", Decimal(1)))
+    assert "line 3 decreased to 3 (QD)" in cancel.reason and mapped.action == "changed"
+    apply(order_held, [cancel])
+    assert [line.open for line in order_held.lines] == [2, 0, 3]
+
+
+def test_a_decrease_is_to_the_new_quantity_after_earlier_cancellations():
+    order_held = held()
+    apply(order_held, change("POC*3*QD*3*3*EA*10").commands({PO: order_held}))
+    (cancel,) = change("POC*3*QD*1*1*EA*10", "POC*1*NC*2*2*EA*10").commands({PO: order_held})
+    assert isinstance(cancel, CancelLines)
+    assert cancel.lines == (LineQuantity("3", Decimal(2)),)
+
+
+def test_a_change_the_order_already_reflects_makes_no_command():
+    order_held = held()
+    apply(order_held, change("POC*3*QD*3*3*EA*10").commands({PO: order_held}))
+    assert change("POC*3*QD*3*3*EA*10", "POC*1*NC").commands({PO: order_held}) == []
+
+
+def test_a_decrease_without_a_quantity_is_a_mapping_error():
+    with pytest.raises(MappingError, match="gives no quantity"):
+        change("POC*3*QD").commands({PO: held()})
+
+
+def test_a_decrease_to_more_than_ordered_is_not_supported():
+    with pytest.raises(NotSupported, match="raising an ordered quantity"):
+        change("POC*3*QD*6*6*EA*10").commands({PO: held()})
+
+
+@pytest.mark.parametrize(
+    ("poc", "named"),
+    [
+        ("POC*4*AI*2*2*EA*21**UP*000000000042", "AI (add item) on line 4"),
+        ("POC*1*QI*5*5*EA*10", "QI (quantity increase) on line 1"),
+        ("POC*1*PC*2*2*EA*12", "PC (price change) on line 1"),
+        ("POC*1*CA*2*2*EA*10", "CA (changes to line items) on line 1"),
+    ],
+)
+def test_changes_without_a_command_refuse_the_whole_change_order(poc, named):
+    mapped = change("POC*2*DI*0*0*EA*10", poc)
+    with pytest.raises(NotSupported, match="not supported yet") as refused:
+        mapped.commands({PO: held()})
+    assert named in str(refused.value) and refused.value.rule == "not-supported-yet"
+
+
+def test_a_replacing_change_order_is_not_supported_yet():
+    with pytest.raises(NotSupported, match="purpose 05"):
+        change("POC*2*DI*0*0*EA*10", purpose="05").commands({PO: held()})
+
+
+def test_deleting_a_shipped_line_is_refused_by_the_rules():
+    order_held = held()
+    order_held.handle(
+        CreateFulfillment(
+            partner=PARTNER,
+            po_number=PO,
+            at=NOW,
+            fulfillment_id="F1",
+            lines=(LineQuantity("2", Decimal(1)),),
+        )
+    )
+    with pytest.raises(RuleViolation) as refused:
+        apply(order_held, change("POC*2*DI*0*0*EA*10").commands({PO: order_held}))
+    assert refused.value.rule == "fulfilled-quantity-cannot-be-cancelled"
+
+
+def test_changed_lines_are_found_by_product_id():
+    (cancel,) = change("POC**DI*0*0*EA*10**UP*000000000035").commands({PO: held()})
+    assert isinstance(cancel, CancelLines) and cancel.lines == (LineQuantity("3", Decimal(4)),)
+
+
+def test_the_same_change_order_sent_again_is_refused_by_the_rules():
+    order_held = held()
+    apply(order_held, change("POC*3*QD*3*3*EA*10").commands({PO: order_held}))
+    with pytest.raises(RuleViolation) as refused:
+        change("POC*3*QD*3*3*EA*10", version="005010").commands({PO: order_held})
+    assert refused.value.rule == "record-id-unique"
+
+
+def test_a_change_order_for_an_order_we_placed_is_refused():
+    bought = order(("1", 2, "000000000011"))
+    with pytest.raises(RuleViolation, match="we are the buyer"):
+        change("POC*1*DI*0*0*EA*10").commands({PO: bought})

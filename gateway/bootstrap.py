@@ -15,6 +15,7 @@ from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import GatewayConfig, load_config, load_mappings
 from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
+from gateway.mapping.outbound_settings import check_outbound_mappings
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
 from gateway.service.ports import UnitOfWork
@@ -62,6 +63,7 @@ def bootstrap(
     engine = create_store_engine(config)
     factory: Callable[[], UnitOfWork] = uow_factory or (lambda: SqlUnitOfWork(engine))
     mappings = Mappings(load_mappings())
+    check_outbound_mappings(mappings)
     return Gateway(
         config, engine, factory, MessageBus(factory), mappings, Ingestor(factory, mappings)
     )

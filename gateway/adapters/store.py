@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, literal, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -378,6 +378,19 @@ class SqlDocumentRepository:
             .order_by(table.c.id)
         )
         return [_document(row) for row in rows]
+
+    def with_group(self, partner: str, direction: str, group_control: str) -> list[StoredDocument]:
+        table = orm.documents
+        listed = literal(",") + table.c.group_controls + literal(",")
+        rows = self._connection.execute(
+            select(table)
+            .where(table.c.partner == partner)
+            .where(table.c.direction == direction)
+            .where(listed.like(f"%,{group_control},%"))
+            .order_by(table.c.id)
+        )
+        found = [_document(row) for row in rows]
+        return [d for d in found if group_control in d.group_controls]
 
     def for_order(self, partner: str, po_number: str) -> list[StoredDocument]:
         order_id = self._orders.id_of(partner, po_number)

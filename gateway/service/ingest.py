@@ -5,9 +5,9 @@ any transaction set is applied, so nothing read is ever lost and every file gets
 Then each accepted transaction set is mapped and applied in a transaction of its own (retried when
 another worker changed the order first): all the commands of a set commit together, a set the rules
 refuse changes nothing (a late fulfilment is kept on its order, as the message bus keeps it), and
-the sets after it still go through. A file whose bytes were already taken in, or an interchange
-whose sender and control number were already processed, is reported as a duplicate and not applied
-again.
+the sets after it still go through. Acknowledgements received (997, 999, TA1) mark the outbound
+documents they answer. A file whose bytes were already taken in, or an interchange whose sender and
+control number were already processed, is reported as a duplicate and not applied again.
 """
 
 from __future__ import annotations
@@ -34,8 +34,15 @@ from gateway.mapping.inbound import (
 )
 from gateway.service.messagebus import RefusalRecorded, apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
-from gateway.x12.ack import AckFormat, Stamp, build_acknowledgements
-from gateway.x12.document import FunctionalGroup, Interchange, TransactionSet
+from gateway.x12.ack import (
+    AckFormat,
+    GroupAck,
+    Stamp,
+    build_acknowledgements,
+    read_functional_ack,
+    read_ta1,
+)
+from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
 from gateway.x12.model import GroupReport, InterchangeReport, TransactionReport
 from gateway.x12.reader import parse_bytes
 from gateway.x12.schema import Catalog, load_catalog
@@ -54,6 +61,9 @@ ORDER_DOCUMENTS: dict[str, tuple[str, Role, Assembler]] = {
 }
 """Sets about orders held: their mapping, our side when we receive them, their assembler."""
 
+ACK_STATUSES = {"A": "acknowledged", "E": "acknowledged", "P": "partly rejected", "R": "rejected"}
+"""AK9 / TA104 codes and what they make of the outbound document they answer."""
+
 
 @dataclass(slots=True)
 class SetOutcome:
@@ -61,8 +71,8 @@ class SetOutcome:
 
     set_id: str
     control_number: str
-    # created | replaced | cancelled | confirmed | fulfilled | changed | invoiced | duplicate
-    # | refused | rejected | not mapped
+    # created | replaced | cancelled | confirmed | fulfilled | changed | invoiced | acknowledged
+    # | duplicate | refused | rejected | not mapped
     action: str
     po_number: str = ""
     message: str = ""
@@ -195,6 +205,8 @@ class Ingestor:
         for interchange_report, document, document_id in applicable:
             if interchange_report.issues:
                 continue  # a rejected interchange is not applied (its TA1 says why)
+            for ta1 in document.ta1s:
+                result.sets.append(self._apply_ta1(interchange_report, ta1))
             for group_report, group in zip(
                 interchange_report.groups, document.groups, strict=False
             ):
@@ -270,6 +282,8 @@ class Ingestor:
         now: dt.datetime,
     ) -> SetOutcome:
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
+        if transaction.set_id in ("997", "999"):
+            return self._apply_functional_ack(interchange, transaction, outcome)
         if transaction.set_id in ORDER_DOCUMENTS:
             return self._apply_order_document(
                 interchange, group, transaction, document_id, now, outcome
@@ -417,6 +431,71 @@ class Ingestor:
                 continue
         return True
 
+    def _apply_functional_ack(
+        self, interchange: InterchangeReport, transaction: TransactionSet, outcome: SetOutcome
+    ) -> SetOutcome:
+        """A 997 or 999 received: the outbound documents holding the group it answers take its
+        verdict."""
+        answer = read_functional_ack(transaction)
+        partner = partner_of(interchange)
+        with self.uow_factory() as uow:
+            found = uow.documents.with_group(partner, "out", answer.group_control)
+            answered = [d for d in found if _answers(d, answer)] or found
+            if not answered:
+                outcome.action = "refused"
+                outcome.message = (
+                    f"acknowledges group {answer.group_control} ({answer.functional_id}), which"
+                    f" was never sent to {partner}"
+                )
+                return outcome
+            status = ACK_STATUSES.get(answer.status, "acknowledged")
+            for document in answered:
+                assert document.id is not None
+                uow.documents.set_status(document.id, status)
+            uow.commit()
+        outcome.action = "acknowledged"
+        rejected = [t for t in answer.transactions if not t.accepted]
+        detail = "".join(
+            f"; {t.set_id} #{t.control_number} rejected ({', '.join(t.codes) or t.status})"
+            for t in rejected
+        )
+        outcome.message = (
+            f"group {answer.group_control} ({answer.functional_id}) {status}: document"
+            f" {', '.join(str(d.id) for d in answered)}{detail}"
+        )
+        return outcome
+
+    def _apply_ta1(self, interchange: InterchangeReport, segment: Segment) -> SetOutcome:
+        """A TA1 received: the outbound interchange it answers is rejected (TA104 R) or, unless a
+        997 or 999 has answered it already, acknowledged."""
+        answer = read_ta1(segment)
+        outcome = SetOutcome("TA1", answer.control_number, "acknowledged")
+        partner = partner_of(interchange)
+        with self.uow_factory() as uow:
+            answered = uow.documents.with_interchange(
+                partner, "out", interchange.receiver_id, answer.control_number
+            )
+            if not answered:
+                outcome.action = "refused"
+                outcome.message = (
+                    f"answers interchange {answer.control_number}, which was never sent to"
+                    f" {partner}"
+                )
+                return outcome
+            status = ACK_STATUSES.get(answer.status, "acknowledged")
+            for document in answered:
+                assert document.id is not None
+                if status != "rejected" and document.status in set(ACK_STATUSES.values()):
+                    continue  # a functional acknowledgement says more than an envelope's
+                uow.documents.set_status(document.id, status)
+            uow.commit()
+        outcome.message = (
+            f"interchange {answer.control_number} {status}"
+            + (f" (TA105 {answer.note_code})" if answer.note_code not in ("", "000") else "")
+            + f": document {', '.join(str(d.id) for d in answered)}"
+        )
+        return outcome
+
 
 def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> dict[str, Order]:
     orders = {}
@@ -426,6 +505,12 @@ def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> 
             raise OrderNotFound(po_number, partner)
         orders[po_number] = order
     return orders
+
+
+def _answers(document: StoredDocument, answer: GroupAck) -> bool:
+    """Whether an outbound document holds the sets a 997/999 names (any, when it names none)."""
+    named = {t.set_id for t in answer.transactions}
+    return not named or bool(named & set(document.transaction_sets))
 
 
 def _status(report: InterchangeReport) -> str:

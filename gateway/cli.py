@@ -19,6 +19,9 @@ from gateway.adapters.migrate import current_revision, head_revision
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import load_config
 from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
+from gateway.mapping.outbound import Decision, LineDecision
+from gateway.mapping.outbound_settings import HierarchyStructure
+from gateway.service.export import export
 from gateway.service.views import list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
@@ -326,6 +329,115 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
 
 def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "partner"
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@cli.command("export")
+@click.argument("po_number")
+@click.option(
+    "--set", "set_id", required=True, type=click.Choice(["855", "856", "810", "850", "860"])
+)
+@click.option("--partner", help="The partner, when several used this PO number.")
+@click.option("--accept-all", is_flag=True, help="855: accept every line as ordered.")
+@click.option("--reject-all", is_flag=True, help="855: reject the whole order.")
+@click.option(
+    "--line",
+    "answers",
+    multiple=True,
+    metavar="LINE=STATUS[:QTY][@CCYYMMDD]",
+    help="855: answer one line (accept, reject, change:QTY, backorder); others are accepted.",
+)
+@click.option("--ship-date", metavar="CCYYMMDD", help="855: the promised ship date.")
+@click.option(
+    "--fulfillment",
+    "fulfillment_ids",
+    multiple=True,
+    metavar="ID",
+    help="856: the fulfilment to pass on (default: every shipped one not yet sent).",
+)
+@click.option(
+    "--structure",
+    type=click.Choice([s.value for s in HierarchyStructure]),
+    help="856: the hierarchy, instead of the mapping's.",
+)
+@click.option("--invoice", "invoice_number", help="810: the invoice number (default: PO-n).")
+@click.option("--sender-id", help="Our ISA id, when no document of the order tells it.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the X12 here.")
+@click.pass_obj
+def export_document(
+    settings: Settings,
+    po_number: str,
+    set_id: str,
+    partner: str | None,
+    accept_all: bool,
+    reject_all: bool,
+    answers: tuple[str, ...],
+    ship_date: str | None,
+    fulfillment_ids: tuple[str, ...],
+    structure: str | None,
+    invoice_number: str | None,
+    sender_id: str | None,
+    out: Path | None,
+) -> None:
+    """Send a document about order PO_NUMBER: build it, store it, queue it for the partner and
+    record it on the order; print the X12 (or write it to --out)."""
+    decision = None
+    if set_id == "855":
+        decision = _decision(accept_all, reject_all, answers, ship_date)
+    elif accept_all or reject_all or answers or ship_date:
+        raise click.UsageError("--accept-all, --reject-all, --line and --ship-date are for an 855")
+    gateway = settings.gateway()
+    result = export(
+        gateway.uow_factory,
+        po_number,
+        set_id,
+        partner,
+        decision,
+        fulfillment_ids,
+        mappings=gateway.mappings,
+        invoice_number=invoice_number,
+        structure=HierarchyStructure(structure) if structure else None,
+        sender_id=sender_id,
+    )
+    summary = (
+        f"{result.po_number}: {result.set_id} #{','.join(result.set_controls)} in interchange "
+        f"{result.interchange_control} queued for {result.partner} (document "
+        f"{result.document_id}); recorded: {', '.join(result.recorded) or 'nothing'}"
+    )
+    if out is None:
+        click.echo(result.content.decode("latin-1"), nl=False)
+        click.echo(summary, err=True)
+    else:
+        out.write_bytes(result.content)
+        click.echo(f"{summary}; written to {out}")
+
+
+def _decision(
+    accept_all: bool, reject_all: bool, answers: tuple[str, ...], ship_date: str | None
+) -> Decision:
+    if sum((accept_all, reject_all, bool(answers))) != 1:
+        raise click.UsageError("an 855 takes one of --accept-all, --reject-all or --line ...")
+    when = None
+    if ship_date:
+        try:
+            when = dt.datetime.strptime(ship_date, "%Y%m%d").date()
+        except ValueError:
+            raise click.BadParameter(
+                f"{ship_date!r} is not CCYYMMDD", param_hint="--ship-date"
+            ) from None
+    if reject_all:
+        if when:
+            raise click.UsageError("--ship-date makes no sense with --reject-all")
+        return Decision.reject_all()
+    if accept_all:
+        return Decision.accept_all(ship_date=when)
+    try:
+        lines = [LineDecision.parse(answer) for answer in answers]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--line") from None
+    return Decision.with_changes(*lines, ship_date=when)
 
 
 def main() -> None:

@@ -1,10 +1,12 @@
 """Every X12 file the gateway writes reads back cleanly through two independent readers:
 node-x12 (strict mode) and pyx12's X12Reader, installed by `make test` (tests/crosscheck/).
 
-Files written here: the acknowledgements of every bundled sample, in 997 and in 999 form, and
-every sample interchange parsed and written again. Each interchange goes to its own file, as the
-gateway sends them. One limitation of node-x12 is allowed for, by name: in strict mode it takes no
-segment outside a functional group, so it cannot read a TA1 interchange; pyx12 reads those.
+Files written here: the acknowledgements of every bundled sample, in 997 and in 999 form, every
+sample interchange parsed and written again, and every outbound document the gateway exports
+(855, 856, 810, 850, 860: the scenarios of `outbound_scenarios`, built afresh). Each interchange
+goes to its own file, as the gateway sends them. One limitation of node-x12 is allowed for, by
+name: in strict mode it takes no segment outside a functional group, so it cannot read a TA1
+interchange; pyx12 reads those.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.reader import parse_bytes
 from gateway.x12.serializer import serialize
+from tests.integration.outbound_scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = Path(os.environ.get("CROSSCHECK_HOME", ROOT / ".build" / "crosscheck"))
@@ -81,6 +84,10 @@ def written_files(folder: Path) -> list[Path]:
             path = folder / f"{sample.stem}.{number}.x12"
             path.write_bytes(serialize(interchange))
             paths.append(path)
+    for scenario in SCENARIOS:
+        path = folder / f"exported-{scenario.name}.x12"
+        path.write_bytes(scenario.run(folder / "stores" / scenario.name).content)
+        paths.append(path)
     return paths
 
 
@@ -99,6 +106,8 @@ def test_something_is_written(outputs):
     assert len(outputs) > 40
     assert any(b"ST*999*" in p.read_bytes() for p in outputs)
     assert any(b"TA1*" in p.read_bytes() for p in outputs)
+    exported = {p.read_bytes().split(b"ST*")[1][:3] for p in outputs if p.name.startswith("exp")}
+    assert exported == {b"855", b"856", b"810", b"850", b"860"}
 
 
 def test_pyx12_reads_every_written_file(outputs):

@@ -335,6 +335,9 @@ class OrderDocument(Protocol):
     @property
     def action(self) -> str: ...
 
+    @property
+    def summary(self) -> str: ...
+
     def commands(self, orders: Mapping[str, Order]) -> list[Command]: ...
 
 
@@ -631,6 +634,12 @@ class OrderAcknowledgement:
         return "cancelled" if self.rejects_order else "confirmed"
 
     @property
+    def summary(self) -> str:
+        """BAK02 and each line's statuses, as the outcome reports them."""
+        lines = "".join(f"; {line.describe()}" for line in self.lines)
+        return f"BAK02 {self.acknowledgement_type}{lines}"
+
+    @property
     def cancellation_id(self) -> str:
         return f"855-{self.digest}"
 
@@ -786,6 +795,13 @@ class ShipNotice:
     @property
     def action(self) -> str:
         return "fulfilled"
+
+    @property
+    def summary(self) -> str:
+        """The shipment, its items and packs, as the outcome reports them."""
+        items = sum(len(shipped.items) for shipped in self.orders)
+        packs = sum(len(shipped.packs) for shipped in self.orders)
+        return f"shipment {self.shipment_id}: {items} item(s), {packs} pack(s)"
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """One CreateFulfillment per order, passed on (it came from the seller), its id the
@@ -1092,6 +1108,12 @@ class OrderChange:
         return "cancelled" if self.cancels else "changed"
 
     @property
+    def summary(self) -> str:
+        """BCH01 and each line's change, as the outcome reports them."""
+        changes = "".join(f"; {change.describe()}" for change in self.changes)
+        return f"BCH01 {self.purpose_code}{changes}"
+
+    @property
     def cancellation_id(self) -> str:
         return f"860-{self.digest}"
 
@@ -1241,6 +1263,11 @@ class ReceivedInvoice:
     @property
     def action(self) -> str:
         return "invoiced"
+
+    @property
+    def summary(self) -> str:
+        """The invoice, as the outcome reports it."""
+        return f"invoice {self.invoice_number} for {self.total}, {len(self.lines)} line(s)"
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """RecordInvoice for the TDS01 total, its lines matched to the order's."""

@@ -395,9 +395,9 @@ class Ingestor:
                     for po_number in mapped.po_numbers:
                         uow.documents.link(document_id, partner, po_number)
                     uow.commit()
-                outcome.action = mapped.action
+                outcome.action, outcome.message = mapped.action, mapped.summary
                 if not made:
-                    outcome.message = "the orders already reflect it: nothing to apply"
+                    outcome.message += " (the orders already reflect it: nothing applied)"
                 return outcome
             except ConcurrentUpdate:
                 continue

@@ -91,6 +91,7 @@ def test_an_855_confirms_our_order_and_cancels_what_the_seller_rejected(store_en
     result = ingestor(store_engine).ingest(sample("855_004010_good.x12"), "ack.x12")
     (outcome,) = result.sets
     assert (outcome.set_id, outcome.po_number, outcome.action) == ("855", PO, "confirmed")
+    assert "line 3 quantity changed to 3 (IQ); line 4 backordered 1 (IB)" in outcome.message
     order = held(store_engine)
     assert "confirmed" in {flag.value for flag in order.flags}
     (cancellation,) = order.cancellations

@@ -1,0 +1,114 @@
+"""Both sides of one trade run by the gateway: the buyer's store exports the 850 and 860, the
+seller's store exports the 855, 856 and 810, and each side ingests what the other sent. At every
+step the two records of the order agree, line by line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from gateway.domain import commands
+from gateway.domain.model import Order
+from gateway.domain.values import LineQuantity, Pack, Side
+from gateway.mapping.outbound import Decision, LineDecision, LineStatus
+from gateway.service.export import ExportResult
+from gateway.service.ingest import Ingestor
+from tests.integration.outbound_scenarios import (
+    BUYER_PO,
+    NOW,
+    OUR_ID,
+    VENDOR,
+    Store,
+    fresh_store,
+    placed,
+)
+
+
+def taken_in(store: Store, sent: ExportResult, name: str) -> list[str]:
+    """Ingest what the other side sent; the action taken on each transaction set."""
+    result = Ingestor(store.uow, store.mappings, clock=lambda: NOW).ingest(sent.content, name)
+    assert result.accepted, result.first_issue
+    return [outcome.action for outcome in result.sets]
+
+
+def order_in(store: Store, partner: str) -> Order:
+    with store.uow() as uow:
+        order = uow.orders.get(partner, BUYER_PO)
+        assert order is not None
+        return order
+
+
+def quantities_of(order: Order) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    return [
+        (line.line_number, line.ordered, line.fulfilled, line.cancelled) for line in order.lines
+    ]
+
+
+def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(tmp_path: Path):
+    buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
+    placed(buyer)
+    assert taken_in(seller, buyer.export(BUYER_PO, "850", sender_id=OUR_ID), "850") == ["created"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert quantities_of(bought) == quantities_of(sold)
+    assert [line.product_ids for line in sold.lines] == [line.product_ids for line in bought.lines]
+
+    answer = Decision.with_changes(
+        LineDecision("2", LineStatus.REJECTED),
+        LineDecision("3", LineStatus.QUANTITY_CHANGED, Decimal(8)),
+    )
+    assert taken_in(buyer, seller.export(BUYER_PO, "855", decision=answer), "855") == ["confirmed"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert bought.confirmations and sold.confirmations
+    assert quantities_of(bought) == quantities_of(sold)
+    assert [line.open for line in sold.lines] == [6, 0, 8]
+
+    seller.bus.handle(
+        commands.CreateFulfillment(
+            partner=OUR_ID,
+            po_number=BUYER_PO,
+            at=NOW,
+            fulfillment_id="CRS-SH-0045200",
+            lines=(LineQuantity("1", Decimal(6)), LineQuantity("3", Decimal(5))),
+            carrier="UPSN",
+            tracking_numbers=("1Z8E47W10391284756", "1Z8E47W10391284765"),
+            ship_date=dt.date(2026, 11, 20),
+            packs=(
+                Pack((LineQuantity("1", Decimal(6)),), "008123450000451276"),
+                Pack((LineQuantity("3", Decimal(5)),), "008123450000451283"),
+            ),
+        )
+    )
+    assert taken_in(buyer, seller.export(BUYER_PO, "856"), "856") == ["fulfilled"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert quantities_of(bought) == quantities_of(sold)
+    (received,) = bought.fulfillments
+    (shipped,) = sold.fulfillments
+    assert received.id == shipped.id and received.passed_on and shipped.passed_on
+    assert [p.sscc for p in received.packs] == [p.sscc for p in shipped.packs]
+    assert set(received.tracking_numbers) == set(shipped.tracking_numbers)
+
+    invoice = seller.export(BUYER_PO, "810", invoice_number="CRI2026-05001")
+    assert taken_in(buyer, invoice, "810") == ["invoiced"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert [(i.number, i.amount) for i in bought.invoices] == [
+        (i.number, i.amount) for i in sold.invoices
+    ]
+    assert sold.invoices[0].amount == Decimal("600.75")  # 6 x 89.50 + 5 x 12.75
+
+    buyer.bus.handle(
+        commands.CancelLines(
+            partner=VENDOR,
+            po_number=BUYER_PO,
+            at=NOW,
+            cancellation_id="C-rest",
+            lines=(LineQuantity("3", Decimal(3)),),
+            requested_by=Side.BUYER,
+            reason="the rest is no longer needed",
+        )
+    )
+    assert taken_in(seller, buyer.export(BUYER_PO, "860"), "860") == ["changed"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert quantities_of(bought) == quantities_of(sold)
+    assert all(line.open == 0 for line in sold.lines)
+    assert {"shipped", "completed"} <= {flag.value for flag in sold.flags}

@@ -268,16 +268,20 @@ class Decision:
 
     @classmethod
     def accept_all(cls, *, ship_date: dt.date | None = None, sales_order: str = "") -> Decision:
+        """Every line accepted as ordered (BAK02 AD, ACK01 IA)."""
         return cls(DecisionKind.ACCEPT_ALL, ship_date=ship_date, sales_order=sales_order)
 
     @classmethod
     def reject_all(cls, *, sales_order: str = "") -> Decision:
+        """The whole order rejected (BAK02 RJ, ACK01 IR)."""
         return cls(DecisionKind.REJECT_ALL, sales_order=sales_order)
 
     @classmethod
     def with_changes(
         cls, *lines: LineDecision, ship_date: dt.date | None = None, sales_order: str = ""
     ) -> Decision:
+        """Line by line: the lines named answered so, the others accepted as ordered (BAK02 AC
+        when any line is answered otherwise, else AD)."""
         return cls(DecisionKind.WITH_CHANGES, lines, ship_date=ship_date, sales_order=sales_order)
 
     def answers(self, order: Order) -> list[tuple[LineItem, tuple[LineDecision, ...]]]:

@@ -131,12 +131,10 @@ def export(
         raise ConfigurationError(
             f"the gateway sends {', '.join(FUNCTIONAL_IDS)}, not transaction set {set_id!r}"
         )
-    if (decision is None) != (set_id != "855"):
-        raise ConfigurationError(
-            "an 855 needs the seller's decision"
-            if decision is None
-            else f"a decision is sent in an 855, not an {set_id}"
-        )
+    if set_id == "855" and decision is None:
+        raise ConfigurationError("an 855 needs the seller's decision")
+    if set_id != "855" and decision is not None:
+        raise ConfigurationError(f"a decision is sent in an 855, not an {set_id}")
     if fulfillment_ids and set_id != "856":
         raise ConfigurationError(f"fulfilments are passed on in an 856, not an {set_id}")
     if structure is not None and set_id != "856":

@@ -523,6 +523,9 @@ REJECTED_LINE_STATUSES = frozenset({"IR", "ID", *(f"R{n}" for n in range(1, 10))
 
 QUANTITY_CHANGED = "IQ"
 
+CANCELS_ACKNOWLEDGEMENT = "01"
+"""BAK01 of an 855 withdrawing an earlier acknowledgement: there is no command to undo one."""
+
 LINE_STATUS_NAMES = {
     "AC": "accepted and shipped",
     "AR": "accepted and released for shipment",
@@ -648,6 +651,12 @@ class OrderAcknowledgement:
         BAK02 rejects the order, the seller's CancelOrder."""
         order = _held(orders, self.po_number, self.set_id)
         _refuse_replay(order, self.cancellation_id, self.set_id)
+        if self.purpose_code == CANCELS_ACKNOWLEDGEMENT:
+            raise NotSupported(
+                "an 855 withdrawing an earlier acknowledgement (BAK01 01) is not supported yet:"
+                " a confirmation or cancellation cannot be undone",
+                po_number=self.po_number,
+            )
         common = _common(self.context, self.po_number)
         if self.rejects_order:
             return [
@@ -1228,6 +1237,9 @@ def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChan
 # 810 ---------------------------------------------------------------------------------------
 
 CENT = Decimal("0.01")
+CREDIT_TYPES = frozenset({"CR", "CN"})
+"""BIG07 codes of a credit memo or credit note, which give money back instead of asking for it."""
+CANCELS_INVOICE = "01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1251,6 +1263,8 @@ class ReceivedInvoice:
     total: Decimal
     lines: tuple[InvoiceLine, ...]
     match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+    transaction_type: str = ""
+    purpose_code: str = ""
 
     @property
     def set_id(self) -> str:
@@ -1270,8 +1284,16 @@ class ReceivedInvoice:
         return f"invoice {self.invoice_number} for {self.total}, {len(self.lines)} line(s)"
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
-        """RecordInvoice for the TDS01 total, its lines matched to the order's."""
+        """RecordInvoice for the TDS01 total, its lines matched to the order's. A credit memo
+        (BIG07 CR, CN) or an invoice cancelling another (BIG08 01) has no command yet."""
         order = _held(orders, self.po_number, self.set_id)
+        if self.transaction_type in CREDIT_TYPES or self.purpose_code == CANCELS_INVOICE:
+            what = (
+                f"a credit memo (BIG07 {self.transaction_type})"
+                if self.transaction_type in CREDIT_TYPES
+                else "an invoice cancelling another (BIG08 01)"
+            )
+            raise NotSupported(f"{what} is not supported yet", po_number=self.po_number)
         lines = merge_quantities(
             LineQuantity(
                 _line_of(
@@ -1341,4 +1363,6 @@ def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoic
         total=total,
         lines=tuple(lines),
         match_ids=_match_ids(mapping),
+        transaction_type=header.get("transaction_type", ""),
+        purpose_code=header.get("purpose_code", ""),
     )

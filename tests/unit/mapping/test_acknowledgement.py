@@ -154,3 +154,13 @@ def test_an_acknowledgement_of_an_order_we_sold_is_refused():
     with pytest.raises(RuleViolation, match="we are the seller") as refused:
         mapped.commands({PO: held})
     assert refused.value.rule == "set-direction-follows-role"
+
+
+def test_an_acknowledgement_withdrawing_an_earlier_one_is_not_supported_yet():
+    mapped = order_acknowledgement(
+        tree("855", [f"BAK*01*AC*{PO}*20261120", "PO1*1*2*EA*10", "ACK*IA*2*EA"]),
+        MAPPINGS.get("855-in"),
+        context(),
+    )
+    with pytest.raises(NotSupported, match="BAK01 01"):
+        mapped.commands({PO: three_lines()})

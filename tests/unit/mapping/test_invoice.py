@@ -11,7 +11,7 @@ import pytest
 from gateway.domain.commands import RecordInvoice
 from gateway.domain.values import LineQuantity, Role
 from gateway.errors import RuleViolation
-from gateway.mapping.inbound import MappingError, ReceivedInvoice, invoice
+from gateway.mapping.inbound import MappingError, NotSupported, ReceivedInvoice, invoice
 from tests.unit.mapping.x12text import MAPPINGS, PO, apply, context, order, tree
 
 BIG = f"BIG*20261121*INV-1*20261120*{PO}"
@@ -89,3 +89,23 @@ def test_an_invoice_for_an_order_we_sold_is_refused():
     sold = order(("1", 2, "000000000011"), role=Role.SELLER)
     with pytest.raises(RuleViolation, match="we are the seller"):
         invoiced(*LINES, "TDS*21725").commands({PO: sold})
+
+
+def test_a_credit_memo_is_not_supported_yet():
+    mapped = invoice(
+        tree("810", [f"BIG*20261121*CM-1*20261120*{PO}***CR", *LINES, "TDS*21725"]),
+        MAPPINGS.get("810-in"),
+        context(),
+    )
+    with pytest.raises(NotSupported, match="credit memo"):
+        mapped.commands({PO: held()})
+
+
+def test_an_invoice_cancelling_another_is_not_supported_yet():
+    mapped = invoice(
+        tree("810", [f"BIG*20261121*INV-1*20261120*{PO}****01", *LINES, "TDS*21725"]),
+        MAPPINGS.get("810-in"),
+        context(),
+    )
+    with pytest.raises(NotSupported, match="BIG08 01"):
+        mapped.commands({PO: held()})

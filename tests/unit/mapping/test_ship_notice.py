@@ -193,3 +193,10 @@ def test_the_same_shipment_twice_is_refused_by_the_rules():
     with pytest.raises(RuleViolation) as refused:
         apply(order_held, mapped.commands({PO: order_held}))
     assert refused.value.rule == "record-id-unique"
+
+
+def test_a_notice_naming_its_order_at_the_shipment_level_needs_no_order_level():
+    head = [*SHIPMENT[:2], f"PRF*{PO}", *SHIPMENT[2:]]
+    mapped = notice("HL*2*1*I~LIN*1*UP*000000000011~SN1**2*EA", head=head)
+    (fulfil,) = mapped.commands({PO: held()})
+    assert isinstance(fulfil, CreateFulfillment) and fulfil.lines == (LineQuantity("1", 2),)

@@ -439,7 +439,13 @@ class Ingestor:
         answer = read_functional_ack(transaction)
         partner = partner_of(interchange)
         with self.uow_factory() as uow:
-            found = uow.documents.with_group(partner, "out", answer.group_control)
+            found = [
+                document
+                for control in dict.fromkeys(
+                    (answer.group_control, answer.group_control.lstrip("0") or "0")
+                )
+                for document in uow.documents.with_group(partner, "out", control)
+            ]  # AK102 echoes GS06, but some partners pad it with zeros
             answered = [d for d in found if _answers(d, answer)] or found
             if not answered:
                 outcome.action = "refused"

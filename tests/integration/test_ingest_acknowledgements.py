@@ -106,6 +106,13 @@ def test_a_005010_997_accepting_our_invoice_marks_it_acknowledged(store_engine: 
     assert status(store_engine, ours) == "acknowledged"
 
 
+def test_a_997_padding_the_group_control_number_with_zeros_still_finds_it(store_engine: Engine):
+    ours = sent(store_engine, "CEDARRIDGEOUT", ("850",), "5101")
+    data = (SAMPLES / "997" / "997_004010_good_accept.x12").read_bytes()
+    ingestor(store_engine).ingest(data.replace(b"AK1*PO*5101~", b"AK1*PO*000005101~"), "997.x12")
+    assert status(store_engine, ours) == "acknowledged"
+
+
 def test_an_acknowledgement_of_a_group_never_sent_is_refused(store_engine: Engine):
     sent(store_engine, "CEDARRIDGEOUT", ("850",), "5100")
     sent(store_engine, "SOMEONEELSE", ("850",), "5101")

@@ -75,6 +75,17 @@ class ReplaceOrder(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChangeLines(Command):
+    """Change the terms of some lines, or add lines (an 860 raising a quantity, changing a price,
+    adding an item). `lines` carries the whole new terms of each line it names; lines it does not
+    name stay as they are. Terms are absolute, so the same change applied twice changes nothing
+    the second time."""
+
+    lines: tuple[PurchaseOrderLine, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConfirmOrder(Command):
     """Record that the order was acknowledged (855 sent or received) or the vendor notified."""
 

@@ -63,6 +63,15 @@ class OrderReceived(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LinesChanged(Event):
+    """Some lines got new terms (quantity, price, ids, description) or were added."""
+
+    lines: tuple[PurchaseOrderLine, ...]
+    added_lines: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderReplaced(Event):
     """The order's header and lines were replaced; `removed_lines` are the lines taken out."""
 

@@ -28,6 +28,7 @@ from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
     ChangeCustomer,
+    ChangeLines,
     Command,
     ConfirmOrder,
     CreateFulfillment,
@@ -342,6 +343,8 @@ class Order:
                 rules.check(self, command)
             case ReplaceOrder():
                 self.replace(command)
+            case ChangeLines():
+                self.change_lines(command)
             case ConfirmOrder():
                 self.confirm(command)
             case CreateFulfillment():
@@ -426,6 +429,34 @@ class Order:
                 requested_ship_date=command.requested_ship_date,
                 requested_delivery_date=command.requested_delivery_date,
                 cancel_after_date=command.cancel_after_date,
+            ),
+        )
+
+    def change_lines(self, command: ChangeLines) -> None:
+        """Give the lines it names their new terms; add the lines the order does not have yet."""
+        rules.check(self, command)
+        before = rules.flags(self)
+        added = []
+        for terms in command.lines:
+            held = self.line(terms.line_number)
+            if held is None:
+                self.lines.append(LineItem.from_purchase_order_line(terms))
+                added.append(terms.line_number)
+                continue
+            held.ordered = terms.ordered
+            held.unit_of_measure = terms.unit_of_measure
+            held.unit_price = terms.unit_price
+            held.product_ids = dict(terms.product_ids)
+            held.description = terms.description
+        self._attach_lines()
+        self._record(
+            command,
+            before,
+            events.LinesChanged(
+                **self._about(command),
+                lines=command.lines,
+                added_lines=tuple(added),
+                reason=command.reason,
             ),
         )
 

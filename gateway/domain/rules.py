@@ -16,12 +16,12 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     command-matches-order                          every command given to a held order
     order-received-once                            ReceiveOrder
     receive-purpose-must-open-order                ReceiveOrder
-    order-needs-lines                              ReceiveOrder, ReplaceOrder
-    line-numbers-unique                            ReceiveOrder, ReplaceOrder
-    quantity-must-be-positive                      ReceiveOrder, ReplaceOrder, CreateFulfillment,
-                                                   CancelLines, RecordReturn, RecordRefund,
-                                                   RecordInvoice
-    price-cannot-be-negative                       ReceiveOrder, ReplaceOrder
+    order-needs-lines                              ReceiveOrder, ReplaceOrder, ChangeLines
+    line-numbers-unique                            ReceiveOrder, ReplaceOrder, ChangeLines
+    quantity-must-be-positive                      ReceiveOrder, ReplaceOrder, ChangeLines,
+                                                   CreateFulfillment, CancelLines, RecordReturn,
+                                                   RecordRefund, RecordInvoice
+    price-cannot-be-negative                       ReceiveOrder, ReplaceOrder, ChangeLines
     amount-must-be-positive                        RecordRefund, RecordInvoice, MarkPaid
     record-needs-lines                             CreateFulfillment, CancelLines, RecordReturn
     line-must-exist                                CreateFulfillment, CancelLines, RecordReturn,
@@ -29,10 +29,10 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     record-id-unique                               CreateFulfillment, CancelLines, CancelOrder,
                                                    RecordReturn, RecordRefund, RecordInvoice,
                                                    AddNote
-    cancelled-order-is-closed                      ReplaceOrder, ConfirmOrder, CancelLines,
-                                                   CancelOrder, ChangeCustomer
-    completed-order-is-closed                      ReplaceOrder, ConfirmOrder, CancelLines,
-                                                   CancelOrder, ChangeCustomer
+    cancelled-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
+                                                   CancelLines, CancelOrder, ChangeCustomer
+    completed-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
+                                                   CancelLines, CancelOrder, ChangeCustomer
     acknowledgement-direction-follows-role         ConfirmOrder
     no-fulfilment-after-shipped                    CreateFulfillment
     cancelled-quantity-cannot-be-fulfilled         CreateFulfillment
@@ -46,9 +46,9 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     fulfilled-quantity-cannot-be-cancelled         CancelLines
     cancellation-takes-only-open-quantity          CancelLines
     nothing-open-to-cancel                         CancelOrder
-    replace-cannot-reduce-below-settled            ReplaceOrder
+    replace-cannot-reduce-below-settled            ReplaceOrder, ChangeLines
     replace-cannot-remove-fulfilled-line           ReplaceOrder
-    replace-cannot-reopen-shipped-order            ReplaceOrder
+    replace-cannot-reopen-shipped-order            ReplaceOrder, ChangeLines
     return-only-of-fulfilled-unreturned-quantity   RecordReturn
     invoice-must-exist                             AcceptInvoice
     invoice-accepted-once                          AcceptInvoice
@@ -108,6 +108,7 @@ from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
     ChangeCustomer,
+    ChangeLines,
     Command,
     ConfirmOrder,
     CreateFulfillment,
@@ -189,6 +190,7 @@ class Rule:
 EVERY_COMMAND: tuple[type[Command], ...] = (
     ReceiveOrder,
     ReplaceOrder,
+    ChangeLines,
     ConfirmOrder,
     CreateFulfillment,
     UpdateShipmentStatus,
@@ -207,6 +209,7 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
 )
 CLOSING: tuple[type[Command], ...] = (
     ReplaceOrder,
+    ChangeLines,
     ConfirmOrder,
     CancelLines,
     CancelOrder,
@@ -221,14 +224,23 @@ GUARD_RULES = (
         "a received order is an original, replacement, confirming or duplicate 850",
         (ReceiveOrder,),
     ),
-    Rule("order-needs-lines", "an order has at least one line", (ReceiveOrder, ReplaceOrder)),
-    Rule("line-numbers-unique", "no two lines share a line number", (ReceiveOrder, ReplaceOrder)),
+    Rule(
+        "order-needs-lines",
+        "an order (and a change of its lines) has at least one line",
+        (ReceiveOrder, ReplaceOrder, ChangeLines),
+    ),
+    Rule(
+        "line-numbers-unique",
+        "no two lines share a line number",
+        (ReceiveOrder, ReplaceOrder, ChangeLines),
+    ),
     Rule(
         "quantity-must-be-positive",
         "every quantity given is a finite number above zero",
         (
             ReceiveOrder,
             ReplaceOrder,
+            ChangeLines,
             CreateFulfillment,
             CancelLines,
             RecordReturn,
@@ -239,7 +251,7 @@ GUARD_RULES = (
     Rule(
         "price-cannot-be-negative",
         "a unit price, when given, is zero or more",
-        (ReceiveOrder, ReplaceOrder),
+        (ReceiveOrder, ReplaceOrder, ChangeLines),
     ),
     Rule(
         "amount-must-be-positive",
@@ -346,8 +358,8 @@ GUARD_RULES = (
     ),
     Rule(
         "replace-cannot-reduce-below-settled",
-        "a replacement keeps each line at least at its fulfilled + cancelled quantity",
-        (ReplaceOrder,),
+        "a replacement or a change keeps each line at least at its fulfilled + cancelled quantity",
+        (ReplaceOrder, ChangeLines),
     ),
     Rule(
         "replace-cannot-remove-fulfilled-line",
@@ -356,8 +368,8 @@ GUARD_RULES = (
     ),
     Rule(
         "replace-cannot-reopen-shipped-order",
-        "a replacement of a Shipped order adds no open quantity",
-        (ReplaceOrder,),
+        "a replacement or a change of a Shipped order adds no open quantity",
+        (ReplaceOrder, ChangeLines),
     ),
     Rule(
         "return-only-of-fulfilled-unreturned-quantity",
@@ -660,6 +672,8 @@ def check(order: Order, command: Command) -> None:
             raise refusal("order-received-once", "the order is already held", po_number=_po(order))
         case ReplaceOrder():
             _check_replace(order, command)
+        case ChangeLines():
+            _check_change_lines(order, command)
         case ConfirmOrder():
             _check_confirm(order, command)
         case CreateFulfillment():
@@ -780,47 +794,55 @@ def _check_line_quantities(
 def _check_replace(order: Order, command: ReplaceOrder) -> None:
     _check_not_closed(order)
     _check_order_lines(command.lines, _po(order))
-    new = {line.line_number: line for line in command.lines}
-    shipped = is_shipped(order)
+    new = {line.line_number for line in command.lines}
     for held in order.lines:
         number = held.line_number
-        settled = settled_quantity(order, number)
-        replacement = new.get(number)
-        if replacement is None:
-            if fulfilled_quantity(order, number) > 0:
+        if number not in new and fulfilled_quantity(order, number) > 0:
+            raise refusal(
+                "replace-cannot-remove-fulfilled-line",
+                f"the replacement drops a line with {fulfilled_quantity(order, number)} fulfilled",
+                po_number=_po(order),
+                line=number,
+            )
+    _check_new_line_terms(order, command.lines, "replacement")
+
+
+def _check_change_lines(order: Order, command: ChangeLines) -> None:
+    _check_not_closed(order)
+    _check_order_lines(command.lines, _po(order))
+    _check_new_line_terms(order, command.lines, "change")
+
+
+def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], what: str) -> None:
+    """New terms for held lines keep them at their settled quantity at least; a Shipped order
+    gets no open quantity back, neither by a raised quantity nor by a new line."""
+    shipped = is_shipped(order)
+    for terms in lines:
+        number = terms.line_number
+        if order.line(number) is None:
+            if shipped:
                 raise refusal(
-                    "replace-cannot-remove-fulfilled-line",
-                    f"the replacement drops a line with {fulfilled_quantity(order, number)}"
-                    " fulfilled",
+                    "replace-cannot-reopen-shipped-order",
+                    f"the order is shipped; the {what} adds a line",
                     po_number=_po(order),
                     line=number,
                 )
             continue
-        if replacement.ordered < settled:
+        settled = settled_quantity(order, number)
+        if terms.ordered < settled:
             raise refusal(
                 "replace-cannot-reduce-below-settled",
-                f"the replacement orders {replacement.ordered}, below the {settled} fulfilled or"
-                " cancelled",
+                f"the {what} orders {terms.ordered}, below the {settled} fulfilled or cancelled",
                 po_number=_po(order),
                 line=number,
             )
-        if shipped and replacement.ordered > settled:
+        if shipped and terms.ordered > settled:
             raise refusal(
                 "replace-cannot-reopen-shipped-order",
-                f"the order is shipped; the replacement would leave"
-                f" {replacement.ordered - settled} open",
+                f"the order is shipped; the {what} would leave {terms.ordered - settled} open",
                 po_number=_po(order),
                 line=number,
             )
-    if shipped:
-        for line in command.lines:
-            if order.line(line.line_number) is None:
-                raise refusal(
-                    "replace-cannot-reopen-shipped-order",
-                    "the order is shipped; the replacement adds a line",
-                    po_number=_po(order),
-                    line=line.line_number,
-                )
 
 
 def _check_confirm(order: Order, command: ConfirmOrder) -> None:

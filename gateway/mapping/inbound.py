@@ -21,6 +21,7 @@ from gateway.domain import commands, rules
 from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
+    ChangeLines,
     Command,
     ConfirmOrder,
     CreateFulfillment,
@@ -1049,6 +1050,16 @@ CANCEL_ORDER = "01"
 CHANGE_ORDER = "04"
 DELETE_LINE = "DI"
 DECREASE_QUANTITY = "QD"
+ADD_ITEM = "AI"
+INCREASE_QUANTITY = "QI"
+PRICE_CHANGE = "PC"
+PRICE_AND_QUANTITY = "PQ"
+CHANGE_LINE = "CA"
+TERMS_CHANGES = frozenset(
+    {ADD_ITEM, INCREASE_QUANTITY, PRICE_CHANGE, PRICE_AND_QUANTITY, CHANGE_LINE}
+)
+"""POC02 codes that give a line new terms (ChangeLines): an added item, a raised quantity, a
+new price, or several of these."""
 NO_CHANGE = frozenset({"NC"})
 """POC02 codes that ask nothing of the line (a concurrent item sent for reference)."""
 
@@ -1081,6 +1092,7 @@ class LineChange:
     unit_price: Decimal | None
     product_ids: tuple[tuple[str, str], ...]
     description: str = ""
+    unit_of_measure: str = ""
 
     def describe(self) -> str:
         name = CHANGE_NAMES.get(self.change_code, "change")
@@ -1127,9 +1139,10 @@ class OrderChange:
         return f"860-{self.digest}"
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
-        """The buyer's CancelOrder (BCH01 01) or CancelLines for the lines it deletes (DI) or
-        cuts down (QD). Any other change refuses the whole set: there is no command yet to add
-        a line, raise a quantity or change a price or a date."""
+        """The buyer's CancelOrder (BCH01 01); or, for a change (04), CancelLines for the lines
+        it deletes (DI) or cuts down (QD) and ChangeLines for the lines it adds (AI), raises
+        (QI) or reprices (PC, PQ, CA). Any other change (dates, rescheduling, replace-all)
+        refuses the whole set."""
         order = _held(orders, self.po_number, self.set_id)
         _refuse_replay(order, self.cancellation_id, self.set_id)
         common = _common(self.context, self.po_number)
@@ -1152,19 +1165,26 @@ class OrderChange:
         unsupported = [
             change.describe()
             for change in self.changes
-            if change.change_code not in (DELETE_LINE, DECREASE_QUANTITY, *NO_CHANGE)
+            if change.change_code
+            not in (DELETE_LINE, DECREASE_QUANTITY, *NO_CHANGE, *TERMS_CHANGES)
         ]
         if unsupported:
             raise NotSupported(
                 f"860 line changes not supported yet: {', '.join(unsupported)}; the order model"
-                " has no command to add a line, raise a quantity or change a price or date, so"
-                " none of this change order is applied",
+                " has no command to change dates or reschedule, so none of this change order is"
+                " applied",
                 po_number=self.po_number,
             )
         cancelled: list[LineQuantity] = []
+        changed: list[PurchaseOrderLine] = []
         reasons: list[str] = []
         for change in self.changes:
             if change.change_code in NO_CHANGE:
+                continue
+            if change.change_code in TERMS_CHANGES:
+                terms = self._new_terms(order, change)
+                changed.append(terms)
+                reasons.append(f"line {terms.line_number} {CHANGE_NAMES[change.change_code]}")
                 continue
             line = _line_of(
                 order, change.line_number, change.product_ids, self.match_ids, "the changed line"
@@ -1188,17 +1208,61 @@ class OrderChange:
                 reasons.append(f"line {line.line_number} decreased to {_plain(new_quantity)} (QD)")
             if quantity > 0:
                 cancelled.append(LineQuantity(line.line_number, quantity))
-        if not cancelled:
-            return []
-        return [
-            CancelLines(
-                **common,
-                cancellation_id=self.cancellation_id,
-                lines=tuple(cancelled),
-                requested_by=Side.BUYER,
-                reason=f"the buyer's change order (860{sequence}): " + "; ".join(reasons),
+        reason = f"the buyer's change order (860{sequence}): " + "; ".join(reasons)
+        found: list[Command] = []
+        if cancelled:
+            found.append(
+                CancelLines(
+                    **common,
+                    cancellation_id=self.cancellation_id,
+                    lines=tuple(cancelled),
+                    requested_by=Side.BUYER,
+                    reason=reason,
+                )
             )
-        ]
+        if changed:
+            found.append(ChangeLines(**common, lines=tuple(changed), reason=reason))
+        return found
+
+    def _new_terms(self, order: Order, change: LineChange) -> PurchaseOrderLine:
+        """The whole terms of a line after an AI, QI, PC, PQ or CA change. POC03 is the
+        quantity on order after the change (ordered less cancelled, as for QD)."""
+        if change.change_code == ADD_ITEM and order.line(change.line_number) is None:
+            if not change.line_number:
+                raise MappingError("an added item (POC02 AI) needs its line number (POC01)")
+            if change.quantity is None:
+                raise MappingError(
+                    f"the added item on line {change.line_number} gives no quantity (POC03)"
+                )
+            return PurchaseOrderLine(
+                line_number=change.line_number,
+                ordered=change.quantity,
+                unit_of_measure=change.unit_of_measure or "EA",
+                unit_price=change.unit_price,
+                product_ids=change.product_ids,
+                description=change.description,
+            )
+        line = _line_of(
+            order, change.line_number, change.product_ids, self.match_ids, "the changed line"
+        )
+        ordered = line.ordered
+        if change.quantity is not None:
+            ordered = change.quantity + line.cancelled
+        elif change.change_code == INCREASE_QUANTITY:
+            if change.left_to_receive is None:
+                raise MappingError(
+                    f"POC QI on line {change.line_number or '?'} gives no quantity (POC03, POC04)"
+                )
+            ordered = line.fulfilled + line.cancelled + change.left_to_receive
+        price = change.unit_price if change.unit_price is not None else line.unit_price
+        return PurchaseOrderLine(
+            line_number=line.line_number,
+            ordered=ordered,
+            unit_of_measure=line.unit_of_measure,
+            unit_price=price,
+            product_ids=tuple(line.product_ids.items()),
+            description=change.description or line.description,
+        )
 
 
 def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChange:
@@ -1220,6 +1284,7 @@ def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChan
                 unit_price=to_decimal(record.get("unit_price", ""), f"POC06 {where}"),
                 product_ids=_product_ids(record),
                 description=record.get("description", ""),
+                unit_of_measure=record.get("unit_of_measure", ""),
             )
         )
     return OrderChange(

@@ -228,12 +228,33 @@ def test_an_860_cancelling_an_order_we_received_cancels_it_for_the_buyer(store_e
     assert order.cancellations[0].requested_by is Side.BUYER
 
 
-def test_an_860_adding_a_line_is_refused_whole(store_engine: Engine):
+def test_an_860_deleting_decreasing_and_adding_lines_applies_whole(store_engine: Engine):
     taker = ingestor(store_engine)
     taker.ingest(sample("850_004010_good.x12"), "po.x12")
     (outcome,) = taker.ingest(sample("860_004010_good_change.x12"), "change.x12").sets
+    assert outcome.action == "changed", outcome.message
+    order = held(store_engine, BUYER)
+    assert [(line.line_number, line.open) for line in order.lines] == [
+        ("1", 2),
+        ("2", 0),
+        ("3", 3),
+        ("4", 1),
+        ("5", 2),
+    ]
+    assert order.line("5").product_ids["VP"] == "CR-STV-CMP"
+    assert order.cancellations[0].requested_by is Side.BUYER
+    assert [fact.event for fact in order.history][-2:] == ["LinesCancelled", "LinesChanged"]
+    again = taker.ingest(sample("860_004010_good_change.x12") + b"\n", "change-again.x12")
+    assert "processed before" in again.duplicate and not again.sets
+
+
+def test_an_860_rescheduling_a_line_is_refused_whole(store_engine: Engine):
+    taker = ingestor(store_engine)
+    taker.ingest(sample("850_004010_good.x12"), "po.x12")
+    data = sample("860_004010_good_change.x12").replace(b"POC*5*AI", b"POC*5*RS")
+    (outcome,) = taker.ingest(data, "change.x12").sets
     assert outcome.action == "refused"
-    assert "AI (add item) on line 5" in outcome.message and "not-supported-yet" in outcome.message
+    assert "RS (reschedule) on line 5" in outcome.message and "not-supported-yet" in outcome.message
     assert not held(store_engine, BUYER).cancellations
 
 

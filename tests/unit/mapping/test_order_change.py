@@ -1,7 +1,7 @@
 """The 860 received from a buyer: BCH01 01 cancels the order we received, 04 changes it. Lines
-it deletes (POC02 DI) or cuts down (QD to POC03) become the buyer's cancellation; a change the
-order model has no command for (adding a line, raising a quantity, a new price) refuses the
-whole set."""
+it deletes (POC02 DI) or cuts down (QD to POC03) become the buyer's cancellation; lines it adds
+(AI), raises (QI) or reprices (PC, PQ, CA) become the buyer's ChangeLines; a change the order
+model has no command for (dates, rescheduling) refuses the whole set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.domain.commands import CancelLines, CancelOrder, CreateFulfillment
+from gateway.domain.commands import CancelLines, CancelOrder, ChangeLines, CreateFulfillment
 from gateway.domain.values import LineQuantity, Role, Side
 from gateway.errors import RuleViolation
 from gateway.mapping.inbound import MappingError, NotSupported, OrderChange, order_change
@@ -75,13 +75,46 @@ def test_a_decrease_to_more_than_ordered_is_not_supported():
         change("POC*3*QD*6*6*EA*10").commands({PO: held()})
 
 
+def test_added_raised_and_repriced_lines_become_one_change_of_lines():
+    mapped = change(
+        "POC*2*DI*0*0*EA*10",
+        "POC*4*AI*2*2*EA*21**UP*000000000042",
+        "POC*1*QI*5*5*EA*10",
+        "POC*3*PC*4*4*EA*12.5",
+    )
+    order_held = held()
+    cancel, changed = mapped.commands({PO: order_held})
+    assert isinstance(cancel, CancelLines) and isinstance(changed, ChangeLines)
+    assert [(t.line_number, t.ordered) for t in changed.lines] == [
+        ("4", Decimal(2)),
+        ("1", Decimal(5)),
+        ("3", Decimal(4)),
+    ]
+    assert changed.lines[0].product_ids == (("UP", "000000000042"),)
+    assert changed.lines[2].unit_price == Decimal("12.5")
+    assert "line 4 add item" in changed.reason
+    apply(order_held, [cancel, changed])
+    assert [(line.line_number, line.open) for line in order_held.lines] == [
+        ("1", 5),
+        ("2", 0),
+        ("3", 4),
+        ("4", 2),
+    ]
+    assert change("POC*1*QI*5*5*EA*10").commands({PO: order_held})[0].lines[0].ordered == 5
+
+
+def test_an_added_item_needs_its_line_number_and_quantity():
+    with pytest.raises(MappingError, match="needs its line number"):
+        change("POC**AI*2*2*EA*21**UP*000000000042").commands({PO: held()})
+    with pytest.raises(MappingError, match="gives no quantity"):
+        change("POC*9*AI").commands({PO: held()})
+
+
 @pytest.mark.parametrize(
     ("poc", "named"),
     [
-        ("POC*4*AI*2*2*EA*21**UP*000000000042", "AI (add item) on line 4"),
-        ("POC*1*QI*5*5*EA*10", "QI (quantity increase) on line 1"),
-        ("POC*1*PC*2*2*EA*12", "PC (price change) on line 1"),
-        ("POC*1*CA*2*2*EA*10", "CA (changes to line items) on line 1"),
+        ("POC*1*RS*2*2*EA*10", "RS (reschedule) on line 1"),
+        ("POC*1*CT*2*2*EA*10", "CT (change of dates) on line 1"),
     ],
 )
 def test_changes_without_a_command_refuse_the_whole_change_order(poc, named):

@@ -103,6 +103,14 @@ class LineItem:
             description=line.description,
         )
 
+    def take_terms(self, terms: PurchaseOrderLine) -> None:
+        """Take the quantity, unit, price, ids and description of a PO1 (or POC) line."""
+        self.ordered = terms.ordered
+        self.unit_of_measure = terms.unit_of_measure
+        self.unit_price = terms.unit_price
+        self.product_ids = dict(terms.product_ids)
+        self.description = terms.description
+
     @property
     def fulfilled(self) -> Decimal:
         """Quantity of this line in the order's fulfilments."""
@@ -395,11 +403,7 @@ class Order:
             if held is None:
                 lines.append(LineItem.from_purchase_order_line(terms))
                 continue
-            held.ordered = terms.ordered
-            held.unit_of_measure = terms.unit_of_measure
-            held.unit_price = terms.unit_price
-            held.product_ids = dict(terms.product_ids)
-            held.description = terms.description
+            held.take_terms(terms)
             lines.append(held)
         for line in removed:
             line.attach(None)
@@ -443,11 +447,7 @@ class Order:
                 self.lines.append(LineItem.from_purchase_order_line(terms))
                 added.append(terms.line_number)
                 continue
-            held.ordered = terms.ordered
-            held.unit_of_measure = terms.unit_of_measure
-            held.unit_price = terms.unit_price
-            held.product_ids = dict(terms.product_ids)
-            held.description = terms.description
+            held.take_terms(terms)
         self._attach_lines()
         self._record(
             command,

@@ -162,39 +162,34 @@ class PurchaseOrder:
             "source": self.context.source,
         }
 
+    def _order_terms(self) -> dict[str, object]:
+        """What a received and a replacing 850 both carry, besides the command's own fields."""
+        return {
+            **self._common(),
+            "order_date": self.order_date,
+            "lines": self.lines,
+            "currency": self.currency,
+            "parties": self.parties,
+            "terms": self.terms,
+            "carrier_routing": self.carrier_routing,
+            "requested_ship_date": self.requested_ship_date,
+            "requested_delivery_date": self.requested_delivery_date,
+            "cancel_after_date": self.cancel_after_date,
+        }
+
     def receive(self) -> commands.ReceiveOrder:
         """The order as new (an original, or a replacement or confirmation of one not held)."""
         purpose = PurposeCode(self.purpose_code) if self.purpose_code in _PURPOSES else None
         return commands.ReceiveOrder(
-            **self._common(),  # type: ignore[arg-type]
+            **self._order_terms(),  # type: ignore[arg-type]
             our_role=self.context.our_role,
-            order_date=self.order_date,
-            lines=self.lines,
             purpose_code=purpose or PurposeCode.ORIGINAL,
-            currency=self.currency,
-            parties=self.parties,
-            terms=self.terms,
-            carrier_routing=self.carrier_routing,
-            requested_ship_date=self.requested_ship_date,
-            requested_delivery_date=self.requested_delivery_date,
-            cancel_after_date=self.cancel_after_date,
             is_test=self.context.is_test,
         )
 
     def replace(self) -> commands.ReplaceOrder:
         """The order replacing the one held (BEG01 05)."""
-        return commands.ReplaceOrder(
-            **self._common(),  # type: ignore[arg-type]
-            order_date=self.order_date,
-            lines=self.lines,
-            currency=self.currency,
-            parties=self.parties,
-            terms=self.terms,
-            carrier_routing=self.carrier_routing,
-            requested_ship_date=self.requested_ship_date,
-            requested_delivery_date=self.requested_delivery_date,
-            cancel_after_date=self.cancel_after_date,
-        )
+        return commands.ReplaceOrder(**self._order_terms())  # type: ignore[arg-type]
 
     def cancel(self, cancellation_id: str) -> commands.CancelOrder:
         """The whole order cancelled by the buyer (BEG01 01)."""

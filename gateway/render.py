@@ -81,6 +81,9 @@ def order_detail(view: dict[str, Any]) -> None:
         lines.add_column(heading)
     for heading in ("ordered", "fulfilled", "cancelled", "returned", "open"):
         lines.add_column(heading, justify="right")
+    acknowledged = any(line["acknowledged"] for line in view["lines"])
+    if acknowledged:
+        lines.add_column("acknowledged")
     for line in view["lines"]:
         ids = " ".join(f"{q}:{v}" for q, v in line["product_ids"].items())
         lines.add_row(
@@ -94,6 +97,7 @@ def order_detail(view: dict[str, Any]) -> None:
             line["cancelled"],
             line["returned"],
             line["open"],
+            *((line["acknowledged"],) if acknowledged else ()),
         )
     out.print(lines)
 
@@ -129,6 +133,10 @@ def order_detail(view: dict[str, Any]) -> None:
                 c["at"],
             )
         out.print(table)
+    for confirmation in view["confirmations"]:
+        out.print(
+            f"confirmed: {confirmation['how']} at {confirmation['at']} ({confirmation['source']})"
+        )
     for kind in ("returns", "refunds", "invoices", "payments", "notes"):
         for entry in view[kind]:
             details = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "lines")

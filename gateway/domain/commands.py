@@ -17,6 +17,7 @@ from decimal import Decimal
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
+    LineAnswer,
     LineQuantity,
     Pack,
     Party,
@@ -87,9 +88,11 @@ class ChangeLines(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ConfirmOrder(Command):
-    """Record that the order was acknowledged (855 sent or received) or the vendor notified."""
+    """Record that the order was acknowledged (855 sent or received) or the vendor notified;
+    `lines` keeps what the acknowledgement said of each line."""
 
     how: ConfirmationMethod
+    lines: tuple[LineAnswer, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

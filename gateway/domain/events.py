@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
+    LineAnswer,
     LineQuantity,
     Pack,
     Party,
@@ -92,6 +93,7 @@ class OrderConfirmed(Event):
     """The order was acknowledged or the vendor notified."""
 
     how: ConfirmationMethod
+    lines: tuple[LineAnswer, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

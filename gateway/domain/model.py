@@ -49,6 +49,7 @@ from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
     EntityCode,
+    LineAnswer,
     LineQuantity,
     Pack,
     Party,
@@ -216,6 +217,7 @@ class Confirmation:
     how: ConfirmationMethod
     source: str
     at: datetime
+    lines: tuple[LineAnswer, ...] = ()
 
 
 @dataclass
@@ -464,9 +466,13 @@ class Order:
         """Record an acknowledgement (855 sent or received) or a vendor notification."""
         rules.check(self, command)
         before = rules.flags(self)
-        self.confirmations.append(Confirmation(command.how, command.source, command.at))
+        self.confirmations.append(
+            Confirmation(command.how, command.source, command.at, command.lines)
+        )
         self._record(
-            command, before, events.OrderConfirmed(**self._about(command), how=command.how)
+            command,
+            before,
+            events.OrderConfirmed(**self._about(command), how=command.how, lines=command.lines),
         )
 
     def create_fulfillment(self, command: CreateFulfillment) -> None:

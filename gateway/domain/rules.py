@@ -25,7 +25,7 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     amount-must-be-positive                        RecordRefund, RecordInvoice, MarkPaid
     record-needs-lines                             CreateFulfillment, CancelLines, RecordReturn
     line-must-exist                                CreateFulfillment, CancelLines, RecordReturn,
-                                                   RecordRefund, RecordInvoice
+                                                   RecordRefund, RecordInvoice, ConfirmOrder
     record-id-unique                               CreateFulfillment, CancelLines, CancelOrder,
                                                    RecordReturn, RecordRefund, RecordInvoice,
                                                    AddNote
@@ -266,7 +266,7 @@ GUARD_RULES = (
     Rule(
         "line-must-exist",
         "a record names only lines of the order",
-        (CreateFulfillment, CancelLines, RecordReturn, RecordRefund, RecordInvoice),
+        (CreateFulfillment, CancelLines, RecordReturn, RecordRefund, RecordInvoice, ConfirmOrder),
     ),
     Rule(
         "record-id-unique",
@@ -854,6 +854,14 @@ def _check_confirm(order: Order, command: ConfirmOrder) -> None:
             f"we are the {order.our_role.value}: an acknowledgement cannot be {command.how.value}",
             po_number=_po(order),
         )
+    for answer in command.lines:
+        if order.line(answer.line_number) is None:
+            raise refusal(
+                "line-must-exist",
+                "the acknowledgement answers a line the order does not have",
+                po_number=_po(order),
+                line=answer.line_number,
+            )
 
 
 def _check_fulfillment(order: Order, command: CreateFulfillment) -> None:

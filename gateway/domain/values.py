@@ -62,6 +62,21 @@ class ConfirmationMethod(enum.StrEnum):
     VENDOR_NOTIFIED = "vendor notified"  # the vendor was told by other means (e-mail, portal)
 
 
+class LineAnswerStatus(enum.StrEnum):
+    """What the seller said of one order line when acknowledging the order (an 855's ACK01, or
+    the seller's decision when we are the seller)."""
+
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_CHANGES = "accepted with changes"
+    QUANTITY_CHANGED = "quantity changed"
+    PRICE_CHANGED = "price changed"
+    RESCHEDULED = "rescheduled"
+    SUBSTITUTED = "substituted"
+    BACKORDERED = "backordered"
+    ON_HOLD = "on hold"
+    REJECTED = "rejected"
+
+
 class ShipmentStatus(enum.StrEnum):
     """Where the goods of one fulfilment are; the moves allowed between these are in `rules`."""
 
@@ -149,6 +164,19 @@ class LineQuantity:
 
     line_number: str
     quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineAnswer:
+    """The seller's answer about one line: its status, the quantity it concerns (None: the line's
+    quantity), the date the seller gives (ship date, backorder date) and the code it came with
+    (ACK01) when a document said it. A line may have several (3 accepted, 1 backordered)."""
+
+    line_number: str
+    status: LineAnswerStatus
+    quantity: Decimal | None = None
+    date: date | None = None
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
     Contact,
+    LineAnswer,
+    LineAnswerStatus,
     LineQuantity,
     Pack,
     Party,
@@ -541,6 +543,25 @@ LINE_STATUS_NAMES = {
 }
 
 
+LINE_ANSWERS = {
+    "AC": LineAnswerStatus.ACCEPTED,
+    "AR": LineAnswerStatus.ACCEPTED,
+    "IA": LineAnswerStatus.ACCEPTED,
+    "IC": LineAnswerStatus.ACCEPTED_WITH_CHANGES,
+    "SP": LineAnswerStatus.ACCEPTED_WITH_CHANGES,
+    "IQ": LineAnswerStatus.QUANTITY_CHANGED,
+    "IP": LineAnswerStatus.PRICE_CHANGED,
+    "IE": LineAnswerStatus.PRICE_CHANGED,
+    "DR": LineAnswerStatus.RESCHEDULED,
+    "IS": LineAnswerStatus.SUBSTITUTED,
+    "IB": LineAnswerStatus.BACKORDERED,
+    "BP": LineAnswerStatus.BACKORDERED,
+    "IH": LineAnswerStatus.ON_HOLD,
+}
+"""ACK01 codes and the answer they record; the rejecting ones are REJECTED, any other code is
+recorded as accepted with changes (its code kept beside it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LineStatus:
     """One ACK of a line: its status code, quantity and date (ACK01, ACK02, ACK05)."""
@@ -553,6 +574,17 @@ class LineStatus:
     @property
     def rejects(self) -> bool:
         return self.code in REJECTED_LINE_STATUSES
+
+    def answer(self, line_number: str) -> LineAnswer:
+        """The status as the order records it."""
+        status = LineAnswerStatus.REJECTED if self.rejects else LINE_ANSWERS.get(self.code)
+        return LineAnswer(
+            line_number,
+            status or LineAnswerStatus.ACCEPTED_WITH_CHANGES,
+            self.quantity,
+            self.date,
+            self.code,
+        )
 
     def describe(self) -> str:
         """What the status says, as `rejected 1 (IR)` or `quantity changed to 3 (IQ)`."""
@@ -663,11 +695,9 @@ class OrderAcknowledgement:
                     reason=f"the seller rejected the order (855 BAK02 {self.acknowledgement_type})",
                 )
             ]
-        made: list[Command] = [
-            ConfirmOrder(**common, how=ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED)
-        ]
         cancelled: list[LineQuantity] = []
         reasons: list[str] = []
+        answers: list[LineAnswer] = []
         for acknowledged in self.lines:
             line = _line_of(
                 order,
@@ -676,6 +706,7 @@ class OrderAcknowledgement:
                 self.match_ids,
                 "the acknowledged line",
             )
+            answers.extend(status.answer(line.line_number) for status in acknowledged.statuses)
             if acknowledged.rejected:
                 quantity = max(line.open, Decimal(0))
             elif acknowledged.kept is not None:
@@ -687,6 +718,11 @@ class OrderAcknowledgement:
             if quantity > 0:
                 cancelled.append(LineQuantity(line.line_number, quantity))
                 reasons.append(acknowledged.describe())
+        made: list[Command] = [
+            ConfirmOrder(
+                **common, how=ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED, lines=tuple(answers)
+            )
+        ]
         if cancelled:
             made.append(
                 CancelLines(

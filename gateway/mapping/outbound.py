@@ -53,7 +53,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.domain import rules
 from gateway.domain.model import Fulfillment, LineItem, Order
-from gateway.domain.values import LineQuantity, Party, Role, merge_quantities, quantity_of
+from gateway.domain.values import (
+    LineAnswer,
+    LineAnswerStatus,
+    LineQuantity,
+    Party,
+    Role,
+    merge_quantities,
+    quantity_of,
+)
 from gateway.errors import RuleViolation
 from gateway.mapping.outbound_settings import (
     AcknowledgementSettings,
@@ -185,13 +193,8 @@ def _first_party(order: Order, sources: Iterable[str]) -> Party | None:
 # -- 855: the seller's answer -----------------------------------------------------------------
 
 
-class LineStatus(enum.StrEnum):
-    """What the seller says of one order line."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    QUANTITY_CHANGED = "quantity changed"
-    BACKORDERED = "backordered"
+LineStatus = LineAnswerStatus
+"""What the seller says of one order line; a decision uses four of them (`_STATUS_WORDS`)."""
 
 
 class DecisionKind(enum.StrEnum):
@@ -213,6 +216,13 @@ class LineDecision:
     status: LineStatus
     quantity: Decimal | None = None
     ship_date: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUS_WORDS.values():
+            raise ValueError(
+                f"a seller's decision answers a line {', '.join(_STATUS_WORDS.values())},"
+                f" not {self.status.value}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> LineDecision:
@@ -328,6 +338,14 @@ class Decision:
                 filled.append(LineDecision(line.line_number, answer.status, quantity, ship_date))
             found.append((line, tuple(filled)))
         return found
+
+    def recorded(self, order: Order) -> tuple[LineAnswer, ...]:
+        """Every line's answers as the order records them."""
+        return tuple(
+            LineAnswer(line.line_number, answer.status, answer.quantity, answer.ship_date)
+            for line, answers in self.answers(order)
+            for answer in answers
+        )
 
     def changes_anything(self, order: Order) -> bool:
         """Whether some line is answered otherwise than accepted as ordered."""

@@ -260,6 +260,7 @@ class _Request:
                         at=now,
                         source=source,
                         how=ConfirmationMethod.ACKNOWLEDGEMENT_SENT,
+                        lines=decision.recorded(order),
                     )
                 ]
                 if decision.kind is DecisionKind.REJECT_ALL and withdrawn:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.domain.model import Order
-from gateway.domain.values import LineQuantity
+from gateway.domain.values import LineAnswer, LineAnswerStatus, LineQuantity
 from gateway.errors import OrderNotFound, RuleViolation
 from gateway.service.ports import OrderSummary, UnitOfWork
 
@@ -26,6 +26,26 @@ def _number(value: Decimal | None) -> str:
 
 def _quantities(lines: Iterable[LineQuantity]) -> list[dict[str, str]]:
     return [{"line": q.line_number, "quantity": _number(q.quantity)} for q in lines]
+
+
+def _answer(answer: LineAnswer) -> str:
+    """`backordered 1 on 2026-12-04 (IB)`, `quantity changed to 3 (IQ)`."""
+    text = answer.status.value
+    if answer.quantity is not None:
+        to = " to" if answer.status is LineAnswerStatus.QUANTITY_CHANGED else ""
+        text += f"{to} {_number(answer.quantity)}"
+    if answer.date is not None:
+        text += f" on {answer.date.isoformat()}"
+    return text + (f" ({answer.code})" if answer.code else "")
+
+
+def _acknowledged(order: Order, line_number: str) -> str:
+    """What the latest acknowledgement that answers the line says of it."""
+    for confirmation in reversed(order.confirmations):
+        answers = [_answer(a) for a in confirmation.lines if a.line_number == line_number]
+        if answers:
+            return ", ".join(answers)
+    return ""
 
 
 def order_view(order: Order, history: list[dict[str, object]] | None = None) -> dict[str, Any]:
@@ -73,8 +93,18 @@ def order_view(order: Order, history: list[dict[str, object]] | None = None) -> 
                 "cancelled": _number(line.cancelled),
                 "returned": _number(line.returned),
                 "open": _number(line.open),
+                "acknowledged": _acknowledged(order, line.line_number),
             }
             for line in order.lines
+        ],
+        "confirmations": [
+            {
+                "how": c.how.value,
+                "source": c.source,
+                "at": c.at.isoformat(),
+                "lines": [{"line": a.line_number, "answer": _answer(a)} for a in c.lines],
+            }
+            for c in order.confirmations
         ],
         "fulfillments": [
             {

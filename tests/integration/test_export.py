@@ -109,6 +109,13 @@ def test_an_acknowledgement_with_changes_cancels_what_it_withdraws(store: Store)
     assert cancellation.requested_by is Side.SELLER
     assert [(q.line_number, q.quantity) for q in cancellation.lines] == [("2", 1), ("3", 1)]
     assert [line.open for line in order.lines] == [2, 0, 3, 1]
+    (confirmation,) = order.confirmations
+    assert [(a.line_number, a.status, a.quantity) for a in confirmation.lines] == [
+        ("1", LineStatus.ACCEPTED, 2),
+        ("2", LineStatus.REJECTED, 1),
+        ("3", LineStatus.QUANTITY_CHANGED, 3),
+        ("4", LineStatus.BACKORDERED, 1),
+    ]
 
 
 def test_rejecting_the_order_cancels_it(store: Store):

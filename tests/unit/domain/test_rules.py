@@ -16,6 +16,8 @@ from gateway.domain.model import Order
 from gateway.domain.rules import RULES, Flag, FulfillmentStatus, PaymentStatus
 from gateway.domain.values import (
     ConfirmationMethod,
+    LineAnswer,
+    LineAnswerStatus,
     LineQuantity,
     Pack,
     Party,
@@ -234,6 +236,7 @@ def test_line_must_exist():
         (order, give_back("R1", ("9", 1))),
         (order, refund("RF1", 5, ("9", 1))),
         (order, invoice("INV1", 5, ("9", 1))),
+        (fresh, confirm(lines=(LineAnswer("9", LineAnswerStatus.REJECTED),))),
     ):
         violation = refused(target, command)
         assert (violation.rule, violation.line) == ("line-must-exist", "9")
@@ -647,6 +650,14 @@ def test_confirmed_once_acknowledged():
     assert Flag.CONFIRMED in order.flags
     assert "855 #0007" in order.source_documents
     order.handle(confirm(ConfirmationMethod.VENDOR_NOTIFIED))  # both are kept
+    answered = (
+        LineAnswer("1", LineAnswerStatus.ACCEPTED, Decimal(3)),
+        LineAnswer("1", LineAnswerStatus.BACKORDERED, Decimal(2), code="IB"),
+    )
+    order.handle(confirm(source="855 #0008", lines=answered))  # and what it says of each line
+    assert order.confirmations[-1].lines == answered
+    assert order.history[-1].event == "OrderConfirmed"
+    del order.confirmations[-1]
     assert [c.how for c in order.confirmations] == [
         ConfirmationMethod.ACKNOWLEDGEMENT_SENT,
         ConfirmationMethod.VENDOR_NOTIFIED,

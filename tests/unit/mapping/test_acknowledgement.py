@@ -4,12 +4,20 @@ seller's cancellation."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from gateway.domain.commands import CancelLines, CancelOrder, ConfirmOrder
-from gateway.domain.values import ConfirmationMethod, LineQuantity, Role, Side
+from gateway.domain.values import (
+    ConfirmationMethod,
+    LineAnswer,
+    LineAnswerStatus,
+    LineQuantity,
+    Role,
+    Side,
+)
 from gateway.errors import RuleViolation
 from gateway.mapping.inbound import (
     MappingError,
@@ -71,6 +79,27 @@ def test_backordered_and_price_changed_lines_stay_open():
     )
     assert [type(c) for c in mapped.commands({PO: three_lines()})] == [ConfirmOrder]
     assert mapped.lines[0].statuses[0].date is not None
+
+
+def test_every_line_status_is_recorded_on_the_confirmation_with_its_code():
+    mapped = acknowledgement(
+        "PO1*1*2*EA*10",
+        "ACK*IA*1*EA",
+        "ACK*IB*1*EA*068*20261215",
+        "PO1*2*1*EA*10",
+        "ACK*IP*1*EA",
+        "PO1*3*4*EA*10",
+        "ACK*IW*4*EA",
+    )
+    confirm = mapped.commands({PO: three_lines()})[0]
+    assert isinstance(confirm, ConfirmOrder)
+    assert confirm.lines == (
+        LineAnswer("1", LineAnswerStatus.ACCEPTED, Decimal(1), None, "IA"),
+        LineAnswer("1", LineAnswerStatus.BACKORDERED, Decimal(1), date(2026, 12, 15), "IB"),
+        LineAnswer("2", LineAnswerStatus.PRICE_CHANGED, Decimal(1), None, "IP"),
+        # a code the gateway has no name for is kept, as accepted with changes
+        LineAnswer("3", LineAnswerStatus.ACCEPTED_WITH_CHANGES, Decimal(4), None, "IW"),
+    )
 
 
 def test_a_line_accepted_in_part_cancels_the_rejected_part():

@@ -49,6 +49,7 @@ class RuleViolation(PartnerError):
         where = f"order {po_number}" + (f" line {line}" if line else "") if po_number else ""
         super().__init__(f"{where}: {message} [{rule}]" if where else f"{message} [{rule}]")
         self.rule = rule
+        self.message = message
         self.po_number = po_number
         self.line = line
 

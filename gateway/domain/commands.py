@@ -221,3 +221,15 @@ class ChangeCustomer(Command):
     ship_to: Party
     bill_to: Party | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRefusal(Command):
+    """Keep on the order that a document about it was refused (an 860 whose change the rules
+    refuse, an 855 or 810 that names what the order does not have): what it was, the rule it
+    broke and why. The order's goods and statuses do not change; any order, closed or not,
+    records it."""
+
+    what: str
+    rule: str
+    reason: str

@@ -124,6 +124,15 @@ class FulfillmentRefused(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DocumentRefused(Event):
+    """A document about the order was refused as a whole, kept for an operator."""
+
+    what: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShipmentStatusChanged(Event):
     """A fulfilment's shipment moved on."""
 

@@ -39,6 +39,7 @@ from gateway.domain.commands import (
     ReceiveOrder,
     RecordInvoice,
     RecordRefund,
+    RecordRefusal,
     RecordReturn,
     ReplaceOrder,
     UpdateShipmentStatus,
@@ -385,6 +386,8 @@ class Order:
                 self.delete_note(command)
             case ChangeCustomer():
                 self.change_customer(command)
+            case RecordRefusal():
+                self.record_refusal(command)
             case _:
                 raise TypeError(f"no handler for {type(command).__name__}")
 
@@ -529,6 +532,22 @@ class Order:
                 tracking_numbers=command.tracking_numbers,
                 rule=violation.rule,
                 reason=str(violation),
+            ),
+        )
+
+    def record_refusal(self, command: RecordRefusal) -> None:
+        """Keep a refused document in the order's history (DocumentRefused); nothing else
+        changes."""
+        rules.check(self, command)
+        before = rules.flags(self)
+        self._record(
+            command,
+            before,
+            events.DocumentRefused(
+                **self._about(command),
+                what=command.what,
+                rule=command.rule,
+                reason=command.reason,
             ),
         )
 

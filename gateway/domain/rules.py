@@ -119,6 +119,7 @@ from gateway.domain.commands import (
     ReceiveOrder,
     RecordInvoice,
     RecordRefund,
+    RecordRefusal,
     RecordReturn,
     ReplaceOrder,
     UpdateShipmentStatus,
@@ -206,6 +207,7 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
     EditNote,
     DeleteNote,
     ChangeCustomer,
+    RecordRefusal,
 )
 CLOSING: tuple[type[Command], ...] = (
     ReplaceOrder,
@@ -706,6 +708,8 @@ def check(order: Order, command: Command) -> None:
             _check_note_exists(order, command.note_id)
         case ChangeCustomer():
             _check_not_closed(order)
+        case RecordRefusal():
+            pass  # a refusal is kept on any order, closed or not
         case _:
             raise TypeError(f"no rules for {type(command).__name__}")
 

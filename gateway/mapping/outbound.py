@@ -63,8 +63,10 @@ from gateway.domain.values import (
     quantity_of,
 )
 from gateway.errors import RuleViolation
+from gateway.mapping.inbound import LineChange
 from gateway.mapping.outbound_settings import (
     AcknowledgementSettings,
+    ChangeAcknowledgementSettings,
     ChangeOrderSettings,
     HierarchyStructure,
     InvoiceSettings,
@@ -77,13 +79,14 @@ from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment,
 from gateway.x12.model import DEFAULT_DELIMITERS, Delimiters, GroupReport, InterchangeReport
 from gateway.x12.schema import family_name
 
-FUNCTIONAL_IDS = {"855": "PR", "856": "SH", "810": "IN", "850": "PO", "860": "PC"}
+FUNCTIONAL_IDS = {"855": "PR", "856": "SH", "810": "IN", "850": "PO", "860": "PC", "865": "CA"}
 SENT_BY = {
     "855": Role.SELLER,
     "856": Role.SELLER,
     "810": Role.SELLER,
     "850": Role.BUYER,
     "860": Role.BUYER,
+    "865": Role.SELLER,
 }
 DEFAULT_VERSION = "004010"
 DEFAULT_CONTROL_VERSION = "00401"
@@ -829,6 +832,96 @@ def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> 
     segments.append(
         Segment("CTT", [str(len(changed)), number(hashed) if settings.hash_total else ""])
     )
+    return segments
+
+
+# -- 865 -----------------------------------------------------------------------------------
+
+MAX_MESSAGE = 264  # MSG01
+_PLAIN_TEXT = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,'()-/;?&+=!#%"
+)
+
+
+def plain_text(text: str, limit: int) -> str:
+    """`text` as a free-form AN element: a colon becomes a dash, other characters that could be
+    a delimiter or a control character become spaces, runs of spaces one, cut to `limit`."""
+    kept = "".join(c if c in _PLAIN_TEXT else " - " if c == ":" else " " for c in text)
+    return " ".join(kept.split())[:limit].rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAnswer:
+    """Our answer, as seller, to one change order (860) of the buyer: taken or refused, with the
+    reason of a refusal. `changes` are its POC lines, echoed each with its ACK."""
+
+    accepted: bool
+    change_sequence: str  # BCH05 of the change answered, echoed in BCA05
+    order_date: dt.date | None  # BCH06
+    changes: tuple[LineChange, ...]
+    reason: str = ""
+
+
+def change_acknowledgement(
+    order: Order, answer: ChangeAnswer, settings: ChangeAcknowledgementSettings, today: dt.date
+) -> list[Segment]:
+    """The body of an 865 answering a buyer's 860: BCA (BCA02 accepted or refused), the reason
+    of a refusal as a note (N9/MSG), each POC of the change echoed with an ACK saying whether it
+    was taken, and CTT."""
+    check_role(order, "865")
+    segments = [
+        Segment(
+            "BCA",
+            [
+                settings.purpose_code,
+                settings.accepted_type if answer.accepted else settings.refused_type,
+                order.po_number,
+                "",
+                answer.change_sequence,
+                date8(answer.order_date or order.order_date),
+                "",
+                "",
+                "",
+                date8(today),
+            ],
+        )
+    ]
+    reason = plain_text(answer.reason, MAX_MESSAGE)
+    if not answer.accepted and reason:
+        segments.append(Segment("N9", [settings.note_reference, "CHANGE REFUSED"]))
+        segments.append(Segment("MSG", [reason]))
+    status = settings.line_accepted if answer.accepted else settings.line_refused
+    wanted = settings.lines.product_ids
+    for change in answer.changes:
+        ids = [
+            (qualifier, value)
+            for qualifier in (wanted or tuple(dict.fromkeys(q for q, _ in change.product_ids)))
+            for q, value in change.product_ids
+            if q == qualifier
+        ][: PAIRS_IN["POC"]]
+        segments.append(
+            Segment(
+                "POC",
+                [
+                    change.line_number,
+                    change.change_code,
+                    "" if change.quantity is None else number(change.quantity),
+                    "" if change.left_to_receive is None else number(change.left_to_receive),
+                    change.unit_of_measure
+                    if change.quantity is not None or change.left_to_receive is not None
+                    else "",
+                    "" if change.unit_price is None else number(change.unit_price),
+                    "",
+                    *(element for pair in ids for element in pair),
+                ],
+            )
+        )
+        ack: list[Element] = [status]
+        if change.quantity is not None and change.quantity > 0 and change.unit_of_measure:
+            ack += [number(change.quantity), change.unit_of_measure]
+        segments.append(Segment("ACK", ack))
+    if answer.changes:
+        segments.append(Segment("CTT", [str(len(answer.changes))]))
     return segments
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
 
-OUTBOUND_SETS = ("855", "856", "810", "850", "860")
+OUTBOUND_SETS = ("855", "856", "810", "850", "860", "865")
 
 
 def mapping_name(set_id: str) -> str:
@@ -378,12 +378,54 @@ class ChangeOrderSettings:
         return found
 
 
+class AnswerChanges(enum.StrEnum):
+    """Which of a buyer's change orders (860) we answer with an 865."""
+
+    ALWAYS = "always"  # every 860, accepted or refused
+    REFUSED = "refused"  # only the 860s the order rules refuse
+    NEVER = "never"  # none: the buyer learns of a refusal by other means
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAcknowledgementSettings:
+    """865-out: how we answer, as seller, a buyer's change order (860)."""
+
+    answer: AnswerChanges = AnswerChanges.REFUSED
+    purpose_code: str = "06"  # BCA01: 06 confirmation
+    accepted_type: str = "AT"  # BCA02 when the change is taken
+    refused_type: str = "RD"  # BCA02 when the change is refused (reject with detail)
+    line_accepted: str = "IA"  # ACK01 under each POC of a change taken
+    line_refused: str = "IR"  # ACK01 under each POC of a change refused
+    note_reference: str = "L1"  # N901 of the note that carries the reason of a refusal
+    lines: LineItemChoices = LineItemChoices(descriptions=False)
+
+    @classmethod
+    def read(cls, table: _Table) -> ChangeAcknowledgementSettings:
+        answer = table.code("answer", "refused", lengths=(5, 7), choices=tuple(AnswerChanges))
+        types = table.sub("acknowledgement_type")
+        statuses = table.sub("line_status")
+        found = cls(
+            answer=AnswerChanges(answer),
+            purpose_code=table.code("purpose_code", "06"),
+            accepted_type=types.code("accepted", "AT"),
+            refused_type=types.code("refused", "RD"),
+            line_accepted=statuses.code("accepted", "IA"),
+            line_refused=statuses.code("refused", "IR"),
+            note_reference=table.code("note_reference", "L1", lengths=(2, 3)),
+            lines=LineItemChoices(product_ids=table.codes("product_ids", ())),
+        )
+        types.finish()
+        statuses.finish()
+        return found
+
+
 SetSettings = (
     AcknowledgementSettings
     | ShipNoticeSettings
     | InvoiceSettings
     | PurchaseOrderSettings
     | ChangeOrderSettings
+    | ChangeAcknowledgementSettings
 )
 _READERS: dict[str, Any] = {
     "855": AcknowledgementSettings,
@@ -391,6 +433,7 @@ _READERS: dict[str, Any] = {
     "810": InvoiceSettings,
     "850": PurchaseOrderSettings,
     "860": ChangeOrderSettings,
+    "865": ChangeAcknowledgementSettings,
 }
 S = TypeVar("S", bound=SetSettings)
 

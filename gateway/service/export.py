@@ -40,12 +40,14 @@ from gateway.errors import (
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import (
     FUNCTIONAL_IDS,
+    ChangeAnswer,
     ControlNumbers,
     Decision,
     DecisionKind,
     Envelope,
     ExportRefused,
     acknowledgement,
+    change_acknowledgement,
     change_order,
     check_role,
     interchange,
@@ -55,6 +57,8 @@ from gateway.mapping.outbound import (
 )
 from gateway.mapping.outbound_settings import (
     AcknowledgementSettings,
+    AnswerChanges,
+    ChangeAcknowledgementSettings,
     ChangeOrderSettings,
     HierarchyStructure,
     InvoiceSettings,
@@ -117,6 +121,7 @@ def export(
     invoice_number: str | None = None,
     structure: HierarchyStructure | None = None,
     sender_id: str | None = None,
+    change_answer: ChangeAnswer | None = None,
 ) -> ExportResult:
     """Build, check, store and queue the `set_id` document for an order (855, 856, 810 as
     seller; 850, 860 as buyer) and record on the order what it means.
@@ -141,6 +146,13 @@ def export(
         raise ConfigurationError(f"a hierarchical structure belongs to an 856, not an {set_id}")
     if invoice_number is not None and set_id != "810":
         raise ConfigurationError(f"an invoice number belongs to an 810, not an {set_id}")
+    if (set_id == "865") != (change_answer is not None):
+        raise ConfigurationError(
+            "an 865 answers a buyer's change order (860): the gateway sends it as it takes the"
+            " 860 in"
+            if set_id == "865"
+            else f"an answer to a change order is sent in an 865, not an {set_id}"
+        )
     request = _Request(
         po_number,
         set_id,
@@ -151,6 +163,7 @@ def export(
         invoice_number,
         structure,
         sender_id,
+        change_answer,
     )
     for attempt in range(RETRIES + 1):
         try:
@@ -175,6 +188,7 @@ class _Request:
     invoice_number: str | None
     structure: HierarchyStructure | None
     sender_id: str | None
+    change_answer: ChangeAnswer | None = None
 
     def run(self, uow: UnitOfWork, now: dt.datetime) -> ExportResult:
         order = find_order(uow, self.po_number, self.partner)
@@ -331,6 +345,13 @@ class _Request:
                 ]
 
             return _Built([draft.segments], invoiced)
+        if self.set_id == "865":
+            assert self.change_answer is not None
+            settings_865 = settings_for(
+                self.mappings, "865", partner, ChangeAcknowledgementSettings
+            )
+            body = change_acknowledgement(order, self.change_answer, settings_865, now.date())
+            return _Built([body], _nothing)
         if self.set_id == "850":
             settings_850 = settings_for(self.mappings, "850", partner, PurchaseOrderSettings)
             return _Built([purchase_order(order, settings_850)], _nothing)
@@ -362,6 +383,26 @@ class _Request:
                 )
             chosen.append(found)
         return chosen
+
+
+def answer_change(
+    uow: UnitOfWork,
+    partner: str,
+    po_number: str,
+    answer: ChangeAnswer,
+    *,
+    mappings: Mappings,
+    now: dt.datetime,
+) -> ExportResult | None:
+    """Queue the 865 answering a buyer's 860, in the caller's unit of work, when the partner's
+    865 settings say this answer is sent (every 860, or only the refused ones); None when not."""
+    settings = settings_for(mappings, "865", partner, ChangeAcknowledgementSettings)
+    if settings.answer is AnswerChanges.NEVER or (
+        answer.accepted and settings.answer is AnswerChanges.REFUSED
+    ):
+        return None
+    request = _Request(po_number, "865", partner, None, (), mappings, None, None, None, answer)
+    return request.run(uow, now)
 
 
 def _nothing(source: str, record: str) -> list[Command]:

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.domain.commands import Command
+from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
 from gateway.errors import ConcurrentUpdate, ConfigurationError, OrderNotFound, RuleViolation
@@ -25,6 +25,7 @@ from gateway.mapping.engine import Mappings, SetMapping
 from gateway.mapping.inbound import (
     Context,
     MappingError,
+    OrderChange,
     OrderDocument,
     invoice,
     order_acknowledgement,
@@ -32,6 +33,8 @@ from gateway.mapping.inbound import (
     purchase_order,
     ship_notice,
 )
+from gateway.mapping.outbound import ChangeAnswer
+from gateway.service.export import answer_change
 from gateway.service.messagebus import RefusalRecorded, apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.x12.ack import (
@@ -60,6 +63,18 @@ ORDER_DOCUMENTS: dict[str, tuple[str, Role, Assembler]] = {
     "810": ("810-in", Role.BUYER, invoice),
 }
 """Sets about orders held: their mapping, our side when we receive them, their assembler."""
+
+REFUSED_WHAT = {
+    "855": "acknowledgement (855)",
+    "856": "ship notice (856)",
+    "860": "change order (860)",
+    "810": "invoice (810)",
+}
+"""How a refused set is named in the order's history."""
+
+NOT_ABOUT_OUR_ORDER = frozenset({"set-direction-follows-role"})
+"""Refusals saying the set is not about an order we hold on its receiving side: nothing is kept
+on the order it names."""
 
 ACK_STATUSES = {"A": "acknowledged", "E": "acknowledged", "P": "partly rejected", "R": "rejected"}
 """AK9 / TA104 codes and what they make of the outbound document they answer."""
@@ -394,10 +409,12 @@ class Ingestor:
                     uow.flush()
                     for po_number in mapped.po_numbers:
                         uow.documents.link(document_id, partner, po_number)
+                    answered = self._answer_change(uow, mapped, None, now)
                     uow.commit()
                 outcome.action, outcome.message = mapped.action, mapped.summary
                 if not made:
                     outcome.message += " (the orders already reflect it: nothing applied)"
+                outcome.message += answered
                 return outcome
             except ConcurrentUpdate:
                 continue
@@ -407,9 +424,85 @@ class Ingestor:
                 outcome.action, outcome.message = "refused", str(exc)
                 if late is not None:
                     outcome.message += " (kept on the order for an operator)"
+                else:
+                    outcome.message += self._record_refusal(mapped, context, exc, document_id, now)
                 return outcome
         outcome.action, outcome.message = "refused", "lost every retry to other workers"
         return outcome
+
+    def _record_refusal(
+        self,
+        mapped: OrderDocument,
+        context: Context,
+        refusal: RuleViolation,
+        document_id: int,
+        now: dt.datetime,
+    ) -> str:
+        """Keep a refused set on the orders it names that we hold on the receiving side (a
+        DocumentRefused in their history, the document linked) and, for an 860, queue the 865
+        refusing it when the partner takes those; what was queued, for the outcome."""
+        if isinstance(refusal, OrderNotFound) or refusal.rule in NOT_ABOUT_OUR_ORDER:
+            return ""
+        for _ in range(RETRIES + 1):
+            try:
+                with self.uow_factory() as uow:
+                    for po_number in mapped.po_numbers:
+                        order = uow.orders.get(context.partner, po_number)
+                        if order is None or order.our_role is not context.our_role:
+                            continue
+                        apply_command(
+                            RecordRefusal(
+                                partner=context.partner,
+                                po_number=po_number,
+                                at=now,
+                                source=context.source,
+                                what=REFUSED_WHAT.get(mapped.set_id, mapped.set_id),
+                                rule=refusal.rule,
+                                reason=str(refusal),
+                            ),
+                            uow,
+                        )
+                        uow.documents.link(document_id, context.partner, po_number)
+                    uow.flush()
+                    answered = self._answer_change(uow, mapped, refusal, now)
+                    uow.commit()
+                return answered
+            except ConcurrentUpdate:
+                continue
+        return ""
+
+    def _answer_change(
+        self,
+        uow: UnitOfWork,
+        mapped: OrderDocument,
+        refusal: RuleViolation | None,
+        now: dt.datetime,
+    ) -> str:
+        """For an 860, the 865 taking or refusing it, queued in `uow` when the partner's 865
+        settings ask for it; what was queued, for the outcome."""
+        if not isinstance(mapped, OrderChange):
+            return ""
+        answer = ChangeAnswer(
+            accepted=refusal is None,
+            change_sequence=mapped.change_sequence,
+            order_date=mapped.order_date,
+            changes=mapped.changes,
+            reason="" if refusal is None else _for_partner(refusal),
+        )
+        sent = answer_change(
+            uow,
+            mapped.context.partner,
+            mapped.po_number,
+            answer,
+            mappings=self.mappings,
+            now=now,
+        )
+        if sent is None:
+            return ""
+        return (
+            f"; 865 {'accepting' if answer.accepted else 'refusing'} it queued"
+            f" (interchange {sent.interchange_control}, document {sent.document_id})"
+        )
 
     def _keep_refused(self, command: Command, document_id: int) -> bool:
         """Keep a fulfilment refused as too late on its order, alone, as the message bus does;
@@ -501,6 +594,12 @@ class Ingestor:
             + f": document {', '.join(str(d.id) for d in answered)}"
         )
         return outcome
+
+
+def _for_partner(refusal: RuleViolation) -> str:
+    """A refusal as the partner reads it: the line, what is wrong and the rule."""
+    where = f"line {refusal.line}: " if refusal.line else ""
+    return f"{where}{refusal.message} ({refusal.rule})"
 
 
 def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> dict[str, Order]:

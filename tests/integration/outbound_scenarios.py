@@ -330,6 +330,51 @@ def _ingest_5010(store: Store) -> None:
     store.ingest(PO_5010)
 
 
+CHANGE_4010 = ROOT / "samples" / "860" / "860_004010_good_change.x12"
+
+
+def _shipped_line_2(store: Store) -> None:
+    """The 850 taken in, line 2 (the sleeping bag) shipped: the buyer's 860 deleting it is too
+    late."""
+    store.ingest(PO_4010)
+    ship(store, "F1", ("2", 1), carrier="UPSN", tracking_numbers=(TRACKING_1,))
+
+
+def _answering_every_change(store: Store) -> None:
+    """The 850 taken in, from a buyer whose profile asks an 865 for every 860."""
+    store.mappings = Mappings(
+        load_mappings(), overrides={BUYER: {"865-out": {"settings": {"answer": "always"}}}}
+    )
+    store.ingest(PO_4010)
+
+
+def _answer_to_change(store: Store) -> ExportResult:
+    """Take the buyer's 860 in; the 865 the gateway queued in answer."""
+    result = Ingestor(store.uow, store.mappings, clock=clock).ingest(
+        CHANGE_4010.read_bytes(), CHANGE_4010.name
+    )
+    (outcome,) = result.sets
+    assert "865" in outcome.message, outcome
+    with store.uow() as uow:
+        (document,) = [
+            d for d in uow.documents.for_order(BUYER, SELLER_PO) if "865" in d.transaction_sets
+        ]
+        (pending,) = [
+            entry for entry in uow.outbox.pending() if entry["document_id"] == document.id
+        ]
+    assert document.id is not None and document.raw is not None
+    return ExportResult(
+        partner=BUYER,
+        po_number=SELLER_PO,
+        set_id="865",
+        interchange_control=document.interchange_control or "",
+        set_controls=document.set_controls,
+        content=document.raw,
+        document_id=document.id,
+        outbox_id=int(str(pending["id"])),
+    )
+
+
 SCENARIOS = (
     Scenario(
         "855_accept_all",
@@ -402,6 +447,8 @@ SCENARIOS = (
         placed_then_cancelled,
         lambda s: s.export(BUYER_PO, "860"),
     ),
+    Scenario("865_change_refused", _shipped_line_2, _answer_to_change),
+    Scenario("865_change_accepted", _answering_every_change, _answer_to_change),
 )
 
 

@@ -107,7 +107,7 @@ def test_something_is_written(outputs):
     assert any(b"ST*999*" in p.read_bytes() for p in outputs)
     assert any(b"TA1*" in p.read_bytes() for p in outputs)
     exported = {p.read_bytes().split(b"ST*")[1][:3] for p in outputs if p.name.startswith("exp")}
-    assert exported == {b"855", b"856", b"810", b"850", b"860"}
+    assert exported == {b"855", b"856", b"810", b"850", b"860", b"865"}
 
 
 def test_pyx12_reads_every_written_file(outputs):

@@ -15,10 +15,11 @@ from gateway.adapters.store import SqlUnitOfWork
 from gateway.config import load_mappings
 from gateway.domain import commands
 from gateway.domain.model import Order
-from gateway.domain.values import PurchaseOrderLine, Role, Side
+from gateway.domain.values import LineQuantity, PurchaseOrderLine, Role, Side
 from gateway.mapping.engine import Mappings
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
+from gateway.x12.reader import read_bytes
 from tests.unit.mapping.x12text import interchange
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +103,7 @@ def test_an_855_confirms_our_order_and_cancels_what_the_seller_rejected(store_en
         assert [d.direction for d in uow.documents.for_order(SELLER, PO)] == ["in"]
 
 
-def test_an_855_sent_again_in_another_interchange_is_refused_and_changes_nothing(
+def test_an_855_sent_again_in_another_interchange_is_refused_and_only_kept_in_the_history(
     store_engine: Engine,
 ):
     place(store_engine)
@@ -115,7 +116,12 @@ def test_an_855_sent_again_in_another_interchange_is_refused_and_changes_nothing
     (outcome,) = again.sets
     assert outcome.action == "refused" and "record-id-unique" in outcome.message
     order = held(store_engine)
-    assert order.version == version and len(order.confirmations) == 1
+    assert order.version == version + 1 and len(order.confirmations) == 1
+    refused = order.history[-1]
+    assert (refused.event, refused.fields["rule"]) == ("DocumentRefused", "record-id-unique")
+    assert refused.fields["what"] == "acknowledgement (855)"
+    with SqlUnitOfWork(store_engine) as uow:  # no answer goes back for an 855
+        assert [d.direction for d in uow.documents.for_order(SELLER, PO)] == ["in", "in"]
 
 
 def test_an_855_rejecting_the_order_cancels_it_for_the_seller(store_engine: Engine):
@@ -256,6 +262,85 @@ def test_an_860_rescheduling_a_line_is_refused_whole(store_engine: Engine):
     assert outcome.action == "refused"
     assert "RS (reschedule) on line 5" in outcome.message and "not-supported-yet" in outcome.message
     assert not held(store_engine, BUYER).cancellations
+
+
+def ship_line_2(engine: Engine) -> None:
+    """Line 2 of the order we received shipped: a change deleting it comes too late."""
+    MessageBus(lambda: SqlUnitOfWork(engine)).handle(
+        commands.CreateFulfillment(
+            partner=BUYER,
+            po_number=PO,
+            at=NOW,
+            fulfillment_id="F1",
+            lines=(LineQuantity("2", Decimal(1)),),
+            carrier="UPSN",
+        )
+    )
+
+
+def outbound(engine: Engine, partner: str = BUYER, po: str = PO) -> list[bytes]:
+    with SqlUnitOfWork(engine) as uow:
+        return [d.raw or b"" for d in uow.documents.for_order(partner, po) if d.direction == "out"]
+
+
+def test_an_860_the_rules_refuse_is_kept_on_the_order_and_refused_by_an_865(store_engine: Engine):
+    taker = ingestor(store_engine)
+    taker.ingest(sample("850_004010_good.x12"), "po.x12")
+    ship_line_2(store_engine)
+    (outcome,) = taker.ingest(sample("860_004010_good_change.x12"), "change.x12").sets
+    assert outcome.action == "refused"
+    assert "fulfilled-quantity-cannot-be-cancelled" in outcome.message
+    assert "865 refusing it queued" in outcome.message
+    order = held(store_engine, BUYER)
+    assert not order.cancellations and order.line("5") is None  # nothing of it applied
+    refused = order.history[-1]
+    assert (refused.event, refused.fields["what"]) == ("DocumentRefused", "change order (860)")
+    (answer,) = outbound(store_engine)
+    report = read_bytes(answer)
+    assert report.accepted, report.first_issue()
+    segments = [segment.strip() for segment in answer.decode().split("~")]
+    assert "BCA*06*RD*HV4500871234**1*20261103****20261121" in segments
+    assert any(s.startswith("MSG*line 2 - cannot cancel") for s in segments)
+    assert [s for s in segments if s.startswith("ACK")] == ["ACK*IR", "ACK*IR*3*EA", "ACK*IR*2*EA"]
+    with SqlUnitOfWork(store_engine) as uow:  # queued beside the 997s of the two files
+        kinds = [entry["payload"]["kind"] for entry in uow.outbox.pending()]  # type: ignore[index]
+        assert sorted(kinds) == ["865", "997", "997"]
+
+
+def test_an_860_taken_is_answered_only_when_the_partner_asks_for_every_answer(
+    store_engine: Engine,
+):
+    taker = ingestor(store_engine)
+    taker.ingest(sample("850_004010_good.x12"), "po.x12")
+    (outcome,) = taker.ingest(sample("860_004010_good_change.x12"), "change.x12").sets
+    assert outcome.action == "changed" and "865" not in outcome.message
+    assert outbound(store_engine) == []
+    always = Mappings(load_mappings(), {BUYER: {"865-out": {"settings": {"answer": "always"}}}})
+    other = Ingestor(lambda: SqlUnitOfWork(store_engine), always, clock=lambda: NOW)
+    other.ingest(sample("850_005010_good.x12"), "po-5010.x12")
+    (outcome,) = other.ingest(sample("860_005010_good_change.x12"), "change-5010.x12").sets
+    assert outcome.action == "changed" and "865 accepting it queued" in outcome.message
+    (answer,) = outbound(store_engine, po="HV4500871288")
+    assert b"BCA*06*AT*HV4500871288" in answer and read_bytes(answer).accepted
+
+
+def test_a_partner_that_takes_no_865_hears_of_a_refusal_otherwise(store_engine: Engine):
+    never = Mappings(load_mappings(), {BUYER: {"865-out": {"settings": {"answer": "never"}}}})
+    taker = Ingestor(lambda: SqlUnitOfWork(store_engine), never, clock=lambda: NOW)
+    taker.ingest(sample("850_004010_good.x12"), "po.x12")
+    ship_line_2(store_engine)
+    (outcome,) = taker.ingest(sample("860_004010_good_change.x12"), "change.x12").sets
+    assert outcome.action == "refused" and "865" not in outcome.message
+    assert held(store_engine, BUYER).history[-1].event == "DocumentRefused"
+    assert outbound(store_engine) == []
+
+
+def test_an_860_for_an_order_not_held_is_refused_without_an_answer(store_engine: Engine):
+    (outcome,) = ingestor(store_engine).ingest(sample("860_004010_good_change.x12"), "c.x12").sets
+    assert outcome.action == "refused" and "order-exists" in outcome.message
+    with SqlUnitOfWork(store_engine) as uow:  # only the 997 of the file
+        kinds = [entry["payload"]["kind"] for entry in uow.outbox.pending()]  # type: ignore[index]
+        assert kinds == ["997"]
 
 
 def test_an_860_deleting_and_decreasing_lines_cancels_them_for_the_buyer(store_engine: Engine):

@@ -69,6 +69,8 @@ def test_the_shipped_files_say_what_the_defaults_say():
         ),
         ("850-out", {"date_qualifiers": {"requested_ship": 10}}, "requested_ship: expected a code"),
         ("860-out", {"line_change": {"deleted": "D"}}, "settings.line_change.deleted: 'D'"),
+        ("865-out", {"answer": "sometimes"}, "settings.answer: 'sometimes' is not one of"),
+        ("865-out", {"line_status": {"refused": "I-R"}}, "settings.line_status.refused"),
     ],
 )
 def test_a_mistake_in_a_mapping_names_the_file_and_the_key(name, changes, message):

@@ -794,3 +794,24 @@ def test_payment_status_from_amounts():
     prepaid = new_order()
     prepaid.handle(mark_paid(10))  # a payment before any invoice
     assert prepaid.payment_status is PaymentStatus.PARTIALLY_PAID
+
+
+def test_a_refused_document_is_kept_on_any_order_and_changes_nothing_else():
+    for order in (new_order(), shipped_order()):
+        open_lines = [(line.line_number, line.open) for line in order.lines if line.open]
+        if open_lines:
+            order.handle(cancel("C0", *open_lines))  # a closed order: cancelled, or shipped
+        before = copy.deepcopy(order)
+        order.handle(
+            on_order(
+                commands.RecordRefusal,
+                source="860 #0001",
+                what="change order (860)",
+                rule="fulfilled-quantity-cannot-be-cancelled",
+                reason="line 1 is shipped",
+            )
+        )
+        assert order.history[-1].event == "DocumentRefused"
+        assert order.history[-1].fields["rule"] == "fulfilled-quantity-cannot-be-cancelled"
+        assert (order.lines, order.flags) == (before.lines, before.flags)
+        assert "860 #0001" in order.source_documents

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.errors import ConfigurationError
@@ -73,6 +73,18 @@ class RecordRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Required:
+    """What a partner requires of an inbound set beyond the standard: header fields that must
+    have a value (`header = ["department"]`), parties (`parties = ["ST", "BT"]`, N101 codes of
+    the `parties` records) and product ids on every line (`line_ids = ["UP"]`, qualifiers of the
+    `lines` records' pairs). A set missing any is rejected, naming what is missing."""
+
+    header: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+    line_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SetMapping:
     """One transaction set's mapping, checked."""
 
@@ -82,9 +94,32 @@ class SetMapping:
     header: dict[str, FieldRule]
     records: dict[str, RecordRule]
     settings: dict[str, Any]
+    required: Required = field(default_factory=Required)
 
     def read_header(self, root: Loop) -> dict[str, str]:
         return {name: rule.read(root) for name, rule in self.header.items()}
+
+    def missing(self, root: Loop) -> list[str]:
+        """What the mapping's `[required]` section asks for and the set does not have, each as
+        `department (REF02)`, `party ST (N1)` or `line 2: product id UP`; [] when complete."""
+        found = []
+        values = self.read_header(root)
+        for name in self.required.header:
+            if not values.get(name):
+                found.append(f"{name} ({self.header[name].ref})")
+        if self.required.parties:
+            held = {r.get("entity_code", "") for r in self.read_records(root, "parties")}
+            found.extend(f"party {code} (N1)" for code in self.required.parties if code not in held)
+        if self.required.line_ids:
+            for index, line in enumerate(self.read_records(root, "lines"), 1):
+                qualifiers = {qualifier for qualifier, _ in line.get("pairs", ())}
+                number = line.get("line_number") or f"#{index}"
+                found.extend(
+                    f"line {number}: product id {qualifier}"
+                    for qualifier in self.required.line_ids
+                    if qualifier not in qualifiers
+                )
+        return found
 
     def read_records(self, root: Loop, name: str) -> list[dict[str, Any]]:
         return self.records[name].read(root) if name in self.records else []
@@ -137,7 +172,7 @@ def compile_mapping(name: str, spec: Mapping[str, Any]) -> SetMapping:
     for key in ("set", "direction"):
         if key not in spec:
             raise ConfigurationError(f"mappings/{name}.toml: `{key}` is missing")
-    allowed = {"set", "direction", "description", "header", "records", "settings"}
+    allowed = {"set", "direction", "description", "header", "records", "settings", "required"}
     unknown = set(spec) - allowed
     if unknown:
         raise ConfigurationError(
@@ -154,9 +189,51 @@ def compile_mapping(name: str, spec: Mapping[str, Any]) -> SetMapping:
         fields = {k: _field(k, v, at) for k, v in record.get("fields", {}).items()}
         pairs = tuple(_pair(p, at) for p in record.get("pairs", ()))
         records[record_name] = RecordRule(record["loop"], fields, pairs, record.get("where"))
+    required = _required(spec.get("required", {}), header, records, f"{where} required")
     return SetMapping(
-        name, str(spec["set"]), str(spec["direction"]), header, records, spec.get("settings", {})
+        name,
+        str(spec["set"]),
+        str(spec["direction"]),
+        header,
+        records,
+        spec.get("settings", {}),
+        required,
     )
+
+
+def _required(
+    spec: Any, header: Mapping[str, FieldRule], records: Mapping[str, RecordRule], where: str
+) -> Required:
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where}: expected a table, found {spec!r}")
+    unknown = set(spec) - {"header", "parties", "line_ids"}
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: header, parties, line_ids"
+        )
+    lists = {}
+    for key in ("header", "parties", "line_ids"):
+        value = spec.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigurationError(f"{where}.{key}: expected a list of names, found {value!r}")
+        lists[key] = tuple(value)
+    for name in lists["header"]:
+        if name not in header:
+            raise ConfigurationError(
+                f"{where}.header: {name!r} is not a header field of this mapping; fields: "
+                f"{', '.join(sorted(header))}"
+            )
+    parties = records.get("parties")
+    if lists["parties"] and (parties is None or "entity_code" not in parties.fields):
+        raise ConfigurationError(
+            f"{where}.parties: this mapping reads no parties records with an entity_code"
+        )
+    lines = records.get("lines")
+    if lists["line_ids"] and (lines is None or not lines.pairs):
+        raise ConfigurationError(
+            f"{where}.line_ids: this mapping reads no lines records with product id pairs"
+        )
+    return Required(lists["header"], lists["parties"], lists["line_ids"])
 
 
 def _pair(pair: Sequence[str], where: str) -> tuple[str, str]:

@@ -208,6 +208,7 @@ _PURPOSES = {code.value for code in PurposeCode}
 
 def purchase_order(root: Loop, mapping: SetMapping, context: Context) -> PurchaseOrder:
     """Read an 850's loop tree through its mapping."""
+    _complete(mapping, root, "purchase order")
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
@@ -507,6 +508,13 @@ def _common(context: Context, po_number: str) -> dict[str, Any]:
     }
 
 
+def _complete(mapping: SetMapping, root: Loop, what: str) -> None:
+    """Refuse a set lacking what the partner's mapping requires (its `[required]` section)."""
+    missing = mapping.missing(root)
+    if missing:
+        raise MappingError(f"the partner requires what this {what} lacks: {', '.join(missing)}")
+
+
 def _product_ids(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(record.get("pairs", ()))
 
@@ -740,6 +748,7 @@ def order_acknowledgement(
     root: Loop, mapping: SetMapping, context: Context
 ) -> OrderAcknowledgement:
     """Read an 855's loop tree through its mapping."""
+    _complete(mapping, root, "acknowledgement")
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
@@ -961,6 +970,7 @@ def _sscc(value: str) -> str:
 
 def ship_notice(root: Loop, mapping: SetMapping, context: Context) -> ShipNotice:
     """Read an 856's loop tree through its mapping, rebuilding the HL hierarchy from HL02."""
+    _complete(mapping, root, "ship notice")
     header = mapping.read_header(root)
     shipment_id = header.get("shipment_id", "")
     if not shipment_id:
@@ -1298,6 +1308,7 @@ class OrderChange:
 
 def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChange:
     """Read an 860's loop tree through its mapping."""
+    _complete(mapping, root, "change order")
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
@@ -1413,6 +1424,7 @@ class ReceivedInvoice:
 def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoice:
     """Read an 810's loop tree through its mapping; TDS01 (in cents) must be the lines' total,
     with charges and allowances (SAC), within a cent."""
+    _complete(mapping, root, "invoice")
     header = mapping.read_header(root)
     invoice_number = header.get("invoice_number", "")
     if not invoice_number:

@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml
 crosscheck-readers: $(STAMP)
 	@bash tests/crosscheck/install.sh
 
-# Real servers the tests start themselves: PostgreSQL 15 from Debian.
+# Real servers the tests start themselves: PostgreSQL 15 and OpenSSH's sshd from Debian.
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+	@test -x /usr/sbin/sshd || \
+		{ apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
 
 run: $(STAMP)
 	@echo "== gateway check samples/ (good files are accepted, the bad ones rejected with their reason)"

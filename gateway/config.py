@@ -56,10 +56,411 @@ class GatewayConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     database: DatabaseConfig = DatabaseConfig()
     source: str = "embedded defaults"
+    partners: tuple[PartnerProfile, ...] = ()
+    ack_overdue_check_minutes: float = 5.0
 
     @property
     def database_url(self) -> str:
         return self.database.resolved_url(self.data_dir)
+
+    def partner(self, key: str) -> PartnerProfile | None:
+        """The profile named `key`, if configured."""
+        return next((p for p in self.partners if p.key == key), None)
+
+    def mapping_overrides(self) -> dict[str, dict[str, Any]]:
+        """Each partner's overrides of the shipped mappings, by partner key."""
+        return {p.key: p.mapping_overrides() for p in self.partners if p.mappings}
+
+
+# -- partner profiles (config/partners/*.toml) ----------------------------------------------
+
+DEFAULT_POLL_SECONDS = 15 * 60
+DEFAULT_SETTLE_SECONDS = 2.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_ACK_DEADLINE_HOURS = 24.0
+X12_VERSIONS = ("004010", "005010")
+ACK_KINDS = ("997", "999", "none")
+ROLES = ("buyer", "seller")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An X12 identity: the ISA qualifier and id (ISA05/06 or 07/08) and the GS id."""
+
+    isa_qualifier: str
+    isa_id: str
+    gs_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class X12Style:
+    """How we write X12 to a partner: version and delimiters."""
+
+    version: str = "004010"
+    element_separator: str = "*"
+    component_separator: str = ">"
+    segment_terminator: str = "~"
+    repetition_separator: str = "^"  # ISA11 from 00501 on
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgementPolicy:
+    """Acknowledgements we send them (`send`: 997, 999 or none; TA1 when their ISA14 asks, or
+    always with `ta1 = "always"`) and the ones they owe us for what we send (`expect`), with the
+    deadline after which one missing is overdue."""
+
+    send: str = "997"
+    ta1: str = "requested"  # requested | always | never
+    expect: str = "997"
+    deadline_hours: float = DEFAULT_ACK_DEADLINE_HOURS
+
+
+@dataclass(frozen=True, slots=True)
+class FolderTransport:
+    """Local folder mailboxes: the partner (or a tool of theirs) drops files in `inbox` and
+    takes ours from `outbox`. A file counts as complete once renamed from a temporary name
+    (dot-prefixed, `.part`, `.tmp`) and unchanged for `settle_seconds`."""
+
+    inbox: Path
+    outbox: Path
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    pattern: str = "*"
+
+    kind = "folder"
+
+
+@dataclass(frozen=True, slots=True)
+class SftpTransport:
+    """A partner's SFTP server: we pick up their files in `remote_inbox` (matching `pattern`)
+    and put ours in `remote_outbox`. The host key is pinned (`host_key`, the SHA256 fingerprint
+    as `ssh-keygen -lf` prints it); authentication by the private key in `key_file` or the
+    password in the environment variable `password_env`. A picked-up remote file is deleted, or
+    moved to `archive_folder` with `after_pickup = "move"`."""
+
+    host: str
+    user: str
+    host_key: str
+    remote_inbox: str
+    remote_outbox: str
+    port: int = 22
+    key_file: Path | None = None
+    password_env: str = ""
+    pattern: str = "*"
+    after_pickup: str = "delete"  # delete | move
+    archive_folder: str = ""
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    kind = "sftp"
+
+    def password(self) -> str | None:
+        """The password from the environment variable named in `password_env`, if any."""
+        if not self.password_env:
+            return None
+        password = os.environ.get(self.password_env)
+        if password is None:
+            raise ConfigurationError(
+                f"the SFTP password of {self.user}@{self.host} is read from {self.password_env},"
+                " which is not set: export it, or use key_file"
+            )
+        return password
+
+
+Transport = FolderTransport | SftpTransport
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerProfile:
+    """One trading partner: who they are in X12, what they are to us, how we reach them."""
+
+    key: str  # the profile's file name: the partner's name in the store and the CLI
+    name: str
+    role: str  # theirs: buyer (sends 850/860) or seller (sends 855/856/810)
+    identity: Identity
+    us: Identity  # our ids towards them
+    transport: Transport
+    x12: X12Style = X12Style()
+    acknowledgements: AcknowledgementPolicy = AcknowledgementPolicy()
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    contacts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (purpose, addresses)
+    mappings: tuple[tuple[str, Any], ...] = ()  # (mapping name, override table)
+    source: str = ""
+
+    def contacts_for(self, purpose: str) -> tuple[str, ...]:
+        """The addresses for `purpose` (e.g. cancellations), else the `default` ones."""
+        found = dict(self.contacts)
+        return found.get(purpose) or found.get("default", ())
+
+    def mapping_overrides(self) -> dict[str, Any]:
+        return dict(self.mappings)
+
+
+def load_partners(folder: Path) -> list[PartnerProfile]:
+    """Every `partners/*.toml` profile in `folder`, validated; ISA ids must not be shared."""
+    if not folder.is_dir():
+        return []
+    profiles = [load_partner(path) for path in sorted(folder.glob("*.toml"))]
+    seen: dict[tuple[str, str], str] = {}
+    for profile in profiles:
+        key = (profile.identity.isa_qualifier, profile.identity.isa_id)
+        if key in seen:
+            raise ConfigurationError(
+                f"{profile.source}: identity {key[0]}/{key[1]} is also {seen[key]}'s; each "
+                "partner needs its own ISA qualifier and id"
+            )
+        seen[key] = profile.key
+    return profiles
+
+
+def load_partner(path: Path) -> PartnerProfile:
+    """One partner profile, validated: every mistake names the file, the key and the fix."""
+    raw = _read_toml(path)
+    where = str(path)
+    base = path.resolve().parent
+    _check_keys(
+        raw,
+        {
+            "name",
+            "role",
+            "identity",
+            "us",
+            "x12",
+            "acknowledgements",
+            "transport",
+            "poll_minutes",
+            "contacts",
+            "mappings",
+        },
+        where,
+    )
+    for key in ("role", "identity", "us", "transport"):
+        if key not in raw:
+            raise ConfigurationError(f"{where}: `{key}` is missing; see config/README.md")
+    role = _choice(raw, "role", ROLES, where)
+    poll = _number(raw, "poll_minutes", DEFAULT_POLL_SECONDS / 60, where)
+    if poll <= 0:
+        raise ConfigurationError(f"{where}: poll_minutes must be above 0")
+    contacts = raw.get("contacts", {})
+    _table(contacts, f"{where} [contacts]")
+    found_contacts = []
+    for purpose, addresses in contacts.items():
+        if not isinstance(addresses, list) or not all(
+            isinstance(a, str) and "@" in a for a in addresses
+        ):
+            raise ConfigurationError(
+                f'{where} [contacts]: {purpose} must be a list of e-mail addresses, like ["edi@'
+                f'example.com"]'
+            )
+        found_contacts.append((purpose, tuple(addresses)))
+    overrides = raw.get("mappings", {})
+    _table(overrides, f"{where} [mappings]")
+    for name, table in overrides.items():
+        _table(table, f'{where} [mappings."{name}"]')
+    return PartnerProfile(
+        key=path.stem,
+        name=_text(raw, "name", path.stem, where),
+        role=role,
+        identity=_identity(raw["identity"], f"{where} [identity]"),
+        us=_identity(raw["us"], f"{where} [us]"),
+        transport=_transport(raw["transport"], f"{where} [transport]", base),
+        x12=_x12_style(raw.get("x12", {}), f"{where} [x12]"),
+        acknowledgements=_acknowledgements(
+            raw.get("acknowledgements", {}), f"{where} [acknowledgements]"
+        ),
+        poll_seconds=poll * 60,
+        contacts=tuple(found_contacts),
+        mappings=tuple(sorted(overrides.items())),
+        source=where,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: expected a table, found {value!r}")
+    return value
+
+
+def _text(table: dict[str, Any], key: str, default: str, where: str) -> str:
+    if key not in table:
+        return default
+    value = _expect(table, key, str, where)
+    assert isinstance(value, str)
+    return value
+
+
+def _number(table: dict[str, Any], key: str, default: float, where: str) -> float:
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{where}: {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> str:
+    value = table.get(key, choices[0])
+    if value not in choices:
+        raise ConfigurationError(
+            f"{where}: {key} = {value!r} is not one of {', '.join(repr(c) for c in choices)}"
+        )
+    return str(value)
+
+
+def _identity(value: Any, where: str) -> Identity:
+    table = _table(value, where)
+    _check_keys(table, {"isa_qualifier", "isa_id", "gs_id"}, where)
+    if "isa_id" not in table:
+        raise ConfigurationError(f"{where}: isa_id (the ISA sender/receiver id) is missing")
+    isa_id = _text(table, "isa_id", "", where)
+    qualifier = _text(table, "isa_qualifier", "ZZ", where)
+    if not 1 <= len(isa_id) <= 15 or isa_id != isa_id.strip():
+        raise ConfigurationError(f"{where}: isa_id {isa_id!r} must be 1 to 15 characters")
+    if len(qualifier) != 2:
+        raise ConfigurationError(f"{where}: isa_qualifier {qualifier!r} must be 2 characters")
+    gs_id = _text(table, "gs_id", isa_id, where)
+    if not 2 <= len(gs_id) <= 15:
+        raise ConfigurationError(f"{where}: gs_id {gs_id!r} must be 2 to 15 characters")
+    return Identity(qualifier, isa_id, gs_id)
+
+
+def _x12_style(value: Any, where: str) -> X12Style:
+    table = _table(value, where)
+    _check_keys(
+        table,
+        {
+            "version",
+            "element_separator",
+            "component_separator",
+            "segment_terminator",
+            "repetition_separator",
+        },
+        where,
+    )
+    style = X12Style(
+        version=_choice(table, "version", X12_VERSIONS, where),
+        element_separator=_text(table, "element_separator", "*", where),
+        component_separator=_text(table, "component_separator", ">", where),
+        segment_terminator=_text(table, "segment_terminator", "~", where),
+        repetition_separator=_text(table, "repetition_separator", "^", where),
+    )
+    delimiters = [
+        style.element_separator,
+        style.component_separator,
+        style.segment_terminator,
+        style.repetition_separator,
+    ]
+    if any(len(d) != 1 or d.isalnum() or d == " " for d in delimiters):
+        raise ConfigurationError(
+            f"{where}: each delimiter is one character that is neither a letter, a digit nor a"
+            " space"
+        )
+    if len(set(delimiters)) != len(delimiters):
+        raise ConfigurationError(f"{where}: the delimiters must differ from one another")
+    return style
+
+
+def _acknowledgements(value: Any, where: str) -> AcknowledgementPolicy:
+    table = _table(value, where)
+    _check_keys(table, {"send", "ta1", "expect", "deadline_hours"}, where)
+    deadline = _number(table, "deadline_hours", DEFAULT_ACK_DEADLINE_HOURS, where)
+    if deadline <= 0:
+        raise ConfigurationError(f"{where}: deadline_hours must be above 0")
+    return AcknowledgementPolicy(
+        send=_choice(table, "send", ACK_KINDS, where),
+        ta1=_choice(table, "ta1", ("requested", "always", "never"), where),
+        expect=_choice(table, "expect", ACK_KINDS, where),
+        deadline_hours=deadline,
+    )
+
+
+def _transport(value: Any, where: str, base: Path) -> Transport:
+    table = _table(value, where)
+    kind = table.get("type")
+    if kind == "folder":
+        _check_keys(table, {"type", "inbox", "outbox", "settle_seconds", "pattern"}, where)
+        for key in ("inbox", "outbox"):
+            if key not in table:
+                raise ConfigurationError(f"{where}: {key} (a folder path) is missing")
+        settle = _number(table, "settle_seconds", DEFAULT_SETTLE_SECONDS, where)
+        if settle < 0:
+            raise ConfigurationError(f"{where}: settle_seconds cannot be negative")
+        return FolderTransport(
+            inbox=base / _text(table, "inbox", "", where),
+            outbox=base / _text(table, "outbox", "", where),
+            settle_seconds=settle,
+            pattern=_text(table, "pattern", "*", where),
+        )
+    if kind == "sftp":
+        allowed = {
+            "type",
+            "host",
+            "port",
+            "user",
+            "host_key",
+            "key_file",
+            "password_env",
+            "remote_inbox",
+            "remote_outbox",
+            "pattern",
+            "after_pickup",
+            "archive_folder",
+            "timeout_seconds",
+        }
+        _check_keys(table, allowed, where)
+        if "password" in table:
+            raise ConfigurationError(f"{where}: never put a password here; use password_env")
+        for key in ("host", "user", "host_key", "remote_inbox", "remote_outbox"):
+            if key not in table:
+                raise ConfigurationError(f"{where}: {key} is missing")
+        host_key = _text(table, "host_key", "", where)
+        if not host_key.startswith("SHA256:"):
+            raise ConfigurationError(
+                f"{where}: host_key must be the server key's SHA256 fingerprint, as"
+                " `ssh-keygen -lf KEY.pub` or `ssh-keyscan HOST | ssh-keygen -lf -` prints it"
+                " (SHA256:...)"
+            )
+        key_file = _text(table, "key_file", "", where)
+        password_env = _text(table, "password_env", "", where)
+        if bool(key_file) == bool(password_env):
+            raise ConfigurationError(
+                f"{where}: name exactly one of key_file (a private key file) or password_env"
+                " (the environment variable holding the password)"
+            )
+        after = _choice(table, "after_pickup", ("delete", "move"), where)
+        archive = _text(table, "archive_folder", "", where)
+        if (after == "move") != bool(archive):
+            raise ConfigurationError(
+                f'{where}: after_pickup = "move" needs archive_folder (and only it does)'
+            )
+        port = int(_number(table, "port", 22, where))
+        if not 0 < port < 65536:
+            raise ConfigurationError(f"{where}: port {port} is not a TCP port")
+        timeout = _number(table, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS, where)
+        if timeout <= 0:
+            raise ConfigurationError(f"{where}: timeout_seconds must be above 0")
+        return SftpTransport(
+            host=_text(table, "host", "", where),
+            user=_text(table, "user", "", where),
+            host_key=host_key,
+            remote_inbox=_text(table, "remote_inbox", "", where),
+            remote_outbox=_text(table, "remote_outbox", "", where),
+            port=port,
+            key_file=base / key_file if key_file else None,
+            password_env=password_env,
+            pattern=_text(table, "pattern", "*", where),
+            after_pickup=after,
+            archive_folder=archive,
+            timeout_seconds=timeout,
+        )
+    raise ConfigurationError(f'{where}: type must be "folder" or "sftp", not {kind!r}')
 
 
 DEFAULT_CONFIG = GatewayConfig()
@@ -112,8 +513,18 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
     _check_keys(raw, KNOWN_SECTIONS, where)
     base = path.resolve().parent
     gateway = raw.get("gateway", {})
-    _check_keys(gateway, {"data_dir"}, f"{where} [gateway]")
-    folder = base / _expect(gateway, "data_dir", str, f"{where} [gateway]") if gateway else None
+    _check_keys(gateway, {"data_dir", "partners_dir"}, f"{where} [gateway]")
+    folder = (
+        base / _expect(gateway, "data_dir", str, f"{where} [gateway]")
+        if "data_dir" in gateway
+        else None
+    )
+    partners_dir = base / _text(gateway, "partners_dir", "partners", f"{where} [gateway]")
+    if "partners_dir" in gateway and not partners_dir.is_dir():
+        raise ConfigurationError(
+            f"{where} [gateway]: partners_dir {partners_dir} is not a folder; create it or fix"
+            " the path"
+        )
     database = raw.get("database", {})
     _check_keys(database, {"url", "password_env", "pool_size"}, f"{where} [database]")
     section = f"{where} [database]"
@@ -142,4 +553,5 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
             pool_size=pool,
         ),
         source=where,
+        partners=tuple(load_partners(partners_dir)),
     )

@@ -10,6 +10,10 @@ Two families, so that a caller can tell whose fault a failure is::
     │       │                      a fulfilment after Shipped); names the rule, order and line
     │       └── OrderNotFound     a change for an order the gateway does not hold
     ├── ConcurrentUpdate          another worker changed the same order first: retry or give up
+    ├── TransportError            a mailbox could not be reached or a transfer failed: the file
+    │   │                          stays where it was and the transfer is retried with backoff
+    │   └── HostKeyRejected       the SFTP server's host key is not the pinned one: the
+    │                              connection is refused until an operator fixes the profile
     └── GatewayFault              ours: a bug or a misconfiguration; stop loudly
         ├── ConfigurationError    a setting or an argument is wrong
         ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
@@ -64,6 +68,20 @@ class OrderNotFound(RuleViolation):
 
 class ConcurrentUpdate(GatewayError):
     """Another worker committed a change to the same order first (its version moved on)."""
+
+
+class TransportError(GatewayError):
+    """A mailbox could not be reached, or a transfer failed half-way; nothing was lost and it is
+    retried. `partner` names the partner's profile when known."""
+
+    def __init__(self, message: str, *, partner: str = ""):
+        super().__init__(f"{partner}: {message}" if partner else message)
+        self.partner = partner
+
+
+class HostKeyRejected(TransportError):
+    """The server presented a host key other than the one pinned in the partner's profile (or
+    none is pinned): never connected to, never retried blindly."""
 
 
 class GatewayFault(GatewayError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from gateway.domain.model import Order
@@ -143,3 +144,40 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
     def collect_new_events(self) -> Iterator[object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A file picked up from a mailbox, durable in the local staging folder: `path` is the
+    staged copy, `name` the name the partner gave it, `source` where it was (a folder path or
+    `sftp://user@host:port/path`)."""
+
+    path: Path
+    name: str
+    source: str
+
+
+class InboundMailbox(Protocol):
+    """Where a partner leaves files for us (a local folder, a folder on their SFTP server)."""
+
+    partner: str
+
+    def collect(self, staging: Path, *, limit: int = 100) -> list[Staged]:
+        """Move up to `limit` complete files into `staging`, each one durable there (written
+        under a dot-prefixed `.part` name, fsynced, renamed) before it is removed from the
+        mailbox (or moved to its archive folder); a file still being written is left for the
+        next call. Raises TransportError when the mailbox cannot be reached."""
+        ...
+
+
+class OutboundMailbox(Protocol):
+    """Where we leave files for a partner."""
+
+    partner: str
+
+    def deliver(self, name: str, content: bytes) -> str:
+        """Put `content` in the mailbox as `name`: written under a temporary name, checked, then
+        renamed, so the partner never sees half a file. Delivering the same name with the same
+        content again is a no-op (a retry after a crash). Returns where it went. Raises
+        TransportError."""
+        ...

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +21,17 @@ import click
 from gateway import render
 from gateway.adapters.migrate import current_revision, head_revision
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.config import load_config
+from gateway.config import FolderTransport, PartnerProfile, load_config
 from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
 from gateway.mapping.outbound import Decision, LineDecision
 from gateway.mapping.outbound_settings import HierarchyStructure
+from gateway.service.documents import (
+    DocumentActionRefused,
+    list_documents,
+    replay,
+    resend,
+    show_document,
+)
 from gateway.service.export import export
 from gateway.service.views import list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
@@ -31,6 +42,7 @@ from gateway.x12.serializer import serialize
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+STOP_CHECK_SECONDS = 0.25  # how soon a running gateway notices SIGINT/SIGTERM while idle
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -134,6 +146,9 @@ class Settings:
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """EDI trading-partner gateway: X12 in and out, one trusted order record."""
+    # paramiko logs a failed SSH negotiation (a refused host key...) with its traceback; the
+    # gateway reports the failure itself, in one line
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     settings = Settings(config_path, data_dir)
     ctx.obj = settings
     ctx.call_on_close(settings.close)
@@ -294,13 +309,14 @@ def orders_show(settings: Settings, po_number: str, partner: str | None, as_json
 def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
     """Take in X12 files: validate, store, acknowledge, map and apply them to the orders.
 
-    The acknowledgements are queued for the partners and written to DATA/outbox/PARTNER/."""
+    The acknowledgements are queued for the partners and delivered to their outbound mailboxes
+    (DATA/outbox/PARTNER/ for a partner without a profile)."""
     gateway = settings.gateway()
-    outbox = gateway.config.data_dir / "outbox"
     rejected = False
+    partners: set[str] = set()
     for path in files:
         result = gateway.ingestor.ingest(path.read_bytes(), str(path))
-        if result.duplicate and not result.document_ids:
+        if result.duplicate and not result.sets and not result.acknowledgements:
             click.echo(f"{path}: duplicate: {result.duplicate}")
             continue
         verdict = "accepted" if result.accepted else f"rejected: {result.first_issue}"
@@ -317,18 +333,17 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
             )
             rejected = rejected or outcome.action in ("refused", "rejected")
         for ack in result.acknowledgements:
-            folder = outbox / _safe_name(ack.partner)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{ack.kind.replace(',', '-')}-{ack.control_number}.x12"
-            partial = target.with_suffix(".part")
-            partial.write_bytes(ack.content)
-            partial.rename(target)
-            click.echo(f"  {ack.kind} {ack.control_number} queued for {ack.partner}: {target}")
+            partners.add(ack.partner)
+            click.echo(f"  {ack.kind} {ack.control_number} queued for {ack.partner}")
+    for delivery in gateway.deliverer.drain(partners=partners):
+        if delivery.status == "sent":
+            click.echo(f"delivered document {delivery.document_id} to {delivery.where}")
+        else:
+            click.echo(
+                f"document {delivery.document_id} for {delivery.partner} not delivered yet:"
+                f" {delivery.error}"
+            )
     sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
-
-
-def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "partner"
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -438,6 +453,262 @@ def _decision(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--line") from None
     return Decision.with_changes(*lines, ship_date=when)
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def event_logger(log_format: str) -> Callable[..., None]:
+    """One line per event on standard output: text, or JSON objects with --log-format json."""
+
+    def log(event: str, **fields: object) -> None:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        shown = {k: v for k, v in fields.items() if v not in ("", None)}
+        if log_format == "json":
+            click.echo(json.dumps({"at": at, "event": event, **shown}, default=str))
+        else:
+            details = " ".join(f"{k}={v}" for k, v in shown.items())
+            click.echo(f"{at} {event}" + (f" {details}" if details else ""))
+
+    return log
+
+
+@cli.command("run")
+@click.option("--once", is_flag=True, help="One pass of everything, then exit (cron, batch jobs).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event, as text or JSON.",
+)
+@click.pass_obj
+def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
+    """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
+    acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
+
+    With --once the exit code is 1 when a mailbox was unreachable or a file was quarantined."""
+    gateway = settings.gateway()
+    log = event_logger(log_format)
+    runner = gateway.runner(log=log)
+    if once:
+        summary = runner.run_once()
+        quarantined = [f for f in summary.files if f.status == "quarantined"]
+        log(
+            "pass done",
+            files=len(summary.files),
+            quarantined=len(quarantined),
+            delivered=sum(1 for d in summary.deliveries if d.status == "sent"),
+            unreachable=",".join(summary.unreachable),
+        )
+        sys.exit(EXIT_REJECTED if quarantined or summary.unreachable else EXIT_OK)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log("stop requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    # watchdog's inotify emitter logs an error when the observer stops while the emitter thread
+    # is reading (a race inside watchdog at shutdown, harmless): not an event of ours
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
+    with gateway.watcher() as watcher:
+
+        def wake(timeout: float) -> bool:
+            """Wait for a watched folder to change, a stop request, or `timeout`."""
+            deadline = time.monotonic() + timeout
+            while not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if watcher.wait(min(left, STOP_CHECK_SECONDS)):
+                    return True
+            return True
+
+        runner.run(stop, wake)
+
+
+# -- partners --------------------------------------------------------------------------------
+
+
+@cli.group()
+def partners() -> None:
+    """The trading partners configured in partners/*.toml."""
+
+
+def _transport_line(profile: PartnerProfile) -> str:
+    transport = profile.transport
+    if isinstance(transport, FolderTransport):
+        return f"folder in={transport.inbox} out={transport.outbox}"
+    return (
+        f"sftp {transport.user}@{transport.host}:{transport.port} in={transport.remote_inbox}"
+        f" out={transport.remote_outbox} every {profile.poll_seconds / 60:g} min"
+    )
+
+
+@partners.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def partners_list(settings: Settings, as_json: bool) -> None:
+    """Every partner profile with its identity and transport."""
+    config = load_config(settings.config_path, data_dir=settings.data_dir)
+    rows = [
+        {
+            "partner": p.key,
+            "name": p.name,
+            "role": p.role,
+            "isa": f"{p.identity.isa_qualifier}/{p.identity.isa_id}",
+            "us": f"{p.us.isa_qualifier}/{p.us.isa_id}",
+            "version": p.x12.version,
+            "acknowledgements": f"send {p.acknowledgements.send}, expect"
+            f" {p.acknowledgements.expect} within {p.acknowledgements.deadline_hours:g} h",
+            "transport": _transport_line(p),
+        }
+        for p in config.partners
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo(f"no partner profiles ({config.source})")
+    else:
+        render.table(rows)
+
+
+@partners.command("check")
+@click.argument("keys", nargs=-1)
+@click.pass_obj
+def partners_check(settings: Settings, keys: tuple[str, ...]) -> None:
+    """Connect to each partner's mailboxes (all, or those named): folders exist and can be
+    written; SFTP servers show the pinned host key, let us in, and have the folders."""
+    gateway = settings.gateway(migrated=False)
+    chosen = [p for p in gateway.config.partners if not keys or p.key in keys]
+    unknown = set(keys) - {p.key for p in chosen}
+    if unknown:
+        raise click.BadParameter(f"no partner profile {', '.join(sorted(unknown))}")
+    failed = False
+    for profile in chosen:
+        try:
+            problems = gateway.check_mailbox(profile)
+        except GatewayError as exc:
+            problems = [str(exc)]
+        failed = failed or bool(problems)
+        verdict = "ok" if not problems else "; ".join(problems)
+        click.echo(f"{profile.key}: {_transport_line(profile)}: {verdict}")
+    sys.exit(EXIT_REJECTED if failed else EXIT_OK)
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+@cli.group()
+def documents() -> None:
+    """Documents received and sent."""
+
+
+@documents.command("list")
+@click.option("--partner", help="Only this partner's documents.")
+@click.option("--direction", type=click.Choice(["in", "out"]), help="Received or sent.")
+@click.option("--status", help="Only documents in this state (queued, sent, acknowledged, ...).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def documents_list(
+    settings: Settings,
+    partner: str | None,
+    direction: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The latest documents, newest first."""
+    gateway = settings.gateway()
+    rows = list_documents(
+        gateway.uow_factory(), partner=partner, direction=direction, status=status, limit=limit
+    )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("no documents")
+    else:
+        render.table(
+            [{**row, "sets": ",".join(row["sets"])} for row in rows],
+        )
+
+
+@documents.command("show")
+@click.argument("document_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--raw", is_flag=True, help="Print the document's X12 as it was received or sent.")
+@click.pass_obj
+def documents_show(settings: Settings, document_id: int, as_json: bool, raw: bool) -> None:
+    """A document: its envelope, what became of each set, its deliveries and orders."""
+    gateway = settings.gateway()
+    if raw:
+        with gateway.uow_factory() as uow:
+            document = uow.documents.get(document_id)
+        if document is None or document.raw is None:
+            raise DocumentActionRefused("document-exists", f"no document {document_id}")
+        click.echo(document.raw.decode("latin-1"), nl=False)
+        return
+    view = show_document(gateway.uow_factory(), document_id)
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    for key in ("id", "partner", "direction", "sets", "interchange", "status", "file", "at",
+                "sha256", "sender", "receiver", "processed_at"):  # fmt: skip
+        value = view[key]
+        click.echo(f"{key}: {','.join(value) if isinstance(value, list) else value}")
+    for record in view["transaction_sets"]:
+        po = f" PO {record['po_number']}" if record["po_number"] else ""
+        click.echo(
+            f"  {record['set_id']} #{record['set']}{po}: {record['action']} {record['message']}"
+        )
+    for delivery in view["deliveries"]:
+        click.echo(
+            f"  delivery {delivery['outbox']}: {delivery['status']} after"
+            f" {delivery['attempts']} attempt(s) {delivery['where'] or delivery['last_error']}"
+        )
+    for order in view["orders"]:
+        click.echo(f"  order {order['partner']} {order['po_number']}")
+
+
+@documents.command("resend")
+@click.argument("document_id", type=int)
+@click.pass_obj
+def documents_resend(settings: Settings, document_id: int) -> None:
+    """Deliver a document we sent again (same content and control numbers)."""
+    gateway = settings.gateway()
+    outbox_id = resend(gateway.uow_factory, document_id, dt.datetime.now(dt.UTC))
+    click.echo(f"document {document_id} queued again (outbox {outbox_id})")
+    for delivery in gateway.deliverer.drain(partners={gateway_partner(gateway, document_id)}):
+        if delivery.document_id == document_id:
+            click.echo(f"  {delivery.status} {delivery.where or delivery.error}")
+
+
+def gateway_partner(gateway: Gateway, document_id: int) -> str:
+    with gateway.uow_factory() as uow:
+        document = uow.documents.get(document_id)
+    return document.partner if document is not None else ""
+
+
+@documents.command("replay")
+@click.argument("document_id", type=int)
+@click.pass_obj
+def documents_replay(settings: Settings, document_id: int) -> None:
+    """Take a received document in again for its sets that were refused, rejected or not
+    mapped (after the order arrived, or a mapping or profile was fixed)."""
+    gateway = settings.gateway()
+    result = replay(gateway.uow_factory, gateway.ingestor, document_id)
+    failed = False
+    for outcome in result.sets:
+        po = f" PO {outcome.po_number}" if outcome.po_number else ""
+        click.echo(
+            f"{outcome.set_id} #{outcome.control_number}{po}: {outcome.action}"
+            + (f" ({outcome.message})" if outcome.message else "")
+        )
+        failed = failed or outcome.action in ("refused", "rejected")
+    sys.exit(EXIT_REJECTED if failed else EXIT_OK)
 
 
 def main() -> None:

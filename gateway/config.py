@@ -393,8 +393,8 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
         if settle < 0:
             raise ConfigurationError(f"{where}: settle_seconds cannot be negative")
         return FolderTransport(
-            inbox=base / _text(table, "inbox", "", where),
-            outbox=base / _text(table, "outbox", "", where),
+            inbox=(base / _text(table, "inbox", "", where)).resolve(),
+            outbox=(base / _text(table, "outbox", "", where)).resolve(),
             settle_seconds=settle,
             pattern=_text(table, "pattern", "*", where),
         )
@@ -453,7 +453,7 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
             remote_inbox=_text(table, "remote_inbox", "", where),
             remote_outbox=_text(table, "remote_outbox", "", where),
             port=port,
-            key_file=base / key_file if key_file else None,
+            key_file=(base / key_file).resolve() if key_file else None,
             password_env=password_env,
             pattern=_text(table, "pattern", "*", where),
             after_pickup=after,
@@ -544,7 +544,7 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
     if pool < 1:
         raise ConfigurationError(f"{section}: pool_size must be at least 1")
     return GatewayConfig(
-        data_dir=data_dir or folder or base / DEFAULT_DATA_DIR,
+        data_dir=(data_dir or folder or base / DEFAULT_DATA_DIR).resolve(),
         database=DatabaseConfig(
             url=url,
             password_env=_expect(database, "password_env", str, section)

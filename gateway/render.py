@@ -39,6 +39,17 @@ def badges(flags: list[str]) -> Text:
     return text
 
 
+def table(rows: list[dict[str, Any]]) -> None:
+    """Rows of plain values as a table, one column per key of the first row."""
+    out = console()
+    drawn = Table(show_lines=False)
+    for heading in rows[0]:
+        drawn.add_column(heading)
+    for row in rows:
+        drawn.add_row(*(str(value) for value in row.values()))
+    out.print(drawn)
+
+
 def order_table(orders: list[dict[str, Any]]) -> None:
     """The `orders list` table."""
     out = console()

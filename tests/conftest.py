@@ -150,3 +150,6 @@ def store_engine(store_config: GatewayConfig) -> Iterator[Engine]:
     engine = create_store_engine(store_config)
     yield engine
     engine.dispose()
+
+
+from tests.sshd import sshd_server  # noqa: E402,F401

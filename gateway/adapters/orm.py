@@ -96,6 +96,7 @@ documents = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=True),  # every set of it applied
 )
 Index("ix_documents_sha256", documents.c.sha256)
 Index(
@@ -111,6 +112,35 @@ document_orders = Table(
     Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
     Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
 )
+
+document_sets = Table(
+    "document_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False),
+    Column("group_control", String(9), nullable=False),
+    Column("set_control", String(9), nullable=False),
+    Column("set_id", String(3), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("po_number", String(512), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "document_id", "group_control", "set_control", name="uq_document_sets_document_id"
+    ),
+)
+"""What became of each transaction set of an inbound document, written in the transaction that
+applied it: a file taken in again after a crash resumes with the sets not written here."""
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+"""Who works on what (a partner's mailbox, an outbox entry being delivered) until when, so that
+several workers share the load without doing the same thing twice."""
 
 control_numbers = Table(
     "control_numbers",
@@ -133,6 +163,9 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("last_error", Text, nullable=True),
+    Column(
+        "claimed_by", String(128), nullable=True
+    ),  # the worker delivering it, until next_attempt_at
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

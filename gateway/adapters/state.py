@@ -27,24 +27,42 @@ class StateError(GatewayFault):
     """Stored state that cannot be turned back into domain objects."""
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The stored field names of each dataclass met, looked up once per class."""
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _fields_of(kind: type) -> tuple[str, ...] | None:
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(kind):
+            return None
+        names = _FIELDS[kind] = tuple(
+            field.name for field in dataclasses.fields(kind) if field.name not in TRANSIENT
+        )
+    return names
+
+
 def dump(value: Any) -> Any:
     """A domain value as JSON-ready data."""
-    if value is None or isinstance(value, bool | int | str):
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if isinstance(value, Decimal):
+    if kind is list or kind is tuple:
+        return [dump(v) for v in value]
+    if kind is Decimal:
         return str(value)
+    names = _fields_of(kind)
+    if names is not None:
+        return {name: dump(getattr(value, name)) for name in names}
+    if isinstance(value, bool | int | str):
+        return value
     if isinstance(value, float):
         return value
     if isinstance(value, enum.Enum):
         return dump(value.value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: dump(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if field.name not in TRANSIENT
-        }
     if isinstance(value, dict):
         return {str(dump(k)): dump(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

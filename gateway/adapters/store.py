@@ -16,7 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -26,7 +36,7 @@ from gateway.config import GatewayConfig
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
 from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
-from gateway.service.ports import OrderSummary, StoredDocument
+from gateway.service.ports import OrderSummary, OutboxEntry, SetRecord, StoredDocument
 
 CONTROL_KINDS = ("interchange", "group", "set")
 CONTROL_LIMITS = {"interchange": 999_999_999, "group": 999_999_999, "set": 999_999_999}
@@ -204,22 +214,28 @@ class SqlOrderRepository:
             else:
                 continue
             self._loaded_versions[key] = order.version
-            self._record_events(self._ids[key], pending, stamp)
+            self._record_events(self._ids[key], pending, stamp, first=order.version == 1)
             self._recorded[key] = len(order.events)
 
     def committed(self) -> None:
         """The transaction committed and the orders' pending events were taken."""
         self._recorded.clear()
 
-    def _record_events(self, order_id: int, pending: list[Any], stamp: dt.datetime) -> None:
+    def _record_events(
+        self, order_id: int, pending: list[Any], stamp: dt.datetime, *, first: bool = False
+    ) -> None:
         if not pending:
             return
-        last = self._connection.execute(
-            select(orm.order_events.c.sequence)
-            .where(orm.order_events.c.order_id == order_id)
-            .order_by(orm.order_events.c.sequence.desc())
-            .limit(1)
-        ).scalar()
+        last = (
+            0
+            if first  # a new order has no event yet
+            else self._connection.execute(
+                select(orm.order_events.c.sequence)
+                .where(orm.order_events.c.order_id == order_id)
+                .order_by(orm.order_events.c.sequence.desc())
+                .limit(1)
+            ).scalar()
+        )
         sequence = int(last or 0)
         rows = []
         for domain_event in pending:
@@ -404,12 +420,96 @@ class SqlDocumentRepository:
         )
         return [_document(row) for row in rows]
 
+    def orders_of(self, document_id: int) -> list[tuple[str, str]]:
+        """The (partner, PO number) of the orders a document touched."""
+        rows = self._connection.execute(
+            select(orm.orders.c.partner, orm.orders.c.po_number)
+            .join(orm.document_orders, orm.document_orders.c.order_id == orm.orders.c.id)
+            .where(orm.document_orders.c.document_id == document_id)
+            .order_by(orm.orders.c.partner, orm.orders.c.po_number)
+        )
+        return [(row.partner, row.po_number) for row in rows]
+
     def set_status(self, document_id: int, status: str) -> None:
         self._connection.execute(
             update(orm.documents)
             .where(orm.documents.c.id == document_id)
             .values(status=status, updated_at=now())
         )
+
+    def record_set(self, document_id: int, outcome: SetRecord) -> None:
+        """What became of one set of an inbound document, in the transaction that applied it."""
+        self._connection.execute(
+            insert(orm.document_sets).values(
+                document_id=document_id,
+                group_control=outcome.group_control,
+                set_control=outcome.set_control,
+                set_id=outcome.set_id,
+                action=outcome.action,
+                po_number=outcome.po_number,
+                message=outcome.message,
+                created_at=now(),
+            )
+        )
+
+    def sets(self, document_id: int) -> list[SetRecord]:
+        table = orm.document_sets
+        rows = self._connection.execute(
+            select(table).where(table.c.document_id == document_id).order_by(table.c.id)
+        )
+        return [
+            SetRecord(
+                row.group_control, row.set_control, row.set_id, row.action, row.po_number,
+                row.message,
+            )
+            for row in rows
+        ]  # fmt: skip
+
+    def reopen(self, document_id: int, sets: list[tuple[str, str]]) -> None:
+        """Make an inbound document to be taken in again for `sets` (group, set control): their
+        records are forgotten and the document is no longer processed."""
+        table = orm.document_sets
+        for group_control, set_control in sets:
+            self._connection.execute(
+                delete(table).where(
+                    table.c.document_id == document_id,
+                    table.c.group_control == group_control,
+                    table.c.set_control == set_control,
+                )
+            )
+        self._connection.execute(
+            update(orm.documents)
+            .where(orm.documents.c.id == document_id)
+            .values(processed_at=None, updated_at=now())
+        )
+
+    def mark_processed(self, document_id: int) -> None:
+        stamp = now()
+        self._connection.execute(
+            update(orm.documents)
+            .where(orm.documents.c.id == document_id)
+            .values(processed_at=stamp, updated_at=stamp)
+        )
+
+    def listing(
+        self,
+        *,
+        partner: str | None = None,
+        direction: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[StoredDocument]:
+        """The latest documents, newest first, without their raw bytes."""
+        table = orm.documents
+        columns = [c for c in table.c if c.name != "raw"]
+        query = select(*columns).order_by(table.c.id.desc()).limit(limit)
+        if partner is not None:
+            query = query.where(table.c.partner == partner)
+        if direction is not None:
+            query = query.where(table.c.direction == direction)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        return [_document(row) for row in self._connection.execute(query)]
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -424,7 +524,7 @@ def _document(row: Any) -> StoredDocument:
         direction=row.direction,
         size=row.size,
         status=row.status,
-        raw=row.raw,
+        raw=getattr(row, "raw", None),
         raw_path=row.raw_path,
         transaction_sets=_split(row.transaction_sets),
         interchange_control=row.interchange_control,
@@ -433,6 +533,9 @@ def _document(row: Any) -> StoredDocument:
         sender_id=row.sender_id,
         receiver_id=row.receiver_id,
         filename=row.filename,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        processed_at=row.processed_at,
     )
 
 
@@ -509,6 +612,161 @@ class SqlOutbox:
             query = query.where(orm.outbox.c.kind == kind)
         return [dict(row._mapping) for row in self._connection.execute(query)]
 
+    def due(self, kind: str, at: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
+        """Queued entries of `kind` whose time has come, oldest first."""
+        table = orm.outbox
+        rows = self._connection.execute(
+            select(table)
+            .where(table.c.status == "queued", table.c.kind == kind)
+            .where((table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= at))
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+        return [_entry(row) for row in rows]
+
+    def entry(self, outbox_id: int) -> OutboxEntry | None:
+        row = self._connection.execute(
+            select(orm.outbox).where(orm.outbox.c.id == outbox_id)
+        ).first()
+        return _entry(row) if row is not None else None
+
+    def for_document(self, document_id: int) -> list[OutboxEntry]:
+        table = orm.outbox
+        rows = self._connection.execute(
+            select(table).where(table.c.document_id == document_id).order_by(table.c.id)
+        )
+        return [_entry(row) for row in rows]
+
+    def claim(self, outbox_id: int, at: dt.datetime, until: dt.datetime, holder: str) -> bool:
+        """Take a due entry for delivery until `until` (a lease: a worker that dies holding it
+        lets it come due again then); False when another worker took it first."""
+        table = orm.outbox
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.id == outbox_id, table.c.status == "queued")
+            .where((table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= at))
+            .values(
+                next_attempt_at=until,
+                attempts=table.c.attempts + 1,
+                claimed_by=holder,
+                updated_at=at,
+            )
+        )
+        return result.rowcount == 1
+
+    def claimants(self) -> list[str]:
+        """The workers holding entries for delivery now."""
+        table = orm.outbox
+        rows = self._connection.execute(
+            select(table.c.claimed_by)
+            .where(table.c.status == "queued", table.c.claimed_by.is_not(None))
+            .distinct()
+        )
+        return [row.claimed_by for row in rows]
+
+    def release_claims(self, holder: str) -> int:
+        """Make the entries a dead worker held due again; how many."""
+        table = orm.outbox
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.status == "queued", table.c.claimed_by == holder)
+            .values(next_attempt_at=None, claimed_by=None)
+        )
+        return int(result.rowcount)
+
+    def settle(
+        self,
+        outbox_id: int,
+        status: str,
+        *,
+        at: dt.datetime,
+        next_attempt_at: dt.datetime | None = None,
+        error: str | None = None,
+        payload: dict[str, object] | None = None,
+    ) -> None:
+        """Record how a delivery went: sent, failed (given up), or queued again for later."""
+        values: dict[str, object] = {
+            "status": status,
+            "next_attempt_at": next_attempt_at,
+            "last_error": error,
+            "claimed_by": None,
+            "updated_at": at,
+        }
+        if payload is not None:
+            values["payload"] = payload
+        self._connection.execute(
+            update(orm.outbox).where(orm.outbox.c.id == outbox_id).values(**values)
+        )
+
+    def requeue(self, outbox_id: int, at: dt.datetime) -> None:
+        """Send an entry again (an operator's resend): queued, due now, attempts counted anew."""
+        self._connection.execute(
+            update(orm.outbox)
+            .where(orm.outbox.c.id == outbox_id)
+            .values(
+                status="queued", next_attempt_at=None, attempts=0, last_error=None, updated_at=at
+            )
+        )
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        kind=row.kind,
+        partner=row.partner,
+        document_id=row.document_id,
+        payload=dict(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlLeases:
+    """Leases in the `leases` table: who works on what until when."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def acquire(self, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
+        """Hold `name` until `until` when it is free, expired or already ours."""
+        table = orm.leases
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.name == name)
+            .where((table.c.holder == holder) | (table.c.expires_at <= at))
+            .values(holder=holder, expires_at=until)
+        )
+        if result.rowcount == 1:
+            return True
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(table).values(name=name, holder=holder, expires_at=until)
+                )
+        except IntegrityError:
+            return False  # held by another worker
+        return True
+
+    def release(self, name: str, holder: str) -> None:
+        table = orm.leases
+        self._connection.execute(
+            delete(table).where(table.c.name == name, table.c.holder == holder)
+        )
+
+    def holders(self) -> list[str]:
+        """The workers holding leases now."""
+        rows = self._connection.execute(select(orm.leases.c.holder).distinct())
+        return [row.holder for row in rows]
+
+    def release_all(self, holder: str) -> int:
+        """Free every lease a dead worker held; how many."""
+        result = self._connection.execute(delete(orm.leases).where(orm.leases.c.holder == holder))
+        return int(result.rowcount)
+
 
 class SqlUnitOfWork:
     """One transaction: `with uow: ... uow.commit()`; leaving without commit rolls back.
@@ -527,6 +785,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocumentRepository(self._connection, self.orders)
         self.control_numbers = SqlControlNumbers(self._connection)
         self.outbox = SqlOutbox(self._connection, self.orders)
+        self.leases = SqlLeases(self._connection)
         self._events: list[object] = []
         return self
 

@@ -269,14 +269,34 @@ class Fact:
 
 def fact(event: Event) -> Fact:
     """The plain, persistable form of `event` (every field but its time, which `Fact.at` holds)."""
-    fields = {f.name: plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    fields = {name: plain(getattr(event, name)) for name in _names(type(event))}
     del fields["at"]
     return Fact(event=type(event).__name__, at=event.at, fields=fields)
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _names(kind: type) -> tuple[str, ...]:
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
 
 
 def plain(value: object) -> Plain:
     """`value` as JSON-ready data: enums by code, decimals as strings, dates in ISO 8601,
     dataclasses as dicts, tuples as lists."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value  # type: ignore[return-value]
+    if kind is tuple or kind is list:
+        return [plain(item) for item in value]  # type: ignore[attr-defined]
+    if kind is Decimal:
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: plain(getattr(value, name)) for name in _names(kind)}
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, enum.Enum):
@@ -287,8 +307,6 @@ def plain(value: object) -> Plain:
         return str(value)
     if isinstance(value, date):  # datetime is a date too
         return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
         return [plain(item) for item in value]
     if isinstance(value, dict):

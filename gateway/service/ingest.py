@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
@@ -36,7 +37,7 @@ from gateway.mapping.inbound import (
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
 from gateway.service.messagebus import RefusalRecorded, apply_command
-from gateway.service.ports import StoredDocument, UnitOfWork
+from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
 from gateway.x12.ack import (
     AckFormat,
     GroupAck,
@@ -46,7 +47,7 @@ from gateway.x12.ack import (
     read_ta1,
 )
 from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
-from gateway.x12.model import GroupReport, InterchangeReport, TransactionReport
+from gateway.x12.model import FileReport, GroupReport, InterchangeReport, TransactionReport
 from gateway.x12.reader import parse_bytes
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
@@ -91,6 +92,7 @@ class SetOutcome:
     action: str
     po_number: str = ""
     message: str = ""
+    recorded: bool = False  # written to the store with what it applied
 
 
 @dataclass(slots=True)
@@ -115,6 +117,13 @@ class IngestResult:
     sets: list[SetOutcome] = field(default_factory=list)
     acknowledgements: list[Acknowledgement] = field(default_factory=list)
     first_issue: str = ""
+    unauthorized: str = ""  # why the file was refused for the mailbox it came from
+    resumed: bool = False  # taking it in had been cut short; the sets not done were applied
+
+    @property
+    def troubled(self) -> list[SetOutcome]:
+        """The sets an operator must look at: rejected, refused, not mapped."""
+        return [s for s in self.sets if s.action in ("rejected", "refused", "not mapped")]
 
 
 def partner_of(report: InterchangeReport) -> str:
@@ -147,43 +156,98 @@ class Ingestor:
         catalog: Catalog | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         ack_format: AckFormat = AckFormat.FA997,
+        partners: Sequence[PartnerProfile] = (),
+        checkpoint: Callable[[str], None] = lambda point: None,
     ):
         self.uow_factory = uow_factory
         self.mappings = mappings
         self.catalog = catalog or load_catalog()
         self.clock = clock
         self.ack_format = ack_format
+        self.directory = {(p.identity.isa_qualifier, p.identity.isa_id): p for p in partners}
+        self.checkpoint = checkpoint
 
-    def ingest(self, raw: bytes, filename: str) -> IngestResult:
+    def ingest(
+        self, raw: bytes, filename: str, *, mailbox: PartnerProfile | None = None
+    ) -> IngestResult:
+        """Take in one file: store it and queue its acknowledgements in one transaction, then
+        apply its sets one transaction each. A file whose bytes were taken in before is a
+        duplicate, unless that earlier taking was cut short (a crash): then it resumes with the
+        sets not applied yet. With `mailbox`, the partner whose mailbox the file came from,
+        an interchange from or to anyone else is stored as unauthorized and never applied."""
         sha256 = hashlib.sha256(raw).hexdigest()
         result = IngestResult(filename, sha256)
         with self.uow_factory() as uow:
             earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]
-        if earlier:
+        if earlier and all(d.processed_at is not None for d in earlier):
             result.duplicate = (
                 f"the same bytes were taken in before (document {earlier[0].id}, "
                 f"{earlier[0].filename or 'no name'}); not applied again"
             )
+            result.document_ids = [d.id for d in earlier if d.id is not None]
             return result
         documents, report = parse_bytes(raw, catalog=self.catalog)
         result.accepted = report.accepted
         first = report.first_issue()
         result.first_issue = first.describe() if first else ""
         now = self.clock()
+        if earlier:
+            result.resumed = True
+            applicable = self._resume(earlier, report, documents, result)
+        else:
+            applicable = self._store(raw, filename, report, documents, mailbox, now, result)
+            self.checkpoint("stored")
+        for interchange_report, document, document_id in applicable:
+            if interchange_report.issues:
+                continue  # a rejected interchange is not applied (its TA1 says why)
+            with self.uow_factory() as uow:
+                done = {(r.group_control, r.set_control) for r in uow.documents.sets(document_id)}
+            for ta1 in document.ta1s:
+                result.sets.append(self._apply_ta1(interchange_report, ta1))
+            for group_report, group in zip(
+                interchange_report.groups, document.groups, strict=False
+            ):
+                self._apply_group(
+                    interchange_report, group_report, group, document_id, now, result, done
+                )
+        with self.uow_factory() as uow:
+            for document_id in result.document_ids:
+                uow.documents.mark_processed(document_id)
+            uow.commit()
+        return result
+
+    def _store(
+        self,
+        raw: bytes,
+        filename: str,
+        report: FileReport,
+        documents: list[Interchange],
+        mailbox: PartnerProfile | None,
+        now: dt.datetime,
+        result: IngestResult,
+    ) -> list[tuple[InterchangeReport, Interchange, int]]:
+        """Store each interchange of a new file and queue its acknowledgements, in one
+        transaction; the interchanges to apply."""
         applicable: list[tuple[InterchangeReport, Interchange, int]] = []
         with self.uow_factory() as uow:
             for interchange_report, document in zip(report.interchanges, documents, strict=False):
-                partner = partner_of(interchange_report)
+                partner = self.partner_of(interchange_report)
+                refusal = _unauthorized(interchange_report, mailbox)
                 repeat = uow.documents.with_interchange(
                     partner, "in", interchange_report.sender_id, interchange_report.control_number
                 )
+                status = _status(interchange_report)
+                if refusal:
+                    status = "unauthorized"
+                elif repeat:
+                    status = "duplicate"
                 document_id = uow.documents.add(
                     StoredDocument(
-                        sha256=sha256,
-                        partner=partner,
+                        sha256=hashlib.sha256(raw).hexdigest(),
+                        partner=mailbox.key if mailbox is not None and refusal else partner,
                         direction="in",
                         size=len(raw),
-                        status="duplicate" if repeat else _status(interchange_report),
+                        status=status,
                         raw=raw,
                         transaction_sets=tuple(
                             sorted(
@@ -207,6 +271,9 @@ class Ingestor:
                     )
                 )
                 result.document_ids.append(document_id)
+                if refusal:
+                    result.unauthorized = refusal
+                    continue  # never acknowledged nor applied: the sender is not who it says
                 self._acknowledge(uow, interchange_report, partner, now, result)
                 if repeat:
                     result.duplicate = (
@@ -217,16 +284,36 @@ class Ingestor:
                     continue
                 applicable.append((interchange_report, document, document_id))
             uow.commit()
-        for interchange_report, document, document_id in applicable:
-            if interchange_report.issues:
-                continue  # a rejected interchange is not applied (its TA1 says why)
-            for ta1 in document.ta1s:
-                result.sets.append(self._apply_ta1(interchange_report, ta1))
-            for group_report, group in zip(
-                interchange_report.groups, document.groups, strict=False
-            ):
-                self._apply_group(interchange_report, group_report, group, document_id, now, result)
-        return result
+        return applicable
+
+    def _resume(
+        self,
+        earlier: list[StoredDocument],
+        report: FileReport,
+        documents: list[Interchange],
+        result: IngestResult,
+    ) -> list[tuple[InterchangeReport, Interchange, int]]:
+        """The interchanges of a file whose taking in was cut short, with their stored
+        documents (stored and acknowledged already): applied again, they skip the sets done."""
+        applicable = []
+        by_control = {(d.sender_id, d.interchange_control): d for d in earlier}
+        for interchange_report, document in zip(report.interchanges, documents, strict=False):
+            stored = by_control.get((interchange_report.sender_id, document.control_number))
+            if stored is None or stored.id is None:
+                continue
+            result.document_ids.append(stored.id)
+            if stored.status in ("duplicate", "unauthorized"):
+                if stored.status == "unauthorized":
+                    result.unauthorized = "the interchange was refused when first taken in"
+                continue
+            applicable.append((interchange_report, document, stored.id))
+        return applicable
+
+    def partner_of(self, report: InterchangeReport) -> str:
+        """The partner an interchange comes from: the profile with its ISA sender, else the
+        ISA sender id itself."""
+        profile = self.directory.get((report.sender_qualifier, report.sender_id))
+        return profile.key if profile is not None else partner_of(report)
 
     def _acknowledge(
         self,
@@ -238,8 +325,15 @@ class Ingestor:
     ) -> None:
         numbers = StoreControlNumbers(uow, partner)
         stamp = Stamp(now.strftime("%Y%m%d"), now.strftime("%H%M"))
+        profile = self.directory.get((report.sender_qualifier, report.sender_id))
+        ack_format, ta1, functional = self.ack_format, "requested", True
+        if profile is not None:
+            policy = profile.acknowledgements
+            functional = policy.send != "none"
+            ack_format = AckFormat.IA999 if policy.send == "999" else AckFormat.FA997
+            ta1 = policy.ta1
         for interchange in build_acknowledgements(
-            report, numbers, stamp, ack_format=self.ack_format
+            report, numbers, stamp, ack_format=ack_format, ta1=ta1, functional=functional
         ):
             content = serialize(interchange)
             kinds = sorted({t.set_id for g in interchange.groups for t in g.transactions})
@@ -274,6 +368,7 @@ class Ingestor:
         document_id: int,
         now: dt.datetime,
         result: IngestResult,
+        done: set[tuple[str, str]],
     ) -> None:
         if group_report.issues:
             return
@@ -282,10 +377,34 @@ class Ingestor:
             transaction = by_control.get(transaction_report.control_number)
             if transaction is None or not transaction_report.accepted:
                 continue
-            result.sets.append(
-                self._apply_set(interchange, group_report, transaction_report, transaction,
-                                document_id, now)
-            )  # fmt: skip
+            if (group_report.control_number, transaction.control_number) in done:
+                continue  # applied before a crash cut the file short
+            outcome = self._apply_set(
+                interchange, group_report, transaction_report, transaction, document_id, now
+            )
+            if not outcome.recorded:  # nothing was applied: record what became of it alone
+                with self.uow_factory() as uow:
+                    self._finish(uow, document_id, group_report.control_number, outcome)
+            result.sets.append(outcome)
+
+    def _finish(
+        self, uow: UnitOfWork, document_id: int, group_control: str, outcome: SetOutcome
+    ) -> None:
+        """Record what became of a set in `uow`, and commit: the set is done."""
+        uow.documents.record_set(
+            document_id,
+            SetRecord(
+                group_control,
+                outcome.control_number,
+                outcome.set_id,
+                outcome.action,
+                outcome.po_number,
+                outcome.message,
+            ),
+        )
+        uow.commit()
+        outcome.recorded = True
+        self.checkpoint("set")
 
     def _apply_set(
         self,
@@ -298,7 +417,9 @@ class Ingestor:
     ) -> SetOutcome:
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
         if transaction.set_id in ("997", "999"):
-            return self._apply_functional_ack(interchange, transaction, outcome)
+            return self._apply_functional_ack(
+                interchange, transaction, outcome, document_id, group.control_number
+            )
         if transaction.set_id in ORDER_DOCUMENTS:
             return self._apply_order_document(
                 interchange, group, transaction, document_id, now, outcome
@@ -309,7 +430,7 @@ class Ingestor:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return outcome
-        partner = partner_of(interchange)
+        partner = self.partner_of(interchange)
         context = Context(
             partner=partner,
             our_role=Role.SELLER,
@@ -349,7 +470,7 @@ class Ingestor:
                     apply_command(command, uow)
                     uow.flush()
                     uow.documents.link(document_id, partner, mapped.po_number)
-                    uow.commit()
+                    self._finish(uow, document_id, group.control_number, outcome)
                 return outcome
             except ConcurrentUpdate:
                 if attempt == RETRIES:
@@ -375,7 +496,7 @@ class Ingestor:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return outcome
-        partner = partner_of(interchange)
+        partner = self.partner_of(interchange)
         context = Context(
             partner=partner,
             our_role=our_role,
@@ -410,22 +531,24 @@ class Ingestor:
                     for po_number in mapped.po_numbers:
                         uow.documents.link(document_id, partner, po_number)
                     answered = self._answer_change(uow, mapped, None, now)
-                    uow.commit()
-                outcome.action, outcome.message = mapped.action, mapped.summary
-                if not made:
-                    outcome.message += " (the orders already reflect it: nothing applied)"
-                outcome.message += answered
+                    outcome.action, outcome.message = mapped.action, mapped.summary
+                    if not made:
+                        outcome.message += " (the orders already reflect it: nothing applied)"
+                    outcome.message += answered
+                    self._finish(uow, document_id, group.control_number, outcome)
                 return outcome
             except ConcurrentUpdate:
                 continue
             except RuleViolation as exc:
-                if late is not None and not self._keep_refused(late, document_id):
-                    continue  # the order moved on and would take it now: try the set again
                 outcome.action, outcome.message = "refused", str(exc)
                 if late is not None:
                     outcome.message += " (kept on the order for an operator)"
+                    if not self._keep_refused(late, document_id, group.control_number, outcome):
+                        continue  # the order moved on and would take it now: try the set again
                 else:
-                    outcome.message += self._record_refusal(mapped, context, exc, document_id, now)
+                    self._record_refusal(
+                        mapped, context, exc, document_id, now, group.control_number, outcome
+                    )
                 return outcome
         outcome.action, outcome.message = "refused", "lost every retry to other workers"
         return outcome
@@ -437,12 +560,15 @@ class Ingestor:
         refusal: RuleViolation,
         document_id: int,
         now: dt.datetime,
-    ) -> str:
+        group_control: str,
+        outcome: SetOutcome,
+    ) -> None:
         """Keep a refused set on the orders it names that we hold on the receiving side (a
         DocumentRefused in their history, the document linked) and, for an 860, queue the 865
-        refusing it when the partner takes those; what was queued, for the outcome."""
+        refusing it when the partner takes those; all with the set's record, in one
+        transaction."""
         if isinstance(refusal, OrderNotFound) or refusal.rule in NOT_ABOUT_OUR_ORDER:
-            return ""
+            return
         for _ in range(RETRIES + 1):
             try:
                 with self.uow_factory() as uow:
@@ -465,11 +591,12 @@ class Ingestor:
                         uow.documents.link(document_id, context.partner, po_number)
                     uow.flush()
                     answered = self._answer_change(uow, mapped, refusal, now)
-                    uow.commit()
-                return answered
+                    outcome.message += answered
+                    self._finish(uow, document_id, group_control, outcome)
+                return
             except ConcurrentUpdate:
+                outcome.message = outcome.message.split("; 865")[0]
                 continue
-        return ""
 
     def _answer_change(
         self,
@@ -504,9 +631,11 @@ class Ingestor:
             f" (interchange {sent.interchange_control}, document {sent.document_id})"
         )
 
-    def _keep_refused(self, command: Command, document_id: int) -> bool:
-        """Keep a fulfilment refused as too late on its order, alone, as the message bus does;
-        False when the order would now take it."""
+    def _keep_refused(
+        self, command: Command, document_id: int, group_control: str, outcome: SetOutcome
+    ) -> bool:
+        """Keep a fulfilment refused as too late on its order, alone, as the message bus does,
+        with the set's record; False when the order would now take it."""
         for _ in range(RETRIES + 1):
             try:
                 with self.uow_factory() as uow:
@@ -515,7 +644,7 @@ class Ingestor:
                     except RefusalRecorded:
                         uow.flush()
                         uow.documents.link(document_id, command.partner, command.po_number)
-                        uow.commit()
+                        self._finish(uow, document_id, group_control, outcome)
                         return True
                     except RuleViolation:
                         return True
@@ -525,12 +654,17 @@ class Ingestor:
         return True
 
     def _apply_functional_ack(
-        self, interchange: InterchangeReport, transaction: TransactionSet, outcome: SetOutcome
+        self,
+        interchange: InterchangeReport,
+        transaction: TransactionSet,
+        outcome: SetOutcome,
+        document_id: int,
+        group_control: str,
     ) -> SetOutcome:
         """A 997 or 999 received: the outbound documents holding the group it answers take its
         verdict."""
         answer = read_functional_ack(transaction)
-        partner = partner_of(interchange)
+        partner = self.partner_of(interchange)
         with self.uow_factory() as uow:
             found = [
                 document
@@ -551,17 +685,17 @@ class Ingestor:
             for document in answered:
                 assert document.id is not None
                 uow.documents.set_status(document.id, status)
-            uow.commit()
-        outcome.action = "acknowledged"
-        rejected = [t for t in answer.transactions if not t.accepted]
-        detail = "".join(
-            f"; {t.set_id} #{t.control_number} rejected ({', '.join(t.codes) or t.status})"
-            for t in rejected
-        )
-        outcome.message = (
-            f"group {answer.group_control} ({answer.functional_id}) {status}: document"
-            f" {', '.join(str(d.id) for d in answered)}{detail}"
-        )
+            outcome.action = "acknowledged"
+            rejected = [t for t in answer.transactions if not t.accepted]
+            detail = "".join(
+                f"; {t.set_id} #{t.control_number} rejected ({', '.join(t.codes) or t.status})"
+                for t in rejected
+            )
+            outcome.message = (
+                f"group {answer.group_control} ({answer.functional_id}) {status}: document"
+                f" {', '.join(str(d.id) for d in answered)}{detail}"
+            )
+            self._finish(uow, document_id, group_control, outcome)
         return outcome
 
     def _apply_ta1(self, interchange: InterchangeReport, segment: Segment) -> SetOutcome:
@@ -569,7 +703,7 @@ class Ingestor:
         997 or 999 has answered it already, acknowledged."""
         answer = read_ta1(segment)
         outcome = SetOutcome("TA1", answer.control_number, "acknowledged")
-        partner = partner_of(interchange)
+        partner = self.partner_of(interchange)
         with self.uow_factory() as uow:
             answered = uow.documents.with_interchange(
                 partner, "out", interchange.receiver_id, answer.control_number
@@ -600,6 +734,28 @@ def _for_partner(refusal: RuleViolation) -> str:
     """A refusal as the partner reads it: the line, what is wrong and the rule."""
     where = f"line {refusal.line}: " if refusal.line else ""
     return f"{where}{refusal.message} ({refusal.rule})"
+
+
+def _unauthorized(report: InterchangeReport, mailbox: PartnerProfile | None) -> str:
+    """Why an interchange may not come from `mailbox` ('' when it may): its ISA sender must be
+    the partner and its receiver us, as the partner's profile says."""
+    if mailbox is None:
+        return ""
+    sender = (report.sender_qualifier, report.sender_id)
+    expected = (mailbox.identity.isa_qualifier, mailbox.identity.isa_id)
+    if sender != expected:
+        return (
+            f"interchange {report.control_number} is from {'/'.join(sender)}, but it came through"
+            f" the mailbox of {mailbox.key} ({'/'.join(expected)})"
+        )
+    receiver = (report.receiver_qualifier, report.receiver_id)
+    ours = (mailbox.us.isa_qualifier, mailbox.us.isa_id)
+    if receiver != ours:
+        return (
+            f"interchange {report.control_number} is addressed to {'/'.join(receiver)}, not to"
+            f" us ({'/'.join(ours)} towards {mailbox.key})"
+        )
+    return ""
 
 
 def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> dict[str, Order]:

@@ -52,6 +52,38 @@ class StoredDocument:
     filename: str | None = None
     id: int | None = None
     order_keys: list[tuple[str, str]] = field(default_factory=list)  # (partner, PO) it touched
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    processed_at: dt.datetime | None = None  # inbound: when every set of it was applied
+
+
+@dataclass(frozen=True, slots=True)
+class SetRecord:
+    """What became of one transaction set of an inbound document."""
+
+    group_control: str
+    set_control: str
+    set_id: str
+    action: str
+    po_number: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """Something queued for sending: an X12 document (kind "x12") or an e-mail."""
+
+    id: int
+    kind: str
+    partner: str
+    document_id: int | None
+    payload: dict[str, object]
+    status: str  # queued | sent | failed
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class OrderRepository(Protocol):
@@ -95,6 +127,25 @@ class DocumentRepository(Protocol):
 
     def set_status(self, document_id: int, status: str) -> None: ...
 
+    def record_set(self, document_id: int, outcome: SetRecord) -> None: ...
+
+    def sets(self, document_id: int) -> list[SetRecord]: ...
+
+    def mark_processed(self, document_id: int) -> None: ...
+
+    def reopen(self, document_id: int, sets: list[tuple[str, str]]) -> None: ...
+
+    def orders_of(self, document_id: int) -> list[tuple[str, str]]: ...
+
+    def listing(
+        self,
+        *,
+        partner: str | None = None,
+        direction: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[StoredDocument]: ...
+
 
 class ControlNumberIssuer(Protocol):
     """Control numbers for outbound interchanges, groups and sets, per partner."""
@@ -117,6 +168,43 @@ class Outbox(Protocol):
 
     def pending(self, kind: str | None = None) -> list[dict[str, object]]: ...
 
+    def due(self, kind: str, at: dt.datetime, limit: int = 100) -> list[OutboxEntry]: ...
+
+    def entry(self, outbox_id: int) -> OutboxEntry | None: ...
+
+    def for_document(self, document_id: int) -> list[OutboxEntry]: ...
+
+    def claim(self, outbox_id: int, at: dt.datetime, until: dt.datetime, holder: str) -> bool: ...
+
+    def claimants(self) -> list[str]: ...
+
+    def release_claims(self, holder: str) -> int: ...
+
+    def settle(
+        self,
+        outbox_id: int,
+        status: str,
+        *,
+        at: dt.datetime,
+        next_attempt_at: dt.datetime | None = None,
+        error: str | None = None,
+        payload: dict[str, object] | None = None,
+    ) -> None: ...
+
+    def requeue(self, outbox_id: int, at: dt.datetime) -> None: ...
+
+
+class Leases(Protocol):
+    """Who works on what until when, shared by the workers."""
+
+    def acquire(self, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool: ...
+
+    def release(self, name: str, holder: str) -> None: ...
+
+    def holders(self) -> list[str]: ...
+
+    def release_all(self, holder: str) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over the store."""
@@ -132,6 +220,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def leases(self) -> Leases: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -181,3 +272,23 @@ class OutboundMailbox(Protocol):
         content again is a no-op (a retry after a crash). Returns where it went. Raises
         TransportError."""
         ...
+
+
+class FileStore(Protocol):
+    """The gateway's own folders: staging, archive, quarantine."""
+
+    def staging(self, partner: str) -> Path: ...
+
+    def waiting(self, partner: str) -> list[Staged]: ...
+
+    def claim(self, staged: Staged, sha256: str) -> Staged: ...
+
+    def claimed(self, partner: str) -> list[Staged]: ...
+
+    def release(self, staged: Staged) -> None: ...
+
+    def archive(self, sha256: str, content: bytes) -> Path: ...
+
+    def quarantine(
+        self, partner: str, name: str, sha256: str, content: bytes, report: str, at: dt.datetime
+    ) -> Path: ...

@@ -250,19 +250,27 @@ def build_acknowledgements(
     stamp: Stamp,
     *,
     ack_format: AckFormat = AckFormat.FA997,
+    ta1: str = "requested",
+    functional: bool = True,
 ) -> list[Interchange]:
     """The acknowledgement interchanges owed for one inbound interchange: a TA1 interchange when
-    asked for or when the interchange is bad, then one interchange with a 997 or 999 per
-    functional group (none for a rejected interchange or for groups of acknowledgements).
+    asked for or when the interchange is bad (`ta1` "requested"; "always" sends one for every
+    interchange, "never" none), then one interchange with a 997 or 999 per functional group
+    (none for a rejected interchange, for groups of acknowledgements, or when `functional` is
+    False: a partner that takes no functional acknowledgements).
 
     The TA1 travels in an interchange of its own, so the functional acknowledgements can be read
     by translators that take no segment outside a functional group."""
     found: list[Interchange] = []
-    if wants_ta1(report):
+    if ta1 == "always" or (ta1 == "requested" and wants_ta1(report)):
         interchange = _reply_envelope(report, numbers.next_interchange(), stamp)
         interchange.ta1s.append(build_ta1(report))
         found.append(interchange)
-    acknowledged = [] if report.issues else [g for g in report.groups if g.functional_id != "FA"]
+    acknowledged = (
+        [g for g in report.groups if g.functional_id != "FA"]
+        if functional and not report.issues
+        else []
+    )
     if not acknowledged:
         return found
     interchange = _reply_envelope(report, numbers.next_interchange(), stamp)

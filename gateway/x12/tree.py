@@ -9,6 +9,7 @@ in the implementation guides: `BEG03` is element 3 of BEG; `C04002`-style compos
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from gateway.x12.structure import LoopTable, StructureMachine
 REFERENCE = re.compile(r"^([A-Z0-9]{2,3}?)(\d{2})(?:-(\d+))?$")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_reference(reference: str) -> tuple[str, int, int | None]:
     """`BEG03` -> ("BEG", 3, None); `REF04-2` -> ("REF", 4, 2)."""
     match = REFERENCE.match(reference)
@@ -93,12 +95,24 @@ def _matches(segment: Segment, reference: str, want: str | Sequence[str]) -> boo
     return actual == want if isinstance(want, str) else actual in want
 
 
+_TABLES: dict[int, tuple[TransactionSetSchema, LoopTable]] = {}
+
+
+def _table(schema: TransactionSetSchema) -> LoopTable:
+    """The schema's loop look-ups, built once per schema (schemas live as long as the catalog
+    that holds them; the schema is kept beside its table so its id is never reused)."""
+    found = _TABLES.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _TABLES[id(schema)] = (schema, LoopTable(schema.root, False))
+    return found[1]
+
+
 def build_tree(transaction: TransactionSet, schema: TransactionSetSchema) -> Loop:
     """The loop tree of a transaction set (ST and SE left out), placed by its schema.
 
     A segment the schema does not place (the set was not valid) stays in the innermost open loop:
     mapping reads only validated sets, so this is a fallback, not a repair."""
-    machine = StructureMachine(schema, frozenset(), LoopTable(schema.root, False))
+    machine = StructureMachine(schema, frozenset(), _table(schema))
     root = Loop("")
     machine.place("ST")
     nodes: dict[int, Loop] = {id(machine.stack[0]): root}

@@ -1,0 +1,122 @@
+"""The gateway's own folders under the data folder, where files wait, are kept and are put aside.
+
+    DATA/staging/PARTNER/NAME           picked up from a mailbox, durable, not taken in yet
+    DATA/staging/PARTNER/work/SHA--NAME being taken in (claimed): found here after a crash, it
+                                        is taken in again, and the store resumes where it stopped
+    DATA/archive/SH/SHA256              every file received, raw, named by its content
+    DATA/quarantine/PARTNER/...         files an operator must look at, each with NAME.report.txt
+
+Strategy: every write is a write to a dot-prefixed temporary name, fsync, rename, fsync of the
+folder, so a file under its final name is always whole, and a crash leaves at worst a temporary
+file (removed when seen again). Moves inside the data folder are renames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from gateway.service.ports import Staged
+
+WORK = "work"
+SEPARATOR = "--"
+
+
+def safe_name(name: str) -> str:
+    """A name usable as one path component: letters, digits, '-', '_' and '.' kept."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".")
+    return cleaned[:200] or "file"
+
+
+def fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_whole(path: Path, content: bytes) -> None:
+    """Write `content` to `path` so that `path` is never seen half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    with open(partial, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    fsync_folder(path.parent)
+
+
+class LocalFiles:
+    """Staging, archive and quarantine folders under one data folder."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+
+    def staging(self, partner: str) -> Path:
+        folder = self.data_dir / "staging" / safe_name(partner)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def waiting(self, partner: str) -> list[Staged]:
+        """Files picked up for `partner` and not taken in yet, oldest first (stale temporary
+        files of an interrupted pick-up are removed)."""
+        folder = self.staging(partner)
+        found = []
+        for path in sorted(folder.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name)):
+            if not path.is_file():
+                continue
+            if path.name.startswith("."):
+                path.unlink(missing_ok=True)
+                continue
+            found.append(Staged(path, path.name, str(path)))
+        return found
+
+    def claim(self, staged: Staged, sha256: str) -> Staged:
+        """Move a staged file to the work folder, under a name that carries its content hash."""
+        work = staged.path.parent / WORK
+        work.mkdir(exist_ok=True)
+        target = work / f"{sha256[:16]}{SEPARATOR}{safe_name(staged.name)}"
+        os.replace(staged.path, target)
+        fsync_folder(work)
+        fsync_folder(staged.path.parent)
+        return Staged(target, staged.name, staged.source)
+
+    def claimed(self, partner: str) -> list[Staged]:
+        """Files whose taking in was cut short (a crash), oldest first."""
+        work = self.staging(partner) / WORK
+        if not work.is_dir():
+            return []
+        found = []
+        for path in sorted(work.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name)):
+            if path.is_file() and not path.name.startswith("."):
+                name = path.name.partition(SEPARATOR)[2] or path.name
+                found.append(Staged(path, name, str(path)))
+        return found
+
+    def release(self, staged: Staged) -> None:
+        """Forget a file taken in whole (its bytes are in the archive and the store)."""
+        staged.path.unlink(missing_ok=True)
+        fsync_folder(staged.path.parent)
+
+    def archive(self, sha256: str, content: bytes) -> Path:
+        """Keep the raw bytes under their hash; a file already there is left as it is."""
+        path = self.data_dir / "archive" / sha256[:2] / sha256
+        if path.exists() and path.stat().st_size == len(content):
+            return path
+        write_whole(path, content)
+        return path
+
+    def quarantine(
+        self, partner: str, name: str, sha256: str, content: bytes, report: str, at: dt.datetime
+    ) -> Path:
+        """Put a copy of a file aside for an operator, with its report beside it; the same file
+        quarantined again (after a crash) lands on the same names."""
+        folder = self.data_dir / "quarantine" / safe_name(partner)
+        stem = f"{at.strftime('%Y%m%d')}-{sha256[:12]}-{safe_name(name)}"
+        path = folder / stem
+        write_whole(path, content)
+        write_whole(folder / f"{stem}.report.txt", report.encode("utf-8"))
+        return path

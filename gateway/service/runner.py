@@ -1,0 +1,214 @@
+"""The gateway's main loop: pick up from every mailbox on its schedule, take the files in,
+deliver the outbox, watch the acknowledgements owed.
+
+Strategy: one pass does everything once (`gateway run --once`, for cron and batch jobs); the
+long-running `gateway run` repeats passes, waking early when a watched folder changes. Each
+partner is handled apart: an unreachable mailbox is logged and retried with exponential backoff
+(up to its polling interval) while the others go on. Folder mailboxes are looked at on every
+pass (a scan is cheap and catches what a lost file-system event would miss); SFTP mailboxes on
+their partner's interval. When several workers share one database, a partner's mailbox is worked
+by one of them at a time (a lease in the store). A stop request is honoured between files: the
+file in hand is finished first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from gateway.config import FolderTransport, PartnerProfile
+from gateway.errors import TransportError
+from gateway.service.delivery import (
+    Deliverer,
+    Delivery,
+    overdue,
+    release_dead_workers,
+    this_worker,
+)
+from gateway.service.pipeline import FileOutcome, Pipeline
+from gateway.service.ports import InboundMailbox, UnitOfWork
+
+Log = Callable[..., None]
+"""`log(event, **fields)`: one structured line per event."""
+
+MAILBOX_LEASE = dt.timedelta(minutes=10)
+FIRST_BACKOFF = 30.0
+IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
+PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
+
+
+def _quiet(event: str, **fields: object) -> None:
+    """No logging."""
+
+
+@dataclass(slots=True)
+class PartnerState:
+    """When a partner's mailbox is next due, and how its last attempts went."""
+
+    next_poll: float = 0.0
+    failures: int = 0
+    last_error: str = ""
+    down_since: float | None = None
+
+
+@dataclass(slots=True)
+class PassSummary:
+    """What one pass did."""
+
+    files: list[FileOutcome] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+    overdue: list[int] = field(default_factory=list)
+
+
+class Runner:
+    """Runs passes over every partner."""
+
+    def __init__(
+        self,
+        partners: Sequence[PartnerProfile],
+        inbound: Callable[[PartnerProfile], InboundMailbox],
+        pipeline: Pipeline,
+        deliverer: Deliverer,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        log: Log = _quiet,
+        worker: str = "",
+    ):
+        self.partners = list(partners)
+        self.inbound = inbound
+        self.pipeline = pipeline
+        self.deliverer = deliverer
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.monotonic = monotonic
+        self.log = log
+        self.worker = worker or this_worker()
+        self.states = {p.key: PartnerState() for p in self.partners}
+        self._mailboxes: dict[str, InboundMailbox] = {}
+
+    def run_once(
+        self, *, every_partner: bool = True, stop: threading.Event | None = None
+    ) -> PassSummary:
+        """One pass: every partner's mailbox (all of them, or only those due), the outbox, the
+        acknowledgements owed."""
+        summary = PassSummary()
+        for holder in release_dead_workers(self.uow_factory):
+            self.log("leases of a dead worker freed", worker=holder)
+        for profile in self.partners:
+            if stop is not None and stop.is_set():
+                return summary
+            state = self.states[profile.key]
+            due = (
+                isinstance(profile.transport, FolderTransport)
+                or self.monotonic() >= state.next_poll
+            )
+            if every_partner or due:
+                self._pick_up(profile, state, summary, stop)
+        summary.deliveries = self.deliverer.drain()
+        for delivery in summary.deliveries:
+            self.log(
+                f"delivery {delivery.status}",
+                partner=delivery.partner,
+                document=delivery.document_id,
+                where=delivery.where,
+                error=delivery.error,
+            )
+        late = overdue(self.uow_factory, {p.key: p for p in self.partners}, self.clock())
+        for document in late:
+            self.log("acknowledgement overdue", partner=document.partner, document=document.id)
+        summary.overdue = [d.id for d in late if d.id is not None]
+        return summary
+
+    def run(self, stop: threading.Event, wake: Callable[[float], bool]) -> None:
+        """Passes until `stop` is set; between passes, sleep until the next mailbox is due, a
+        watched folder changes (`wake(timeout)` returns early) or IDLE_WAKE passes."""
+        self.log("gateway started", partners=len(self.partners), worker=self.worker)
+        first = True
+        while not stop.is_set():
+            self.run_once(every_partner=first, stop=stop)
+            first = False
+            if stop.is_set():
+                break
+            now = self.monotonic()
+            polled = [
+                s.next_poll
+                for p, s in zip(self.partners, self.states.values(), strict=True)
+                if not isinstance(p.transport, FolderTransport)
+            ]
+            pause = min([IDLE_WAKE, *(max(t - now, 0.0) for t in polled)])
+            wake(max(pause, 0.05))
+        self.log("gateway stopped", worker=self.worker)
+
+    def _pick_up(
+        self,
+        profile: PartnerProfile,
+        state: PartnerState,
+        summary: PassSummary,
+        stop: threading.Event | None,
+    ) -> None:
+        lease = f"mailbox:{profile.key}"
+        now = self.clock()
+        with self.uow_factory() as uow:
+            held = uow.leases.acquire(lease, self.worker, now, now + MAILBOX_LEASE)
+            uow.commit()
+        if not held:
+            return  # another worker has this mailbox now
+        try:
+            for outcome in self.pipeline.recover(profile.key, profile):
+                self._taken(outcome, summary)
+            mailbox = self._mailboxes.get(profile.key)
+            if mailbox is None:
+                mailbox = self._mailboxes[profile.key] = self.inbound(profile)
+            staging = self.pipeline.files.staging(profile.key)
+            while stop is None or not stop.is_set():
+                staged = mailbox.collect(staging, limit=PICKUP_LIMIT)
+                for item in staged:
+                    if stop is not None and stop.is_set():
+                        break  # the rest stays in staging, taken first at the next start
+                    self._taken(self.pipeline.take(item, profile.key, profile), summary)
+                if len(staged) < PICKUP_LIMIT:
+                    break
+        except TransportError as exc:
+            state.failures += 1
+            state.last_error = str(exc)
+            if state.down_since is None:
+                state.down_since = self.monotonic()
+            wait = min(FIRST_BACKOFF * 2 ** (state.failures - 1), profile.poll_seconds)
+            state.next_poll = self.monotonic() + wait
+            summary.unreachable[profile.key] = str(exc)
+            self.log(
+                "mailbox unreachable",
+                partner=profile.key,
+                error=str(exc),
+                failures=state.failures,
+                retry_in=round(wait),
+            )
+            return
+        finally:
+            with self.uow_factory() as uow:
+                uow.leases.release(lease, self.worker)
+                uow.commit()
+        if state.failures:
+            self.log("mailbox reachable again", partner=profile.key, after=state.failures)
+        state.failures, state.last_error, state.down_since = 0, "", None
+        state.next_poll = self.monotonic() + profile.poll_seconds
+
+    def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
+        summary.files.append(outcome)
+        result = outcome.result
+        self.log(
+            f"file {outcome.status}",
+            partner=outcome.partner,
+            file=outcome.name,
+            sha256=outcome.sha256[:16],
+            sets=len(result.sets) if result else 0,
+            acknowledgements=len(result.acknowledgements) if result else 0,
+            quarantined=str(outcome.quarantined or ""),
+            reasons="; ".join(outcome.reasons),
+        )

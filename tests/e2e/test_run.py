@@ -1,0 +1,185 @@
+"""`gateway run` as a daemon and as a batch job, with a real kill -9 in the middle of a batch.
+
+The worker is a real process: `GATEWAY_CRASH_AT=POINT:N` makes it SIGKILL itself the Nth time it
+passes POINT, so the kill lands at a chosen moment of the pipeline (a file claimed, stored, half
+its sets applied, taken in but not released). A restart must then reach exactly the state of a
+run that was never interrupted: the same orders with the same history, the same documents, the
+same acknowledgements in the partner's outbox, nothing left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+FILES = ("850_004010_three_sets.x12", "850_004010_good.x12", "850_005010_good.x12")
+PARTNER = """
+name = "Harborview Home Goods"
+role = "buyer"
+[identity]
+isa_qualifier = "01"
+isa_id = "079845213"
+[us]
+isa_qualifier = "ZZ"
+isa_id = "{us}"
+[transport]
+type = "folder"
+inbox = "../../mailboxes/{key}/in"
+outbox = "../../mailboxes/{key}/out"
+settle_seconds = 0
+"""
+
+
+def setup_site(folder: Path) -> Path:
+    """A configuration with Harborview buying from us (as Cedar Ridge in 004010 and as
+    Bluewater in 005010: two profiles would need two ids, so the 005010 file goes to a second
+    gateway identity of the same buyer through its own mailbox)."""
+    config = folder / "config"
+    (config / "partners").mkdir(parents=True)
+    (config / "gateway.toml").write_text('[gateway]\ndata_dir = "../data"\n')
+    (config / "partners" / "harborview.toml").write_text(
+        PARTNER.format(us="CEDARRIDGEOUT", key="harborview")
+    )
+    for key in ("harborview",):
+        (folder / "mailboxes" / key / "in").mkdir(parents=True)
+    return config / "gateway.toml"
+
+
+def gateway(
+    config: Path, *args: str, crash_at: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("GATEWAY_CRASH_AT", None)
+    if crash_at:
+        env["GATEWAY_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-c", "from gateway.cli import main; main()", "--config", str(config),
+         *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )  # fmt: skip
+
+
+def drop_files(folder: Path) -> None:
+    for name in FILES[:2]:
+        shutil.copy(SAMPLES / "850" / name, folder / "mailboxes" / "harborview" / "in" / name)
+
+
+def final_state(config: Path, folder: Path) -> dict[str, object]:
+    listed = gateway(config, "orders", "list", "--include-test", "--json")
+    assert listed.returncode == 0, listed.stderr
+    orders = []
+    for summary in json.loads(listed.stdout):
+        shown = gateway(config, "orders", "show", summary["po_number"], "--json")
+        view = json.loads(shown.stdout)
+        view["history"] = [entry["event"] for entry in view["history"]]
+        view["documents"] = [(d["direction"], d["sets"], d["status"]) for d in view["documents"]]
+        view.pop("version")
+        orders.append(view)
+    documents = json.loads(gateway(config, "documents", "list", "--json").stdout)
+    outbox = folder / "mailboxes" / "harborview" / "out"
+    return {
+        "orders": orders,
+        "documents": sorted((d["direction"], d["sets"], d["status"]) for d in documents),
+        "outbox": sorted(p.read_bytes().split(b"*")[13] for p in outbox.glob("*.x12")),
+        "inbox": sorted(p.name for p in (folder / "mailboxes" / "harborview" / "in").iterdir()),
+        "staged": sorted(
+            str(p.relative_to(folder)) for p in (folder / "data" / "staging").rglob("*")
+            if p.is_file()
+        ),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    folder = tmp_path_factory.mktemp("straight")
+    config = setup_site(folder)
+    assert gateway(config, "db", "upgrade").returncode == 0
+    drop_files(folder)
+    first = gateway(config, "run", "--once")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return final_state(config, folder)
+
+
+CRASH_POINTS = ("claimed:1", "archived:2", "stored:1", "set:2", "ingested:1", "released:2")
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
+def test_a_worker_killed_mid_batch_and_restarted_ends_as_if_never_killed(
+    tmp_path: Path, crash_at: str, uninterrupted: dict[str, object]
+):
+    config = setup_site(tmp_path)
+    assert gateway(config, "db", "upgrade").returncode == 0
+    drop_files(tmp_path)
+    killed = gateway(config, "run", "--once", crash_at=crash_at)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    restarted = gateway(config, "run", "--once")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert final_state(config, tmp_path) == uninterrupted
+    orders = uninterrupted["orders"]
+    assert isinstance(orders, list) and len(orders) == 4
+    assert uninterrupted["inbox"] == [] and uninterrupted["staged"] == []
+
+
+def test_the_daemon_takes_files_as_they_come_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    config = setup_site(tmp_path)
+    assert gateway(config, "db", "upgrade").returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("GATEWAY_CRASH_AT", None)
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", "from gateway.cli import main; main()", "--config", str(config),
+         "run", "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # started and idle
+        inbox = tmp_path / "mailboxes" / "harborview" / "in"
+        shutil.copy(SAMPLES / "850" / "850_004010_good.x12", inbox / ".arriving.part")
+        (inbox / ".arriving.part").rename(inbox / "po.x12")
+        outbox = tmp_path / "mailboxes" / "harborview" / "out"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not list(outbox.glob("*.x12")):
+            time.sleep(0.1)
+        assert list(outbox.glob("997_*.x12")), "the 997 never arrived"
+        daemon.send_signal(signal.SIGTERM)
+        stdout, stderr = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert daemon.returncode == 0, stderr
+    events = [json.loads(line)["event"] for line in stdout.splitlines()]
+    assert events[0] == "gateway started"
+    assert "file applied" in events and "delivery sent" in events
+    assert events[-2:] == ["stop requested", "gateway stopped"]
+    assert stderr == ""
+
+
+def test_a_one_pass_run_with_a_quarantined_file_exits_1_for_cron(tmp_path: Path):
+    config = setup_site(tmp_path)
+    assert gateway(config, "db", "upgrade").returncode == 0
+    shutil.copy(
+        SAMPLES / "850" / "850_004010_bad_SE01_count.x12",
+        tmp_path / "mailboxes" / "harborview" / "in" / "bad.x12",
+    )
+    result = gateway(config, "run", "--once")
+    assert result.returncode == 1
+    assert "file quarantined" in result.stdout and "quarantined=1" in result.stdout
+    reports = list((tmp_path / "data" / "quarantine" / "harborview").glob("*.report.txt"))
+    assert len(reports) == 1 and "rejected:" in reports[0].read_text()

@@ -1,0 +1,335 @@
+"""The pipeline from a partner's folder mailbox to the store and back, on SQLite and PostgreSQL,
+with real files: archive first, duplicates and strangers quarantined with a report, acks
+delivered to the partner's outbox, a crash at any point of a file taken again without loss or
+double application, deliveries retried with backoff, acknowledgements owed marked overdue."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gateway.adapters.migrate import upgrade
+from gateway.adapters.store import create_store_engine
+from gateway.bootstrap import Gateway, bootstrap
+from gateway.config import (
+    AcknowledgementPolicy,
+    DatabaseConfig,
+    FolderTransport,
+    GatewayConfig,
+    Identity,
+    PartnerProfile,
+)
+from gateway.domain.commands import CreateFulfillment
+from gateway.domain.values import LineQuantity
+from gateway.mapping.outbound import Decision
+from gateway.service import delivery
+from gateway.service.documents import list_documents, show_document
+from gateway.service.export import export
+from gateway.service.pipeline import Pipeline
+from gateway.service.views import order_view
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+PO = "HV4500871234"
+
+
+def harborview(folder: Path, **changes: object) -> PartnerProfile:
+    profile = PartnerProfile(
+        key="harborview",
+        name="Harborview Home Goods",
+        role="buyer",
+        identity=Identity("01", "079845213", "079845213"),
+        us=Identity("ZZ", "CEDARRIDGEOUT", "CEDARRIDGEOUT"),
+        transport=FolderTransport(folder / "in", folder / "out", settle_seconds=0),
+    )
+    return dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
+    mailboxes = tmp_path / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True)
+    config = dataclasses.replace(store_config, partners=(harborview(mailboxes),))
+    wired = bootstrap(config)
+    yield wired
+    wired.close()
+
+
+def inbox(gateway: Gateway) -> Path:
+    transport = gateway.config.partners[0].transport
+    assert isinstance(transport, FolderTransport)
+    return transport.inbox
+
+
+def outbox(gateway: Gateway) -> list[Path]:
+    transport = gateway.config.partners[0].transport
+    assert isinstance(transport, FolderTransport)
+    return sorted(transport.outbox.glob("*")) if transport.outbox.exists() else []
+
+
+def drop(gateway: Gateway, sample: str, name: str | None = None) -> bytes:
+    content = (SAMPLES / sample[:3] / sample).read_bytes()
+    (inbox(gateway) / (name or sample)).write_bytes(content)
+    return content
+
+
+def state(gateway: Gateway) -> dict[str, object]:
+    """Everything the store and the mailboxes hold, for comparing two runs."""
+    with gateway.uow_factory() as uow:
+        orders = []
+        for summary in uow.orders.summaries(include_test=True):
+            order = uow.orders.get(summary.partner, summary.po_number)
+            assert order is not None
+            view = order_view(order)
+            view["history"] = [entry["event"] for entry in view["history"]]
+            orders.append(view)
+        documents = [
+            (d.direction, d.status, d.transaction_sets, d.interchange_control)
+            for d in uow.documents.listing(limit=1000)
+        ]
+        pending = len(uow.outbox.pending())
+    return {
+        "orders": orders,
+        "documents": sorted(documents),
+        "pending": pending,
+        "outbox": [p.name for p in outbox(gateway)],
+        "inbox": sorted(p.name for p in inbox(gateway).iterdir()),
+    }
+
+
+def test_a_file_is_archived_applied_and_acknowledged_into_the_partners_outbox(gateway: Gateway):
+    content = drop(gateway, "850_004010_good.x12")
+    summary = gateway.runner().run_once()
+    (taken,) = summary.files
+    assert (taken.status, taken.partner) == ("applied", "harborview")
+    sha256 = hashlib.sha256(content).hexdigest()
+    assert (gateway.config.data_dir / "archive" / sha256[:2] / sha256).read_bytes() == content
+    assert list(inbox(gateway).iterdir()) == []
+    assert not any(gateway.files.staging("harborview").glob("**/*.x12"))
+    (ack,) = outbox(gateway)
+    assert ack.read_bytes().startswith(b"ISA*00*          *00*          *ZZ*CEDARRIDGEOUT")
+    assert b"AK9*A*1*1*1" in ack.read_bytes()
+    with gateway.uow_factory() as uow:
+        (order,) = uow.orders.find(PO)
+        assert order.partner == "harborview"
+        statuses = {d.direction: d.status for d in uow.documents.listing()}
+    assert statuses == {"in": "accepted", "out": "sent"}
+
+
+def test_the_same_file_again_is_quarantined_as_a_duplicate_and_not_applied(gateway: Gateway):
+    drop(gateway, "850_004010_good.x12")
+    gateway.runner().run_once()
+    before = state(gateway)
+    drop(gateway, "850_004010_good.x12", "again.x12")
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "duplicate" and taken.quarantined is not None
+    report = taken.quarantined.with_name(taken.quarantined.name + ".report.txt").read_text()
+    assert "duplicate: the same bytes were taken in before" in report
+    assert state(gateway)["orders"] == before["orders"]
+
+
+def test_a_file_from_someone_else_through_this_mailbox_is_quarantined_and_never_applied(
+    gateway: Gateway,
+):
+    drop(gateway, "855_004010_good.x12")  # from CEDARRIDGEOUT, not from Harborview
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "quarantined"
+    assert "not authorized: interchange 000730201 is from ZZ/CEDARRIDGEOUT" in taken.reasons[0]
+    assert outbox(gateway) == []  # no acknowledgement to a stranger
+    with gateway.uow_factory() as uow:
+        (document,) = uow.documents.listing()
+    assert document.status == "unauthorized"
+
+
+def test_a_refused_set_is_quarantined_with_its_report_while_the_others_go_through(
+    gateway: Gateway,
+):
+    drop(gateway, "850_004010_good.x12")
+    gateway.runner().run_once()
+    # the 860 deletes a shipped line: refused, reported, the file's other content stays applied
+    gateway.bus.handle(shipment_of_line_2())
+    drop(gateway, "860_004010_good_change.x12")
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "quarantined"
+    report = taken.quarantined.with_name(taken.quarantined.name + ".report.txt").read_text()  # type: ignore[union-attr]
+    assert "860 #0001 PO HV4500871234 refused" in report
+    assert "fulfilled-quantity-cannot-be-cancelled" in report
+    kinds = sorted(p.name.split("_")[0] for p in outbox(gateway))
+    assert kinds == ["865", "997", "997"]  # the refusal answered, both files acknowledged
+
+
+def shipment_of_line_2() -> CreateFulfillment:
+    return CreateFulfillment(
+        partner="harborview",
+        po_number=PO,
+        at=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+        fulfillment_id="F1",
+        lines=(LineQuantity("2", Decimal(1)),),
+        carrier="UPSN",
+    )
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing catches it, open transactions roll back."""
+
+
+POINTS = [
+    ("claimed", 1),
+    ("archived", 1),
+    ("stored", 1),
+    ("set", 1),
+    ("set", 2),
+    ("ingested", 1),
+    ("released", 1),
+    ("claimed-delivery", 1),
+    ("delivered", 2),
+]
+
+
+@pytest.mark.parametrize(("point", "count"), POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
+def test_a_crash_at_any_point_of_a_file_loses_nothing_and_applies_nothing_twice(
+    store_config: GatewayConfig, tmp_path: Path, point: str, count: int
+):
+    def run(folder: Path, crash_at: tuple[str, int] | None) -> dict[str, object]:
+        (folder / "mailboxes" / "in").mkdir(parents=True)
+        config = dataclasses.replace(
+            store_config, data_dir=folder, partners=(harborview(folder / "mailboxes"),)
+        )
+        if store_config.database.url:  # PostgreSQL: a fresh database for each run
+            config = dataclasses.replace(config, database=fresh(store_config, folder.name))
+        gateway = bootstrap(config)
+        if not store_config.database.url:
+            gateway.upgrade_database()
+        try:
+            for sample in ("850_004010_three_sets.x12", "850_004010_good.x12"):
+                drop(gateway, sample)
+            if crash_at is not None:
+                seen = {"count": 0}
+
+                def checkpoint(reached: str) -> None:
+                    if reached == crash_at[0]:
+                        seen["count"] += 1
+                        if seen["count"] == crash_at[1]:
+                            raise Crash(reached)
+
+                crashing = Pipeline(gateway.ingestor, gateway.files, checkpoint=checkpoint)
+                gateway.ingestor.checkpoint = checkpoint
+                gateway.deliverer.checkpoint = checkpoint
+                runner = gateway.runner()
+                runner.pipeline = crashing
+                with pytest.raises(Crash):
+                    runner.run_once()
+                gateway.ingestor.checkpoint = lambda reached: None
+                gateway.deliverer.checkpoint = lambda reached: None
+                # a delivery the dead worker had claimed comes due when its lease ends
+                later = dt.datetime.now(dt.UTC) + delivery.LEASE + dt.timedelta(seconds=1)
+                gateway.deliverer.clock = lambda: later
+            gateway.runner().run_once()  # the restart
+            gateway.runner().run_once()  # and a quiet pass after it
+            return state(gateway)
+        finally:
+            gateway.close()
+
+    uninterrupted = run(tmp_path / "straight", None)
+    crashed = run(tmp_path / "crashed", (point, count))
+    assert crashed == uninterrupted
+    assert uninterrupted["pending"] == 0 and len(uninterrupted["outbox"]) == 2  # type: ignore[arg-type]
+    assert len(uninterrupted["orders"]) == 4  # type: ignore[arg-type]
+
+
+def fresh(store_config: GatewayConfig, name: str) -> DatabaseConfig:
+    """A migrated PostgreSQL database of its own, beside the test's one."""
+    base = store_config.database.url
+    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    database = f"{base.rsplit('/', 1)[1]}_{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    config = dataclasses.replace(store_config.database, url=base.rsplit("/", 1)[0] + "/" + database)
+    engine = create_store_engine(dataclasses.replace(store_config, database=config))
+    upgrade(engine)
+    engine.dispose()
+    return config
+
+
+def test_a_delivery_that_fails_is_retried_with_backoff_and_sent_once(gateway: Gateway):
+    transport = gateway.config.partners[0].transport
+    assert isinstance(transport, FolderTransport)
+    transport.outbox.parent.mkdir(parents=True, exist_ok=True)
+    transport.outbox.write_text("not a folder")  # the share is broken: delivering fails
+    drop(gateway, "850_004010_good.x12")
+    summary = gateway.runner().run_once()
+    (failed,) = summary.deliveries
+    assert failed.status == "retry" and failed.error
+    with gateway.uow_factory() as uow:
+        (entry,) = uow.outbox.pending()
+        assert entry["attempts"] == 1 and entry["next_attempt_at"] is not None
+    assert gateway.runner().run_once().deliveries == []  # not due yet
+    transport.outbox.unlink()
+    later = dt.datetime.now(dt.UTC) + delivery.backoff(1) + dt.timedelta(seconds=1)
+    gateway.deliverer.clock = lambda: later
+    (sent,) = gateway.deliverer.drain()
+    assert sent.status == "sent"
+    assert gateway.deliverer.drain() == []
+    assert len(outbox(gateway)) == 1
+
+
+def test_the_backoff_doubles_up_to_an_hour():
+    waits = [delivery.backoff(n).total_seconds() for n in range(1, 10)]
+    assert waits[:4] == [30, 60, 120, 240] and waits[-1] == 3600
+
+
+def test_a_document_unanswered_past_the_partners_deadline_is_overdue_until_answered(
+    gateway: Gateway,
+):
+    drop(gateway, "850_004010_good.x12")
+    gateway.runner().run_once()
+    result = export(gateway.uow_factory, PO, "855", decision=Decision.accept_all(),
+                    mappings=gateway.mappings)  # fmt: skip
+    gateway.deliverer.drain()
+    profiles = {p.key: p for p in gateway.config.partners}
+    now = dt.datetime.now(dt.UTC)
+    assert delivery.overdue(gateway.uow_factory, profiles, now) == []
+    (late,) = delivery.overdue(gateway.uow_factory, profiles, now + dt.timedelta(hours=25))
+    assert late.id == result.document_id
+    never = {
+        "harborview": dataclasses.replace(
+            profiles["harborview"], acknowledgements=AcknowledgementPolicy(expect="none")
+        )
+    }
+    assert delivery.overdue(gateway.uow_factory, never, now + dt.timedelta(days=9)) == []
+    # the partner's 997 comes late: the document is acknowledged after all
+    with gateway.uow_factory() as uow:
+        sent = uow.documents.get(result.document_id)
+        assert sent is not None
+        (group,) = sent.group_controls
+    ack = (
+        "ISA*00*          *00*          *01*079845213      *ZZ*CEDARRIDGEOUT  *261122*0900*U*"
+        "00401*000051099*0*P*>~GS*FA*079845213*CEDARRIDGEOUT*20261122*0900*5199*X*004010~"
+        "ST*997*0001~AK1*PR*" + group + "~AK9*A*1*1*1~"
+        "SE*4*0001~GE*1*5199~IEA*1*000051099~"
+    )
+    (inbox(gateway) / "997.x12").write_text(ack)
+    gateway.runner().run_once()
+    with gateway.uow_factory() as uow:
+        document = uow.documents.get(result.document_id)
+    assert document is not None and document.status == "acknowledged"
+
+
+def test_documents_listing_as_json_is_plain(gateway: Gateway):
+    drop(gateway, "850_004010_good.x12")
+    gateway.runner().run_once()
+    rows = list_documents(gateway.uow_factory())
+    assert [row["direction"] for row in rows] == ["out", "in"]
+    shown = show_document(gateway.uow_factory(), rows[1]["id"])
+    assert shown["transaction_sets"][0]["action"] == "created"
+    assert shown["orders"] == [{"partner": "harborview", "po_number": PO}]
+    json.dumps(shown)

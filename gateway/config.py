@@ -414,9 +414,12 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
             "archive_folder",
             "timeout_seconds",
         }
-        _check_keys(table, allowed, where)
         if "password" in table:
-            raise ConfigurationError(f"{where}: never put a password here; use password_env")
+            raise ConfigurationError(
+                f"{where}: never put a password here; name the environment variable holding it"
+                " in password_env (or use key_file)"
+            )
+        _check_keys(table, allowed, where)
         for key in ("host", "user", "host_key", "remote_inbox", "remote_outbox"):
             if key not in table:
                 raise ConfigurationError(f"{where}: {key} is missing")

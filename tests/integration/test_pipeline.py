@@ -333,3 +333,40 @@ def test_documents_listing_as_json_is_plain(gateway: Gateway):
     assert shown["transaction_sets"][0]["action"] == "created"
     assert shown["orders"] == [{"partner": "harborview", "po_number": PO}]
     json.dumps(shown)
+
+
+def test_a_partners_profile_overrides_its_mappings_in_and_out(
+    store_config: GatewayConfig, tmp_path: Path
+):
+    """Without code: the profile's [mappings."850-in".required] holds the partner to what it
+    promised to send, its [mappings."855-out".settings] changes what we send it."""
+    mailboxes = tmp_path / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True)
+    overrides = (
+        ("850-in", {"required": {"header": ["release_number"], "line_ids": ["UP"]}}),
+        ("855-out", {"settings": {"acknowledgement_type": {"accepted": "AK"}}}),
+    )
+    config = dataclasses.replace(
+        store_config, partners=(harborview(mailboxes, mappings=overrides),)
+    )
+    wired = bootstrap(config)
+    try:
+        drop(wired, "850_004010_good.x12")  # BEG04 (release number) is empty
+        (taken,) = wired.runner().run_once().files
+        assert taken.status == "quarantined"
+        assert (
+            "the partner requires what this purchase order lacks: release_number (BEG04)"
+            in (taken.reasons[0])
+        )
+        content = (SAMPLES / "850" / "850_004010_good.x12").read_bytes()
+        released = content.replace(f"BEG*00*SA*{PO}**".encode(), f"BEG*00*SA*{PO}*R1*".encode())
+        released = released.replace(b"000051001", b"000051077")  # ISA13 and IEA02
+        assert released.count(b"000051077") == 2
+        (inbox(wired) / "po-released.x12").write_bytes(released)
+        (taken,) = wired.runner().run_once().files
+        assert taken.status == "applied", taken.reasons
+        result = export(wired.uow_factory, PO, "855", decision=Decision.accept_all(),
+                        mappings=wired.mappings)  # fmt: skip
+        assert b"BAK*00*AK*" + PO.encode() in result.content
+    finally:
+        wired.close()

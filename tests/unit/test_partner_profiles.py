@@ -1,0 +1,141 @@
+"""Partner profiles (config/partners/*.toml): read once, checked key by key; every mistake names
+the file, the key and the fix. The example profiles shipped in config/ load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import (
+    FolderTransport,
+    SftpTransport,
+    load_config,
+    load_partner,
+    load_partners,
+)
+from gateway.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FOLDER = """
+name = "Harborview"
+role = "buyer"
+poll_minutes = 5
+[identity]
+isa_qualifier = "01"
+isa_id = "079845213"
+[us]
+isa_id = "CEDARRIDGEOUT"
+[transport]
+type = "folder"
+inbox = "in"
+outbox = "out"
+[contacts]
+default = ["edi@harborview.example"]
+cancellations = ["orders@harborview.example"]
+[mappings."850-in".required]
+parties = ["ST"]
+"""
+
+SFTP = """
+role = "seller"
+[identity]
+isa_id = "BLUEWATERKW"
+[us]
+isa_id = "079845213"
+[x12]
+version = "005010"
+component_separator = ":"
+[acknowledgements]
+send = "999"
+ta1 = "always"
+expect = "999"
+deadline_hours = 4
+[transport]
+type = "sftp"
+host = "sftp.bluewater.example"
+user = "harborview"
+host_key = "SHA256:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+key_file = "keys/bluewater"
+remote_inbox = "/outbound"
+remote_outbox = "/inbound"
+after_pickup = "move"
+archive_folder = "/outbound/taken"
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_folder_profile_reads_with_its_defaults(tmp_path: Path):
+    profile = load_partner(write(tmp_path, "harborview", FOLDER))
+    assert (profile.key, profile.role, profile.poll_seconds) == ("harborview", "buyer", 300)
+    assert (profile.identity.isa_qualifier, profile.identity.gs_id) == ("01", "079845213")
+    assert profile.us.isa_qualifier == "ZZ"
+    assert isinstance(profile.transport, FolderTransport)
+    assert profile.transport.inbox == (tmp_path / "in").resolve()
+    assert profile.contacts_for("cancellations") == ("orders@harborview.example",)
+    assert profile.contacts_for("quarantine") == ("edi@harborview.example",)
+    assert profile.mapping_overrides() == {"850-in": {"required": {"parties": ["ST"]}}}
+    assert (profile.acknowledgements.send, profile.x12.version) == ("997", "004010")
+
+
+def test_an_sftp_profile_reads_every_key(tmp_path: Path):
+    profile = load_partner(write(tmp_path, "bluewater", SFTP))
+    transport = profile.transport
+    assert isinstance(transport, SftpTransport)
+    assert transport.key_file == (tmp_path / "keys" / "bluewater").resolve()
+    assert (transport.after_pickup, transport.archive_folder) == ("move", "/outbound/taken")
+    assert profile.poll_seconds == 15 * 60  # the default interval
+    assert profile.acknowledgements.ta1 == "always"
+    assert profile.x12.component_separator == ":"
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new", "message"),
+    [
+        (FOLDER, 'role = "buyer"', 'role = "vendor"', "role = 'vendor' is not one of"),
+        (FOLDER, 'isa_id = "079845213"', 'isa_id = "0798452131234567"', "1 to 15 characters"),
+        (FOLDER, 'isa_qualifier = "01"', 'isa_qualifier = "1"', "must be 2 characters"),
+        (FOLDER, 'type = "folder"', 'type = "ftp"', 'type must be "folder" or "sftp"'),
+        (FOLDER, 'outbox = "out"', "", "outbox (a folder path) is missing"),
+        (FOLDER, "poll_minutes = 5", "poll_minutes = 0", "poll_minutes must be above 0"),
+        (FOLDER, "poll_minutes = 5", "poll_minute = 5", "unknown key 'poll_minute'"),
+        (FOLDER, 'default = ["edi@harborview.example"]', 'default = "edi"', "list of e-mail"),
+        (SFTP, 'host_key = "SHA256:', 'host_key = "MD5:', "SHA256 fingerprint"),
+        (SFTP, 'key_file = "keys/bluewater"', 'password = "secret"', "never put a password"),
+        (SFTP, 'key_file = "keys/bluewater"', "", "exactly one of key_file"),
+        (SFTP, 'archive_folder = "/outbound/taken"', "", 'after_pickup = "move" needs'),
+        (SFTP, 'send = "999"', 'send = "998"', "send = '998' is not one of"),
+        (SFTP, 'component_separator = ":"', 'component_separator = "*"', "must differ"),
+        (SFTP, 'version = "005010"', 'version = "003060"', "version = '003060'"),
+    ],
+)
+def test_a_mistake_names_the_file_the_key_and_the_fix(
+    tmp_path: Path, text: str, old: str, new: str, message: str
+):
+    assert old in text
+    path = write(tmp_path, "partner", text.replace(old, new))
+    with pytest.raises(ConfigurationError) as caught:
+        load_partner(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_two_profiles_with_one_isa_identity_are_refused(tmp_path: Path):
+    write(tmp_path, "harborview", FOLDER)
+    write(tmp_path, "harborview-again", FOLDER)
+    with pytest.raises(ConfigurationError, match=r"is also harborview(-again)?'s"):
+        load_partners(tmp_path)
+
+
+def test_the_example_configuration_loads(tmp_path: Path):
+    config = load_config(ROOT / "config" / "gateway.toml")
+    assert [p.key for p in config.partners] == sorted(
+        p.stem for p in (ROOT / "config" / "partners").glob("*.toml")
+    )
+    assert config.data_dir == (ROOT / "data").resolve()

@@ -647,9 +647,13 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     if raw:
         with gateway.uow_factory() as uow:
             document = uow.documents.get(document_id)
-        if document is None or document.raw is None:
+        if document is None or (document.raw is None and document.raw_path is None):
             raise DocumentActionRefused("document-exists", f"no document {document_id}")
-        click.echo(document.raw.decode("latin-1"), nl=False)
+        if document.raw is not None:
+            click.echo(document.raw.decode("latin-1"), nl=False)
+        else:
+            for chunk in gateway.files.chunks(Path(document.raw_path or "")):
+                click.echo(chunk.decode("latin-1"), nl=False)
         return
     view = show_document(gateway.uow_factory(), document_id)
     if as_json:
@@ -699,7 +703,7 @@ def documents_replay(settings: Settings, document_id: int) -> None:
     """Take a received document in again for its sets that were refused, rejected or not
     mapped (after the order arrived, or a mapping or profile was fixed)."""
     gateway = settings.gateway()
-    result = replay(gateway.uow_factory, gateway.ingestor, document_id)
+    result = replay(gateway.uow_factory, gateway.ingestor, document_id, gateway.files)
     failed = False
     for outcome in result.sets:
         po = f" PO {outcome.po_number}" if outcome.po_number else ""

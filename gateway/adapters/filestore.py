@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from gateway.service.ports import Staged
 
 WORK = "work"
+CHUNK = 1 << 20
 SEPARATOR = "--"
 
 
@@ -101,6 +103,31 @@ class LocalFiles:
         staged.path.unlink(missing_ok=True)
         fsync_folder(staged.path.parent)
 
+    def chunks(self, path: Path) -> Iterator[bytes]:
+        """A file's bytes, a chunk at a time."""
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def read(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+    def archive_file(self, sha256: str, path: Path) -> Path:
+        """Keep a file's bytes under their hash, copied a chunk at a time."""
+        target = self.data_dir / "archive" / sha256[:2] / sha256
+        if target.exists() and target.stat().st_size == path.stat().st_size:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.part")
+        with open(partial, "wb") as handle:
+            for chunk in self.chunks(path):
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+        fsync_folder(target.parent)
+        return target
+
     def archive(self, sha256: str, content: bytes) -> Path:
         """Keep the raw bytes under their hash; a file already there is left as it is."""
         path = self.data_dir / "archive" / sha256[:2] / sha256
@@ -110,13 +137,21 @@ class LocalFiles:
         return path
 
     def quarantine(
-        self, partner: str, name: str, sha256: str, content: bytes, report: str, at: dt.datetime
+        self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
     ) -> Path:
-        """Put a copy of a file aside for an operator, with its report beside it; the same file
-        quarantined again (after a crash) lands on the same names."""
+        """Put a copy of a file (from the archive) aside for an operator, with its report beside
+        it; the same file quarantined again (after a crash) lands on the same names."""
         folder = self.data_dir / "quarantine" / safe_name(partner)
         stem = f"{at.strftime('%Y%m%d')}-{sha256[:12]}-{safe_name(name)}"
         path = folder / stem
-        write_whole(path, content)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{stem}.part"
+        with open(partial, "wb") as handle:
+            for chunk in self.chunks(archived):
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+        fsync_folder(folder)
         write_whole(folder / f"{stem}.report.txt", report.encode("utf-8"))
         return path

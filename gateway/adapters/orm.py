@@ -97,6 +97,7 @@ documents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=True),  # every set of it applied
+    Column("envelope", JSON, nullable=True),  # inbound: the ISA/GS values an answer is built on
 )
 Index("ix_documents_sha256", documents.c.sha256)
 Index(

@@ -17,6 +17,7 @@ import typing
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
+from gateway.domain.events import Fact
 from gateway.errors import GatewayFault
 
 TRANSIENT = frozenset({"events"})
@@ -52,6 +53,10 @@ def dump(value: Any) -> Any:
         return [dump(v) for v in value]
     if kind is Decimal:
         return str(value)
+    if kind is dict:
+        return {str(k): dump(v) for k, v in value.items()}
+    if kind is Fact:  # its fields are plain data already (events.plain made them)
+        return {"event": value.event, "at": value.at.isoformat(), "fields": value.fields}
     names = _fields_of(kind)
     if names is not None:
         return {name: dump(getattr(value, name)) for name in names}

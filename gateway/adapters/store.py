@@ -11,6 +11,7 @@ holds; PostgreSQL runs at READ COMMITTED, the version check doing the rest.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -79,6 +81,35 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Statements built once, their values passed as parameters: building a statement with its
+# values inlined costs more than running it on SQLite.
+_ORDER_ROW = (
+    select(orm.orders)
+    .where(orm.orders.c.partner == bindparam("p_partner"))
+    .where(orm.orders.c.po_number == bindparam("p_po"))
+)
+_INSERT_ORDER = insert(orm.orders)
+_UPDATE_ORDER = (
+    update(orm.orders)
+    .where(orm.orders.c.id == bindparam("p_id"))
+    .where(orm.orders.c.version == bindparam("p_version"))
+)
+_LAST_EVENT = (
+    select(orm.order_events.c.sequence)
+    .where(orm.order_events.c.order_id == bindparam("p_order"))
+    .order_by(orm.order_events.c.sequence.desc())
+    .limit(1)
+)
+_INSERT_EVENTS = insert(orm.order_events)
+_LINK_EXISTS = (
+    select(orm.document_orders.c.order_id)
+    .where(orm.document_orders.c.document_id == bindparam("p_document"))
+    .where(orm.document_orders.c.order_id == bindparam("p_order"))
+)
+_INSERT_LINK = insert(orm.document_orders)
+_INSERT_SET = insert(orm.document_sets)
+
+
 class SqlOrderRepository:
     """Orders in the `orders` table."""
 
@@ -89,10 +120,16 @@ class SqlOrderRepository:
         self._loaded_versions: dict[tuple[str, str], int] = {}
         self._new: set[tuple[str, str]] = set()
         self._recorded: dict[tuple[str, str], int] = {}  # events already written, per order
+        self._absent: set[tuple[str, str]] = set()  # looked up in this transaction: not held
+        self._inserted: set[tuple[str, str]] = set()  # created in this transaction
+        self._touched: set[tuple[str, str]] | None = None  # inside a savepoint: orders used
+        self._saved_recorded: dict[tuple[str, str], int] = {}  # events written before it
 
     def add(self, order: Order) -> None:
         key = (order.partner, order.po_number)
-        if key in self._seen or self._row(*key) is not None:
+        if self._touched is not None:
+            self._touched.add(key)
+        if key in self._seen or (key not in self._absent and self._row(*key) is not None):
             raise RuleViolation(
                 "one-order-per-po-number",
                 "an order with this PO number from this partner exists already",
@@ -103,10 +140,15 @@ class SqlOrderRepository:
 
     def get(self, partner: str, po_number: str) -> Order | None:
         key = (partner, po_number)
+        if self._touched is not None:
+            self._touched.add(key)
         if key in self._seen:
             return self._seen[key]
+        if key in self._absent:
+            return None
         row = self._row(partner, po_number)
         if row is None:
+            self._absent.add(key)
             return None
         order = restore(Order, row.state)
         order.version = row.version
@@ -187,23 +229,32 @@ class SqlOrderRepository:
             pending = list(order.events[self._recorded.get(key, 0) :])
             if key in self._new:
                 order.version = 1
-                result = self._connection.execute(
-                    insert(orm.orders).values(
-                        **self._columns(order), created_at=stamp, updated_at=stamp
+                try:  # a unit of work that fails here is rolled back (or its savepoint)
+                    result = self._connection.execute(
+                        _INSERT_ORDER,
+                        {**self._columns(order), "created_at": stamp, "updated_at": stamp},
                     )
-                )
+                except IntegrityError:
+                    raise ConcurrentUpdate(
+                        f"order {order.po_number} from {order.partner} was created by another "
+                        "worker meanwhile"
+                    ) from None
                 (order_id,) = result.inserted_primary_key or (None,)
                 assert order_id is not None
                 self._ids[key] = int(order_id)
                 self._new.discard(key)
+                self._inserted.add(key)
             elif pending:
                 read_version = self._loaded_versions[key]
                 order.version = read_version + 1
                 result = self._connection.execute(
-                    update(orm.orders)
-                    .where(orm.orders.c.id == self._ids[key])
-                    .where(orm.orders.c.version == read_version)
-                    .values(**self._columns(order), updated_at=stamp)
+                    _UPDATE_ORDER,
+                    {
+                        **self._columns(order),
+                        "updated_at": stamp,
+                        "p_id": self._ids[key],
+                        "p_version": read_version,
+                    },
                 )
                 if result.rowcount != 1:
                     order.version = read_version
@@ -220,6 +271,34 @@ class SqlOrderRepository:
     def committed(self) -> None:
         """The transaction committed and the orders' pending events were taken."""
         self._recorded.clear()
+        self._absent.clear()
+        self._inserted.clear()
+
+    def watch(self) -> set[tuple[str, str]]:
+        """Start noting the orders used (a savepoint begins); the set they are noted in."""
+        self._touched = set()
+        self._saved_recorded = dict(self._recorded)
+        return self._touched
+
+    def forget(self, keys: set[tuple[str, str]]) -> list[Any]:
+        """Drop orders from the identity map (a savepoint that used them was rolled back: the
+        next `get` reads them again, as the transaction has them). Returns the events they had
+        written before the savepoint, which the transaction still holds."""
+        kept: list[Any] = []
+        for key in keys:
+            order = self._seen.pop(key, None)
+            if order is not None:
+                kept.extend(order.events[: self._saved_recorded.get(key, 0)])
+            self._ids.pop(key, None)
+            self._loaded_versions.pop(key, None)
+            self._new.discard(key)
+            self._recorded.pop(key, None)
+            self._absent.discard(key)
+            self._inserted.discard(key)
+        return kept
+
+    def unwatch(self) -> None:
+        self._touched = None
 
     def _record_events(
         self, order_id: int, pending: list[Any], stamp: dt.datetime, *, first: bool = False
@@ -229,12 +308,7 @@ class SqlOrderRepository:
         last = (
             0
             if first  # a new order has no event yet
-            else self._connection.execute(
-                select(orm.order_events.c.sequence)
-                .where(orm.order_events.c.order_id == order_id)
-                .order_by(orm.order_events.c.sequence.desc())
-                .limit(1)
-            ).scalar()
+            else self._connection.execute(_LAST_EVENT, {"p_order": order_id}).scalar()
         )
         sequence = int(last or 0)
         rows = []
@@ -251,7 +325,7 @@ class SqlOrderRepository:
                     "recorded_at": stamp,
                 }
             )
-        self._connection.execute(insert(orm.order_events), rows)
+        self._connection.execute(_INSERT_EVENTS, rows)
 
     @staticmethod
     def _columns(order: Order) -> dict[str, Any]:
@@ -273,10 +347,12 @@ class SqlOrderRepository:
 
     def _row(self, partner: str, po_number: str) -> Any:
         return self._connection.execute(
-            select(orm.orders)
-            .where(orm.orders.c.partner == partner)
-            .where(orm.orders.c.po_number == po_number)
+            _ORDER_ROW, {"p_partner": partner, "p_po": po_number}
         ).first()
+
+    def inserted(self, partner: str, po_number: str) -> bool:
+        """Whether the order was created by this transaction (nothing can link to it yet)."""
+        return (partner, po_number) in self._inserted
 
     def _id(self, partner: str, po_number: str) -> int | None:
         key = (partner, po_number)
@@ -336,6 +412,7 @@ class SqlDocumentRepository:
                 raw=document.raw,
                 raw_path=document.raw_path,
                 size=document.size,
+                envelope=document.envelope,
                 created_at=stamp,
                 updated_at=stamp,
             )
@@ -351,19 +428,27 @@ class SqlDocumentRepository:
         """Record that a document touched an order (written at commit)."""
         self._links.append((document_id, (partner, po_number)))
 
+    def pending_links(self) -> int:
+        return len(self._links)
+
+    def drop_links(self, count: int) -> None:
+        """Forget the links noted after the first `count` (their savepoint was rolled back)."""
+        del self._links[count:]
+
     def flush(self) -> None:
         for document_id, (partner, po_number) in self._links:
             order_id = self._orders.id_of(partner, po_number)
             if order_id is None:
                 continue
-            exists = self._connection.execute(
-                select(orm.document_orders)
-                .where(orm.document_orders.c.document_id == document_id)
-                .where(orm.document_orders.c.order_id == order_id)
-            ).first()
-            if exists is None:
+            exists = not self._orders.inserted(partner, po_number) and (
                 self._connection.execute(
-                    insert(orm.document_orders).values(document_id=document_id, order_id=order_id)
+                    _LINK_EXISTS, {"p_document": document_id, "p_order": order_id}
+                ).first()
+                is not None
+            )
+            if not exists:
+                self._connection.execute(
+                    _INSERT_LINK, {"document_id": document_id, "order_id": order_id}
                 )
         self._links.clear()
 
@@ -440,16 +525,17 @@ class SqlDocumentRepository:
     def record_set(self, document_id: int, outcome: SetRecord) -> None:
         """What became of one set of an inbound document, in the transaction that applied it."""
         self._connection.execute(
-            insert(orm.document_sets).values(
-                document_id=document_id,
-                group_control=outcome.group_control,
-                set_control=outcome.set_control,
-                set_id=outcome.set_id,
-                action=outcome.action,
-                po_number=outcome.po_number,
-                message=outcome.message,
-                created_at=now(),
-            )
+            _INSERT_SET,
+            {
+                "document_id": document_id,
+                "group_control": outcome.group_control,
+                "set_control": outcome.set_control,
+                "set_id": outcome.set_id,
+                "action": outcome.action,
+                "po_number": outcome.po_number,
+                "message": outcome.message,
+                "created_at": now(),
+            },
         )
 
     def sets(self, document_id: int) -> list[SetRecord]:
@@ -536,6 +622,7 @@ def _document(row: Any) -> StoredDocument:
         created_at=row.created_at,
         updated_at=row.updated_at,
         processed_at=row.processed_at,
+        envelope=row.envelope,
     )
 
 
@@ -816,6 +903,27 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.connection.rollback()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction undone alone when it fails (an exception leaves it): its
+        database changes are rolled back and the orders it used are forgotten, to be read again
+        as the transaction still has them. Savepoints do not nest."""
+        touched = self.orders.watch()
+        links = self.documents.pending_links()
+        nested = self.connection.begin_nested()
+        try:
+            yield
+            self.flush()
+            nested.commit()
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            self._events.extend(self.orders.forget(touched))
+            self.documents.drop_links(links)
+            raise
+        finally:
+            self.orders.unwatch()
 
     def collect_new_events(self) -> Iterator[object]:
         """Events of the orders committed so far, for the message bus to handle."""

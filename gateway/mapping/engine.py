@@ -17,12 +17,13 @@ first file.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.errors import ConfigurationError
-from gateway.x12.tree import Loop, parse_reference
+from gateway.x12.tree import Loop, element_value, parse_reference
 
 Where = dict[str, str | list[str]]
 
@@ -62,14 +63,34 @@ class RecordRule:
                 continue
             record: dict[str, Any] = {name: rule.read(loop) for name, rule in self.fields.items()}
             if self.pairs:
-                pairs = []
-                for qualifier_ref, value_ref in self.pairs:
-                    qualifier, value = loop.value(qualifier_ref), loop.value(value_ref)
-                    if qualifier and value:
-                        pairs.append((qualifier, value))
-                record["pairs"] = tuple(pairs)
+                record["pairs"] = self._pairs(loop)
             records.append(record)
         return records
+
+    def _pairs(self, loop: Loop) -> tuple[tuple[str, str], ...]:
+        """The qualifier/value pairs present in one repetition: read straight from the
+        elements when every pair is in one segment (PO106/PO107, ...), the usual case."""
+        segment_id, positions = _pair_positions(self.pairs)
+        if segment_id:
+            found = loop.segments_with(segment_id)
+            if not found:
+                return ()
+            segment = found[0]
+            count = len(segment.elements)
+            pairs = []
+            for qualifier_at, value_at in positions:
+                if value_at <= count:
+                    qualifier = element_value(segment, qualifier_at)
+                    value = element_value(segment, value_at)
+                    if qualifier and value:
+                        pairs.append((qualifier, value))
+            return tuple(pairs)
+        pairs = []
+        for qualifier_ref, value_ref in self.pairs:
+            qualifier, value = loop.value(qualifier_ref), loop.value(value_ref)
+            if qualifier and value:
+                pairs.append((qualifier, value))
+        return tuple(pairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +103,19 @@ class Required:
     header: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
     line_ids: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=256)
+def _pair_positions(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """(segment id, element positions) when every pair is two plain elements of one segment;
+    ("", ()) otherwise."""
+    parsed = [(parse_reference(q), parse_reference(v)) for q, v in pairs]
+    segment_ids = {ref[0] for pair in parsed for ref in pair}
+    if len(segment_ids) != 1 or any(ref[2] is not None for pair in parsed for ref in pair):
+        return "", ()
+    return segment_ids.pop(), tuple((q[1], v[1]) for q, v in parsed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gateway.errors import RuleViolation
 from gateway.service.ingest import Ingestor, IngestResult
-from gateway.service.ports import StoredDocument, UnitOfWork
+from gateway.service.ports import FileStore, StoredDocument, UnitOfWork
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
@@ -138,13 +139,16 @@ def resend(uow_factory: Callable[[], UnitOfWork], document_id: int, now: dt.date
 
 
 def replay(
-    uow_factory: Callable[[], UnitOfWork], ingestor: Ingestor, document_id: int
+    uow_factory: Callable[[], UnitOfWork],
+    ingestor: Ingestor,
+    document_id: int,
+    files: FileStore | None = None,
 ) -> IngestResult:
     """Take an inbound document in again for the sets that did not go through the first time
     (after the order arrived, a mapping or a profile was fixed)."""
     with uow_factory() as uow:
         document = _get(uow, document_id)
-        if document.direction != "in" or document.raw is None:
+        if document.direction != "in" or (document.raw is None and document.raw_path is None):
             raise DocumentActionRefused(
                 "replay-only-inbound",
                 f"document {document_id} was sent by us; only a received one can be replayed"
@@ -167,4 +171,19 @@ def replay(
             )
         uow.documents.reopen(document_id, troubled)
         uow.commit()
-    return ingestor.ingest(document.raw, document.filename or f"document {document_id}")
+    name = document.filename or f"document {document_id}"
+    if document.raw is not None:
+        return ingestor.ingest(document.raw, name)
+    if files is None or document.raw_path is None:
+        raise DocumentActionRefused(
+            "replay-needs-the-archive",
+            f"document {document_id} is kept in the archive; replay it through the gateway",
+        )
+    archived = Path(document.raw_path)
+    return ingestor.ingest_chunks(
+        lambda: files.chunks(archived),
+        name,
+        sha256=document.sha256,
+        size=document.size,
+        raw_path=document.raw_path,
+    )

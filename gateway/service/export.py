@@ -69,7 +69,7 @@ from gateway.mapping.outbound_settings import (
 from gateway.service.messagebus import apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.x12.document import Segment
-from gateway.x12.model import InterchangeReport
+from gateway.x12.model import InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
 
@@ -433,7 +433,7 @@ def envelope_for(
     usage = "T" if order.is_test else "P"
     for direction, build in (("in", Envelope.answering), ("out", Envelope.following)):
         for document in reversed(documents):
-            if document.direction != direction or document.raw is None:
+            if document.direction != direction or (document.raw is None and not document.envelope):
                 continue
             report = _interchange_of(document)
             if report is not None and report.sender_id and report.receiver_id:
@@ -447,7 +447,10 @@ def envelope_for(
 
 
 def _interchange_of(document: StoredDocument) -> InterchangeReport | None:
-    """The header of the stored interchange (a stored file may hold several)."""
+    """The header of the stored interchange (a stored file may hold several): from the values
+    kept when it was taken in, else read again from its bytes."""
+    if document.envelope:
+        return report_from_envelope(document.envelope)
     reader = Reader(schema_checks=False)
     reader.feed(document.raw or b"")
     report = reader.close()

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
-from gateway.errors import ConcurrentUpdate, ConfigurationError, OrderNotFound, RuleViolation
+from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
 from gateway.mapping.engine import Mappings, SetMapping
 from gateway.mapping.inbound import (
     Context,
@@ -47,8 +47,14 @@ from gateway.x12.ack import (
     read_ta1,
 )
 from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
-from gateway.x12.model import FileReport, GroupReport, InterchangeReport, TransactionReport
-from gateway.x12.reader import parse_bytes
+from gateway.x12.model import (
+    FileReport,
+    GroupReport,
+    InterchangeReport,
+    TransactionReport,
+    envelope_values,
+)
+from gateway.x12.reader import CHUNK_SIZE, Reader, read_chunks
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
 from gateway.x12.tree import Loop, build_tree
@@ -170,12 +176,37 @@ class Ingestor:
     def ingest(
         self, raw: bytes, filename: str, *, mailbox: PartnerProfile | None = None
     ) -> IngestResult:
-        """Take in one file: store it and queue its acknowledgements in one transaction, then
-        apply its sets one transaction each. A file whose bytes were taken in before is a
-        duplicate, unless that earlier taking was cut short (a crash): then it resumes with the
-        sets not applied yet. With `mailbox`, the partner whose mailbox the file came from,
-        an interchange from or to anyone else is stored as unauthorized and never applied."""
-        sha256 = hashlib.sha256(raw).hexdigest()
+        """Take in a file held in memory (see `ingest_chunks`)."""
+        return self.ingest_chunks(
+            lambda: (raw[i : i + CHUNK_SIZE] for i in range(0, max(len(raw), 1), CHUNK_SIZE)),
+            filename,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            size=len(raw),
+            raw=raw,
+            mailbox=mailbox,
+        )
+
+    def ingest_chunks(
+        self,
+        chunks: Callable[[], Iterable[bytes]],
+        filename: str,
+        *,
+        sha256: str,
+        size: int,
+        raw: bytes | None = None,
+        raw_path: str | None = None,
+        mailbox: PartnerProfile | None = None,
+    ) -> IngestResult:
+        """Take in one file, read twice as a stream of chunks (`chunks()` starts it again), so a
+        file of any size is taken in within the memory of its largest transaction set: the first
+        reading validates it, then the file is stored (`raw` kept in the store, or `raw_path`,
+        where the archive holds it) and its acknowledgements queued in one transaction; the
+        second reading applies each accepted set as it comes, one transaction each.
+
+        A file whose bytes were taken in before is a duplicate, unless that earlier taking was cut
+        short (a crash): then it resumes with the sets not applied yet. With `mailbox`, the
+        partner whose mailbox the file came from, an interchange from or to anyone else is stored
+        as unauthorized and never applied."""
         result = IngestResult(filename, sha256)
         with self.uow_factory() as uow:
             earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]
@@ -186,51 +217,114 @@ class Ingestor:
             )
             result.document_ids = [d.id for d in earlier if d.id is not None]
             return result
-        documents, report = parse_bytes(raw, catalog=self.catalog)
+        report = read_chunks(chunks(), catalog=self.catalog)
         result.accepted = report.accepted
         first = report.first_issue()
         result.first_issue = first.describe() if first else ""
         now = self.clock()
         if earlier:
             result.resumed = True
-            applicable = self._resume(earlier, report, documents, result)
+            applicable = self._resume(earlier, report, result)
         else:
-            applicable = self._store(raw, filename, report, documents, mailbox, now, result)
+            stored = StoredFile(sha256, size, filename, raw, raw_path)
+            applicable = self._store(stored, report, mailbox, now, result)
             self.checkpoint("stored")
-        for interchange_report, document, document_id in applicable:
-            if interchange_report.issues:
-                continue  # a rejected interchange is not applied (its TA1 says why)
-            with self.uow_factory() as uow:
-                done = {(r.group_control, r.set_control) for r in uow.documents.sets(document_id)}
-            for ta1 in document.ta1s:
-                result.sets.append(self._apply_ta1(interchange_report, ta1))
-            for group_report, group in zip(
-                interchange_report.groups, document.groups, strict=False
-            ):
-                self._apply_group(
-                    interchange_report, group_report, group, document_id, now, result, done
-                )
+        if applicable:
+            self._apply_stream(chunks, applicable, now, result)
         with self.uow_factory() as uow:
             for document_id in result.document_ids:
                 uow.documents.mark_processed(document_id)
             uow.commit()
         return result
 
+    def _apply_stream(
+        self,
+        chunks: Callable[[], Iterable[bytes]],
+        applicable: dict[int, tuple[InterchangeReport, int]],
+        now: dt.datetime,
+        result: IngestResult,
+    ) -> None:
+        """Read the file again and apply each accepted set of the applicable interchanges
+        (by their place in the file) as soon as it is read: in batches of BATCH_SETS sets per
+        transaction, each set in a savepoint of its own (a set the rules refuse leaves nothing
+        behind but its record; a crash loses at most the batch, which a resumption applies)."""
+        done: dict[int, set[tuple[str, str]]] = {}
+        with self.uow_factory() as uow:
+            for _, document_id in applicable.values():
+                done[document_id] = {
+                    (r.group_control, r.set_control) for r in uow.documents.sets(document_id)
+                }
+        places: dict[int, int] = {}  # id of a parsed interchange -> its place in the file
+        kept: list[Interchange] = []
+        batch = _Batch(self.uow_factory)
+
+        def place_of(interchange: Interchange) -> int:
+            found = places.get(id(interchange))
+            if found is None:
+                found = places[id(interchange)] = len(places)
+                kept.append(interchange)  # keeps the id from being reused
+            return found
+
+        def on_set(
+            interchange: Interchange, group: FunctionalGroup, transaction: TransactionSet
+        ) -> None:
+            target = applicable.get(place_of(interchange))
+            if target is None:
+                return
+            report, document_id = target
+            group_report = next(
+                (
+                    g
+                    for g in report.groups
+                    if g.control_number == group.control_number and not g.issues
+                ),
+                None,
+            )
+            if group_report is None:
+                return
+            set_report = next(
+                (t for t in group_report.transactions
+                 if t.control_number == transaction.control_number),
+                None,
+            )  # fmt: skip
+            key = (group_report.control_number, transaction.control_number)
+            if set_report is None or not set_report.accepted or key in done[document_id]:
+                return
+            outcome = self._apply_set(
+                batch.uow(), report, group_report, set_report, transaction, document_id, now
+            )
+            done[document_id].add(key)
+            result.sets.append(outcome)
+            batch.applied()
+            self.checkpoint("set")
+
+        reader = Reader(self.catalog, schema_checks=False, on_set=on_set)
+        try:
+            for chunk in chunks():
+                reader.feed(chunk)
+            reader.close()
+            batch.commit()
+        finally:
+            batch.close()
+        for interchange in reader.documents:
+            target = applicable.get(place_of(interchange))
+            if target is not None:
+                for ta1 in interchange.ta1s:
+                    result.sets.append(self._apply_ta1(target[0], ta1))
+
     def _store(
         self,
-        raw: bytes,
-        filename: str,
+        stored: StoredFile,
         report: FileReport,
-        documents: list[Interchange],
         mailbox: PartnerProfile | None,
         now: dt.datetime,
         result: IngestResult,
-    ) -> list[tuple[InterchangeReport, Interchange, int]]:
+    ) -> dict[int, tuple[InterchangeReport, int]]:
         """Store each interchange of a new file and queue its acknowledgements, in one
-        transaction; the interchanges to apply."""
-        applicable: list[tuple[InterchangeReport, Interchange, int]] = []
+        transaction; the interchanges to apply, by their place in the file."""
+        applicable: dict[int, tuple[InterchangeReport, int]] = {}
         with self.uow_factory() as uow:
-            for interchange_report, document in zip(report.interchanges, documents, strict=False):
+            for place, interchange_report in enumerate(report.interchanges):
                 partner = self.partner_of(interchange_report)
                 refusal = _unauthorized(interchange_report, mailbox)
                 repeat = uow.documents.with_interchange(
@@ -243,12 +337,13 @@ class Ingestor:
                     status = "duplicate"
                 document_id = uow.documents.add(
                     StoredDocument(
-                        sha256=hashlib.sha256(raw).hexdigest(),
+                        sha256=stored.sha256,
                         partner=mailbox.key if mailbox is not None and refusal else partner,
                         direction="in",
-                        size=len(raw),
+                        size=stored.size,
                         status=status,
-                        raw=raw,
+                        raw=stored.raw,
+                        raw_path=stored.raw_path,
                         transaction_sets=tuple(
                             sorted(
                                 {
@@ -267,7 +362,8 @@ class Ingestor:
                         ),
                         sender_id=interchange_report.sender_id,
                         receiver_id=interchange_report.receiver_id,
-                        filename=filename,
+                        filename=stored.filename,
+                        envelope=envelope_values(interchange_report),
                     )
                 )
                 result.document_ids.append(document_id)
@@ -282,31 +378,38 @@ class Ingestor:
                         f"(document {repeat[0].id}); not applied again"
                     )
                     continue
-                applicable.append((interchange_report, document, document_id))
+                if not interchange_report.issues:  # a rejected one: its TA1 says why
+                    applicable[place] = (interchange_report, document_id)
             uow.commit()
         return applicable
 
     def _resume(
-        self,
-        earlier: list[StoredDocument],
-        report: FileReport,
-        documents: list[Interchange],
-        result: IngestResult,
-    ) -> list[tuple[InterchangeReport, Interchange, int]]:
+        self, earlier: list[StoredDocument], report: FileReport, result: IngestResult
+    ) -> dict[int, tuple[InterchangeReport, int]]:
         """The interchanges of a file whose taking in was cut short, with their stored
         documents (stored and acknowledged already): applied again, they skip the sets done."""
-        applicable = []
-        by_control = {(d.sender_id, d.interchange_control): d for d in earlier}
-        for interchange_report, document in zip(report.interchanges, documents, strict=False):
-            stored = by_control.get((interchange_report.sender_id, document.control_number))
+        applicable: dict[int, tuple[InterchangeReport, int]] = {}
+        waiting = sorted((d for d in earlier if d.id is not None), key=lambda d: d.id or 0)
+        for place, interchange_report in enumerate(report.interchanges):
+            stored = next(
+                (
+                    d
+                    for d in waiting
+                    if (d.sender_id, d.interchange_control)
+                    == (interchange_report.sender_id, interchange_report.control_number)
+                ),
+                None,
+            )
             if stored is None or stored.id is None:
                 continue
+            waiting.remove(stored)
             result.document_ids.append(stored.id)
-            if stored.status in ("duplicate", "unauthorized"):
-                if stored.status == "unauthorized":
-                    result.unauthorized = "the interchange was refused when first taken in"
+            if stored.status == "unauthorized":
+                result.unauthorized = "the interchange was refused when first taken in"
                 continue
-            applicable.append((interchange_report, document, stored.id))
+            if stored.status == "duplicate" or interchange_report.issues:
+                continue
+            applicable[place] = (interchange_report, stored.id)
         return applicable
 
     def partner_of(self, report: InterchangeReport) -> str:
@@ -360,37 +463,11 @@ class Ingestor:
                 Acknowledgement(partner, kind, interchange.control_number, content)
             )
 
-    def _apply_group(
-        self,
-        interchange: InterchangeReport,
-        group_report: GroupReport,
-        group: FunctionalGroup,
-        document_id: int,
-        now: dt.datetime,
-        result: IngestResult,
-        done: set[tuple[str, str]],
-    ) -> None:
-        if group_report.issues:
-            return
-        by_control = {t.control_number: t for t in group.transactions}
-        for transaction_report in group_report.transactions:
-            transaction = by_control.get(transaction_report.control_number)
-            if transaction is None or not transaction_report.accepted:
-                continue
-            if (group_report.control_number, transaction.control_number) in done:
-                continue  # applied before a crash cut the file short
-            outcome = self._apply_set(
-                interchange, group_report, transaction_report, transaction, document_id, now
-            )
-            if not outcome.recorded:  # nothing was applied: record what became of it alone
-                with self.uow_factory() as uow:
-                    self._finish(uow, document_id, group_report.control_number, outcome)
-            result.sets.append(outcome)
-
     def _finish(
         self, uow: UnitOfWork, document_id: int, group_control: str, outcome: SetOutcome
     ) -> None:
-        """Record what became of a set in `uow`, and commit: the set is done."""
+        """Record what became of a set in `uow`, with what it applied: the set is done when
+        that commits."""
         uow.documents.record_set(
             document_id,
             SetRecord(
@@ -402,12 +479,11 @@ class Ingestor:
                 outcome.message,
             ),
         )
-        uow.commit()
         outcome.recorded = True
-        self.checkpoint("set")
 
     def _apply_set(
         self,
+        uow: UnitOfWork,
         interchange: InterchangeReport,
         group: GroupReport,
         report: TransactionReport,
@@ -415,21 +491,39 @@ class Ingestor:
         document_id: int,
         now: dt.datetime,
     ) -> SetOutcome:
+        """Apply one set in `uow` (the batch's transaction), in a savepoint of its own: all
+        that the set does, with its record, or nothing of it."""
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
         if transaction.set_id in ("997", "999"):
-            return self._apply_functional_ack(
-                interchange, transaction, outcome, document_id, group.control_number
+            self._apply_functional_ack(uow, interchange, transaction, outcome, document_id, group)
+        elif transaction.set_id in ORDER_DOCUMENTS:
+            self._apply_order_document(
+                uow, interchange, group, transaction, document_id, now, outcome
             )
-        if transaction.set_id in ORDER_DOCUMENTS:
-            return self._apply_order_document(
-                interchange, group, transaction, document_id, now, outcome
+        elif transaction.set_id == "850":
+            self._apply_purchase_order(
+                uow, interchange, group, report, transaction, document_id, now, outcome
             )
-        if transaction.set_id != "850":
+        else:
             outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
-            return outcome
+        if not outcome.recorded:  # nothing was applied: its record alone
+            self._finish(uow, document_id, group.control_number, outcome)
+        return outcome
+
+    def _apply_purchase_order(
+        self,
+        uow: UnitOfWork,
+        interchange: InterchangeReport,
+        group: GroupReport,
+        report: TransactionReport,
+        transaction: TransactionSet,
+        document_id: int,
+        now: dt.datetime,
+        outcome: SetOutcome,
+    ) -> None:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
-            return outcome
+            return
         partner = self.partner_of(interchange)
         context = Context(
             partner=partner,
@@ -447,11 +541,11 @@ class Ingestor:
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
-            return outcome
+            return
         outcome.po_number = mapped.po_number
         for attempt in range(RETRIES + 1):
             try:
-                with self.uow_factory() as uow:
+                with uow.savepoint():
                     held = uow.orders.get(partner, mapped.po_number) is not None
                     command: Command
                     if mapped.cancels:
@@ -464,38 +558,40 @@ class Ingestor:
                     elif held:
                         outcome.action = "duplicate"
                         outcome.message = "the order is held already; this 850 is not applied"
-                        return outcome
+                        return
                     else:
                         command, outcome.action = mapped.receive(), "created"
                     apply_command(command, uow)
                     uow.flush()
                     uow.documents.link(document_id, partner, mapped.po_number)
                     self._finish(uow, document_id, group.control_number, outcome)
-                return outcome
+                return
             except ConcurrentUpdate:
+                outcome.recorded = False
                 if attempt == RETRIES:
                     outcome.action, outcome.message = "refused", "lost every retry to other workers"
-                    return outcome
+                    return
             except RuleViolation as exc:
+                outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
-                return outcome
-        raise ConfigurationError("unreachable")  # pragma: no cover
+                return
 
     def _apply_order_document(
         self,
+        uow: UnitOfWork,
         interchange: InterchangeReport,
         group: GroupReport,
         transaction: TransactionSet,
         document_id: int,
         now: dt.datetime,
         outcome: SetOutcome,
-    ) -> SetOutcome:
-        """An 855, 856, 860 or 810: every command it makes of the orders it names is applied in
-        one unit of work, or none is."""
+    ) -> None:
+        """An 855, 856, 860 or 810: every command it makes of the orders it names is applied,
+        or none is."""
         mapping_name, our_role, assemble = ORDER_DOCUMENTS[transaction.set_id]
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
-            return outcome
+            return
         partner = self.partner_of(interchange)
         context = Context(
             partner=partner,
@@ -513,12 +609,12 @@ class Ingestor:
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
-            return outcome
+            return
         outcome.po_number = ",".join(mapped.po_numbers)
         for _ in range(RETRIES + 1):
             late: Command | None = None
             try:
-                with self.uow_factory() as uow:
+                with uow.savepoint():
                     orders = _held_orders(uow, partner, mapped.po_numbers)
                     made = mapped.commands(orders)
                     for command in made:
@@ -536,25 +632,29 @@ class Ingestor:
                         outcome.message += " (the orders already reflect it: nothing applied)"
                     outcome.message += answered
                     self._finish(uow, document_id, group.control_number, outcome)
-                return outcome
+                return
             except ConcurrentUpdate:
+                outcome.recorded = False
                 continue
             except RuleViolation as exc:
+                outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
                 if late is not None:
                     outcome.message += " (kept on the order for an operator)"
-                    if not self._keep_refused(late, document_id, group.control_number, outcome):
+                    if not self._keep_refused(
+                        uow, late, document_id, group.control_number, outcome
+                    ):
                         continue  # the order moved on and would take it now: try the set again
                 else:
                     self._record_refusal(
-                        mapped, context, exc, document_id, now, group.control_number, outcome
+                        uow, mapped, context, exc, document_id, now, group.control_number, outcome
                     )
-                return outcome
+                return
         outcome.action, outcome.message = "refused", "lost every retry to other workers"
-        return outcome
 
     def _record_refusal(
         self,
+        uow: UnitOfWork,
         mapped: OrderDocument,
         context: Context,
         refusal: RuleViolation,
@@ -565,13 +665,13 @@ class Ingestor:
     ) -> None:
         """Keep a refused set on the orders it names that we hold on the receiving side (a
         DocumentRefused in their history, the document linked) and, for an 860, queue the 865
-        refusing it when the partner takes those; all with the set's record, in one
-        transaction."""
+        refusing it when the partner takes those; all with the set's record."""
         if isinstance(refusal, OrderNotFound) or refusal.rule in NOT_ABOUT_OUR_ORDER:
             return
+        message = outcome.message
         for _ in range(RETRIES + 1):
             try:
-                with self.uow_factory() as uow:
+                with uow.savepoint():
                     for po_number in mapped.po_numbers:
                         order = uow.orders.get(context.partner, po_number)
                         if order is None or order.our_role is not context.our_role:
@@ -590,12 +690,12 @@ class Ingestor:
                         )
                         uow.documents.link(document_id, context.partner, po_number)
                     uow.flush()
-                    answered = self._answer_change(uow, mapped, refusal, now)
-                    outcome.message += answered
+                    outcome.message = message + self._answer_change(uow, mapped, refusal, now)
                     self._finish(uow, document_id, group_control, outcome)
                 return
             except ConcurrentUpdate:
-                outcome.message = outcome.message.split("; 865")[0]
+                outcome.recorded = False
+                outcome.message = message
                 continue
 
     def _answer_change(
@@ -632,13 +732,18 @@ class Ingestor:
         )
 
     def _keep_refused(
-        self, command: Command, document_id: int, group_control: str, outcome: SetOutcome
+        self,
+        uow: UnitOfWork,
+        command: Command,
+        document_id: int,
+        group_control: str,
+        outcome: SetOutcome,
     ) -> bool:
         """Keep a fulfilment refused as too late on its order, alone, as the message bus does,
         with the set's record; False when the order would now take it."""
         for _ in range(RETRIES + 1):
             try:
-                with self.uow_factory() as uow:
+                with uow.savepoint():
                     try:
                         apply_command(command, uow)
                     except RefusalRecorded:
@@ -648,24 +753,28 @@ class Ingestor:
                         return True
                     except RuleViolation:
                         return True
-                    return False
+                    raise _WouldTakeIt
+            except _WouldTakeIt:
+                return False
             except ConcurrentUpdate:
+                outcome.recorded = False
                 continue
         return True
 
     def _apply_functional_ack(
         self,
+        uow: UnitOfWork,
         interchange: InterchangeReport,
         transaction: TransactionSet,
         outcome: SetOutcome,
         document_id: int,
-        group_control: str,
-    ) -> SetOutcome:
+        group: GroupReport,
+    ) -> None:
         """A 997 or 999 received: the outbound documents holding the group it answers take its
         verdict."""
         answer = read_functional_ack(transaction)
         partner = self.partner_of(interchange)
-        with self.uow_factory() as uow:
+        with uow.savepoint():
             found = [
                 document
                 for control in dict.fromkeys(
@@ -680,7 +789,7 @@ class Ingestor:
                     f"acknowledges group {answer.group_control} ({answer.functional_id}), which"
                     f" was never sent to {partner}"
                 )
-                return outcome
+                return
             status = ACK_STATUSES.get(answer.status, "acknowledged")
             for document in answered:
                 assert document.id is not None
@@ -695,8 +804,7 @@ class Ingestor:
                 f"group {answer.group_control} ({answer.functional_id}) {status}: document"
                 f" {', '.join(str(d.id) for d in answered)}{detail}"
             )
-            self._finish(uow, document_id, group_control, outcome)
-        return outcome
+            self._finish(uow, document_id, group.control_number, outcome)
 
     def _apply_ta1(self, interchange: InterchangeReport, segment: Segment) -> SetOutcome:
         """A TA1 received: the outbound interchange it answers is rejected (TA104 R) or, unless a
@@ -734,6 +842,59 @@ def _for_partner(refusal: RuleViolation) -> str:
     """A refusal as the partner reads it: the line, what is wrong and the rule."""
     where = f"line {refusal.line}: " if refusal.line else ""
     return f"{where}{refusal.message} ({refusal.rule})"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file as the store keeps it: its hash and size, its name, and its bytes (or, for a large
+    file, where the archive holds them)."""
+
+    sha256: str
+    size: int
+    filename: str
+    raw: bytes | None
+    raw_path: str | None
+
+
+BATCH_SETS = 200
+"""Sets applied per transaction when a file is taken in."""
+
+
+class _Batch:
+    """The transaction sets of a file are applied in: opened when needed, committed every
+    BATCH_SETS sets and at the end."""
+
+    def __init__(self, factory: Callable[[], UnitOfWork]):
+        self._factory = factory
+        self._open: UnitOfWork | None = None
+        self._count = 0
+
+    def uow(self) -> UnitOfWork:
+        if self._open is None:
+            self._open = self._factory().__enter__()
+        return self._open
+
+    def applied(self) -> None:
+        self._count += 1
+        if self._count >= BATCH_SETS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._open is not None:
+            self._open.commit()
+            self.close()
+
+    def close(self) -> None:
+        """Leave the transaction (rolled back unless committed)."""
+        if self._open is not None:
+            self._open.__exit__(None, None, None)
+            self._open = None
+        self._count = 0
+
+
+class _WouldTakeIt(Exception):
+    """Leaves the savepoint of a late fulfilment the order now takes: undone, the whole set is
+    applied again."""
 
 
 def _unauthorized(report: InterchangeReport, mailbox: PartnerProfile | None) -> str:

@@ -22,6 +22,10 @@ from gateway.config import PartnerProfile
 from gateway.service.ingest import Ingestor, IngestResult
 from gateway.service.ports import FileStore, Staged
 
+RAW_INLINE_LIMIT = 4 << 20
+"""Files up to this size are kept in the store with their documents; larger ones stay in the
+archive only, and are read from there a chunk at a time (their sets applied as they are read)."""
+
 Checkpoint = Callable[[str], None]
 """Called with the name of each point a file passes (claimed, archived, ingested, released), so
 that a test can stop the process at a chosen moment."""
@@ -78,15 +82,28 @@ class Pipeline:
     def _take(
         self, staged: Staged, partner: str, profile: PartnerProfile | None, *, recovering: bool
     ) -> FileOutcome:
-        raw = staged.path.read_bytes()
-        sha256 = hashlib.sha256(raw).hexdigest()
+        hasher, size = hashlib.sha256(), 0
+        for chunk in self.files.chunks(staged.path):
+            hasher.update(chunk)
+            size += len(chunk)
+        sha256 = hasher.hexdigest()
         outcome = FileOutcome(partner, staged.name, staged.source, sha256)
         if not recovering:
             staged = self.files.claim(staged, sha256)
             self.checkpoint("claimed")
-        self.files.archive(sha256, raw)
+        archived = self.files.archive_file(sha256, staged.path)
         self.checkpoint("archived")
-        result = self.ingestor.ingest(raw, staged.name, mailbox=profile)
+        if size <= RAW_INLINE_LIMIT:
+            result = self.ingestor.ingest(self.files.read(archived), staged.name, mailbox=profile)
+        else:  # kept in the archive only, read from there a chunk at a time
+            result = self.ingestor.ingest_chunks(
+                lambda: self.files.chunks(archived),
+                staged.name,
+                sha256=sha256,
+                size=size,
+                raw_path=str(archived),
+                mailbox=profile,
+            )
         outcome.result = result
         self.checkpoint("ingested")
         if recovering and result.duplicate and not result.sets and not result.unauthorized:
@@ -99,7 +116,7 @@ class Pipeline:
                     partner,
                     staged.name,
                     sha256,
-                    raw,
+                    archived,
                     report(outcome, partner, self.clock()),
                     self.clock(),
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -55,6 +56,7 @@ class StoredDocument:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     processed_at: dt.datetime | None = None  # inbound: when every set of it was applied
+    envelope: dict[str, object] | None = None  # inbound: the ISA/GS values answers are built on
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +236,10 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None: ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction undone alone when an exception leaves it."""
+        ...
+
     def collect_new_events(self) -> Iterator[object]: ...
 
 
@@ -287,8 +293,14 @@ class FileStore(Protocol):
 
     def release(self, staged: Staged) -> None: ...
 
+    def chunks(self, path: Path) -> Iterator[bytes]: ...
+
+    def read(self, path: Path) -> bytes: ...
+
+    def archive_file(self, sha256: str, path: Path) -> Path: ...
+
     def archive(self, sha256: str, content: bytes) -> Path: ...
 
     def quarantine(
-        self, partner: str, name: str, sha256: str, content: bytes, report: str, at: dt.datetime
+        self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
     ) -> Path: ...

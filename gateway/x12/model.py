@@ -10,7 +10,9 @@ written back unchanged.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,3 +329,60 @@ class FileReport:
         details = [i for i in issues if not i.is_summary]
         chosen = details or issues
         return chosen[0] if chosen else None
+
+
+def envelope_values(report: InterchangeReport) -> dict[str, object]:
+    """The ISA and first GS values an answer to the interchange is written with."""
+    group = report.groups[0] if report.groups else None
+    delimiters = report.delimiters
+    return {
+        "control_number": report.control_number,
+        "sender_qualifier": report.sender_qualifier,
+        "sender_id": report.sender_id,
+        "receiver_qualifier": report.receiver_qualifier,
+        "receiver_id": report.receiver_id,
+        "control_version": report.control_version,
+        "usage": report.usage,
+        "delimiters": [
+            delimiters.element,
+            delimiters.sub_element,
+            delimiters.segment,
+            delimiters.repetition,
+        ],
+        "group": None
+        if group is None
+        else {
+            "functional_id": group.functional_id,
+            "control_number": group.control_number,
+            "version": group.version,
+            "sender": group.sender,
+            "receiver": group.receiver,
+        },
+    }
+
+
+def report_from_envelope(envelope: Mapping[str, Any]) -> InterchangeReport:
+    """An interchange's header values back from `envelope_values`."""
+    element, sub_element, segment, repetition = envelope["delimiters"]
+    group = envelope.get("group")
+    return InterchangeReport(
+        control_number=str(envelope["control_number"]),
+        sender_qualifier=str(envelope["sender_qualifier"]),
+        sender_id=str(envelope["sender_id"]),
+        receiver_qualifier=str(envelope["receiver_qualifier"]),
+        receiver_id=str(envelope["receiver_id"]),
+        control_version=str(envelope["control_version"]),
+        usage=str(envelope["usage"]),
+        delimiters=Delimiters(element, sub_element, segment, repetition),
+        groups=[]
+        if not group
+        else [
+            GroupReport(
+                functional_id=str(group["functional_id"]),
+                control_number=str(group["control_number"]),
+                version=str(group["version"]),
+                sender=str(group["sender"]),
+                receiver=str(group["receiver"]),
+            )
+        ],
+    )

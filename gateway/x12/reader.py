@@ -103,7 +103,10 @@ class _OpenSet:
 class Reader:
     """Validates a stream of X12. Feed bytes, then `close()` and read `report`.
 
-    With `keep_documents`, the parsed interchanges are kept in `documents` as well; without
+    With `keep_documents`, the parsed interchanges are kept in `documents` as well; with
+    `on_set`, each transaction set is handed to it as soon as its SE is read (with its
+    interchange and group, whose reports are not complete yet) and not kept, so a file of any
+    size is parsed in the memory of its largest set; without
     `schema_checks`, only the envelope is checked (segment order and elements are not). With
     `remember` (the default), segments proven valid are remembered, folded where sound, so that
     the many segments of a file that differ only in their letters and digits are checked once;
@@ -117,9 +120,11 @@ class Reader:
         keep_documents: bool = False,
         schema_checks: bool = True,
         remember: bool = True,
+        on_set: Callable[[Interchange, FunctionalGroup, TransactionSet], None] | None = None,
     ):
         self.catalog = catalog or load_catalog()
-        self.keep_documents = keep_documents
+        self.keep_documents = keep_documents or on_set is not None
+        self.on_set = on_set
         self.schema_checks = schema_checks
         self.remember = remember
         self.report = FileReport()
@@ -860,14 +865,16 @@ class Reader:
                 )
             )
         if open_set.segments is not None and self._group_document is not None:
-            self._group_document.transactions.append(
-                TransactionSet(
-                    report.set_id,
-                    report.control_number,
-                    open_set.segments,
-                    report.implementation_reference,
-                )
+            transaction = TransactionSet(
+                report.set_id,
+                report.control_number,
+                open_set.segments,
+                report.implementation_reference,
             )
+            if self.on_set is not None and self._document is not None:
+                self.on_set(self._document, self._group_document, transaction)
+            else:
+                self._group_document.transactions.append(transaction)
         self._set = None
 
     def _body_segment(

@@ -53,6 +53,18 @@ class Loop:
     loop_id: str
     segments: list[Segment] = field(default_factory=list)
     loops: list[Loop] = field(default_factory=list)
+    _by_id: dict[str, list[Segment]] | None = field(default=None, repr=False, compare=False)
+
+    def segments_with(self, segment_id: str) -> list[Segment]:
+        """This loop's own segments with that id, in order (indexed on first use: a tree is not
+        changed once built)."""
+        index = self._by_id
+        if index is None:
+            index = {}
+            for segment in self.segments:
+                index.setdefault(segment.id, []).append(segment)
+            self._by_id = index
+        return index.get(segment_id, [])
 
     def each(self, loop_id: str) -> list[Loop]:
         """The repetitions of a loop directly inside this one."""
@@ -70,19 +82,21 @@ class Loop:
     ) -> list[Segment]:
         """This loop's own segments with that id whose elements match `where`
         (`{"DTM01": "002"}` or `{"DTM01": ["002", "074"]}`)."""
-        found = []
-        for segment in self.segments:
-            if segment.id != segment_id:
-                continue
-            if where and not all(_matches(segment, ref, want) for ref, want in where.items()):
-                continue
-            found.append(segment)
-        return found
+        candidates = self.segments_with(segment_id)
+        if not where:
+            return list(candidates)
+        return [
+            segment
+            for segment in candidates
+            if all(_matches(segment, ref, want) for ref, want in where.items())
+        ]
 
     def value(self, reference: str, where: Mapping[str, str | Sequence[str]] | None = None) -> str:
         """The first value of an element reference among this loop's own segments ('' if none)."""
         segment_id, position, component = parse_reference(reference)
-        for segment in self.find(segment_id, where):
+        for segment in self.segments_with(segment_id):
+            if where and not all(_matches(segment, ref, want) for ref, want in where.items()):
+                continue
             text = element_value(segment, position, component)
             if text:
                 return text

@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("envelope", sa.JSON(), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=128), nullable=True))
     op.create_table(
@@ -57,4 +58,5 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("claimed_by")
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("envelope")
         batch_op.drop_column("processed_at")

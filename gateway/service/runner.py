@@ -200,6 +200,10 @@ class Runner:
         state.next_poll = self.monotonic() + profile.poll_seconds
 
     def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
+        now = self.clock()
+        with self.uow_factory() as uow:  # still ours: renewed after every file
+            uow.leases.acquire(f"mailbox:{outcome.partner}", self.worker, now, now + MAILBOX_LEASE)
+            uow.commit()
         summary.files.append(outcome)
         result = outcome.result
         self.log(

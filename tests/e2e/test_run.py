@@ -183,3 +183,73 @@ def test_a_one_pass_run_with_a_quarantined_file_exits_1_for_cron(tmp_path: Path)
     assert "file quarantined" in result.stdout and "quarantined=1" in result.stdout
     reports = list((tmp_path / "data" / "quarantine" / "harborview").glob("*.report.txt"))
     assert len(reports) == 1 and "rejected:" in reports[0].read_text()
+
+
+def test_two_workers_on_postgresql_share_the_load_without_doing_anything_twice(
+    tmp_path: Path, postgres_config
+):
+    """Two `gateway run --once` at the same time on one PostgreSQL database and one mailbox:
+    every file taken in once, every order created once, every 997 delivered once."""
+    config = setup_site(tmp_path)
+    url = postgres_config.database.url
+    config.write_text(f'[gateway]\ndata_dir = "../data"\n[database]\nurl = "{url}"\n')
+    assert gateway(config, "db", "upgrade").returncode == 0
+    template = (SAMPLES / "850" / "850_004010_good.x12").read_bytes()
+    inbox = tmp_path / "mailboxes" / "harborview" / "in"
+    count = 24
+    for number in range(count):
+        content = template.replace(b"HV4500871234", f"HV45009{number:05d}".encode())
+        content = content.replace(b"000051001", f"{900000000 + number}".encode())
+        (inbox / f"po-{number:02d}.x12").write_bytes(content)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("GATEWAY_CRASH_AT", None)
+    command = [sys.executable, "-c", "from gateway.cli import main; main()", "--config",
+               str(config), "run", "--once"]  # fmt: skip
+    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    assert gateway(config, "run", "--once").returncode == 0  # whatever was left
+    orders = json.loads(gateway(config, "orders", "list", "--json").stdout)
+    assert sorted(o["po_number"] for o in orders) == [f"HV45009{n:05d}" for n in range(count)]
+    documents = json.loads(gateway(config, "documents", "list", "--limit", "500", "--json").stdout)
+    assert sorted(d["direction"] for d in documents) == ["in"] * count + ["out"] * count
+    assert {d["status"] for d in documents if d["direction"] == "out"} == {"sent"}
+    delivered = list((tmp_path / "mailboxes" / "harborview" / "out").glob("997_*.x12"))
+    assert len(delivered) == count
+    taken = sum(output.count("file applied") for output in outputs)
+    assert taken == count
+
+
+def test_documents_commands_list_show_resend_and_replay(tmp_path: Path):
+    config = setup_site(tmp_path)
+    assert gateway(config, "db", "upgrade").returncode == 0
+    inbox = tmp_path / "mailboxes" / "harborview" / "in"
+    # the change order arrives before the order it changes: refused, quarantined
+    shutil.copy(SAMPLES / "860" / "860_004010_good_change.x12", inbox / "change.x12")
+    assert gateway(config, "run", "--once").returncode == 1
+    shutil.copy(SAMPLES / "850" / "850_004010_good.x12", inbox / "po.x12")
+    assert gateway(config, "run", "--once").returncode == 0
+    listed = json.loads(gateway(config, "documents", "list", "--direction", "in", "--json").stdout)
+    change = next(d for d in listed if d["sets"] == ["860"])
+    shown = gateway(config, "documents", "show", str(change["id"]))
+    assert "860 #0001 PO HV4500871234: refused" in shown.stdout
+    raw = gateway(config, "documents", "show", str(change["id"]), "--raw")
+    assert raw.stdout.encode() == (SAMPLES / "860" / "860_004010_good_change.x12").read_bytes()
+    replayed = gateway(config, "documents", "replay", str(change["id"]))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert replayed.stdout.startswith("860 #0001 PO HV4500871234: changed")
+    again = gateway(config, "documents", "replay", str(change["id"]))
+    assert again.returncode == 1 and "nothing to replay" in again.stderr
+    shown = json.loads(gateway(config, "orders", "show", "HV4500871234", "--json").stdout)
+    assert [line["open"] for line in shown["lines"]] == ["2", "0", "3", "1", "2"]
+    sent = json.loads(gateway(config, "documents", "list", "--direction", "out", "--json").stdout)
+    outbox = tmp_path / "mailboxes" / "harborview" / "out"
+    first = sorted(outbox.glob("*.x12"))[0]
+    first.unlink()  # the partner lost it
+    resent = gateway(config, "documents", "resend", str(sent[-1]["id"]))
+    assert resent.returncode == 0 and "queued again" in resent.stdout
+    assert first.exists()
+    wrong = gateway(config, "documents", "resend", str(change["id"]))
+    assert wrong.returncode == 1 and "only what we send can be resent" in wrong.stderr
+    partners = json.loads(gateway(config, "partners", "list", "--json").stdout)
+    assert [(p["partner"], p["isa"]) for p in partners] == [("harborview", "01/079845213")]

@@ -26,13 +26,19 @@ services:
 	@test -x /usr/sbin/sshd || \
 		{ apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
 
+# The main job on the example configuration (config/: SQLite and folder mailboxes under data/):
+# Harborview's files are dropped in its inbox, one pass of the gateway takes them in (a bad one
+# is quarantined with its report), and the orders and documents are listed.
+DEMO_INBOX := data/mailboxes/harborview/in
 run: $(STAMP)
-	@echo "== gateway check samples/ (good files are accepted, the bad ones rejected with their reason)"
-	@$(VENV)/bin/gateway check samples/*/*.x12; status=$$?; [ $$status -le 1 ] || exit $$status
-	@for f in samples/*/*.x12; do \
-		echo "== gateway ack $$f"; \
-		$(VENV)/bin/gateway ack --date 20261121 --time 1200 "$$f" || exit $$?; \
-	done
+	@mkdir -p $(DEMO_INBOX) data/mailboxes/harborview/out
+	@$(VENV)/bin/gateway --config config/gateway.toml db upgrade
+	@for f in 850/850_004010_good 850/850_004010_three_sets 850/850_004010VICS_good \
+		860/860_004010_good_change 850/850_004010_bad_SE01_count; do \
+		cp -p samples/$$f.x12 $(DEMO_INBOX)/; done
+	@$(VENV)/bin/gateway --config config/gateway.toml run --once; status=$$?; [ $$status -le 1 ] || exit $$status
+	@$(VENV)/bin/gateway --config config/gateway.toml orders list
+	@$(VENV)/bin/gateway --config config/gateway.toml documents list
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests benchmarks

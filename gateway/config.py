@@ -22,6 +22,18 @@ DEFAULT_DATABASE_FILE = "gateway.db"
 KNOWN_SECTIONS = {"gateway", "database"}
 
 
+def password_from(variable: str, missing: str) -> str | None:
+    """A secret from the environment variable `variable` (None when no variable is named; a
+    ConfigurationError saying `missing` when it is named but not set). Read when needed, never
+    at import."""
+    if not variable:
+        return None
+    password = os.environ.get(variable)
+    if password is None:
+        raise ConfigurationError(missing)
+    return password
+
+
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
     """Where the store lives: an SQLAlchemy URL. Empty means SQLite in the data folder."""
@@ -38,15 +50,11 @@ class DatabaseConfig:
 
     def password(self) -> str | None:
         """The password from the environment variable named in `password_env`, if any."""
-        if not self.password_env:
-            return None
-        password = os.environ.get(self.password_env)
-        if password is None:
-            raise ConfigurationError(
-                f"database.password_env names {self.password_env}, which is not set: "
-                "export it or remove the key"
-            )
-        return password
+        return password_from(
+            self.password_env,
+            f"database.password_env names {self.password_env}, which is not set: "
+            "export it or remove the key",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +162,11 @@ class SftpTransport:
 
     def password(self) -> str | None:
         """The password from the environment variable named in `password_env`, if any."""
-        if not self.password_env:
-            return None
-        password = os.environ.get(self.password_env)
-        if password is None:
-            raise ConfigurationError(
-                f"the SFTP password of {self.user}@{self.host} is read from {self.password_env},"
-                " which is not set: export it, or use key_file"
-            )
-        return password
+        return password_from(
+            self.password_env,
+            f"the SFTP password of {self.user}@{self.host} is read from {self.password_env},"
+            " which is not set: export it, or use key_file",
+        )
 
 
 Transport = FolderTransport | SftpTransport

@@ -315,7 +315,7 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
     rejected = False
     partners: set[str] = set()
     for path in files:
-        result = gateway.ingestor.ingest(path.read_bytes(), str(path))
+        result = gateway.pipeline.ingest_file(path, str(path))
         if result.duplicate and not result.sets and not result.acknowledgements:
             click.echo(f"{path}: duplicate: {result.duplicate}")
             continue

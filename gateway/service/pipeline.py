@@ -60,11 +60,13 @@ class Pipeline:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         checkpoint: Checkpoint = no_checkpoint,
+        inline_limit: int = RAW_INLINE_LIMIT,
     ):
         self.ingestor = ingestor
         self.files = files
         self.clock = clock
         self.checkpoint = checkpoint
+        self.inline_limit = inline_limit
 
     def recover(self, partner: str, profile: PartnerProfile | None) -> list[FileOutcome]:
         """Take in again the files a crash left claimed, then those still waiting in staging."""
@@ -82,28 +84,12 @@ class Pipeline:
     def _take(
         self, staged: Staged, partner: str, profile: PartnerProfile | None, *, recovering: bool
     ) -> FileOutcome:
-        hasher, size = hashlib.sha256(), 0
-        for chunk in self.files.chunks(staged.path):
-            hasher.update(chunk)
-            size += len(chunk)
-        sha256 = hasher.hexdigest()
+        sha256, size = self._digest(staged.path)
         outcome = FileOutcome(partner, staged.name, staged.source, sha256)
         if not recovering:
             staged = self.files.claim(staged, sha256)
             self.checkpoint("claimed")
-        archived = self.files.archive_file(sha256, staged.path)
-        self.checkpoint("archived")
-        if size <= RAW_INLINE_LIMIT:
-            result = self.ingestor.ingest(self.files.read(archived), staged.name, mailbox=profile)
-        else:  # kept in the archive only, read from there a chunk at a time
-            result = self.ingestor.ingest_chunks(
-                lambda: self.files.chunks(archived),
-                staged.name,
-                sha256=sha256,
-                size=size,
-                raw_path=str(archived),
-                mailbox=profile,
-            )
+        archived, result = self._archive_and_ingest(staged.path, staged.name, sha256, size, profile)
         outcome.result = result
         self.checkpoint("ingested")
         if recovering and result.duplicate and not result.sets and not result.unauthorized:
@@ -124,6 +110,37 @@ class Pipeline:
         self.files.release(staged)
         self.checkpoint("released")
         return outcome
+
+    def ingest_file(self, path: Path, name: str) -> IngestResult:
+        """Take in a file an operator names (`gateway ingest`): archived, then taken in like a
+        picked-up one, from no partner's mailbox in particular."""
+        sha256, size = self._digest(path)
+        return self._archive_and_ingest(path, name, sha256, size, None)[1]
+
+    def _digest(self, path: Path) -> tuple[str, int]:
+        hasher, size = hashlib.sha256(), 0
+        for chunk in self.files.chunks(path):
+            hasher.update(chunk)
+            size += len(chunk)
+        return hasher.hexdigest(), size
+
+    def _archive_and_ingest(
+        self, path: Path, name: str, sha256: str, size: int, profile: PartnerProfile | None
+    ) -> tuple[Path, IngestResult]:
+        archived = self.files.archive_file(sha256, path)
+        self.checkpoint("archived")
+        if size <= self.inline_limit:
+            result = self.ingestor.ingest(self.files.read(archived), name, mailbox=profile)
+        else:  # kept in the archive only, read from there a chunk at a time
+            result = self.ingestor.ingest_chunks(
+                lambda: self.files.chunks(archived),
+                name,
+                sha256=sha256,
+                size=size,
+                raw_path=str(archived),
+                mailbox=profile,
+            )
+        return archived, result
 
 
 def reasons(result: IngestResult) -> list[str]:

@@ -114,7 +114,16 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     return final_state(config, folder)
 
 
-CRASH_POINTS = ("claimed:1", "archived:2", "stored:1", "set:2", "ingested:1", "released:2")
+CRASH_POINTS = (
+    "claimed:1",
+    "archived:2",
+    "stored:1",
+    "set:2",
+    "ingested:1",
+    "released:2",
+    "claimed-delivery:1",
+    "delivered:2",
+)
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)

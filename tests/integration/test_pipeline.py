@@ -31,9 +31,9 @@ from gateway.domain.commands import CreateFulfillment
 from gateway.domain.values import LineQuantity
 from gateway.mapping.outbound import Decision
 from gateway.service import delivery
-from gateway.service.documents import list_documents, show_document
+from gateway.service.documents import list_documents, replay, show_document
 from gateway.service.export import export
-from gateway.service.pipeline import Pipeline
+from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
 from gateway.service.views import order_view
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,10 +194,14 @@ POINTS = [
 ]
 
 
+@pytest.mark.parametrize("inline_limit", [RAW_INLINE_LIMIT, 0], ids=["in-store", "archived"])
 @pytest.mark.parametrize(("point", "count"), POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
 def test_a_crash_at_any_point_of_a_file_loses_nothing_and_applies_nothing_twice(
-    store_config: GatewayConfig, tmp_path: Path, point: str, count: int
+    store_config: GatewayConfig, tmp_path: Path, point: str, count: int, inline_limit: int
 ):
+    """The files kept in the store with their bytes, and the large ones (here every one, the
+    limit set to 0) read from the archive a chunk at a time."""
+
     def run(folder: Path, crash_at: tuple[str, int] | None) -> dict[str, object]:
         (folder / "mailboxes" / "in").mkdir(parents=True)
         config = dataclasses.replace(
@@ -220,7 +224,12 @@ def test_a_crash_at_any_point_of_a_file_loses_nothing_and_applies_nothing_twice(
                         if seen["count"] == crash_at[1]:
                             raise Crash(reached)
 
-                crashing = Pipeline(gateway.ingestor, gateway.files, checkpoint=checkpoint)
+                crashing = Pipeline(
+                    gateway.ingestor,
+                    gateway.files,
+                    checkpoint=checkpoint,
+                    inline_limit=inline_limit,
+                )
                 gateway.ingestor.checkpoint = checkpoint
                 gateway.deliverer.checkpoint = checkpoint
                 runner = gateway.runner()
@@ -232,6 +241,7 @@ def test_a_crash_at_any_point_of_a_file_loses_nothing_and_applies_nothing_twice(
                 # a delivery the dead worker had claimed comes due when its lease ends
                 later = dt.datetime.now(dt.UTC) + delivery.LEASE + dt.timedelta(seconds=1)
                 gateway.deliverer.clock = lambda: later
+            gateway.pipeline.inline_limit = inline_limit
             gateway.runner().run_once()  # the restart
             gateway.runner().run_once()  # and a quiet pass after it
             return state(gateway)
@@ -370,3 +380,25 @@ def test_a_partners_profile_overrides_its_mappings_in_and_out(
         assert b"BAK*00*AK*" + PO.encode() in result.content
     finally:
         wired.close()
+
+
+def test_a_large_file_is_kept_in_the_archive_and_everything_still_reads_it(gateway: Gateway):
+    """Above the inline limit the store keeps where the archive holds the bytes: the answer to
+    the partner is built from the envelope values kept, a replay reads the archive."""
+    gateway.pipeline.inline_limit = 0
+    drop(gateway, "860_004010_good_change.x12")  # before its order: refused
+    drop(gateway, "850_004010_good.x12", "zz-po.x12")
+    gateway.runner().run_once()
+    with gateway.uow_factory() as uow:
+        received = uow.documents.listing(direction="in")
+    assert all(d.raw is None and d.raw_path for d in received)
+    assert all(Path(d.raw_path or "").exists() for d in received)
+    change = next(d for d in received if d.transaction_sets == ("860",))
+    assert change.id is not None
+    from_archive = replay(gateway.uow_factory, gateway.ingestor, change.id, gateway.files)
+    assert [s.action for s in from_archive.sets] == ["changed"]
+    result = export(gateway.uow_factory, PO, "855", decision=Decision.accept_all(),
+                    mappings=gateway.mappings)  # fmt: skip
+    assert result.content.startswith(
+        b"ISA*00*          *00*          *ZZ*CEDARRIDGEOUT  *01*079845213      *"
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import PartnerProfile
+from gateway.errors import GatewayFault
 from gateway.service.ingest import Ingestor, IngestResult
 from gateway.service.ports import FileStore, Staged
 
@@ -43,7 +44,8 @@ class FileOutcome:
     name: str
     source: str
     sha256: str = ""
-    # applied | duplicate | quarantined | recovered (taken in before a crash: nothing to do)
+    # applied | duplicate | quarantined | failed (a fault of ours) | recovered (taken in before
+    # a crash: nothing to do)
     status: str = "applied"
     result: IngestResult | None = None
     quarantined: Path | None = None
@@ -89,7 +91,27 @@ class Pipeline:
         if not recovering:
             staged = self.files.claim(staged, sha256)
             self.checkpoint("claimed")
-        archived, result = self._archive_and_ingest(staged.path, staged.name, sha256, size, profile)
+        try:
+            archived, result = self._archive_and_ingest(
+                staged.path, staged.name, sha256, size, profile
+            )
+        except GatewayFault as fault:  # our bug, met by this file: put it aside, go on
+            outcome.status = "failed"
+            outcome.reasons = [
+                f"the gateway failed on this file ({type(fault).__name__}: {fault}); what was"
+                " applied before the fault stays applied, the rest is not: after the fix,"
+                " `gateway documents replay ID` takes the stored document in again"
+            ]
+            outcome.quarantined = self.files.quarantine(
+                partner,
+                staged.name,
+                sha256,
+                staged.path,
+                report(outcome, partner, self.clock()),
+                self.clock(),
+            )
+            self.files.release(staged)
+            return outcome
         outcome.result = result
         self.checkpoint("ingested")
         if recovering and result.duplicate and not result.sets and not result.unauthorized:

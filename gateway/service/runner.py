@@ -174,18 +174,20 @@ class Runner:
                     self._taken(self.pipeline.take(item, profile.key, profile), summary)
                 if len(staged) < PICKUP_LIMIT:
                     break
-        except TransportError as exc:
+        except Exception as exc:  # the store unreachable, a fault: this partner waits, others go on
+            transport = isinstance(exc, TransportError)
+            error = str(exc) if transport else f"{type(exc).__name__}: {exc}"
             state.failures += 1
-            state.last_error = str(exc)
+            state.last_error = error
             if state.down_since is None:
                 state.down_since = self.monotonic()
             wait = min(FIRST_BACKOFF * 2 ** (state.failures - 1), profile.poll_seconds)
             state.next_poll = self.monotonic() + wait
-            summary.unreachable[profile.key] = str(exc)
+            summary.unreachable[profile.key] = error
             self.log(
-                "mailbox unreachable",
+                "mailbox unreachable" if transport else "pick-up failed",
                 partner=profile.key,
-                error=str(exc),
+                error=error,
                 failures=state.failures,
                 retry_in=round(wait),
             )

@@ -29,6 +29,7 @@ from gateway.config import (
 )
 from gateway.domain.commands import CreateFulfillment
 from gateway.domain.values import LineQuantity
+from gateway.errors import SerializationError
 from gateway.mapping.outbound import Decision
 from gateway.service import delivery
 from gateway.service.documents import list_documents, replay, show_document
@@ -402,3 +403,60 @@ def test_a_large_file_is_kept_in_the_archive_and_everything_still_reads_it(gatew
     assert result.content.startswith(
         b"ISA*00*          *00*          *ZZ*CEDARRIDGEOUT  *01*079845213      *"
     )
+
+
+def test_a_file_the_gateway_fails_on_is_put_aside_and_the_others_go_through(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+):
+    """A fault of ours met by one file (here the serializer refusing something) must not stop
+    the pipeline nor make it take the file again and again: the file goes to quarantine with
+    the fault in its report, the next file is taken in."""
+    real = gateway.ingestor.ingest
+
+    def failing(raw: bytes, filename: str, **options: object) -> object:
+        if filename == "a-poison.x12":
+            raise SerializationError("a delimiter inside a value")
+        return real(raw, filename, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gateway.ingestor, "ingest", failing)
+    drop(gateway, "850_004010_good.x12", "a-poison.x12")
+    drop(gateway, "850_004010_three_sets.x12", "b-fine.x12")
+    summary = gateway.runner().run_once()
+    assert [(f.name, f.status) for f in summary.files] == [
+        ("a-poison.x12", "failed"),
+        ("b-fine.x12", "applied"),
+    ]
+    report = (
+        summary.files[0]
+        .quarantined.with_name(  # type: ignore[union-attr]
+            summary.files[0].quarantined.name + ".report.txt"  # type: ignore[union-attr]
+        )
+        .read_text()
+    )
+    assert "SerializationError: a delimiter inside a value" in report
+    assert not list(gateway.files.staging("harborview").rglob("*.x12"))
+    assert gateway.runner().run_once().files == []  # not taken again
+
+
+def test_a_store_failure_leaves_the_file_claimed_for_the_next_pass(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+):
+    real = gateway.ingestor.ingest
+    calls = {"count": 0}
+
+    def down_once(raw: bytes, filename: str, **options: object) -> object:
+        calls["count"] += 1
+        if calls["count"] == 1:
+            raise OSError("the database server went away")
+        return real(raw, filename, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gateway.ingestor, "ingest", down_once)
+    drop(gateway, "850_004010_good.x12")
+    runner = gateway.runner()
+    first = runner.run_once()
+    assert first.files == [] and "OSError" in first.unreachable["harborview"]
+    assert [p.name for p in gateway.files.claimed("harborview")] != []
+    second = runner.run_once()
+    assert [f.status for f in second.files] == ["applied"]
+    with gateway.uow_factory() as uow:
+        assert uow.orders.get("harborview", PO) is not None

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from gateway.adapters import orm
 from gateway.adapters.state import dump, restore
 from gateway.config import GatewayConfig
+from gateway.domain.events import Fact
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
 from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
@@ -265,7 +266,8 @@ class SqlOrderRepository:
             else:
                 continue
             self._loaded_versions[key] = order.version
-            self._record_events(self._ids[key], pending, stamp, first=order.version == 1)
+            facts = order.history[len(order.history) - len(pending) :] if pending else []
+            self._record_events(self._ids[key], pending, facts, stamp, first=order.version == 1)
             self._recorded[key] = len(order.events)
 
     def committed(self) -> None:
@@ -301,8 +303,16 @@ class SqlOrderRepository:
         self._touched = None
 
     def _record_events(
-        self, order_id: int, pending: list[Any], stamp: dt.datetime, *, first: bool = False
+        self,
+        order_id: int,
+        pending: list[Any],
+        facts: list[Fact],
+        stamp: dt.datetime,
+        *,
+        first: bool = False,
     ) -> None:
+        """Write the pending events; their payloads are the facts the order's history holds
+        for them (one per event, in order), so nothing is turned into data twice."""
         if not pending:
             return
         last = (
@@ -312,16 +322,23 @@ class SqlOrderRepository:
         )
         sequence = int(last or 0)
         rows = []
-        for domain_event in pending:
+        aligned = len(facts) == len(pending) and all(
+            fact.event == type(event).__name__ for fact, event in zip(facts, pending, strict=True)
+        )
+        for index, domain_event in enumerate(pending):
             sequence += 1
             occurred = getattr(domain_event, "at", None) or getattr(domain_event, "time", None)
+            if aligned and isinstance(occurred, dt.datetime):
+                payload = {**facts[index].fields, "at": occurred.isoformat()}
+            else:
+                payload = dump(domain_event)
             rows.append(
                 {
                     "order_id": order_id,
                     "sequence": sequence,
                     "name": type(domain_event).__name__,
                     "occurred_at": occurred if isinstance(occurred, dt.datetime) else None,
-                    "payload": dump(domain_event),
+                    "payload": payload,
                     "recorded_at": stamp,
                 }
             )

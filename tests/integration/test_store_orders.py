@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from gateway.adapters import orm
+from gateway.adapters.state import dump
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import GatewayConfig
 from gateway.domain import commands
@@ -67,6 +68,29 @@ def test_every_change_leaves_its_events_in_the_audit_trail(store_engine: Engine)
     assert "FulfillmentCreated" in names and "OrderShipped" in names
     order = load(store_engine)
     assert [fact.event for fact in order.history] == names
+
+
+def test_the_audit_trail_holds_each_event_whole_as_the_history_has_it(store_engine: Engine):
+    """Each order_events payload is the event's data: its facts' fields with its time."""
+    bus = bus_for(store_engine)
+    outcome = bus.handle(receive_order(("1", 2), ("2", 3)))
+    bus.handle(fulfil("F1", ("1", 2), carrier="UPS", tracking_numbers=("1Z1",)))
+    bus.handle(cancel((("2", 3),), 5, "C1"))
+    order = load(store_engine)
+    with store_engine.connect() as connection:
+        payloads = [
+            row.payload
+            for row in connection.execute(
+                select(orm.order_events.c.payload).order_by(orm.order_events.c.sequence)
+            )
+        ]
+    assert len(payloads) == len(order.history) > 3
+    for fact, payload in zip(order.history, payloads, strict=True):
+        assert payload == {**fact.fields, "at": fact.at.isoformat()}
+    # the same as the event itself turned into data
+    fresh = Order.receive(receive_order(("1", 2), ("2", 3)))
+    assert payloads[0] == dump(fresh.events[0])
+    assert outcome.order.history[0].event == "OrderReceived"
 
 
 def test_flags_and_statuses_are_searchable(store_engine: Engine):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gateway.service.ports import Staged
@@ -39,12 +39,14 @@ def fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def write_whole(path: Path, content: bytes) -> None:
-    """Write `content` to `path` so that `path` is never seen half-written."""
+def write_whole(path: Path, content: bytes | Iterable[bytes]) -> None:
+    """Write `content` (bytes, or chunks of them) to `path` so that `path` is never seen
+    half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
     with open(partial, "wb") as handle:
-        handle.write(content)
+        for chunk in [content] if isinstance(content, bytes) else content:
+            handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, path)
@@ -117,24 +119,8 @@ class LocalFiles:
         target = self.data_dir / "archive" / sha256[:2] / sha256
         if target.exists() and target.stat().st_size == path.stat().st_size:
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.part")
-        with open(partial, "wb") as handle:
-            for chunk in self.chunks(path):
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-        fsync_folder(target.parent)
+        write_whole(target, self.chunks(path))
         return target
-
-    def archive(self, sha256: str, content: bytes) -> Path:
-        """Keep the raw bytes under their hash; a file already there is left as it is."""
-        path = self.data_dir / "archive" / sha256[:2] / sha256
-        if path.exists() and path.stat().st_size == len(content):
-            return path
-        write_whole(path, content)
-        return path
 
     def quarantine(
         self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
@@ -144,14 +130,6 @@ class LocalFiles:
         folder = self.data_dir / "quarantine" / safe_name(partner)
         stem = f"{at.strftime('%Y%m%d')}-{sha256[:12]}-{safe_name(name)}"
         path = folder / stem
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{stem}.part"
-        with open(partial, "wb") as handle:
-            for chunk in self.chunks(archived):
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-        fsync_folder(folder)
+        write_whole(path, self.chunks(archived))
         write_whole(folder / f"{stem}.report.txt", report.encode("utf-8"))
         return path

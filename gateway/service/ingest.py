@@ -1,13 +1,18 @@
 """Taking in one inbound file: validate, store, acknowledge, map and apply.
 
-Strategy: the file's bytes are stored and its acknowledgements queued in one transaction, before
-any transaction set is applied, so nothing read is ever lost and every file gets its 997/999/TA1.
-Then each accepted transaction set is mapped and applied in a transaction of its own (retried when
-another worker changed the order first): all the commands of a set commit together, a set the rules
-refuse changes nothing (a late fulfilment is kept on its order, as the message bus keeps it), and
-the sets after it still go through. Acknowledgements received (997, 999, TA1) mark the outbound
-documents they answer. A file whose bytes were already taken in, or an interchange whose sender and
-control number were already processed, is reported as a duplicate and not applied again.
+Strategy: the file is read as a stream, twice. The first reading validates it; then its bytes
+(or, for a large file, where the archive holds them) are stored and its acknowledgements queued
+in one transaction, before any transaction set is applied, so nothing read is ever lost and every
+file gets its 997/999/TA1. The second reading hands each accepted set over as soon as it is read:
+it is mapped and applied in a savepoint of its own inside a batch transaction (BATCH_SETS sets),
+with the record of what became of it (`document_sets`). All the commands of a set commit
+together; a set the rules refuse changes nothing but its record and the order's history (a late
+fulfilment is kept on its order, as the message bus keeps it); the sets after it still go
+through; a set another worker got in the way of is tried again. A file whose taking in was cut
+short (a crash) resumes with the sets that have no record. Acknowledgements received (997, 999,
+TA1) mark the outbound documents they answer. A file whose bytes were already taken in whole, or
+an interchange whose sender and control number were already processed, is a duplicate and is not
+applied again.
 """
 
 from __future__ import annotations

@@ -177,6 +177,9 @@ class Ingestor:
         self.ack_format = ack_format
         self.directory = {(p.identity.isa_qualifier, p.identity.isa_id): p for p in partners}
         self.checkpoint = checkpoint
+        self.heartbeat: Callable[[], None] = lambda: None
+        """Called after every batch committed, so that whoever holds a lease on the file's
+        mailbox can renew it during a long file."""
 
     def ingest(
         self, raw: bytes, filename: str, *, mailbox: PartnerProfile | None = None
@@ -300,8 +303,10 @@ class Ingestor:
             )
             done[document_id].add(key)
             result.sets.append(outcome)
-            batch.applied()
+            committed = batch.applied()
             self.checkpoint("set")
+            if committed:  # no transaction open: the lease can be written to
+                self.heartbeat()
 
         reader = Reader(self.catalog, schema_checks=False, on_set=on_set)
         try:
@@ -879,10 +884,13 @@ class _Batch:
             self._open = self._factory().__enter__()
         return self._open
 
-    def applied(self) -> None:
+    def applied(self) -> bool:
+        """One more set applied; True when that made the batch commit."""
         self._count += 1
         if self._count >= BATCH_SETS:
             self.commit()
+            return True
+        return False
 
     def commit(self) -> None:
         if self._open is not None:

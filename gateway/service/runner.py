@@ -35,6 +35,7 @@ Log = Callable[..., None]
 """`log(event, **fields)`: one structured line per event."""
 
 MAILBOX_LEASE = dt.timedelta(minutes=10)
+LEASE_RENEWAL = 60.0  # seconds between renewals of a mailbox's lease during a long file
 FIRST_BACKOFF = 30.0
 IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
 PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
@@ -159,6 +160,14 @@ class Runner:
             uow.commit()
         if not held:
             return  # another worker has this mailbox now
+        renewed = {"at": self.monotonic()}
+
+        def renew() -> None:  # during a long file, at most once a minute
+            if self.monotonic() - renewed["at"] >= LEASE_RENEWAL:
+                renewed["at"] = self.monotonic()
+                self._renew(lease)
+
+        self.pipeline.ingestor.heartbeat = renew
         try:
             for outcome in self.pipeline.recover(profile.key, profile):
                 self._taken(outcome, summary)
@@ -193,6 +202,7 @@ class Runner:
             )
             return
         finally:
+            self.pipeline.ingestor.heartbeat = lambda: None
             with self.uow_factory() as uow:
                 uow.leases.release(lease, self.worker)
                 uow.commit()
@@ -201,11 +211,14 @@ class Runner:
         state.failures, state.last_error, state.down_since = 0, "", None
         state.next_poll = self.monotonic() + profile.poll_seconds
 
-    def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
+    def _renew(self, lease: str) -> None:
         now = self.clock()
-        with self.uow_factory() as uow:  # still ours: renewed after every file
-            uow.leases.acquire(f"mailbox:{outcome.partner}", self.worker, now, now + MAILBOX_LEASE)
+        with self.uow_factory() as uow:
+            uow.leases.acquire(lease, self.worker, now, now + MAILBOX_LEASE)
             uow.commit()
+
+    def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
+        self._renew(f"mailbox:{outcome.partner}")  # still ours: renewed after every file
         summary.files.append(outcome)
         result = outcome.result
         self.log(

@@ -31,7 +31,8 @@ from gateway.domain.commands import CreateFulfillment
 from gateway.domain.values import LineQuantity
 from gateway.errors import SerializationError
 from gateway.mapping.outbound import Decision
-from gateway.service import delivery
+from gateway.service import delivery, ingest
+from gateway.service import runner as runner_module
 from gateway.service.documents import list_documents, replay, show_document
 from gateway.service.export import export
 from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
@@ -460,3 +461,26 @@ def test_a_store_failure_leaves_the_file_claimed_for_the_next_pass(
     assert [f.status for f in second.files] == ["applied"]
     with gateway.uow_factory() as uow:
         assert uow.orders.get("harborview", PO) is not None
+
+
+def test_the_mailbox_lease_is_renewed_during_a_long_file(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+):
+    """A file taking longer than the lease must not let another worker take the mailbox: the
+    lease is renewed after every committed batch (here a batch is one set, and renewals are not
+    spaced out)."""
+    monkeypatch.setattr(ingest, "BATCH_SETS", 1)
+    monkeypatch.setattr(runner_module, "LEASE_RENEWAL", 0.0)
+    runner = gateway.runner()
+    renewals: list[str] = []
+    real = runner._renew
+
+    def counting(lease: str) -> None:
+        renewals.append(lease)
+        real(lease)
+
+    monkeypatch.setattr(runner, "_renew", counting)
+    drop(gateway, "850_004010_three_sets.x12")
+    (taken,) = runner.run_once().files
+    assert taken.status == "applied"
+    assert renewals == ["mailbox:harborview"] * 4  # after each of the 3 sets, then the file

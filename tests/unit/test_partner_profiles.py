@@ -11,10 +11,12 @@ from gateway.config import (
     FolderTransport,
     SftpTransport,
     load_config,
+    load_mappings,
     load_partner,
     load_partners,
 )
 from gateway.errors import ConfigurationError
+from gateway.mapping.engine import Mappings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,3 +141,16 @@ def test_the_example_configuration_loads(tmp_path: Path):
         p.stem for p in (ROOT / "config" / "partners").glob("*.toml")
     )
     assert config.data_dir == (ROOT / "data").resolve()
+
+
+def test_the_sftp_example_profile_loads():
+    profile = load_partner(ROOT / "config" / "examples" / "bluewater-sftp.toml")
+    assert isinstance(profile.transport, SftpTransport)
+    assert (profile.role, profile.x12.version, profile.acknowledgements.send) == (
+        "seller",
+        "005010",
+        "999",
+    )
+    assert profile.mapping_overrides() == {"856-in": {"settings": {"match_ids": ["UP", "VP"]}}}
+    mappings = Mappings(load_mappings(), {profile.key: profile.mapping_overrides()})
+    assert mappings.get("856-in", profile.key).settings["match_ids"] == ["UP", "VP"]

@@ -137,9 +137,8 @@ class SetMapping:
         """What the mapping's `[required]` section asks for and the set does not have, each as
         `department (REF02)`, `party ST (N1)` or `line 2: product id UP`; [] when complete."""
         found = []
-        values = self.read_header(root)
         for name in self.required.header:
-            if not values.get(name):
+            if not self.header[name].read(root):
                 found.append(f"{name} ({self.header[name].ref})")
         if self.required.parties:
             held = {r.get("entity_code", "") for r in self.read_records(root, "parties")}

@@ -35,15 +35,42 @@ class FieldRule:
     ref: str
     where: Where | None = None
     loop: str | None = None
+    # the reference and the conditions parsed once, when the mapping is compiled
+    _target: tuple[str, int, int | None] = field(init=False, repr=False, compare=False)
+    _conditions: tuple[tuple[int, int | None, frozenset[str]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_target", parse_reference(self.ref))
+        conditions = []
+        for reference, wanted in (self.where or {}).items():
+            _, position, component = parse_reference(reference)
+            values = frozenset([wanted] if isinstance(wanted, str) else wanted)
+            conditions.append((position, component, values))
+        object.__setattr__(self, "_conditions", tuple(conditions))
 
     def read(self, loop: Loop) -> str:
         """The value in `loop` (or the first of its `self.loop` sub-loops that has one)."""
         if self.loop is None:
-            return loop.value(self.ref, self.where)
+            return self._read(loop)
         for inner in loop.walk(self.loop):
-            value = inner.value(self.ref, self.where)
+            value = self._read(inner)
             if value:
                 return value
+        return ""
+
+    def _read(self, loop: Loop) -> str:
+        """The first value among the loop's own segments that meet the conditions."""
+        segment_id, position, component = self._target
+        for segment in loop.segments_with(segment_id):
+            if self._conditions and not all(
+                element_value(segment, at, part) in values for at, part, values in self._conditions
+            ):
+                continue
+            text = element_value(segment, position, component)
+            if text:
+                return text
         return ""
 
 

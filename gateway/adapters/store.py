@@ -12,6 +12,7 @@ holds; PostgreSQL runs at READ COMMITTED, the version check doing the rest.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,10 @@ class SqlOrderRepository:
         self._inserted: set[tuple[str, str]] = set()  # created in this transaction
         self._touched: set[tuple[str, str]] | None = None  # inside a savepoint: orders used
         self._saved_recorded: dict[tuple[str, str], int] = {}  # events written before it
+        self.defer_new = False  # new orders written by `flush_deferred`, all in one statement
+        self._snapshots: dict[
+            tuple[str, str], Order
+        ] = {}  # held-back orders, as a savepoint found them
 
     def add(self, order: Order) -> None:
         key = (order.partner, order.po_number)
@@ -141,8 +146,11 @@ class SqlOrderRepository:
 
     def get(self, partner: str, po_number: str) -> Order | None:
         key = (partner, po_number)
-        if self._touched is not None:
+        if self._touched is not None and key not in self._touched:
             self._touched.add(key)
+            if key in self._new and key in self._seen:
+                # held back, in memory only: a savepoint rolled back restores this copy
+                self._snapshots[key] = copy.deepcopy(self._seen[key])
         if key in self._seen:
             return self._seen[key]
         if key in self._absent:
@@ -228,6 +236,8 @@ class SqlOrderRepository:
         stamp = now()
         for key, order in self._seen.items():
             pending = list(order.events[self._recorded.get(key, 0) :])
+            if key in self._new and self.defer_new:
+                continue  # written with the others of its batch
             if key in self._new:
                 order.version = 1
                 try:  # a unit of work that fails here is rolled back (or its savepoint)
@@ -270,6 +280,40 @@ class SqlOrderRepository:
             self._record_events(self._ids[key], pending, facts, stamp, first=order.version == 1)
             self._recorded[key] = len(order.events)
 
+    def flush_deferred(self) -> None:
+        """Write the new orders held back (`defer_new`), their events with them: a statement
+        for all the orders, one for all the events."""
+        keys = [key for key in self._seen if key in self._new]
+        if not keys:
+            return
+        stamp = now()
+        rows = []
+        for key in keys:
+            order = self._seen[key]
+            order.version = 1
+            rows.append({**self._columns(order), "created_at": stamp, "updated_at": stamp})
+        try:
+            result = self._connection.execute(
+                _INSERT_ORDER.returning(orm.orders.c.id, sort_by_parameter_order=True), rows
+            )
+        except IntegrityError:
+            raise ConcurrentUpdate(
+                "an order of this batch was created by another worker meanwhile"
+            ) from None
+        events: list[dict[str, Any]] = []
+        for key, (order_id,) in zip(keys, result.all(), strict=True):
+            order = self._seen[key]
+            self._ids[key] = int(order_id)
+            self._new.discard(key)
+            self._inserted.add(key)
+            self._loaded_versions[key] = 1
+            pending = list(order.events)
+            facts = order.history[len(order.history) - len(pending) :] if pending else []
+            events.extend(self._event_rows(int(order_id), pending, facts, stamp, 0))
+            self._recorded[key] = len(order.events)
+        if events:
+            self._connection.execute(_INSERT_EVENTS, events)
+
     def committed(self) -> None:
         """The transaction committed and the orders' pending events were taken."""
         self._recorded.clear()
@@ -280,6 +324,7 @@ class SqlOrderRepository:
         """Start noting the orders used (a savepoint begins); the set they are noted in."""
         self._touched = set()
         self._saved_recorded = dict(self._recorded)
+        self._snapshots = {}
         return self._touched
 
     def forget(self, keys: set[tuple[str, str]]) -> list[Any]:
@@ -288,6 +333,9 @@ class SqlOrderRepository:
         written before the savepoint, which the transaction still holds."""
         kept: list[Any] = []
         for key in keys:
+            if key in self._snapshots:  # held back: nothing to read again, its copy comes back
+                self._seen[key] = self._snapshots.pop(key)
+                continue
             order = self._seen.pop(key, None)
             if order is not None:
                 kept.extend(order.events[: self._saved_recorded.get(key, 0)])
@@ -301,6 +349,7 @@ class SqlOrderRepository:
 
     def unwatch(self) -> None:
         self._touched = None
+        self._snapshots = {}
 
     def _record_events(
         self,
@@ -311,8 +360,7 @@ class SqlOrderRepository:
         *,
         first: bool = False,
     ) -> None:
-        """Write the pending events; their payloads are the facts the order's history holds
-        for them (one per event, in order), so nothing is turned into data twice."""
+        """Write the pending events of one order."""
         if not pending:
             return
         last = (
@@ -320,13 +368,21 @@ class SqlOrderRepository:
             if first  # a new order has no event yet
             else self._connection.execute(_LAST_EVENT, {"p_order": order_id}).scalar()
         )
-        sequence = int(last or 0)
-        rows = []
+        rows = self._event_rows(order_id, pending, facts, stamp, int(last or 0))
+        self._connection.execute(_INSERT_EVENTS, rows)
+
+    @staticmethod
+    def _event_rows(
+        order_id: int, pending: list[Any], facts: list[Fact], stamp: dt.datetime, last: int
+    ) -> list[dict[str, Any]]:
+        """The order_events rows of pending events; their payloads are the facts the order's
+        history holds for them (one per event, in order), so nothing is turned into data
+        twice."""
         aligned = len(facts) == len(pending) and all(
             fact.event == type(event).__name__ for fact, event in zip(facts, pending, strict=True)
         )
+        rows = []
         for index, domain_event in enumerate(pending):
-            sequence += 1
             occurred = getattr(domain_event, "at", None) or getattr(domain_event, "time", None)
             if aligned and isinstance(occurred, dt.datetime):
                 payload = {**facts[index].fields, "at": occurred.isoformat()}
@@ -335,14 +391,14 @@ class SqlOrderRepository:
             rows.append(
                 {
                     "order_id": order_id,
-                    "sequence": sequence,
+                    "sequence": last + index + 1,
                     "name": type(domain_event).__name__,
                     "occurred_at": occurred if isinstance(occurred, dt.datetime) else None,
                     "payload": payload,
                     "recorded_at": stamp,
                 }
             )
-        self._connection.execute(_INSERT_EVENTS, rows)
+        return rows
 
     @staticmethod
     def _columns(order: Order) -> dict[str, Any]:
@@ -366,6 +422,10 @@ class SqlOrderRepository:
         return self._connection.execute(
             _ORDER_ROW, {"p_partner": partner, "p_po": po_number}
         ).first()
+
+    def held_back(self, partner: str, po_number: str) -> bool:
+        """Whether the order is new and waits for its batch to be written."""
+        return self.defer_new and (partner, po_number) in self._new
 
     def inserted(self, partner: str, po_number: str) -> bool:
         """Whether the order was created by this transaction (nothing can link to it yet)."""
@@ -410,6 +470,9 @@ class SqlDocumentRepository:
         self._connection = connection
         self._orders = orders
         self._links: list[tuple[int, tuple[str, str]]] = []
+        self._sets: list[dict[str, Any]] = []  # set records held back until the next flush
+        self._written: set[tuple[int, int]] = set()  # links written in this transaction
+        self.defer_sets = False
 
     def add(self, document: StoredDocument) -> int:
         stamp = now()
@@ -445,18 +508,32 @@ class SqlDocumentRepository:
         """Record that a document touched an order (written at commit)."""
         self._links.append((document_id, (partner, po_number)))
 
-    def pending_links(self) -> int:
-        return len(self._links)
+    def pending(self) -> tuple[int, int, frozenset[tuple[int, int]]]:
+        """Where the links and set records waiting to be written stand (for a savepoint)."""
+        return len(self._links), len(self._sets), frozenset(self._written)
 
-    def drop_links(self, count: int) -> None:
-        """Forget the links noted after the first `count` (their savepoint was rolled back)."""
-        del self._links[count:]
+    def drop_pending(self, mark: tuple[int, int, frozenset[tuple[int, int]]]) -> None:
+        """Forget the links and set records noted after `mark` (their savepoint was rolled
+        back), and the links it wrote."""
+        del self._links[mark[0] :]
+        del self._sets[mark[1] :]
+        self._written = set(mark[2])
 
-    def flush(self) -> None:
-        for document_id, (partner, po_number) in self._links:
-            order_id = self._orders.id_of(partner, po_number)
-            if order_id is None:
+    def flush(self, *, final: bool = False) -> None:
+        """Write the links to orders already written (those to orders held back for their
+        batch wait for them) and the set records (held back too with `defer_sets`, until the
+        final flush)."""
+        waiting = []
+        rows = []
+        for link in self._links:
+            document_id, (partner, po_number) = link
+            if self._orders.held_back(partner, po_number):
+                waiting.append(link)
                 continue
+            order_id = self._orders.id_of(partner, po_number)
+            if order_id is None or (document_id, order_id) in self._written:
+                continue
+            self._written.add((document_id, order_id))
             exists = not self._orders.inserted(partner, po_number) and (
                 self._connection.execute(
                     _LINK_EXISTS, {"p_document": document_id, "p_order": order_id}
@@ -464,10 +541,13 @@ class SqlDocumentRepository:
                 is not None
             )
             if not exists:
-                self._connection.execute(
-                    _INSERT_LINK, {"document_id": document_id, "order_id": order_id}
-                )
-        self._links.clear()
+                rows.append({"document_id": document_id, "order_id": order_id})
+        if rows:
+            self._connection.execute(_INSERT_LINK, rows)
+        self._links = waiting
+        if self._sets and (final or not self.defer_sets):
+            self._connection.execute(_INSERT_SET, self._sets)
+            self._sets = []
 
     def get(self, document_id: int) -> StoredDocument | None:
         row = self._connection.execute(
@@ -540,20 +620,22 @@ class SqlDocumentRepository:
         )
 
     def record_set(self, document_id: int, outcome: SetRecord) -> None:
-        """What became of one set of an inbound document, in the transaction that applied it."""
-        self._connection.execute(
-            _INSERT_SET,
-            {
-                "document_id": document_id,
-                "group_control": outcome.group_control,
-                "set_control": outcome.set_control,
-                "set_id": outcome.set_id,
-                "action": outcome.action,
-                "po_number": outcome.po_number,
-                "message": outcome.message,
-                "created_at": now(),
-            },
-        )
+        """What became of one set of an inbound document, in the transaction that applied it
+        (held back to the next flush when `defer_sets`)."""
+        row = {
+            "document_id": document_id,
+            "group_control": outcome.group_control,
+            "set_control": outcome.set_control,
+            "set_id": outcome.set_id,
+            "action": outcome.action,
+            "po_number": outcome.po_number,
+            "message": outcome.message,
+            "created_at": now(),
+        }
+        if self.defer_sets:
+            self._sets.append(row)
+        else:
+            self._connection.execute(_INSERT_SET, row)
 
     def sets(self, document_id: int) -> list[SetRecord]:
         table = orm.document_sets
@@ -910,8 +992,21 @@ class SqlUnitOfWork:
         self.orders.flush()
         self.documents.flush()
 
+    def defer_writes(self) -> None:
+        """Hold new orders, their events, their links and the set records back until
+        `flush_deferred` or the commit, which write each kind in one statement: for taking
+        many sets in one transaction."""
+        self.orders.defer_new = True
+        self.documents.defer_sets = True
+
+    def flush_deferred(self) -> None:
+        """Write what `defer_writes` held back (and anything else pending)."""
+        self.orders.flush()
+        self.orders.flush_deferred()
+        self.documents.flush(final=True)
+
     def commit(self) -> None:
-        self.flush()
+        self.flush_deferred()
         self.connection.commit()
         for order in self.orders.seen():
             self._events.extend(order.events)
@@ -922,22 +1017,25 @@ class SqlUnitOfWork:
         self.connection.rollback()
 
     @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self, *, database: bool = True) -> Iterator[None]:
         """A part of the transaction undone alone when it fails (an exception leaves it): its
         database changes are rolled back and the orders it used are forgotten, to be read again
-        as the transaction still has them. Savepoints do not nest."""
+        as the transaction still has them. Without `database`, no SAVEPOINT is taken: for a
+        part whose only writes are held back (`defer_writes`) or come last, once nothing can
+        fail any more. Savepoints do not nest."""
         touched = self.orders.watch()
-        links = self.documents.pending_links()
-        nested = self.connection.begin_nested()
+        links = self.documents.pending()
+        nested = self.connection.begin_nested() if database else None
         try:
             yield
             self.flush()
-            nested.commit()
+            if nested is not None:
+                nested.commit()
         except BaseException:
-            if nested.is_active:
+            if nested is not None and nested.is_active:
                 nested.rollback()
             self._events.extend(self.orders.forget(touched))
-            self.documents.drop_links(links)
+            self.documents.drop_pending(links)
             raise
         finally:
             self.orders.unwatch()

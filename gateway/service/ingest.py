@@ -555,7 +555,10 @@ class Ingestor:
         outcome.po_number = mapped.po_number
         for attempt in range(RETRIES + 1):
             try:
-                with uow.savepoint():
+                # no SAVEPOINT: an 850 writes nothing before its commands all passed the rules
+                # (a new order and the set's record are held back; a replaced or cancelled
+                # order is written last, by the savepoint's flush)
+                with uow.savepoint(database=False):
                     held = uow.orders.get(partner, mapped.po_number) is not None
                     command: Command
                     if mapped.cancels:
@@ -621,6 +624,7 @@ class Ingestor:
             outcome.action, outcome.message = "rejected", str(exc)
             return
         outcome.po_number = ",".join(mapped.po_numbers)
+        uow.flush_deferred()  # what the batch holds back is read through SQL from here on
         for _ in range(RETRIES + 1):
             late: Command | None = None
             try:
@@ -882,6 +886,7 @@ class _Batch:
     def uow(self) -> UnitOfWork:
         if self._open is None:
             self._open = self._factory().__enter__()
+            self._open.defer_writes()
         return self._open
 
     def applied(self) -> bool:

@@ -236,7 +236,14 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None: ...
 
-    def savepoint(self) -> AbstractContextManager[None]:
+    def defer_writes(self) -> None:
+        """Hold new orders, their events and links, and set records back until
+        `flush_deferred` or the commit, which write each kind in one statement."""
+        ...
+
+    def flush_deferred(self) -> None: ...
+
+    def savepoint(self, *, database: bool = True) -> AbstractContextManager[None]:
         """A part of the transaction undone alone when an exception leaves it."""
         ...
 

@@ -14,6 +14,7 @@ from gateway.config import load_mappings
 from gateway.mapping.engine import Mappings
 from gateway.service.ingest import Ingestor
 from gateway.x12.reader import read_bytes
+from tests.builders import isa
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "samples" / "850" / "850_004010_good.x12"
@@ -130,3 +131,55 @@ def test_a_rejected_file_is_stored_and_acknowledged_but_not_applied(store_engine
     with SqlUnitOfWork(store_engine) as uow:
         assert uow.orders.summaries() == []
         assert uow.documents.with_sha256(result.sha256)[0].status == "partly accepted"
+
+
+def test_sets_of_one_batch_on_one_order_and_a_refused_one_between_them(store_engine: Engine):
+    """Sets are applied in batches, new orders written at the end of the batch: a set refused
+    after earlier sets of the same batch changed an order not written yet must undo only
+    itself, and the earlier changes reach the store."""
+    body = "~\n".join(
+        [
+            isa(control="000000077").rstrip("~"),
+            "GS*PO*SENDER*RECEIVER*20261121*1200*77*X*004010",
+            *purchase_order_set("0001", "00", "PO-X"),
+            *purchase_order_set("0002", "01", "PO-X"),  # cancels the order of set 1
+            *purchase_order_set("0003", "01", "PO-X"),  # nothing open to cancel: refused
+            *purchase_order_set("0004", "00", "PO-Y"),
+            "GE*4*77",
+            "IEA*1*000000077",
+        ]
+    )
+    taker = Ingestor(lambda: SqlUnitOfWork(store_engine), Mappings(load_mappings()))
+    result = taker.ingest((body + "~\n").encode(), "batch.x12")
+    assert [(s.po_number, s.action) for s in result.sets] == [
+        ("PO-X", "created"),
+        ("PO-X", "cancelled"),
+        ("PO-X", "refused"),
+        ("PO-Y", "created"),
+    ], [s.message for s in result.sets]
+    with SqlUnitOfWork(store_engine) as uow:
+        cancelled = uow.orders.get("SENDER", "PO-X")
+        assert cancelled is not None and len(cancelled.cancellations) == 1
+        assert "cancelled" in {flag.value for flag in cancelled.flags}
+        history = [fact.event for fact in cancelled.history]
+        assert history[0] == "OrderReceived" and history.count("OrderCancelled") == 1
+        assert uow.orders.get("SENDER", "PO-Y") is not None
+        events = [entry["name"] for entry in uow.orders.history("SENDER", "PO-X")]
+        assert events == [fact.event for fact in cancelled.history]
+        (document_id,) = result.document_ids
+        assert [r.action for r in uow.documents.sets(document_id)] == [
+            "created",
+            "cancelled",
+            "refused",
+            "created",
+        ]
+
+
+def purchase_order_set(control: str, purpose: str, po_number: str) -> list[str]:
+    segments = [
+        f"ST*850*{control}",
+        f"BEG*{purpose}*SA*{po_number}**20261121",
+        "PO1*1*2*EA*10.00**UP*000000000011",
+        "CTT*1*2",
+    ]
+    return [*segments, f"SE*{len(segments) + 1}*{control}"]

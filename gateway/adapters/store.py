@@ -127,12 +127,14 @@ class SqlOrderRepository:
         self._touched: set[tuple[str, str]] | None = None  # inside a savepoint: orders used
         self._saved_recorded: dict[tuple[str, str], int] = {}  # events written before it
         self.defer_new = False  # new orders written by `flush_deferred`, all in one statement
+        self._dirty: set[tuple[str, str]] = set()  # handed out since the last flush
         self._snapshots: dict[
             tuple[str, str], Order
         ] = {}  # held-back orders, as a savepoint found them
 
     def add(self, order: Order) -> None:
         key = (order.partner, order.po_number)
+        self._dirty.add(key)
         if self._touched is not None:
             self._touched.add(key)
         if key in self._seen or (key not in self._absent and self._row(*key) is not None):
@@ -146,6 +148,7 @@ class SqlOrderRepository:
 
     def get(self, partner: str, po_number: str) -> Order | None:
         key = (partner, po_number)
+        self._dirty.add(key)
         if self._touched is not None and key not in self._touched:
             self._touched.add(key)
             if key in self._new and key in self._seen:
@@ -234,7 +237,11 @@ class SqlOrderRepository:
     def flush(self) -> None:
         """Write every order seen in this unit of work, checking versions."""
         stamp = now()
-        for key, order in self._seen.items():
+        dirty, self._dirty = self._dirty, set()  # only an order handed out can have changed
+        for key in sorted(dirty):  # one order of writes: two workers never wait on each other
+            order = self._seen.get(key)
+            if order is None:
+                continue
             pending = list(order.events[self._recorded.get(key, 0) :])
             if key in self._new and self.defer_new:
                 continue  # written with the others of its batch
@@ -470,6 +477,7 @@ class SqlDocumentRepository:
         self._connection = connection
         self._orders = orders
         self._links: list[tuple[int, tuple[str, str]]] = []
+        self._held_links: list[tuple[int, tuple[str, str]]] = []  # to orders held back
         self._sets: list[dict[str, Any]] = []  # set records held back until the next flush
         self._written: set[tuple[int, int]] = set()  # links written in this transaction
         self.defer_sets = False
@@ -508,27 +516,35 @@ class SqlDocumentRepository:
         """Record that a document touched an order (written at commit)."""
         self._links.append((document_id, (partner, po_number)))
 
-    def pending(self) -> tuple[int, int, frozenset[tuple[int, int]]]:
+    def pending(self) -> tuple[int, int, int, frozenset[tuple[int, int]]]:
         """Where the links and set records waiting to be written stand (for a savepoint)."""
-        return len(self._links), len(self._sets), frozenset(self._written)
+        return (
+            len(self._links),
+            len(self._held_links),
+            len(self._sets),
+            frozenset(self._written),
+        )
 
-    def drop_pending(self, mark: tuple[int, int, frozenset[tuple[int, int]]]) -> None:
+    def drop_pending(self, mark: tuple[int, int, int, frozenset[tuple[int, int]]]) -> None:
         """Forget the links and set records noted after `mark` (their savepoint was rolled
         back), and the links it wrote."""
         del self._links[mark[0] :]
-        del self._sets[mark[1] :]
-        self._written = set(mark[2])
+        del self._held_links[mark[1] :]
+        del self._sets[mark[2] :]
+        self._written = set(mark[3])
 
     def flush(self, *, final: bool = False) -> None:
         """Write the links to orders already written (those to orders held back for their
         batch wait for them) and the set records (held back too with `defer_sets`, until the
         final flush)."""
-        waiting = []
+        links = self._links
+        if final:
+            links, self._held_links = [*self._held_links, *links], []
         rows = []
-        for link in self._links:
+        for link in links:
             document_id, (partner, po_number) = link
             if self._orders.held_back(partner, po_number):
-                waiting.append(link)
+                self._held_links.append(link)
                 continue
             order_id = self._orders.id_of(partner, po_number)
             if order_id is None or (document_id, order_id) in self._written:
@@ -544,7 +560,7 @@ class SqlDocumentRepository:
                 rows.append({"document_id": document_id, "order_id": order_id})
         if rows:
             self._connection.execute(_INSERT_LINK, rows)
-        self._links = waiting
+        self._links = []
         if self._sets and (final or not self.defer_sets):
             self._connection.execute(_INSERT_SET, self._sets)
             self._sets = []

@@ -262,6 +262,25 @@ class Ingestor:
                 done[document_id] = {
                     (r.group_control, r.set_control) for r in uow.documents.sets(document_id)
                 }
+        indexes: dict[int, dict[str, tuple[GroupReport, dict[str, TransactionReport]]]] = {}
+
+        def index_of(
+            report: InterchangeReport,
+        ) -> dict[str, tuple[GroupReport, dict[str, TransactionReport]]]:
+            """An interchange's accepted groups by control number, each with its sets' reports
+            by control number (built once: a file may hold thousands of sets)."""
+            found = indexes.get(id(report))
+            if found is None:
+                found = indexes[id(report)] = {}
+                for group_report in report.groups:
+                    if group_report.issues or group_report.control_number in found:
+                        continue  # the first of repeated control numbers, as the reader has it
+                    sets: dict[str, TransactionReport] = {}
+                    for set_report in group_report.transactions:
+                        sets.setdefault(set_report.control_number, set_report)
+                    found[group_report.control_number] = (group_report, sets)
+            return found
+
         places: dict[int, int] = {}  # id of a parsed interchange -> its place in the file
         kept: list[Interchange] = []
         batch = _Batch(self.uow_factory)
@@ -280,21 +299,11 @@ class Ingestor:
             if target is None:
                 return
             report, document_id = target
-            group_report = next(
-                (
-                    g
-                    for g in report.groups
-                    if g.control_number == group.control_number and not g.issues
-                ),
-                None,
-            )
-            if group_report is None:
+            found = index_of(report).get(group.control_number)
+            if found is None:
                 return
-            set_report = next(
-                (t for t in group_report.transactions
-                 if t.control_number == transaction.control_number),
-                None,
-            )  # fmt: skip
+            group_report, set_reports = found
+            set_report = set_reports.get(transaction.control_number)
             key = (group_report.control_number, transaction.control_number)
             if set_report is None or not set_report.accepted or key in done[document_id]:
                 return

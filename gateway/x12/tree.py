@@ -121,25 +121,57 @@ def _table(schema: TransactionSetSchema) -> LoopTable:
     return found[1]
 
 
+Plan = tuple[tuple[int, str, int], ...]
+"""How a sequence of segment ids is placed: for each segment, the index of the node it goes in
+(nodes numbered as they open; 0 is the root) and, when it opens that node, its loop id and its
+parent's index (else "" and -1)."""
+
+PLANS_KEPT = 512
+_PLANS: dict[tuple[int, tuple[str, ...]], Plan] = {}
+
+
 def build_tree(transaction: TransactionSet, schema: TransactionSetSchema) -> Loop:
     """The loop tree of a transaction set (ST and SE left out), placed by its schema.
 
     A segment the schema does not place (the set was not valid) stays in the innermost open loop:
-    mapping reads only validated sets, so this is a fallback, not a repair."""
-    machine = StructureMachine(schema, frozenset(), _table(schema))
+    mapping reads only validated sets, so this is a fallback, not a repair. Sets of the same
+    shape (the same segment ids in the same order: a file's orders of as many lines) are placed
+    once, and the placement is kept (PLANS_KEPT of them)."""
+    ids = tuple(segment.id for segment in transaction.segments)
+    key = (id(_table(schema)), ids)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(ids, schema)
+        if len(_PLANS) >= PLANS_KEPT:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = plan
     root = Loop("")
-    machine.place("ST")
-    nodes: dict[int, Loop] = {id(machine.stack[0]): root}
-    alive = [machine.stack[0]]  # frames kept referenced, so no id is reused
-    for segment in transaction.segments:
-        machine.place(segment.id)
-        top = machine.stack[-1]
-        node = nodes.get(id(top))
-        if node is None:
-            parent = nodes.get(id(machine.stack[-2]), root) if len(machine.stack) > 1 else root
-            node = Loop(top.table.loop.loop_id)
-            parent.loops.append(node)
-            nodes[id(top)] = node
-            alive.append(top)
-        node.segments.append(segment)
+    nodes = [root]
+    for segment, (index, loop_id, parent) in zip(transaction.segments, plan, strict=True):
+        if parent >= 0:  # the segment opens a node
+            node = Loop(loop_id)
+            nodes[parent].loops.append(node)
+            nodes.append(node)
+        nodes[index].segments.append(segment)
     return root
+
+
+def _plan(ids: tuple[str, ...], schema: TransactionSetSchema) -> Plan:
+    """Place the segment ids with the schema's structure machine, noting where each went."""
+    machine = StructureMachine(schema, frozenset(), _table(schema))
+    machine.place("ST")
+    numbers: dict[int, int] = {id(machine.stack[0]): 0}
+    alive = [machine.stack[0]]  # frames kept referenced, so no id is reused
+    plan = []
+    for segment_id in ids:
+        machine.place(segment_id)
+        top = machine.stack[-1]
+        index = numbers.get(id(top))
+        if index is None:
+            parent = numbers.get(id(machine.stack[-2]), 0) if len(machine.stack) > 1 else 0
+            index = numbers[id(top)] = len(numbers)
+            alive.append(top)
+            plan.append((index, top.table.loop.loop_id, parent))
+        else:
+            plan.append((index, "", -1))
+    return tuple(plan)

@@ -51,23 +51,37 @@ class FieldRule:
         object.__setattr__(self, "_conditions", tuple(conditions))
 
     def read(self, loop: Loop) -> str:
-        """The value in `loop` (or the first of its `self.loop` sub-loops that has one)."""
+        """The value in `loop` (or the first of its `self.loop` sub-loops, in document order,
+        that has one)."""
         if self.loop is None:
             return self._read(loop)
-        for inner in loop.walk(self.loop):
-            value = self._read(inner)
-            if value:
-                return value
+        pending = list(reversed(loop.loops))  # depth first, in document order, as Loop.walk
+        while pending:
+            inner = pending.pop()
+            if inner.loop_id == self.loop:
+                value = self._read(inner)
+                if value:
+                    return value
+            if inner.loops:
+                pending.extend(reversed(inner.loops))
         return ""
 
     def _read(self, loop: Loop) -> str:
         """The first value among the loop's own segments that meet the conditions."""
         segment_id, position, component = self._target
+        conditions = self._conditions
         for segment in loop.segments_with(segment_id):
-            if self._conditions and not all(
-                element_value(segment, at, part) in values for at, part, values in self._conditions
+            if conditions and not all(
+                element_value(segment, at, part) in values for at, part, values in conditions
             ):
                 continue
+            elements = segment.elements
+            if component is None and position <= len(elements):
+                value = elements[position - 1]
+                if type(value) is str:  # a plain element: the usual case, read directly
+                    if value:
+                        return value
+                    continue
             text = element_value(segment, position, component)
             if text:
                 return text

@@ -683,17 +683,11 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
 def documents_resend(settings: Settings, document_id: int) -> None:
     """Deliver a document we sent again (same content and control numbers)."""
     gateway = settings.gateway()
-    outbox_id = resend(gateway.uow_factory, document_id, dt.datetime.now(dt.UTC))
-    click.echo(f"document {document_id} queued again (outbox {outbox_id})")
-    for delivery in gateway.deliverer.drain(partners={gateway_partner(gateway, document_id)}):
+    entry = resend(gateway.uow_factory, document_id, dt.datetime.now(dt.UTC))
+    click.echo(f"document {document_id} queued again (outbox {entry.id})")
+    for delivery in gateway.deliverer.drain(partners={entry.partner}):
         if delivery.document_id == document_id:
             click.echo(f"  {delivery.status} {delivery.where or delivery.error}")
-
-
-def gateway_partner(gateway: Gateway, document_id: int) -> str:
-    with gateway.uow_factory() as uow:
-        document = uow.documents.get(document_id)
-    return document.partner if document is not None else ""
 
 
 @documents.command("replay")

@@ -238,59 +238,48 @@ class SqlOrderRepository:
         """Write every order seen in this unit of work, checking versions."""
         stamp = now()
         dirty, self._dirty = self._dirty, set()  # only an order handed out can have changed
+        new: list[tuple[str, str]] = []
         for key in sorted(dirty):  # one order of writes: two workers never wait on each other
             order = self._seen.get(key)
             if order is None:
                 continue
             pending = list(order.events[self._recorded.get(key, 0) :])
-            if key in self._new and self.defer_new:
-                continue  # written with the others of its batch
             if key in self._new:
-                order.version = 1
-                try:  # a unit of work that fails here is rolled back (or its savepoint)
-                    result = self._connection.execute(
-                        _INSERT_ORDER,
-                        {**self._columns(order), "created_at": stamp, "updated_at": stamp},
-                    )
-                except IntegrityError:
-                    raise ConcurrentUpdate(
-                        f"order {order.po_number} from {order.partner} was created by another "
-                        "worker meanwhile"
-                    ) from None
-                (order_id,) = result.inserted_primary_key or (None,)
-                assert order_id is not None
-                self._ids[key] = int(order_id)
-                self._new.discard(key)
-                self._inserted.add(key)
-            elif pending:
-                read_version = self._loaded_versions[key]
-                order.version = read_version + 1
-                result = self._connection.execute(
-                    _UPDATE_ORDER,
-                    {
-                        **self._columns(order),
-                        "updated_at": stamp,
-                        "p_id": self._ids[key],
-                        "p_version": read_version,
-                    },
-                )
-                if result.rowcount != 1:
-                    order.version = read_version
-                    raise ConcurrentUpdate(
-                        f"order {order.po_number} from {order.partner} was changed by another "
-                        f"worker (version {read_version} is no longer current)"
-                    )
-            else:
+                if not self.defer_new:
+                    new.append(key)  # written below, with their events
                 continue
+            if not pending:
+                continue
+            read_version = self._loaded_versions[key]
+            order.version = read_version + 1
+            result = self._connection.execute(
+                _UPDATE_ORDER,
+                {
+                    **self._columns(order),
+                    "updated_at": stamp,
+                    "p_id": self._ids[key],
+                    "p_version": read_version,
+                },
+            )
+            if result.rowcount != 1:
+                order.version = read_version
+                raise ConcurrentUpdate(
+                    f"order {order.po_number} from {order.partner} was changed by another "
+                    f"worker (version {read_version} is no longer current)"
+                )
             self._loaded_versions[key] = order.version
-            facts = order.history[len(order.history) - len(pending) :] if pending else []
-            self._record_events(self._ids[key], pending, facts, stamp, first=order.version == 1)
+            facts = order.history[len(order.history) - len(pending) :]
+            self._record_events(self._ids[key], pending, facts, stamp)
             self._recorded[key] = len(order.events)
+        self._insert(new)
 
     def flush_deferred(self) -> None:
-        """Write the new orders held back (`defer_new`), their events with them: a statement
-        for all the orders, one for all the events."""
-        keys = [key for key in self._seen if key in self._new]
+        """Write the new orders held back (`defer_new`), their events with them."""
+        self._insert([key for key in self._seen if key in self._new])
+
+    def _insert(self, keys: list[tuple[str, str]]) -> None:
+        """Write new orders and their events: a statement for all the orders, one for all the
+        events."""
         if not keys:
             return
         stamp = now()
@@ -305,7 +294,7 @@ class SqlOrderRepository:
             )
         except IntegrityError:
             raise ConcurrentUpdate(
-                "an order of this batch was created by another worker meanwhile"
+                "an order written here was created by another worker meanwhile"
             ) from None
         events: list[dict[str, Any]] = []
         for key, (order_id,) in zip(keys, result.all(), strict=True):
@@ -359,22 +348,12 @@ class SqlOrderRepository:
         self._snapshots = {}
 
     def _record_events(
-        self,
-        order_id: int,
-        pending: list[Any],
-        facts: list[Fact],
-        stamp: dt.datetime,
-        *,
-        first: bool = False,
+        self, order_id: int, pending: list[Any], facts: list[Fact], stamp: dt.datetime
     ) -> None:
-        """Write the pending events of one order."""
+        """Write the pending events of an order already written, after its last one."""
         if not pending:
             return
-        last = (
-            0
-            if first  # a new order has no event yet
-            else self._connection.execute(_LAST_EVENT, {"p_order": order_id}).scalar()
-        )
+        last = self._connection.execute(_LAST_EVENT, {"p_order": order_id}).scalar()
         rows = self._event_rows(order_id, pending, facts, stamp, int(last or 0))
         self._connection.execute(_INSERT_EVENTS, rows)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.errors import RuleViolation
 from gateway.service.ingest import Ingestor, IngestResult
-from gateway.service.ports import FileStore, StoredDocument, UnitOfWork
+from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
@@ -112,8 +112,10 @@ def show_document(uow: UnitOfWork, document_id: int) -> dict[str, Any]:
         return view
 
 
-def resend(uow_factory: Callable[[], UnitOfWork], document_id: int, now: dt.datetime) -> int:
-    """Queue an outbound document to be delivered again, due now; its outbox entry's id."""
+def resend(
+    uow_factory: Callable[[], UnitOfWork], document_id: int, now: dt.datetime
+) -> OutboxEntry:
+    """Queue an outbound document to be delivered again, due now; its outbox entry."""
     with uow_factory() as uow:
         document = _get(uow, document_id)
         if document.direction != "out":
@@ -134,8 +136,10 @@ def resend(uow_factory: Callable[[], UnitOfWork], document_id: int, now: dt.date
                 document_id=document_id,
             )
         uow.documents.set_status(document_id, "queued")
+        entry = uow.outbox.entry(outbox_id)
         uow.commit()
-    return outbox_id
+    assert entry is not None
+    return entry
 
 
 def replay(

@@ -529,6 +529,26 @@ class Ingestor:
             self._finish(uow, document_id, group.control_number, outcome)
         return outcome
 
+    def _context(
+        self,
+        interchange: InterchangeReport,
+        transaction: TransactionSet,
+        our_role: Role,
+        document_id: int,
+        now: dt.datetime,
+    ) -> Context:
+        """Where a set comes from, as the records it makes name it."""
+        return Context(
+            partner=self.partner_of(interchange),
+            our_role=our_role,
+            at=now,
+            source=(
+                f"{transaction.set_id} #{transaction.control_number} in interchange "
+                f"{interchange.control_number} (document {document_id})"
+            ),
+            is_test=interchange.usage == "T",
+        )
+
     def _apply_purchase_order(
         self,
         uow: UnitOfWork,
@@ -543,17 +563,8 @@ class Ingestor:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return
-        partner = self.partner_of(interchange)
-        context = Context(
-            partner=partner,
-            our_role=Role.SELLER,
-            at=now,
-            source=(
-                f"850 #{transaction.control_number} in interchange {interchange.control_number} "
-                f"(document {document_id})"
-            ),
-            is_test=interchange.usage == "T",
-        )
+        context = self._context(interchange, transaction, Role.SELLER, document_id, now)
+        partner = context.partner
         try:
             mapped = purchase_order(
                 build_tree(transaction, schema), self.mappings.get("850-in", partner), context
@@ -614,17 +625,8 @@ class Ingestor:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return
-        partner = self.partner_of(interchange)
-        context = Context(
-            partner=partner,
-            our_role=our_role,
-            at=now,
-            source=(
-                f"{transaction.set_id} #{transaction.control_number} in interchange "
-                f"{interchange.control_number} (document {document_id})"
-            ),
-            is_test=interchange.usage == "T",
-        )
+        context = self._context(interchange, transaction, our_role, document_id, now)
+        partner = context.partner
         try:
             mapped = assemble(
                 build_tree(transaction, schema), self.mappings.get(mapping_name, partner), context

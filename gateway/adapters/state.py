@@ -1,10 +1,10 @@
 """Domain objects to JSON-ready values and back, for the store.
 
-Strategy: one generic converter driven by the dataclasses' type hints, so the domain stays free
-of persistence code and a new field needs no change here. Decimals travel as strings (exact),
-dates and datetimes as ISO 8601, enums by value, tuples and frozensets as lists; a field missing
-from stored state (written before the field existed) takes its dataclass default. Fields named in
-`TRANSIENT` (pending events) are not stored.
+Strategy: converters driven by the dataclasses' type hints (writing: `gateway.domain.plain`), so the
+domain stays free of persistence code and a new field needs no change here. Decimals travel as
+strings (exact), dates and datetimes as ISO 8601, enums by value, tuples and frozensets as lists; a
+field missing from stored state (written before the field existed) takes its dataclass default.
+Fields named in `TRANSIENT` (pending events) are not stored.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import typing
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
-from gateway.domain.events import Fact
+from gateway.domain.plain import PlainData
 from gateway.errors import GatewayFault
 
-TRANSIENT = frozenset({"events"})
+TRANSIENT = frozenset({"events", "history"})
+"""Kept apart: pending events, and the facts of the order's history (its `order_events` rows)."""
 T = TypeVar("T")
 
 
@@ -28,52 +29,8 @@ class StateError(GatewayFault):
     """Stored state that cannot be turned back into domain objects."""
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-"""The stored field names of each dataclass met, looked up once per class."""
-_PLAIN = frozenset({str, int, bool, type(None)})
-
-
-def _fields_of(kind: type) -> tuple[str, ...] | None:
-    names = _FIELDS.get(kind)
-    if names is None:
-        if not dataclasses.is_dataclass(kind):
-            return None
-        names = _FIELDS[kind] = tuple(
-            field.name for field in dataclasses.fields(kind) if field.name not in TRANSIENT
-        )
-    return names
-
-
-def dump(value: Any) -> Any:
-    """A domain value as JSON-ready data."""
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is list or kind is tuple:
-        return [dump(v) for v in value]
-    if kind is Decimal:
-        return str(value)
-    if kind is dict:
-        return {str(k): dump(v) for k, v in value.items()}
-    if kind is Fact:  # its fields are plain data already (events.plain made them)
-        return {"event": value.event, "at": value.at.isoformat(), "fields": value.fields}
-    names = _fields_of(kind)
-    if names is not None:
-        return {name: dump(getattr(value, name)) for name in names}
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value
-    if isinstance(value, enum.Enum):
-        return dump(value.value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(dump(k)): dump(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [dump(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
-    raise StateError(f"cannot store a {type(value).__name__}: {value!r}")
+dump = PlainData(skip=TRANSIENT)
+"""A domain value as JSON-ready data (see `gateway.domain.plain`)."""
 
 
 def load(kind: Any, data: Any) -> Any:
@@ -134,7 +91,7 @@ def _load_dataclass(kind: type[T], data: dict[str, Any]) -> T:
         hints = _HINTS[kind] = get_type_hints(kind)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(kind):  # type: ignore[arg-type]
-        if field.name in data:
+        if field.name in data and field.name not in TRANSIENT:  # (older rows kept the history)
             values[field.name] = load(hints[field.name], data[field.name])
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             if field.name in TRANSIENT:

@@ -16,7 +16,7 @@ import copy
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -373,7 +373,7 @@ class SqlOrderRepository:
             if aligned and isinstance(occurred, dt.datetime):
                 payload = {**facts[index].fields, "at": occurred.isoformat()}
             else:
-                payload = dump(domain_event)
+                payload = cast(dict[str, Any], dump(domain_event))
             rows.append(
                 {
                     "order_id": order_id,

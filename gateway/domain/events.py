@@ -11,13 +11,12 @@ the command that caused it.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, cast
 
+from gateway.domain.plain import Plain, PlainData
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
@@ -32,8 +31,6 @@ from gateway.domain.values import (
     Side,
     Terms,
 )
-
-Plain: TypeAlias = "str | int | bool | list[Plain] | dict[str, Plain] | None"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,48 +264,12 @@ class Fact:
     fields: dict[str, Any]  # `Plain` values; typed loosely so a generic store restores them as is
 
 
+plain = PlainData()
+"""`value` as JSON-ready data (see `gateway.domain.plain`)."""
+
+
 def fact(event: Event) -> Fact:
     """The plain, persistable form of `event` (every field but its time, which `Fact.at` holds)."""
-    fields = {name: plain(getattr(event, name)) for name in _names(type(event))}
+    fields = cast(dict[str, Plain], plain(event))  # an event is a dataclass: a dict
     del fields["at"]
     return Fact(event=type(event).__name__, at=event.at, fields=fields)
-
-
-_NAMES: dict[type, tuple[str, ...]] = {}
-_SCALARS = frozenset({str, int, bool, type(None)})
-
-
-def _names(kind: type) -> tuple[str, ...]:
-    names = _NAMES.get(kind)
-    if names is None:
-        names = _NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return names
-
-
-def plain(value: object) -> Plain:
-    """`value` as JSON-ready data: enums by code, decimals as strings, dates in ISO 8601,
-    dataclasses as dicts, tuples as lists."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return value  # type: ignore[return-value]
-    if kind is tuple or kind is list:
-        return [plain(item) for item in value]  # type: ignore[attr-defined]
-    if kind is Decimal:
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: plain(getattr(value, name)) for name in _names(kind)}
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):  # datetime is a date too
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    raise TypeError(f"no plain form for {type(value).__name__}")

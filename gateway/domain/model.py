@@ -4,13 +4,15 @@ confirmations, notes).
 
 Strategy, after cosmicpython's `Product`: the aggregate is plain Python without I/O. Each command
 goes through one method that asks `rules.check` first (which only reads), then changes the order
-and records what happened: the event is appended to `events` (pending, drained by the message
-bus) and, as a plain `Fact`, to `history` (persisted). A refused command raises `RuleViolation`
-before anything is touched, so the order is left exactly as it was. Nothing here decides a
-status: flags, fulfilment and payment statuses, and a line's fulfilled / cancelled / returned /
-open quantities are all computed by `rules` from the records. Records are appended, never removed
-(a deleted note leaves the order's notes but stays in its history). `version` belongs to the store,
-which bumps it on each save for optimistic concurrency; the domain never touches it.
+and records what happened: the event is appended to `events` (pending, drained by the message bus)
+and, as a plain `Fact`, to `history` (what a store appends to the order's stored history). Both
+lists hold what happened since the order was received or loaded, not what a store kept before. A
+refused command raises `RuleViolation` before anything is touched, so the order is left exactly as
+it was. Nothing here decides a status: flags, fulfilment and payment statuses, and a line's
+fulfilled / cancelled / returned / open quantities are all computed by `rules` from the records.
+Records are appended, never removed (a deleted note leaves the order's notes but stays in its
+history). `version` belongs to the store, which bumps it on each save for optimistic concurrency;
+the domain never touches it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ as JSON; both come from the same view, so the two never disagree.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -48,8 +49,9 @@ def _acknowledged(order: Order, line_number: str) -> str:
     return ""
 
 
-def order_view(order: Order, history: list[dict[str, object]] | None = None) -> dict[str, Any]:
-    """Everything a person wants to see about one order."""
+def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]:
+    """Everything a person wants to see about one order; `history` is what the store keeps of
+    it (`OrderRepository.history`)."""
     return {
         "partner": order.partner,
         "po_number": order.po_number,
@@ -152,10 +154,18 @@ def order_view(order: Order, history: list[dict[str, object]] | None = None) -> 
             for n in order.notes
         ],
         "source_documents": list(order.source_documents),
-        "history": [{"at": fact.at.isoformat(), "event": fact.event} for fact in order.history]
-        if history is None
-        else history,
+        "history": [{"at": _occurred(entry), "event": str(entry["name"])} for entry in history],
     }
+
+
+def _occurred(entry: dict[str, object]) -> str:
+    """When a stored event happened, as the event said it (its payload keeps the time zone a
+    database column may drop)."""
+    payload = entry.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("at"), str):
+        return str(payload["at"])
+    occurred = entry.get("occurred_at")
+    return occurred.isoformat() if isinstance(occurred, dt.datetime) else ""
 
 
 def summary_view(summary: OrderSummary) -> dict[str, Any]:
@@ -203,7 +213,7 @@ def show_order(uow: UnitOfWork, po_number: str, partner: str | None = None) -> d
                 po_number=po_number,
             )
         (order,) = found
-        view = order_view(order)
+        view = order_view(order, uow.orders.history(order.partner, order.po_number))
         view["documents"] = [
             {
                 "id": d.id,

@@ -128,7 +128,7 @@ def orders_after(name: str, folder: Path) -> list[dict[str, Any]]:
         for summary in uow.orders.summaries(include_test=True):
             order = uow.orders.get(summary.partner, summary.po_number)
             assert order is not None
-            views.append(order_view(order))
+            views.append(order_view(order, uow.orders.history(summary.partner, summary.po_number)))
     engine.dispose()
     return views
 

@@ -90,7 +90,7 @@ def state(gateway: Gateway) -> dict[str, object]:
         for summary in uow.orders.summaries(include_test=True):
             order = uow.orders.get(summary.partner, summary.po_number)
             assert order is not None
-            view = order_view(order)
+            view = order_view(order, uow.orders.history(summary.partner, summary.po_number))
             view["history"] = [entry["event"] for entry in view["history"]]
             orders.append(view)
         documents = [

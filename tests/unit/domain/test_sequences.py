@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from gateway.domain import commands
 from gateway.domain.model import Order
+from gateway.domain.plain import PlainData
 from gateway.domain.rules import RULES, Flag, check_invariants
 from gateway.domain.values import (
     ConfirmationMethod,
@@ -32,6 +33,8 @@ from gateway.domain.values import (
 from gateway.errors import RuleViolation
 from tests.unit.domain.builders import ORDER_DATE, PARTNER, PO, at
 
+plain = PlainData()
+STORED = PlainData(skip=frozenset({"events"}))
 HELD_LINES = ("1", "2", "3")
 positive = st.sampled_from(["0.5", "1", "2", "3", "4", "6", "10"]).map(Decimal)
 any_quantity = st.one_of(positive, positive, positive, st.sampled_from(["0", "-1"]).map(Decimal))
@@ -142,6 +145,15 @@ class OrderMachine(RuleBasedStateMachine):
     @invariant()
     def invariants_hold(self) -> None:
         check_invariants(self.order)
+
+    @invariant()
+    def plain_forms_agree(self) -> None:
+        """The converters generated from type hints give what the generic walk gives, for the
+        order (as stored: without its pending events) and every event it has raised."""
+        for converter in (plain, STORED):
+            assert converter(self.order) == converter.generic(self.order)
+        for happened in self.order.events:
+            assert plain(happened) == plain.generic(happened)
 
     def teardown(self) -> None:
         for flag in self.order.flags:

@@ -88,6 +88,47 @@ class FieldRule:
         return ""
 
 
+class FieldReader:
+    """Reads a set of named fields from one loop repetition, as each `FieldRule.read` would,
+    with the plain ones (an element of the loop's own segments, no condition, no sub-loop: most
+    of them) grouped by segment: a segment that occurs once gives all its fields by index."""
+
+    __slots__ = ("names", "other", "plain")
+
+    def __init__(self, rules: Mapping[str, FieldRule]) -> None:
+        self.names = tuple(rules)
+        groups: dict[str, list[tuple[str, int, FieldRule]]] = {}
+        other = []
+        for name, rule in rules.items():
+            segment_id, position, component = rule._target
+            if rule.loop is None and not rule._conditions and component is None:
+                groups.setdefault(segment_id, []).append((name, position - 1, rule))
+            else:
+                other.append((name, rule))
+        self.plain = tuple((segment_id, tuple(found)) for segment_id, found in groups.items())
+        self.other = tuple(other)
+
+    def read(self, loop: Loop) -> dict[str, str]:
+        record = dict.fromkeys(self.names, "")
+        for segment_id, fields in self.plain:
+            segments = loop.segments_with(segment_id)
+            if not segments:
+                continue
+            if len(segments) > 1:  # the first with a value, field by field
+                for name, _, rule in fields:
+                    record[name] = rule.read(loop)
+                continue
+            elements = segments[0].elements
+            count = len(elements)
+            for name, index, rule in fields:
+                if index < count:
+                    value = elements[index]
+                    record[name] = value if type(value) is str else rule.read(loop)
+        for name, rule in self.other:
+            record[name] = rule.read(loop)
+        return record
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRule:
     """A record per repetition of `loop`: named fields and qualifier/value pairs."""
@@ -96,13 +137,18 @@ class RecordRule:
     fields: dict[str, FieldRule]
     pairs: tuple[tuple[str, str], ...] = ()
     where: Where | None = None  # keep only repetitions whose own segments match
+    reader: FieldReader = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", FieldReader(self.fields))
 
     def read(self, root: Loop) -> list[dict[str, Any]]:
         records = []
+        read_fields = self.reader.read
         for loop in root.walk(self.loop):
             if self.where and not loop.find(self.loop, self.where):
                 continue
-            record: dict[str, Any] = {name: rule.read(loop) for name, rule in self.fields.items()}
+            record: dict[str, Any] = read_fields(loop)
             if self.pairs:
                 record["pairs"] = self._pairs(loop)
             records.append(record)
@@ -170,9 +216,13 @@ class SetMapping:
     records: dict[str, RecordRule]
     settings: dict[str, Any]
     required: Required = field(default_factory=Required)
+    header_reader: FieldReader = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "header_reader", FieldReader(self.header))
 
     def read_header(self, root: Loop) -> dict[str, str]:
-        return {name: rule.read(root) for name, rule in self.header.items()}
+        return self.header_reader.read(root)
 
     def missing(self, root: Loop) -> list[str]:
         """What the mapping's `[required]` section asks for and the set does not have, each as

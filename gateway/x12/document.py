@@ -9,6 +9,7 @@ computes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from gateway.x12.model import DEFAULT_DELIMITERS, Delimiters
 
@@ -80,6 +81,21 @@ class Interchange:
     standards_id: str = "U"
     groups: list[FunctionalGroup] = field(default_factory=list)
     ta1s: list[Segment] = field(default_factory=list)  # TA1 segments between ISA and the first GS
+
+
+def structure_elements(
+    elements: list[str], delimiters: Delimiters, raw: str | None = None
+) -> list[Element]:
+    """A segment's elements (after its id, `elements[0]`) as read, with repetitions and
+    components split out; `raw`, the segment's text, lets a segment without either separator
+    (most of them) keep its elements as they are."""
+    if raw is not None:
+        repetition, sub_element = delimiters.repetition, delimiters.sub_element
+        if (not repetition or repetition not in raw) and (
+            not sub_element or sub_element not in raw
+        ):
+            return cast("list[Element]", elements[1:])  # plain strings are elements
+    return [structure_value(v, delimiters) for v in elements[1:]]
 
 
 def structure_value(value: str, delimiters: Delimiters) -> Element:

@@ -28,7 +28,7 @@ from gateway.x12.document import (
     Interchange,
     Segment,
     TransactionSet,
-    structure_value,
+    structure_elements,
 )
 from gateway.x12.elements import SegmentChecker, valid_date, valid_time
 from gateway.x12.model import (
@@ -890,9 +890,7 @@ class Reader:
         open_set.position = position + 1
         if open_set.segments is not None and tag not in {"ST", "SE"}:
             delimiters = self._tokenizer.delimiters or Delimiters()
-            open_set.segments.append(
-                Segment(tag, [structure_value(v, delimiters) for v in elements[1:]])
-            )
+            open_set.segments.append(Segment(tag, structure_elements(elements, delimiters, raw)))
         if open_set.machine is not None:
             self._place(open_set, tag, elements, raw, position)
         if tag == "SE":

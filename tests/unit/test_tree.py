@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.x12 import tree
+from gateway.x12.document import structure_elements
+from gateway.x12.model import Delimiters
 from gateway.x12.reader import parse_bytes
 from gateway.x12.tree import Loop, build_tree
 from tests.unit.mapping.x12text import CATALOG, interchange
@@ -63,3 +65,15 @@ def test_the_placements_kept_are_bounded(monkeypatch: pytest.MonkeyPatch):
     for lines in range(1, 7):
         build_tree(transaction(*order("PO", lines)), schema)
     assert len(tree._PLANS) == 3
+
+
+def test_elements_are_split_into_components_and_repetitions_only_where_they_have_them():
+    delimiters = Delimiters(element="*", sub_element=">", repetition="^", segment="~")
+    plain = "REF*DP*042"
+    assert structure_elements(plain.split("*"), delimiters, plain) == ["DP", "042"]
+    composite = "REF*DP*042*ZZ>1^ZZ>2"
+    assert structure_elements(composite.split("*"), delimiters, composite) == [
+        "DP", "042", [("ZZ", "1"), ("ZZ", "2")]
+    ]  # fmt: skip
+    # without the raw text, every element is looked at
+    assert structure_elements(["SV1", "HC>99213", "40"], delimiters) == [("HC", "99213"), "40"]

@@ -17,11 +17,9 @@ applied again.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import PartnerProfile
@@ -92,24 +90,6 @@ on the order it names."""
 
 ACK_STATUSES = {"A": "acknowledged", "E": "acknowledged", "P": "partly rejected", "R": "rejected"}
 """AK9 / TA104 codes and what they make of the outbound document they answer."""
-
-
-YOUNG_OBJECTS = 100_000
-"""Allocations between two collections of the youngest generation while a file is taken in
-(CPython's default is 700). Reading and mapping a file allocate millions of short-lived objects
-that reference counting frees; the cycle collector walking them every 700 allocations cost 10-15%
-of the pipeline's time (benchmarks/README.md)."""
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cycle collector less often for the duration, then as before."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], YOUNG_OBJECTS), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 @dataclass(slots=True)
@@ -245,21 +225,20 @@ class Ingestor:
             )
             result.document_ids = [d.id for d in earlier if d.id is not None]
             return result
-        with fewer_collections():
-            report = read_chunks(chunks(), catalog=self.catalog)
-            result.accepted = report.accepted
-            first = report.first_issue()
-            result.first_issue = first.describe() if first else ""
-            now = self.clock()
-            if earlier:
-                result.resumed = True
-                applicable = self._resume(earlier, report, result)
-            else:
-                stored = StoredFile(sha256, size, filename, raw, raw_path)
-                applicable = self._store(stored, report, mailbox, now, result)
-                self.checkpoint("stored")
-            if applicable:
-                self._apply_stream(chunks, applicable, now, result)
+        report = read_chunks(chunks(), catalog=self.catalog)
+        result.accepted = report.accepted
+        first = report.first_issue()
+        result.first_issue = first.describe() if first else ""
+        now = self.clock()
+        if earlier:
+            result.resumed = True
+            applicable = self._resume(earlier, report, result)
+        else:
+            stored = StoredFile(sha256, size, filename, raw, raw_path)
+            applicable = self._store(stored, report, mailbox, now, result)
+            self.checkpoint("stored")
+        if applicable:
+            self._apply_stream(chunks, applicable, now, result)
         with self.uow_factory() as uow:
             for document_id in result.document_ids:
                 uow.documents.mark_processed(document_id)

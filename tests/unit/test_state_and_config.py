@@ -4,7 +4,6 @@ with errors naming the file, the key and the fix."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,6 @@ from gateway.config import DEFAULT_DATABASE_FILE, load_config
 from gateway.domain.model import Order
 from gateway.domain.values import EntityCode, Party, ShipmentStatus
 from gateway.errors import ConfigurationError, RuleViolation
-from gateway.service.ingest import YOUNG_OBJECTS, fewer_collections
 from tests.unit.domain import builders as b
 
 STEPS = [
@@ -120,13 +118,3 @@ def test_bad_configuration_names_file_key_and_fix(tmp_path: Path, text, message)
 def test_a_missing_configuration_file_is_named(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="no such configuration file"):
         load_config(tmp_path / "absent.toml")
-
-
-def test_the_cycle_collector_runs_less_often_while_a_file_is_taken_in_then_as_before():
-
-    before = gc.get_threshold()
-    with pytest.raises(RuntimeError), fewer_collections():
-        assert gc.get_threshold()[0] == max(before[0], YOUNG_OBJECTS)
-        assert gc.get_threshold()[1:] == before[1:]
-        raise RuntimeError("a file that fails half way")
-    assert gc.get_threshold() == before

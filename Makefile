@@ -39,6 +39,7 @@ run: $(STAMP)
 	@$(VENV)/bin/gateway --config config/gateway.toml run --once; status=$$?; [ $$status -le 1 ] || exit $$status
 	@$(VENV)/bin/gateway --config config/gateway.toml orders list
 	@$(VENV)/bin/gateway --config config/gateway.toml documents list
+	@$(VENV)/bin/gateway --config config/gateway.toml mail list
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests benchmarks

@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 
 from gateway.adapters.filestore import LocalFiles, safe_name
 from gateway.adapters.folder import FolderMailbox, FolderWatcher
+from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
 from gateway.adapters.sftp import SftpMailbox
+from gateway.adapters.smtp import CaptureSender, SmtpSender
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import (
     FolderTransport,
@@ -30,14 +32,15 @@ from gateway.mapping.outbound_settings import check_outbound_mappings
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
+from gateway.service.notify import Alerts, Mailer, MailQueue, Notifier, sample_data
 from gateway.service.pipeline import Pipeline, no_checkpoint
-from gateway.service.ports import InboundMailbox, OutboundMailbox, UnitOfWork
+from gateway.service.ports import InboundMailbox, MailSender, OutboundMailbox, UnitOfWork
 from gateway.service.runner import Log, Runner
 
 CRASH_VARIABLE = "GATEWAY_CRASH_AT"
 """For the fault tests only: `POINT:N` kills the process (SIGKILL, as `kill -9`) the Nth time
 it passes POINT (claimed, archived, ingested, quarantined, released, stored, set,
-claimed-delivery, delivered)."""
+claimed-delivery, delivered, claimed-mail, mail-sent)."""
 
 
 def crash_checkpoint(spec: str) -> Callable[[str], None]:
@@ -72,6 +75,8 @@ class Gateway:
     files: LocalFiles
     pipeline: Pipeline
     deliverer: Deliverer
+    alerts: Alerts
+    mailer: Mailer
     checkpoint: Callable[[str], None] = no_checkpoint
     _outbound: dict[str, OutboundMailbox] = field(default_factory=dict)
     _inbound: dict[str, InboundMailbox] = field(default_factory=dict)
@@ -133,6 +138,9 @@ class Gateway:
             self.deliverer,
             self.uow_factory,
             log=log or (lambda event, **fields: None),
+            mailer=self.mailer,
+            alerts=self.alerts,
+            mail=self.config.mail,
         )
 
     def watcher(self) -> FolderWatcher:
@@ -169,7 +177,18 @@ def bootstrap(
     """Wire the gateway from a configuration (or the file at `config_path`, or the defaults)."""
     config = config or load_config(config_path)
     engine = create_store_engine(config)
-    factory: Callable[[], UnitOfWork] = uow_factory or (lambda: SqlUnitOfWork(engine))
+    composer = JinjaComposer(config.mail.templates_dir)
+    composer.check(sample_data())  # a broken template override fails now, not at its first email
+    mail = MailQueue(config.mail, composer)
+
+    def unit_of_work() -> UnitOfWork:  # the factory below, once it is made
+        return factory()
+
+    alerts = Alerts(unit_of_work, mail)
+    notifier = Notifier(mail, {p.key: p for p in config.partners}, alerts)
+    factory: Callable[[], UnitOfWork] = uow_factory or (
+        lambda: SqlUnitOfWork(engine, on_commit=(notifier,))
+    )
     mappings = Mappings(load_mappings(), config.mapping_overrides())
     check_outbound_mappings(mappings)
     checkpoint = crash_checkpoint(os.environ.get(CRASH_VARIABLE, ""))
@@ -191,6 +210,16 @@ def bootstrap(
         files,
         pipeline,
         Deliverer(factory, outbound, checkpoint=checkpoint),
+        alerts,
+        Mailer(factory, mail_sender(config), alerts, checkpoint=checkpoint),
         checkpoint,
     )
     return gateway
+
+
+def mail_sender(config: GatewayConfig) -> MailSender:
+    """The configured SMTP server, or, with none, the capture folder DATA/mail/captured where
+    each email is written as an .eml file."""
+    if config.mail.host:
+        return SmtpSender(config.mail)
+    return CaptureSender(config.data_dir / "mail" / "captured")

@@ -33,6 +33,7 @@ from gateway.service.documents import (
     show_document,
 )
 from gateway.service.export import export
+from gateway.service.notify import list_mail, retry_mail, show_mail
 from gateway.service.views import list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
@@ -707,6 +708,80 @@ def documents_replay(settings: Settings, document_id: int) -> None:
         )
         failed = failed or outcome.action in ("refused", "rejected")
     sys.exit(EXIT_REJECTED if failed else EXIT_OK)
+
+
+# -- mail --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def mail() -> None:
+    """Emails queued for partners and operators."""
+
+
+@mail.command("list")
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), help="Only these.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def mail_list(settings: Settings, status: str | None, limit: int, as_json: bool) -> None:
+    """The latest emails, newest first."""
+    rows = list_mail(settings.gateway().uow_factory(), status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("no emails")
+    else:
+        render.table(
+            [
+                {
+                    "id": row["id"],
+                    "status": row["status"],
+                    "kind": row["kind"],
+                    "to": ", ".join(row["to"]),
+                    "subject": row["subject"],
+                    "attempts": row["attempts"],
+                    "error": row["last_error"],
+                }
+                for row in rows
+            ]
+        )
+
+
+@mail.command("show")
+@click.argument("outbox_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
+@click.pass_obj
+def mail_show(settings: Settings, outbox_id: int, as_json: bool, as_html: bool) -> None:
+    """One email: its state, headers and text."""
+    view = show_mail(settings.gateway().uow_factory(), outbox_id)
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    if as_html:
+        click.echo(view["html"], nl=False)
+        return
+    for key in ("id", "status", "kind", "message_id", "from", "to", "subject", "attempts",
+                "queued_at", "sent_at", "next_attempt_at", "last_error"):  # fmt: skip
+        value = view[key]
+        click.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    click.echo("")
+    click.echo(view["text"], nl=False)
+
+
+@mail.command("retry")
+@click.argument("outbox_id", type=int)
+@click.pass_obj
+def mail_retry(settings: Settings, outbox_id: int) -> None:
+    """Send an email again now (after a failure, or once more: same Message-ID)."""
+    gateway = settings.gateway()
+    retry_mail(gateway.uow_factory, outbox_id, dt.datetime.now(dt.UTC))
+    click.echo(f"email {outbox_id} queued again")
+    for sent in gateway.mailer.drain():
+        if sent.outbox_id == outbox_id:
+            click.echo(f"  {sent.status} {sent.error}".rstrip())
+            if sent.status != "sent":
+                sys.exit(EXIT_REJECTED)
 
 
 def main() -> None:

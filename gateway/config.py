@@ -9,6 +9,7 @@ variable the file names.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from gateway.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_DATABASE_FILE = "gateway.db"
-KNOWN_SECTIONS = {"gateway", "database"}
+KNOWN_SECTIONS = {"gateway", "database", "mail"}
 
 
 def password_from(variable: str, missing: str) -> str | None:
@@ -57,6 +58,39 @@ class DatabaseConfig:
         )
 
 
+MAIL_SECURITY = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Email: who it comes from, who hears of what, and the SMTP server that sends it (none:
+    emails are written as .eml files to `data_dir/mail/captured/` instead)."""
+
+    sender: str = "EDI gateway <gateway@localhost>"  # the From header
+    operators: tuple[str, ...] = ()  # hear of quarantined files, overdue acks, failing transports
+    order_desk: tuple[str, ...] = ()  # our people: hear of cancellations made by partners
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | tls (implicit, usually port 465) | none
+    username: str = ""
+    password_env: str = ""  # the variable holding the SMTP password
+    ca_file: Path | None = None  # certificates to trust besides the system's (an internal CA)
+    timeout_seconds: float = 30.0
+    domain: str = ""  # the right-hand part of Message-IDs; default: this host's name
+    templates_dir: Path | None = None  # templates overriding the shipped ones, file by file
+    alert_repeat_minutes: float = 60.0  # the same alert is sent again after this, not before
+    mailbox_alert_minutes: float = 30.0  # a mailbox unreachable this long raises an alert
+    delivery_alert_attempts: int = 5  # a delivery failing this many times raises an alert
+
+    def password(self) -> str | None:
+        """The SMTP password from its environment variable (None when none is named)."""
+        return password_from(
+            self.password_env,
+            f"[mail] password_env names {self.password_env}, which is not set: export it or "
+            "remove the key",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     """Everything the gateway is configured with."""
@@ -66,6 +100,7 @@ class GatewayConfig:
     source: str = "embedded defaults"
     partners: tuple[PartnerProfile, ...] = ()
     ack_overdue_check_minutes: float = 5.0
+    mail: MailSettings = MailSettings()
 
     @property
     def database_url(self) -> str:
@@ -89,6 +124,7 @@ DEFAULT_ACK_DEADLINE_HOURS = 24.0
 X12_VERSIONS = ("004010", "005010")
 ACK_KINDS = ("997", "999", "none")
 ROLES = ("buyer", "seller")
+FULFILMENTS = ("edi", "direct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +223,7 @@ class PartnerProfile:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     contacts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (purpose, addresses)
     mappings: tuple[tuple[str, Any], ...] = ()  # (mapping name, override table)
+    fulfilment: str = "edi"  # a seller's: edi (855/856/810) or direct (orders by email, by hand)
     source: str = ""
 
     def contacts_for(self, purpose: str) -> tuple[str, ...]:
@@ -233,6 +270,7 @@ def load_partner(path: Path) -> PartnerProfile:
             "poll_minutes",
             "contacts",
             "mappings",
+            "fulfilment",
         },
         where,
     )
@@ -240,6 +278,12 @@ def load_partner(path: Path) -> PartnerProfile:
         if key not in raw:
             raise ConfigurationError(f"{where}: `{key}` is missing; see config/README.md")
     role = _choice(raw, "role", ROLES, where)
+    fulfilment = _choice(raw, "fulfilment", FULFILMENTS, where)
+    if fulfilment == "direct" and role != "seller":
+        raise ConfigurationError(
+            f'{where}: fulfilment = "direct" is for a seller (role = "seller"): a buyer does not '
+            "fulfil orders"
+        )
     poll = _number(raw, "poll_minutes", DEFAULT_POLL_SECONDS / 60, where)
     if poll <= 0:
         raise ConfigurationError(f"{where}: poll_minutes must be above 0")
@@ -273,6 +317,7 @@ def load_partner(path: Path) -> PartnerProfile:
         poll_seconds=poll * 60,
         contacts=tuple(found_contacts),
         mappings=tuple(sorted(overrides.items())),
+        fulfilment=fulfilment,
         source=where,
     )
 
@@ -561,4 +606,72 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
         ),
         source=where,
         partners=tuple(load_partners(partners_dir)),
+        mail=_mail(raw.get("mail", {}), f"{where} [mail]", base),
+    )
+
+
+def _addresses(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(a, str) and "@" in a for a in value):
+        raise ConfigurationError(
+            f'{where}: {key} must be a list of e-mail addresses, like ["edi@example.com"]'
+        )
+    return tuple(value)
+
+
+def _mail(value: Any, where: str, base: Path) -> MailSettings:
+    table = _table(value, where)
+    if "password" in table:
+        raise ConfigurationError(
+            f"{where}: no password in files under version control: put it in an environment "
+            "variable and name the variable in password_env"
+        )
+    _check_keys(
+        table, {f.name for f in dataclasses.fields(MailSettings)} - {"sender"} | {"from"}, where
+    )
+    defaults = MailSettings()
+    sender = _text(table, "from", defaults.sender, where)
+    if "@" not in sender or "\n" in sender or "\r" in sender:
+        raise ConfigurationError(
+            f'{where}: from = {sender!r} is not an address, like "Gateway <edi@example.com>"'
+        )
+    port = _number(table, "port", defaults.port, where)
+    if port != int(port) or not 0 < port < 65536:
+        raise ConfigurationError(f"{where}: port must be a TCP port number, not {port}")
+    attempts = _number(table, "delivery_alert_attempts", defaults.delivery_alert_attempts, where)
+    for key in ("timeout_seconds", "alert_repeat_minutes", "mailbox_alert_minutes"):
+        if _number(table, key, 1, where) <= 0:
+            raise ConfigurationError(f"{where}: {key} must be above 0")
+    ca_file = base / _text(table, "ca_file", "", where) if "ca_file" in table else None
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigurationError(f"{where}: ca_file {ca_file} is not a file")
+    templates = (
+        base / _text(table, "templates_dir", "", where) if "templates_dir" in table else None
+    )
+    if templates is not None and not templates.is_dir():
+        raise ConfigurationError(
+            f"{where}: templates_dir {templates} is not a folder; create it or remove the key"
+        )
+    return MailSettings(
+        sender=sender,
+        operators=_addresses(table, "operators", where),
+        order_desk=_addresses(table, "order_desk", where),
+        host=_text(table, "host", "", where),
+        port=int(port),
+        security=_choice(
+            {"security": table.get("security", "starttls")}, "security", MAIL_SECURITY, where
+        ),
+        username=_text(table, "username", "", where),
+        password_env=_text(table, "password_env", "", where),
+        ca_file=ca_file,
+        timeout_seconds=_number(table, "timeout_seconds", defaults.timeout_seconds, where),
+        domain=_text(table, "domain", "", where),
+        templates_dir=templates,
+        alert_repeat_minutes=_number(
+            table, "alert_repeat_minutes", defaults.alert_repeat_minutes, where
+        ),
+        mailbox_alert_minutes=_number(
+            table, "mailbox_alert_minutes", defaults.mailbox_alert_minutes, where
+        ),
+        delivery_alert_attempts=max(int(attempts), 1),
     )

@@ -12,8 +12,10 @@ Two families, so that a caller can tell whose fault a failure is::
     ├── ConcurrentUpdate          another worker changed the same order first: retry or give up
     ├── TransportError            a mailbox could not be reached or a transfer failed: the file
     │   │                          stays where it was and the transfer is retried with backoff
-    │   └── HostKeyRejected       the SFTP server's host key is not the pinned one: the
-    │                              connection is refused until an operator fixes the profile
+    │   ├── HostKeyRejected       the SFTP server's host key is not the pinned one: the
+    │   │                          connection is refused until an operator fixes the profile
+    │   └── MailRefused           the mail server refused a message for good (a bad address):
+    │                              recorded on the email and reported, never retried
     └── GatewayFault              ours: a bug or a misconfiguration; stop loudly
         ├── ConfigurationError    a setting or an argument is wrong
         ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
@@ -82,6 +84,11 @@ class TransportError(GatewayError):
 class HostKeyRejected(TransportError):
     """The server presented a host key other than the one pinned in the partner's profile (or
     none is pinned): never connected to, never retried blindly."""
+
+
+class MailRefused(TransportError):
+    """The mail server answered a message (or every one of its recipients) with a permanent
+    error (5xx): retrying cannot help; the email is marked failed and operators are told."""
 
 
 class GatewayFault(GatewayError):

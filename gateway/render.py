@@ -22,10 +22,12 @@ FLAG_STYLES = {
 
 
 def console() -> Console:
-    """A console as wide as the terminal, or wide enough for whole values in a pipe."""
-    out = Console(soft_wrap=False, highlight=False)
+    """A console as wide as the terminal, or wide enough for whole values in a pipe. Strings are
+    printed as they are, never read as markup: they hold partners' data ("[gateway]", a name
+    with brackets); styles are given with `Text`."""
+    out = Console(soft_wrap=False, highlight=False, markup=False)
     if not out.is_terminal:
-        out = Console(soft_wrap=False, highlight=False, width=max(out.width, 200))
+        out = Console(soft_wrap=False, highlight=False, markup=False, width=max(out.width, 200))
     return out
 
 

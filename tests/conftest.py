@@ -152,4 +152,5 @@ def store_engine(store_config: GatewayConfig) -> Iterator[Engine]:
     engine.dispose()
 
 
+from tests.smtpd import smtp_server, smtp_server_factory, smtp_tls  # noqa: E402,F401
 from tests.sshd import sshd_server  # noqa: E402,F401

@@ -14,6 +14,7 @@ file (removed when seen again). Moves inside the data folder are renames.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,10 +32,17 @@ def safe_name(name: str) -> str:
     return cleaned[:200] or "file"
 
 
+_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
 def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
+    """Make the renames and unlinks in `folder` durable (where the file system can)."""
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(descriptor)
+    except OSError as error:
+        if error.errno not in _FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(descriptor)
 
@@ -44,12 +52,16 @@ def write_whole(path: Path, content: bytes | Iterable[bytes]) -> None:
     half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
-    with open(partial, "wb") as handle:
-        for chunk in [content] if isinstance(content, bytes) else content:
-            handle.write(chunk)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as handle:
+            for chunk in [content] if isinstance(content, bytes) else content:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     fsync_folder(path.parent)
 
 

@@ -47,6 +47,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
+from gateway.adapters.filestore import fsync_folder
 from gateway.config import FolderTransport
 from gateway.errors import TransportError
 from gateway.service.ports import Staged
@@ -57,7 +58,6 @@ TEMPORARY_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload")
 COPY_CHUNK_BYTES = 1024 * 1024
 DEFAULT_STOP_TIMEOUT_SECONDS = 5.0
 # fsync of a folder is refused by some filesystems; there is nothing more to do on them
-_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 
 def is_temporary_name(name: str) -> bool:
@@ -230,8 +230,8 @@ class FolderMailbox:
             if error.errno != errno.EXDEV:
                 raise
             return _copy_across(found, staging, target)
-        _fsync_folder(staging)
-        _fsync_folder(found.path.parent)
+        fsync_folder(staging)
+        fsync_folder(found.path.parent)
         return target
 
     # -- outbound -----------------------------------------------------------------------------
@@ -271,7 +271,7 @@ class FolderMailbox:
             except BaseException:
                 temporary.unlink(missing_ok=True)
                 raise
-            _fsync_folder(outbox)
+            fsync_folder(outbox)
         except OSError as error:
             raise TransportError(
                 f"cannot deliver {name} to {outbox}: {error}", partner=self.partner
@@ -320,29 +320,17 @@ def _copy_across(found: _Candidate, staging: Path, target: Path) -> Path | None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_folder(staging)
+    fsync_folder(staging)
     try:
         os.unlink(found.path)
     except FileNotFoundError:
         pass  # someone else removed it meanwhile: the staged copy is the file
     except OSError:
         os.unlink(target)  # it stays where it was, to be picked up again; no duplicate
-        _fsync_folder(staging)
+        fsync_folder(staging)
         raise
-    _fsync_folder(found.path.parent)
+    fsync_folder(found.path.parent)
     return target
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the renames and unlinks in `folder` durable."""
-    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        if error.errno not in _FSYNC_UNSUPPORTED:
-            raise
-    finally:
-        os.close(descriptor)
 
 
 # -- waking the run loop ------------------------------------------------------------------------

@@ -169,5 +169,8 @@ outbox = Table(
     ),  # the worker delivering it, until next_attempt_at
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # what an alert is about ("quarantine:harborview:<sha256>"): repeats join the same email
+    Column("group_key", String(256), nullable=True),
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_group_key", outbox.c.group_key)

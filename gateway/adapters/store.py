@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -767,6 +767,7 @@ class SqlOutbox:
         *,
         document_id: int | None = None,
         order: Order | None = None,
+        group_key: str | None = None,
     ) -> int:
         stamp = now()
         order_id = self._orders.id_of(order.partner, order.po_number) if order else None
@@ -781,6 +782,7 @@ class SqlOutbox:
                 attempts=0,
                 created_at=stamp,
                 updated_at=stamp,
+                group_key=group_key,
             )
         )
         (outbox_id,) = result.inserted_primary_key or (None,)
@@ -792,6 +794,33 @@ class SqlOutbox:
         if kind is not None:
             query = query.where(orm.outbox.c.kind == kind)
         return [dict(row._mapping) for row in self._connection.execute(query)]
+
+    def listing(
+        self, kind: str, *, status: str | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        table = orm.outbox
+        query = select(table).where(table.c.kind == kind)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        rows = self._connection.execute(query.order_by(table.c.id.desc()).limit(limit))
+        return [_entry(row) for row in rows]
+
+    def latest_in_group(self, kind: str, group_key: str) -> OutboxEntry | None:
+        table = orm.outbox
+        row = self._connection.execute(
+            select(table)
+            .where(table.c.kind == kind, table.c.group_key == group_key)
+            .order_by(table.c.id.desc())
+            .limit(1)
+        ).first()
+        return _entry(row) if row is not None else None
+
+    def update_payload(self, outbox_id: int, payload: dict[str, object], at: dt.datetime) -> None:
+        self._connection.execute(
+            update(orm.outbox)
+            .where(orm.outbox.c.id == outbox_id)
+            .values(payload=payload, updated_at=at)
+        )
 
     def due(self, kind: str, at: dt.datetime, limit: int = 100) -> list[OutboxEntry]:
         """Queued entries of `kind` whose time has come, oldest first."""
@@ -903,6 +932,7 @@ def _entry(row: Any) -> OutboxEntry:
         last_error=row.last_error,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        group_key=row.group_key,
     )
 
 
@@ -949,13 +979,20 @@ class SqlLeases:
         return int(result.rowcount)
 
 
+CommitHook = Callable[[Any, list[object]], None]
+"""`hook(uow, events)`: called by `commit` with the events of the orders about to be committed,
+in the transaction (what it writes commits with them): e.g. the emails they call for."""
+
+
 class SqlUnitOfWork:
     """One transaction: `with uow: ... uow.commit()`; leaving without commit rolls back.
     The transaction begins at the first statement (on SQLite with `BEGIN IMMEDIATE`)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, on_commit: Sequence[CommitHook] = ()):
         self._engine = engine
         self._connection: Connection | None = None
+        self._on_commit = tuple(on_commit)
+        self._uncommitted: list[object] = []
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
@@ -968,6 +1005,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._connection, self.orders)
         self.leases = SqlLeases(self._connection)
         self._events: list[object] = []
+        self._uncommitted = []
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -1002,7 +1040,17 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.flush_deferred()
+        if self._on_commit:
+            happened = [
+                *self._uncommitted,
+                *(event for order in self.orders.seen() for event in order.events),
+            ]
+            if happened:
+                for hook in self._on_commit:
+                    hook(self, happened)
+                self.flush_deferred()  # what the hooks changed
         self.connection.commit()
+        self._uncommitted = []
         for order in self.orders.seen():
             self._events.extend(order.events)
             order.events.clear()
@@ -1010,6 +1058,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.connection.rollback()
+        self._uncommitted = []
 
     @contextlib.contextmanager
     def savepoint(self, *, database: bool = True) -> Iterator[None]:
@@ -1029,7 +1078,9 @@ class SqlUnitOfWork:
         except BaseException:
             if nested is not None and nested.is_active:
                 nested.rollback()
-            self._events.extend(self.orders.forget(touched))
+            forgotten = self.orders.forget(touched)
+            self._events.extend(forgotten)
+            self._uncommitted.extend(forgotten)  # written before the savepoint: still to commit
             self.documents.drop_pending(links)
             raise
         finally:

@@ -93,6 +93,7 @@ class Delivery:
     status: str  # sent | retry | skipped
     where: str = ""
     error: str = ""
+    attempts: int = 0  # the deliveries tried so far, this one included
 
 
 class Deliverer:
@@ -154,7 +155,14 @@ class Deliverer:
             with self.uow_factory() as uow:
                 uow.outbox.settle(entry.id, "queued", at=now, next_attempt_at=later, error=str(exc))
                 uow.commit()
-            return Delivery(entry.id, entry.partner, document.id, "retry", error=str(exc))
+            return Delivery(
+                entry.id,
+                entry.partner,
+                document.id,
+                "retry",
+                error=str(exc),
+                attempts=entry.attempts + 1,
+            )
         self.checkpoint("delivered")
         sent_at = self.clock()
         with self.uow_factory() as uow:

@@ -86,6 +86,7 @@ class OutboxEntry:
     last_error: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    group_key: str | None = None  # an alert's subject: repeats join one email
 
 
 class OrderRepository(Protocol):
@@ -166,9 +167,24 @@ class Outbox(Protocol):
         *,
         document_id: int | None = None,
         order: Order | None = None,
+        group_key: str | None = None,
     ) -> int: ...
 
     def pending(self, kind: str | None = None) -> list[dict[str, object]]: ...
+
+    def listing(
+        self, kind: str, *, status: str | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Entries of `kind` (and `status`), newest first."""
+        ...
+
+    def latest_in_group(self, kind: str, group_key: str) -> OutboxEntry | None:
+        """The newest entry of `kind` about `group_key`."""
+        ...
+
+    def update_payload(self, outbox_id: int, payload: dict[str, object], at: dt.datetime) -> None:
+        """Replace an entry's payload (an alert that happened again)."""
+        ...
 
     def due(self, kind: str, at: dt.datetime, limit: int = 100) -> list[OutboxEntry]: ...
 
@@ -309,3 +325,38 @@ class FileStore(Protocol):
     def quarantine(
         self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
     ) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """One email as queued: everything is fixed when it is queued (the Message-ID too), so a
+    retry sends the same message and a reader can recognise a copy."""
+
+    message_id: str  # "<...@...>"
+    sender: str  # the From header, e.g. "Cedar Ridge EDI <edi@cedarridge.example>"
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    created_at: dt.datetime  # the Date header
+
+
+class MailSender(Protocol):
+    """Hands emails to a mail server (or a capture folder when none is configured)."""
+
+    def send(self, email: Email) -> dict[str, str]:
+        """Send `email` to all its recipients. Returns the recipients the server refused while
+        it accepted the others ({address: the server's answer}; {} when all were accepted).
+        Raises TransportError when the message may go through later (server down or slow, a
+        4xx answer, a dropped connection) and MailRefused when it never will (a 5xx answer to
+        the message or to every recipient)."""
+        ...
+
+
+class MailComposer(Protocol):
+    """Turns a template and its data into an email's subject, plain text and HTML."""
+
+    def compose(self, template: str, data: dict[str, object]) -> tuple[str, str, str]:
+        """(subject, text, html) of `template` rendered with `data`; partner data is never
+        trusted as HTML."""
+        ...

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.config import FolderTransport, PartnerProfile
+from gateway.config import FolderTransport, MailSettings, PartnerProfile
 from gateway.errors import TransportError
 from gateway.service.delivery import (
     Deliverer,
@@ -28,8 +28,9 @@ from gateway.service.delivery import (
     release_dead_workers,
     this_worker,
 )
+from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
-from gateway.service.ports import InboundMailbox, UnitOfWork
+from gateway.service.ports import InboundMailbox, StoredDocument, UnitOfWork
 
 Log = Callable[..., None]
 """`log(event, **fields)`: one structured line per event."""
@@ -63,6 +64,7 @@ class PassSummary:
     deliveries: list[Delivery] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
     overdue: list[int] = field(default_factory=list)
+    mails: list[MailDelivery] = field(default_factory=list)
 
 
 class Runner:
@@ -80,6 +82,9 @@ class Runner:
         monotonic: Callable[[], float] = time.monotonic,
         log: Log = _quiet,
         worker: str = "",
+        mailer: Mailer | None = None,
+        alerts: Alerts | None = None,
+        mail: MailSettings | None = None,
     ):
         self.partners = list(partners)
         self.inbound = inbound
@@ -90,6 +95,9 @@ class Runner:
         self.monotonic = monotonic
         self.log = log
         self.worker = worker or this_worker()
+        self.mailer = mailer
+        self.alerts = alerts
+        self.mail = mail or MailSettings()
         self.states = {p.key: PartnerState() for p in self.partners}
         self._mailboxes: dict[str, InboundMailbox] = {}
 
@@ -120,11 +128,76 @@ class Runner:
                 where=delivery.where,
                 error=delivery.error,
             )
+            if (
+                delivery.status == "retry"
+                and delivery.attempts >= self.mail.delivery_alert_attempts
+            ):
+                self._alert(
+                    f"delivery:{delivery.partner}",
+                    "delivery-failing",
+                    f"Deliveries to {delivery.partner} keep failing",
+                    [
+                        ("Partner", delivery.partner),
+                        ("Document", str(delivery.document_id)),
+                        ("Attempts", str(delivery.attempts)),
+                        ("Last error", delivery.error),
+                        (
+                            "What to do",
+                            "check the partner's outbound mailbox; the gateway "
+                            "keeps retrying with backoff",
+                        ),
+                    ],
+                    partner=delivery.partner,
+                )
         late = overdue(self.uow_factory, {p.key: p for p in self.partners}, self.clock())
         for document in late:
             self.log("acknowledgement overdue", partner=document.partner, document=document.id)
+        self._overdue_alerts(late)
         summary.overdue = [d.id for d in late if d.id is not None]
+        if self.mailer is not None:
+            summary.mails = self.mailer.drain()
+            for sent in summary.mails:
+                self.log(
+                    f"email {sent.status}",
+                    outbox=sent.outbox_id,
+                    to=", ".join(sent.recipients),
+                    error=sent.error,
+                )
         return summary
+
+    def _alert(
+        self, key: str, kind: str, title: str, details: list[tuple[str, str]], *, partner: str
+    ) -> None:
+        if self.alerts is not None:
+            self.alerts.raise_alert(key, kind, title, details, partner=partner)
+
+    def _overdue_alerts(self, late: list[StoredDocument]) -> None:
+        by_partner: dict[str, list[StoredDocument]] = {}
+        for document in late:
+            by_partner.setdefault(document.partner, []).append(document)
+        for partner, documents in sorted(by_partner.items()):
+            self._alert(
+                f"overdue:{partner}",
+                "overdue",
+                f"{len(documents)} acknowledgement(s) overdue from {partner}",
+                [
+                    ("Partner", partner),
+                    *(
+                        (
+                            f"Document {d.id}",
+                            f"{'/'.join(d.transaction_sets)} interchange "
+                            f"{d.interchange_control}, sent {d.updated_at}",
+                        )
+                        for d in documents
+                    ),
+                    (
+                        "What to do",
+                        "ask the partner for their 997/999, or resend with "
+                        "`gateway documents resend ID`",
+                    ),
+                ],
+                partner=partner,
+            )
 
     def run(self, stop: threading.Event, wake: Callable[[float], bool]) -> None:
         """Passes until `stop` is set; between passes, sleep until the next mailbox is due, a
@@ -200,6 +273,24 @@ class Runner:
                 failures=state.failures,
                 retry_in=round(wait),
             )
+            down = self.monotonic() - state.down_since
+            if down >= self.mail.mailbox_alert_minutes * 60:
+                self._alert(
+                    f"mailbox:{profile.key}",
+                    "mailbox-unreachable",
+                    f"The mailbox of {profile.name} has been unreachable for "
+                    f"{round(down / 60)} minutes",
+                    [
+                        ("Partner", profile.name),
+                        ("Failures in a row", str(state.failures)),
+                        ("Last error", error),
+                        (
+                            "What to do",
+                            "check the connection and the credentials; the gateway keeps retrying",
+                        ),
+                    ],
+                    partner=profile.key,
+                )
             return
         finally:
             self.pipeline.ingestor.heartbeat = lambda: None
@@ -220,6 +311,24 @@ class Runner:
     def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
         self._renew(f"mailbox:{outcome.partner}")  # still ours: renewed after every file
         summary.files.append(outcome)
+        if outcome.status in ("quarantined", "failed"):
+            self._alert(
+                f"quarantine:{outcome.partner}:{outcome.sha256}",
+                "quarantine",
+                f"File {outcome.name} from {outcome.partner} was quarantined",
+                [
+                    ("Partner", outcome.partner),
+                    ("File", outcome.name),
+                    ("Why", "; ".join(outcome.reasons) or outcome.status),
+                    ("Where", str(outcome.quarantined or "")),
+                    (
+                        "What to do",
+                        "read the report beside the file; once the cause is fixed, "
+                        "`gateway documents replay ID` takes it in again",
+                    ),
+                ],
+                partner=outcome.partner,
+            )
         result = outcome.result
         self.log(
             f"file {outcome.status}",

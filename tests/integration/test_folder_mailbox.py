@@ -188,7 +188,9 @@ def test_a_growing_file_is_picked_up_only_after_a_real_settle_time(folders: Fold
     assert poll(picked_up)
     picked_at = time.monotonic()
 
-    assert picked_at - last_change >= settle
+    # the file's mtime comes from the kernel's coarse clock, a tick behind `last_change` at
+    # worst: the settle time is measured from it
+    assert picked_at - last_change >= settle - 0.02
     assert picked[0].path.read_bytes() == b"chunk-0;chunk-1;chunk-2;chunk-3;"
 
 

@@ -115,6 +115,8 @@ def test_an_sftp_profile_reads_every_key(tmp_path: Path):
         (SFTP, 'send = "999"', 'send = "998"', "send = '998' is not one of"),
         (SFTP, 'component_separator = ":"', 'component_separator = "*"', "must differ"),
         (SFTP, 'version = "005010"', 'version = "003060"', "version = '003060'"),
+        (FOLDER, 'role = "buyer"', 'role = "buyer"\nfulfilment = "direct"', "is for a seller"),
+        (SFTP, 'role = "seller"', 'role = "seller"\nfulfilment = "fax"', "fulfilment = 'fax'"),
     ],
 )
 def test_a_mistake_names_the_file_the_key_and_the_fix(
@@ -141,6 +143,62 @@ def test_the_example_configuration_loads(tmp_path: Path):
         p.stem for p in (ROOT / "config" / "partners").glob("*.toml")
     )
     assert config.data_dir == (ROOT / "data").resolve()
+    assert config.mail.operators and config.mail.order_desk and not config.mail.host
+
+
+MAIL = """
+[mail]
+from = "Cedar Ridge EDI <edi@cedarridge.example>"
+operators = ["ops@cedarridge.example"]
+order_desk = ["orders@cedarridge.example"]
+host = "smtp.cedarridge.example"
+port = 465
+security = "tls"
+username = "gateway"
+password_env = "GATEWAY_TEST_SMTP_PASSWORD"
+timeout_seconds = 5
+domain = "gateway.cedarridge.example"
+alert_repeat_minutes = 30
+mailbox_alert_minutes = 10
+delivery_alert_attempts = 3
+"""
+
+
+def test_the_mail_section_reads_every_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = write(tmp_path, "gateway", MAIL)
+    mail = load_config(path).mail
+    assert (mail.host, mail.port, mail.security, mail.timeout_seconds) == (
+        "smtp.cedarridge.example", 465, "tls", 5
+    )  # fmt: skip
+    assert mail.operators == ("ops@cedarridge.example",)
+    assert mail.order_desk == ("orders@cedarridge.example",)
+    assert (mail.alert_repeat_minutes, mail.delivery_alert_attempts) == (30, 3)
+    with pytest.raises(ConfigurationError, match="GATEWAY_TEST_SMTP_PASSWORD, which is not set"):
+        mail.password()
+    monkeypatch.setenv("GATEWAY_TEST_SMTP_PASSWORD", "s3cret")
+    assert mail.password() == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('password_env = "GATEWAY_TEST_SMTP_PASSWORD"', 'password = "x"', "no password in files"),
+        ('security = "tls"', 'security = "ssl"', "security = 'ssl' is not one of"),
+        ('from = "Cedar Ridge EDI <edi@cedarridge.example>"', 'from = "Cedar"', "not an address"),
+        ('operators = ["ops@cedarridge.example"]', 'operators = "ops"', "list of e-mail"),
+        ("port = 465", "port = 70000", "must be a TCP port"),
+        ("timeout_seconds = 5", "timeout_seconds = 0", "timeout_seconds must be above 0"),
+        ("timeout_seconds = 5", 'templates_dir = "nowhere"', "templates_dir"),
+        ("timeout_seconds = 5", "timeout = 5", "unknown key 'timeout'"),
+    ],
+)
+def test_a_mistake_in_the_mail_section_names_the_key(
+    tmp_path: Path, old: str, new: str, message: str
+):
+    path = write(tmp_path, "gateway", MAIL.replace(old, new))
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(path)
+    assert f"{path} [mail]" in str(caught.value) and message in str(caught.value)
 
 
 def test_the_sftp_example_profile_loads():

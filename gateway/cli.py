@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from gateway import render
 from gateway.adapters.migrate import current_revision, head_revision
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import FolderTransport, PartnerProfile, load_config
+from gateway.domain.values import Address, LineQuantity, Party, Side
 from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
 from gateway.mapping.outbound import Decision, LineDecision
 from gateway.mapping.outbound_settings import HierarchyStructure
+from gateway.service.actions import ActionResult, OrderDesk, parse_answer, parse_line_quantity
 from gateway.service.documents import (
     DocumentActionRefused,
     list_documents,
@@ -171,7 +174,7 @@ def check(as_json: bool, files: tuple[Path, ...]) -> None:
     sys.exit(EXIT_OK if all(r.accepted for _, r in results) else EXIT_REJECTED)
 
 
-@cli.command()
+@cli.command("ack-file")
 @click.option(
     "--format",
     "ack_format",
@@ -782,6 +785,317 @@ def mail_retry(settings: Settings, outbox_id: int) -> None:
             click.echo(f"  {sent.status} {sent.error}".rstrip())
             if sent.status != "sent":
                 sys.exit(EXIT_REJECTED)
+
+
+# -- an operator's actions on an order ------------------------------------------------------
+
+
+def _desk(settings: Settings) -> OrderDesk:
+    gateway = settings.gateway()
+    return OrderDesk(
+        gateway.uow_factory, gateway.mappings, {p.key: p for p in gateway.config.partners}
+    )
+
+
+def _quantities(values: tuple[str, ...], option: str = "--line") -> list[LineQuantity]:
+    try:
+        return [parse_line_quantity(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _amount(value: str | None, option: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except ArithmeticError:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise click.BadParameter(f"{value!r} is not an amount, like 12.50", param_hint=option)
+    return amount
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not CCYYMMDD", param_hint=option) from None
+
+
+def _done(result: ActionResult, as_json: bool) -> None:
+    """Print what an action did: one line (JSON with --json); a document owed that could not
+    be built is said on standard error (the action itself is done: exit 0)."""
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        record = f" {result.record}" if result.record else ""
+        sent = "".join(
+            f"; {d['set']} queued (document {d['document_id']})" for d in result.documents
+        )
+        flags = f" [{', '.join(result.flags)}]" if result.flags else ""
+        click.echo(f"{result.po_number} ({result.partner}): {result.action}{record}{sent}{flags}")
+    if result.unsent:
+        click.echo(f"warning: {result.unsent}", err=True)
+
+
+PARTNER_OPTION = click.option("--partner", help="The partner, when several used this PO number.")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@cli.command()
+@click.argument("po_number")
+@click.option("--line", "lines", multiple=True, required=True, metavar="N:QTY",
+              help="A line and the quantity shipped (repeat for several lines).")  # fmt: skip
+@click.option("--carrier", required=True, help="The carrier (UPS, FedEx, a SCAC...).")
+@click.option("--tracking", multiple=True, help="A tracking number (one per package shipped).")
+@click.option("--tracking-url", default="", help="Where the shipment can be followed.")
+@click.option("--ship-date", metavar="CCYYMMDD", help="When it shipped (default: today).")
+@click.option("--id", "record_id", help="The fulfilment's id (default: a new F-xxxxxxxx).")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def fulfill(
+    settings: Settings,
+    po_number: str,
+    lines: tuple[str, ...],
+    carrier: str,
+    tracking: tuple[str, ...],
+    tracking_url: str,
+    ship_date: str | None,
+    record_id: str | None,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Record a shipment of some lines of an order (an order we sell sends its 856)."""
+    result = _desk(settings).fulfill(
+        po_number,
+        _quantities(lines),
+        partner=partner,
+        carrier=carrier,
+        tracking_numbers=tracking,
+        tracking_url=tracking_url,
+        ship_date=_date(ship_date, "--ship-date"),
+        fulfillment_id=record_id,
+    )
+    _done(result, as_json)
+
+
+@cli.command()
+@click.argument("po_number")
+@click.option("--line", "lines", multiple=True, metavar="N:QTY",
+              help="A line and the open quantity to cancel (none: the whole order).")  # fmt: skip
+@click.option("--reason", required=True, help="Why (it goes to the other side).")
+@click.option("--by", "by", type=click.Choice(["buyer", "seller"]), required=True,
+              help="Who asks for the cancellation.")  # fmt: skip
+@click.option("--id", "record_id", help="The cancellation's id (default: a new C-xxxxxxxx).")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def cancel(
+    settings: Settings,
+    po_number: str,
+    lines: tuple[str, ...],
+    reason: str,
+    by: str,
+    record_id: str | None,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Cancel open quantity of some lines, or the whole order (an order we placed with a seller
+    who takes EDI sends its 860; the other side is emailed)."""
+    result = _desk(settings).cancel(
+        po_number,
+        _quantities(lines),
+        by=Side(by),
+        reason=reason,
+        partner=partner,
+        cancellation_id=record_id,
+    )
+    _done(result, as_json)
+
+
+@cli.command("ack")
+@click.argument("po_number")
+@click.option("--accept-all", is_flag=True, help="Accept every line as ordered.")
+@click.option("--reject-all", is_flag=True, help="Reject the whole order.")
+@click.option("--line", "answers", multiple=True, metavar="N:ANSWER",
+              help="N:accept, N:reject, N:qty=Q or N:backorder[@CCYYMMDD].")  # fmt: skip
+@click.option("--ship-date", metavar="CCYYMMDD", help="The promised ship date.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def ack_order(
+    settings: Settings,
+    po_number: str,
+    accept_all: bool,
+    reject_all: bool,
+    answers: tuple[str, ...],
+    ship_date: str | None,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """The seller's decision on an order we sell, sent as an 855."""
+    try:
+        written = tuple(parse_answer(answer) for answer in answers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--line") from None
+    decision = _decision(accept_all, reject_all, written, ship_date)
+    _done(_desk(settings).acknowledge(po_number, decision, partner=partner), as_json)
+
+
+@cli.command("return")
+@click.argument("po_number")
+@click.option("--line", "lines", multiple=True, required=True, metavar="N:QTY",
+              help="A line and the quantity coming back.")  # fmt: skip
+@click.option("--reason", default="", help="Why it comes back.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def return_goods(
+    settings: Settings,
+    po_number: str,
+    lines: tuple[str, ...],
+    reason: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Record goods coming back (only what was shipped can come back)."""
+    result = _desk(settings).record_return(
+        po_number, _quantities(lines), reason=reason, partner=partner
+    )
+    _done(result, as_json)
+
+
+@cli.command()
+@click.argument("po_number")
+@click.option("--amount", required=True, help="The amount given back.")
+@click.option("--line", "lines", multiple=True, metavar="N:QTY", help="Lines it is for.")
+@click.option("--reason", default="", help="Why.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def refund(
+    settings: Settings,
+    po_number: str,
+    amount: str,
+    lines: tuple[str, ...],
+    reason: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Record money given back, for some lines or the order."""
+    result = _desk(settings).refund(
+        po_number,
+        _amount(amount, "--amount") or Decimal(0),
+        lines=_quantities(lines),
+        reason=reason,
+        partner=partner,
+    )
+    _done(result, as_json)
+
+
+@cli.command()
+@click.argument("po_number")
+@click.option("--number", help="The invoice number (default: PO-n).")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def invoice(
+    settings: Settings, po_number: str, number: str | None, partner: str | None, as_json: bool
+) -> None:
+    """Invoice what shipped and was not invoiced yet, as an 810."""
+    _done(_desk(settings).invoice(po_number, number=number, partner=partner), as_json)
+
+
+@cli.command("mark-paid")
+@click.argument("po_number")
+@click.option("--amount", help="The amount paid (default: everything still owed).")
+@click.option("--reference", default="", help="The payment's reference.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def mark_paid(
+    settings: Settings,
+    po_number: str,
+    amount: str | None,
+    reference: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Record a payment."""
+    result = _desk(settings).mark_paid(
+        po_number, amount=_amount(amount, "--amount"), reference=reference, partner=partner
+    )
+    _done(result, as_json)
+
+
+@cli.command()
+@click.argument("po_number")
+@click.argument("what", type=click.Choice(["add", "edit", "delete"]))
+@click.argument("words", nargs=-1, metavar="[NOTE_ID] [TEXT]")
+@click.option("--author", envvar="USER", default="operator", show_default=True,
+              help="Who writes it (env: USER).")  # fmt: skip
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def note(
+    settings: Settings,
+    po_number: str,
+    what: str,
+    words: tuple[str, ...],
+    author: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Notes on an order: `add TEXT`, `edit NOTE_ID TEXT`, `delete NOTE_ID`."""
+    desk = _desk(settings)
+    expected = {"add": 1, "edit": 2, "delete": 1}[what]
+    if len(words) != expected:
+        usage = {"add": "add TEXT", "edit": "edit NOTE_ID TEXT", "delete": "delete NOTE_ID"}
+        raise click.UsageError(f"note {po_number} {usage[what]}")
+    if what == "add":
+        result = desk.add_note(po_number, words[0], author=author, partner=partner)
+    elif what == "edit":
+        result = desk.edit_note(po_number, words[0], words[1], author=author, partner=partner)
+    else:
+        result = desk.delete_note(po_number, words[0], author=author, partner=partner)
+    _done(result, as_json)
+
+
+@cli.command("change-customer")
+@click.argument("po_number")
+@click.option("--ship-to", required=True, help="The new ship-to name.")
+@click.option("--address", "address_lines", multiple=True, help="A street line (repeatable).")
+@click.option("--city", default="")
+@click.option("--state", default="")
+@click.option("--postal-code", default="")
+@click.option("--country", default="")
+@click.option("--reason", default="", help="Why.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def change_customer(
+    settings: Settings,
+    po_number: str,
+    ship_to: str,
+    address_lines: tuple[str, ...],
+    city: str,
+    state: str,
+    postal_code: str,
+    country: str,
+    reason: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Change whom the order ships to."""
+    address = Address(address_lines, city, state, postal_code, country)
+    result = _desk(settings).change_customer(
+        po_number, Party("ST", ship_to, address=address), reason=reason, partner=partner
+    )
+    _done(result, as_json)
 
 
 def main() -> None:

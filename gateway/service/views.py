@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.domain.model import Order
 from gateway.domain.values import LineAnswer, LineAnswerStatus, LineQuantity
-from gateway.errors import OrderNotFound, RuleViolation
+from gateway.service.export import find_order
 from gateway.service.ports import OrderSummary, UnitOfWork
 
 
@@ -201,18 +201,7 @@ def list_orders(
 def show_order(uow: UnitOfWork, po_number: str, partner: str | None = None) -> dict[str, Any]:
     """One order by PO number (and partner, when several partners used the same number)."""
     with uow:
-        found = uow.orders.find(po_number, partner)
-        if not found:
-            raise OrderNotFound(po_number, partner or "")
-        if len(found) > 1:
-            partners = ", ".join(o.partner for o in found)
-            raise RuleViolation(
-                "po-number-names-one-order",
-                f"partners {partners} each have an order with this PO number: name one "
-                "with --partner",
-                po_number=po_number,
-            )
-        (order,) = found
+        order = find_order(uow, po_number, partner)
         view = order_view(order, uow.orders.history(order.partner, order.po_number))
         view["documents"] = [
             {

@@ -78,7 +78,7 @@ def test_missing_file_is_a_usage_error():
 def test_unknown_command_and_option_are_usage_errors():
     assert gateway("frobnicate").returncode == 2
     assert gateway("check", "--nope", GOOD).returncode == 2
-    assert gateway("ack", "--format", "998", GOOD).returncode == 2
+    assert gateway("ack-file", "--format", "998", GOOD).returncode == 2
 
 
 def test_not_x12_at_all_is_rejected_without_a_traceback(tmp_path):
@@ -88,7 +88,7 @@ def test_not_x12_at_all_is_rejected_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "rejected: TA105:022" in result.stdout
     assert "Traceback" not in result.stderr
-    ack = gateway("ack", junk)
+    ack = gateway("ack-file", junk)
     assert ack.returncode == 1
     assert ack.stderr.startswith("error: ") and "Traceback" not in ack.stderr
 
@@ -111,7 +111,7 @@ def test_unreadable_file_is_one_line_and_exit_2(tmp_path):
 
 
 def test_ack_prints_the_997_with_the_given_stamp():
-    result = gateway("ack", "--date", "20261121", "--time", "0930", "--control", "41", GOOD)
+    result = gateway("ack-file", "--date", "20261121", "--time", "0930", "--control", "41", GOOD)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].endswith("*261121*0930*U*00401*000000041*0*P*>~")
@@ -120,13 +120,13 @@ def test_ack_prints_the_997_with_the_given_stamp():
 
 
 def test_ack_999_for_a_5010_file():
-    result = gateway("ack", "--format", "999", FIVE)
+    result = gateway("ack-file", "--format", "999", FIVE)
     assert result.returncode == 0
     assert "ST*999*0001~" in result.stdout and "IK4*3*324*1~" in result.stdout
 
 
 def test_ack_refuses_a_bad_stamp():
-    result = gateway("ack", "--date", "2026-11-21", GOOD)
+    result = gateway("ack-file", "--date", "2026-11-21", GOOD)
     assert result.returncode == 2
     assert "CCYYMMDD" in result.stderr
 

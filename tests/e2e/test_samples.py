@@ -38,7 +38,7 @@ def expected_path(sample: Path, kind: str) -> Path:
 
 def current(sample: Path) -> dict[str, str]:
     _, check = run("check", relative(sample))
-    _, ack = run("ack", *ACK_ARGS, relative(sample))
+    _, ack = run("ack-file", *ACK_ARGS, relative(sample))
     return {"check": check, "ack": ack}
 
 

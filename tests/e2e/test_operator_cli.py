@@ -1,0 +1,107 @@
+"""An operator's day through the CLI, as real processes: an 850 arrives, is acknowledged line by
+line, shipped in two parts, a line cancelled, invoiced, paid, a note kept; every action goes
+through the order rules (a refused one is one line and exit 1, a usage mistake exit 2), is
+recorded in the order's history, queues the document the partner is owed (855, 856, 810) and the
+email the cancellation calls for; `--json` for scripts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from gateway.config import GatewayConfig
+from gateway.x12.reader import read_bytes
+from tests.e2e.test_run import PARTNER, SAMPLES, gateway
+
+PO = "HV4500871234"
+
+
+def site(folder: Path, database_url: str = "") -> Path:
+    config = folder / "config"
+    (config / "partners").mkdir(parents=True)
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
+    (config / "gateway.toml").write_text(
+        '[gateway]\ndata_dir = "../data"\n[mail]\nfrom = "Cedar Ridge <edi@cedarridge.example>"\n'
+        'operators = ["ops@cedarridge.example"]\n' + database
+    )
+    (config / "partners" / "harborview.toml").write_text(
+        PARTNER.format(us="CEDARRIDGEOUT", key="harborview")
+        + '[contacts]\ncancellations = ["orders@harborview.example"]\n'
+    )
+    inbox = folder / "mailboxes" / "harborview" / "in"
+    inbox.mkdir(parents=True)
+    shutil.copy(SAMPLES / "850" / "850_004010_good.x12", inbox)
+    path = config / "gateway.toml"
+    assert gateway(path, "db", "upgrade").returncode == 0
+    assert gateway(path, "run", "--once").returncode == 0
+    return path
+
+
+def ok(config: Path, *args: str) -> dict[str, object]:
+    result = gateway(config, *args, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = json.loads(result.stdout)
+    assert isinstance(found, dict)
+    return found
+
+
+def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayConfig):
+    """On SQLite (the data folder's) and on PostgreSQL (a fresh database of the test server)."""
+    config = site(tmp_path / "site", store_config.database.url)
+    acknowledged = ok(config, "ack", PO, "--line", "2:reject", "--line", "3:qty=3")
+    assert [d["set"] for d in acknowledged["documents"]] == ["855"]  # type: ignore[index]
+    assert acknowledged["flags"] == ["confirmed"]
+    first = gateway(config, "fulfill", PO, "--line", "1:2", "--carrier", "UPS",
+                    "--tracking", "1Z999AA10123456784",
+                    "--tracking-url", "https://www.ups.com/track?n=1Z999AA10123456784")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"{PO} (harborview): fulfilled F-")
+    assert "856 queued" in first.stdout
+    cancelled = ok(config, "cancel", PO, "--line", "4:1", "--reason", "out of stock",
+                   "--by", "seller")  # fmt: skip
+    assert cancelled["action"] == "cancelled" and cancelled["documents"] == []
+    second = ok(config, "fulfill", PO, "--line", "3:3", "--carrier", "FedEx",
+                "--tracking", "7489000001")  # fmt: skip
+    assert "shipped" in second["flags"]  # type: ignore[operator]
+    invoiced = ok(config, "invoice", PO, "--number", "INV-1")
+    assert [d["set"] for d in invoiced["documents"]] == ["810"]  # type: ignore[index]
+    assert ok(config, "mark-paid", PO, "--reference", "CHK-77")["action"] == "paid"
+    noted = ok(config, "note", PO, "add", "the buyer called about the tent")
+    note_id = str(noted["record"])
+    assert ok(config, "note", PO, "edit", note_id, "the buyer called twice")["action"] == (
+        "note edited"
+    )
+    # what the rules refuse: one line, exit 1, nothing changed
+    late = gateway(config, "fulfill", PO, "--line", "1:1", "--carrier", "UPS")
+    assert late.returncode == 1 and late.stdout == ""
+    assert late.stderr.strip().endswith("[no-fulfilment-after-shipped]")
+    assert "Traceback" not in late.stderr
+    unknown = gateway(config, "cancel", "NO-SUCH-PO", "--reason", "x", "--by", "buyer")
+    assert unknown.returncode == 1 and "NO-SUCH-PO" in unknown.stderr
+    # usage mistakes: exit 2
+    assert gateway(config, "fulfill", PO, "--line", "1", "--carrier", "UPS").returncode == 2
+    assert gateway(config, "cancel", PO, "--reason", "x", "--by", "nobody").returncode == 2
+    assert gateway(config, "ack", PO, "--accept-all", "--reject-all").returncode == 2
+    assert gateway(config, "note", PO, "edit", note_id).returncode == 2
+    # the record: every action in the order's history, the documents queued and delivered
+    assert gateway(config, "run", "--once").returncode == 0
+    shown = json.loads(gateway(config, "orders", "show", PO, "--json").stdout)
+    events = [entry["event"] for entry in shown["history"]]
+    for expected in ("OrderConfirmed", "LinesCancelled", "FulfillmentCreated", "OrderShipped",
+                     "InvoiceRecorded", "PaymentRecorded", "NoteAdded", "NoteEdited"):  # fmt: skip
+        assert expected in events, (expected, events)
+    assert [n["text"] for n in shown["notes"]] == ["the buyer called twice"]
+    assert [line["open"] for line in shown["lines"]] == ["0", "0", "0", "0"]
+    outbox = tmp_path / "site" / "mailboxes" / "harborview" / "out"
+    sent = sorted(p.name.split("_")[0] for p in outbox.glob("*.x12"))
+    assert sent == ["810", "855", "856", "856", "997"]
+    for path in outbox.glob("*.x12"):
+        report = read_bytes(path.read_bytes())
+        assert report.accepted, (path.name, report.first_issue())
+    mails = json.loads(gateway(config, "mail", "list", "--json").stdout)
+    # the 855's rejection and cut, then our cancellation: each emailed to the buyer
+    assert [(m["kind"], m["to"]) for m in mails] == [
+        ("cancellation", ["orders@harborview.example"]),
+        ("cancellation", ["orders@harborview.example"]),
+    ]

@@ -1,0 +1,148 @@
+"""The operator's actions (`OrderDesk`) on orders we place, on SQLite and PostgreSQL: a
+cancellation sends the 860 a seller on EDI is owed, and only the email to a seller who fulfils
+directly; a fulfilment the seller reports is recorded as theirs and sends nothing; the rules
+refuse what they refuse, with nothing recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.bootstrap import Gateway, bootstrap
+from gateway.config import FolderTransport, GatewayConfig, Identity, MailSettings, PartnerProfile
+from gateway.domain import commands
+from gateway.domain.values import LineQuantity, Party, PurchaseOrderLine, Role, Side
+from gateway.errors import RuleViolation
+from gateway.mapping.outbound import Decision
+from gateway.service.actions import OrderDesk, parse_answer, parse_line_quantity
+from gateway.service.export import export
+from gateway.service.notify import KIND
+
+PO = "CR-2001"
+
+
+def seller(folder: Path, key: str, fulfilment: str) -> PartnerProfile:
+    return PartnerProfile(
+        key=key,
+        name=key.title(),
+        role="seller",
+        identity=Identity("ZZ", key.upper(), key.upper()),
+        us=Identity("ZZ", "CEDARRIDGEOUT", "CEDARRIDGEOUT"),
+        transport=FolderTransport(folder / key / "in", folder / key / "out", 0),
+        contacts=(("default", (f"orders@{key}.example",)),),
+        fulfilment=fulfilment,
+    )
+
+
+@pytest.fixture
+def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
+    config = dataclasses.replace(
+        store_config,
+        partners=(seller(tmp_path, "bluewater", "edi"), seller(tmp_path, "pinecrest", "direct")),
+        mail=MailSettings(sender="Cedar Ridge <edi@cedarridge.example>"),
+    )
+    wired = bootstrap(config)
+    yield wired
+    wired.close()
+
+
+def desk(gateway: Gateway) -> OrderDesk:
+    return OrderDesk(
+        gateway.uow_factory, gateway.mappings, {p.key: p for p in gateway.config.partners}
+    )
+
+
+def place(gateway: Gateway, partner: str) -> None:
+    """An order we place (the 850 would go out with `gateway export`)."""
+    gateway.bus.handle(
+        commands.ReceiveOrder(
+            partner=partner,
+            po_number=PO,
+            at=dt.datetime.now(dt.UTC),
+            our_role=Role.BUYER,
+            order_date=dt.date(2026, 11, 21),
+            lines=(
+                PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),
+                PurchaseOrderLine("2", Decimal(2), "EA", Decimal(7), (("VP", "B-2"),)),
+            ),
+            parties=(Party("ST", "Jane Doe"),),
+        )
+    )
+
+
+def queued(gateway: Gateway, kind: str) -> list[str]:
+    with gateway.uow_factory() as uow:
+        return [str(e.payload.get("kind") or e.payload.get("template")) for e in
+                uow.outbox.listing(kind)]  # fmt: skip
+
+
+def test_a_cancellation_of_an_order_we_placed_with_an_edi_seller_sends_the_860(gateway: Gateway):
+    place(gateway, "bluewater")
+    export(gateway.uow_factory, PO, "850", mappings=gateway.mappings, sender_id="CEDARRIDGEOUT")
+    result = desk(gateway).cancel(
+        PO, [LineQuantity("2", Decimal(1))], by=Side.BUYER, reason="the customer cancelled"
+    )
+    assert [d["set"] for d in result.documents] == ["860"]
+    assert queued(gateway, "x12") == ["860", "850"]
+    assert queued(gateway, KIND) == ["cancellation"]  # to the seller's contacts too
+
+
+def test_a_direct_seller_hears_of_a_cancellation_by_email_only(gateway: Gateway):
+    place(gateway, "pinecrest")
+    result = desk(gateway).cancel(PO, [], by=Side.BUYER, reason="the customer cancelled")
+    assert result.documents == [] and result.unsent == ""
+    assert "cancelled" in result.flags
+    assert queued(gateway, "x12") == []
+    assert queued(gateway, KIND) == ["cancellation", "order-received"]
+
+
+def test_a_fulfilment_a_direct_seller_reports_is_theirs_and_sends_nothing(gateway: Gateway):
+    place(gateway, "pinecrest")
+    result = desk(gateway).fulfill(
+        PO,
+        [LineQuantity("1", Decimal(4)), LineQuantity("2", Decimal(2))],
+        carrier="UPS",
+        tracking_numbers=("1Z1", "1Z2"),
+        fulfillment_id="PINE-1",
+    )
+    assert result.record == "PINE-1" and result.documents == [] and "shipped" in result.flags
+    with gateway.uow_factory() as uow:
+        order = uow.orders.get("pinecrest", PO)
+        assert order is not None and order.fulfillments[0].passed_on
+    with pytest.raises(RuleViolation, match="no-fulfilment-after-shipped"):
+        desk(gateway).fulfill(PO, [LineQuantity("1", Decimal(1))], carrier="UPS")
+
+
+def test_an_acknowledgement_is_for_an_order_we_sell(gateway: Gateway):
+    place(gateway, "bluewater")
+    with pytest.raises(RuleViolation):
+        desk(gateway).acknowledge(PO, Decision.accept_all())
+    assert queued(gateway, "x12") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2:3", ("2", Decimal(3))), (" 10 :0.5", ("10", Decimal("0.5")))],
+)
+def test_line_quantities_are_read(text: str, expected: tuple[str, Decimal]):
+    parsed = parse_line_quantity(text)
+    assert (parsed.line_number, parsed.quantity) == expected
+
+
+@pytest.mark.parametrize("text", ["2", "2:", ":3", "2:0", "2:-1", "2:x", "2:nan", "2:inf"])
+def test_a_bad_line_quantity_is_refused(text: str):
+    with pytest.raises(ValueError, match="LINE:QUANTITY"):
+        parse_line_quantity(text)
+
+
+def test_the_cli_line_answers_become_855_decisions():
+    assert parse_answer("2:reject") == "2=reject"
+    assert parse_answer("3:qty=2") == "3=change:2"
+    assert parse_answer("4:backorder@20261204") == "4=backorder@20261204"
+    with pytest.raises(ValueError):
+        parse_answer("accept")

@@ -37,6 +37,7 @@ from gateway.service.documents import (
 )
 from gateway.service.export import export
 from gateway.service.notify import list_mail, retry_mail, show_mail
+from gateway.service.report import build_report
 from gateway.service.views import list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
@@ -318,8 +319,14 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
     gateway = settings.gateway()
     rejected = False
     partners: set[str] = set()
-    for path in files:
-        result = gateway.pipeline.ingest_file(path, str(path))
+    with render.ingest_progress(len(files)) as progress:
+        gateway.ingestor.progress = progress.sets
+        results = []
+        for path in files:
+            progress.start_file(path.name)
+            results.append((path, gateway.pipeline.ingest_file(path, str(path))))
+            progress.file_done()
+    for path, result in results:
         if result.duplicate and not result.sets and not result.acknowledgements:
             click.echo(f"{path}: duplicate: {result.duplicate}")
             continue
@@ -1096,6 +1103,39 @@ def change_customer(
         po_number, Party("ST", ship_to, address=address), reason=reason, partner=partner
     )
     _done(result, as_json)
+
+
+@cli.command()
+@click.option("--since", metavar="CCYYMMDD", help="Only what changed since this day.")
+@click.option("--include-test", is_flag=True, help="Count test orders too.")
+@JSON_OPTION
+@click.pass_obj
+def report(settings: Settings, since: str | None, include_test: bool, as_json: bool) -> None:
+    """Orders per partner and state, overdue acknowledgements, quarantined files."""
+    gateway = settings.gateway()
+    found = build_report(
+        gateway.uow_factory(),
+        gateway.files,
+        since=_date(since, "--since"),
+        include_test=include_test,
+    )
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    heading = f"since {found['since']}" if found["since"] else "all time"
+    click.echo(f"orders ({heading}{', test orders included' if include_test else ''})")
+    if found["orders"]:
+        render.table(found["orders"])
+    else:
+        click.echo("  none")
+    overdue = found["overdue_acknowledgements"]
+    click.echo(f"acknowledgements overdue: {len(overdue)}")
+    if overdue:
+        render.table([{**d, "sets": ",".join(d["sets"])} for d in overdue])
+    quarantined = found["quarantined_files"]
+    click.echo(f"files in quarantine: {len(quarantined)}")
+    if quarantined:
+        render.table([{k: q[k] for k in ("day", "partner", "file", "why")} for q in quarantined])
 
 
 def main() -> None:

@@ -3,9 +3,19 @@ draws the same tables without colour. Scripts use `--json` instead, from the sam
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -174,3 +184,41 @@ def order_detail(view: dict[str, Any]) -> None:
     for entry in view["history"]:
         history.add_row(entry["at"], entry["event"])
     out.print(history)
+
+
+class IngestProgress:
+    """A progress bar for `gateway ingest` on a terminal: files taken in, and the sets of the
+    file in hand; nothing at all when standard error is not a terminal (a pipe, cron)."""
+
+    def __init__(self, files: int):
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.disable = not self.bar.console.is_terminal
+        self.files = self.bar.add_task("files", total=files)
+        self.current: TaskID | None = None
+
+    def start_file(self, name: str) -> None:
+        if self.current is not None:
+            self.bar.remove_task(self.current)
+        self.current = self.bar.add_task(f"  {name[:40]} sets", total=None)
+
+    def sets(self, done: int, total: int) -> None:
+        if self.current is not None:
+            self.bar.update(self.current, completed=done, total=total or None)
+
+    def file_done(self) -> None:
+        self.bar.advance(self.files)
+
+
+@contextlib.contextmanager
+def ingest_progress(files: int) -> Iterator[IngestProgress]:
+    """The progress of `files` being taken in, shown while the block runs."""
+    progress = IngestProgress(files)
+    with progress.bar:
+        yield progress

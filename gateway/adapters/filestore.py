@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gateway.service.ports import Staged
+from gateway.service.ports import Quarantined, Staged
 
 WORK = "work"
 CHUNK = 1 << 20
@@ -63,6 +64,14 @@ def write_whole(path: Path, content: bytes | Iterable[bytes]) -> None:
         partial.unlink(missing_ok=True)
         raise
     fsync_folder(path.parent)
+
+
+def _why(report_lines: list[str]) -> str:
+    """The report's first reason (under "why it is here:"), for listings."""
+    for heading, reason in itertools.pairwise(report_lines):
+        if heading.strip() == "why it is here:":
+            return reason.strip().removeprefix("- ")
+    return ""
 
 
 class LocalFiles:
@@ -133,6 +142,22 @@ class LocalFiles:
             return target
         write_whole(target, self.chunks(path))
         return target
+
+    def quarantined(self) -> list[Quarantined]:
+        """Every file in quarantine, oldest first (by the day in its name, then its name)."""
+        found = []
+        root = self.data_dir / "quarantine"
+        for report in sorted(root.glob("*/*.report.txt")) if root.is_dir() else []:
+            path = report.with_name(report.name.removesuffix(".report.txt"))
+            day, _, rest = path.name.partition("-")
+            _, _, name = rest.partition("-")
+            try:
+                when = dt.datetime.strptime(day, "%Y%m%d").date()
+            except ValueError:
+                continue  # not one of ours
+            lines = report.read_text(encoding="utf-8", errors="replace").splitlines()
+            found.append(Quarantined(report.parent.name, name, when, path, report, _why(lines)))
+        return sorted(found, key=lambda q: (q.day, q.path.name))
 
     def quarantine(
         self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime

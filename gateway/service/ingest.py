@@ -180,6 +180,9 @@ class Ingestor:
         self.heartbeat: Callable[[], None] = lambda: None
         """Called after every batch committed, so that whoever holds a lease on the file's
         mailbox can renew it during a long file."""
+        self.progress: Callable[[int, int], None] = lambda done, total: None
+        """Called as a file's sets are applied: (sets applied so far, sets to apply), for a
+        progress bar."""
 
     def ingest(
         self, raw: bytes, filename: str, *, mailbox: PartnerProfile | None = None
@@ -263,6 +266,16 @@ class Ingestor:
                     (r.group_control, r.set_control) for r in uow.documents.sets(document_id)
                 }
         indexes: dict[int, dict[str, tuple[GroupReport, dict[str, TransactionReport]]]] = {}
+        total = sum(
+            1
+            for report, document_id in applicable.values()
+            for group in report.groups
+            for transaction in group.transactions
+            if transaction.accepted
+            and (group.control_number, transaction.control_number) not in done[document_id]
+        )
+        applied = [0]
+        self.progress(0, total)
 
         def index_of(
             report: InterchangeReport,
@@ -312,6 +325,8 @@ class Ingestor:
             )
             done[document_id].add(key)
             result.sets.append(outcome)
+            applied[0] += 1
+            self.progress(applied[0], total)
             committed = batch.applied()
             self.checkpoint("set")
             if committed:  # no transaction open: the lease can be written to

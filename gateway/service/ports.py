@@ -303,6 +303,18 @@ class OutboundMailbox(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A file put aside for an operator, with its report."""
+
+    partner: str
+    name: str
+    day: dt.date
+    path: Path
+    report: Path
+    why: str  # the report's first reason
+
+
 class FileStore(Protocol):
     """The gateway's own folders: staging, archive, quarantine."""
 
@@ -325,6 +337,8 @@ class FileStore(Protocol):
     def quarantine(
         self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
     ) -> Path: ...
+
+    def quarantined(self) -> list[Quarantined]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,9 +99,25 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     for path in outbox.glob("*.x12"):
         report = read_bytes(path.read_bytes())
         assert report.accepted, (path.name, report.first_issue())
+    # the day's report: the order per state, nothing overdue, the bad file in quarantine
+    shutil.copy(SAMPLES / "850" / "850_004010_bad_SE01_count.x12",
+                tmp_path / "site" / "mailboxes" / "harborview" / "in")  # fmt: skip
+    assert gateway(config, "run", "--once").returncode == 1  # quarantined: exit 1 for cron
+    day = json.loads(gateway(config, "report", "--json").stdout)
+    (counts,) = day["orders"]
+    assert (counts["partner"], counts["total"], counts["open"]) == ("harborview", 1, 0)
+    assert (counts["shipped"], counts["completed"], counts["paid"]) == (1, 1, 1)
+    assert day["overdue_acknowledgements"] == []
+    (bad,) = day["quarantined_files"]
+    assert bad["file"] == "850_004010_bad_SE01_count.x12" and "SE01 says" in bad["why"]
+    later = json.loads(gateway(config, "report", "--since", "29991231", "--json").stdout)
+    assert later["orders"] == [] and later["quarantined_files"] == []
+    table = gateway(config, "report")
+    assert table.returncode == 0 and "files in quarantine: 1" in table.stdout
     mails = json.loads(gateway(config, "mail", "list", "--json").stdout)
     # the 855's rejection and cut, then our cancellation: each emailed to the buyer
     assert [(m["kind"], m["to"]) for m in mails] == [
+        ("alert", ["ops@cedarridge.example"]),  # the quarantined file
         ("cancellation", ["orders@harborview.example"]),
         ("cancellation", ["orders@harborview.example"]),
     ]

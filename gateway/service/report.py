@@ -1,0 +1,68 @@
+"""`gateway report`: what an operator wants to know at the start of a day.
+
+Orders counted per partner and state (each flag, the open ones, the total), the documents we
+sent that a partner has not acknowledged past its deadline, the files in quarantine; all since
+a day when asked (orders changed, documents sent, files quarantined since then). Test orders are
+left out unless asked for, as everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from gateway.service.ports import FileStore, UnitOfWork
+
+STATES = ("open", "confirmed", "shipped", "completed", "paid", "returned", "cancelled")
+"""The columns of the order counts: `open` is neither completed nor cancelled."""
+
+
+def _day(moment: dt.datetime | None) -> dt.date | None:
+    return moment.date() if moment is not None else None
+
+
+def build_report(
+    uow: UnitOfWork, files: FileStore, *, since: dt.date | None = None, include_test: bool = False
+) -> dict[str, Any]:
+    """The report as data (see the module docstring)."""
+    with uow:
+        counts: dict[str, dict[str, int]] = {}
+        for summary in uow.orders.summaries(include_test=include_test):
+            if since is not None and summary.updated_at.date() < since:
+                continue
+            row = counts.setdefault(summary.partner, dict.fromkeys((*STATES, "total"), 0))
+            flags = set(summary.flags)
+            row["total"] += 1
+            if not flags & {"completed", "cancelled"}:
+                row["open"] += 1
+            for state in STATES[1:]:
+                row[state] += state in flags
+        overdue = [
+            {
+                "id": document.id,
+                "partner": document.partner,
+                "sets": list(document.transaction_sets),
+                "interchange": document.interchange_control or "",
+                "sent": document.updated_at.isoformat() if document.updated_at else "",
+            }
+            for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
+            if since is None or (_day(document.updated_at) or since) >= since
+        ]
+    quarantined = [
+        {
+            "partner": q.partner,
+            "file": q.name,
+            "day": q.day.isoformat(),
+            "why": q.why,
+            "path": str(q.path),
+        }
+        for q in files.quarantined()
+        if since is None or q.day >= since
+    ]
+    return {
+        "since": since.isoformat() if since else "",
+        "include_test": include_test,
+        "orders": [{"partner": p, **row} for p, row in sorted(counts.items())],
+        "overdue_acknowledgements": overdue,
+        "quarantined_files": quarantined,
+    }

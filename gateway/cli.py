@@ -426,6 +426,7 @@ def export_document(
         invoice_number=invoice_number,
         structure=HierarchyStructure(structure) if structure else None,
         sender_id=sender_id,
+        profiles={p.key: p for p in gateway.config.partners},
     )
     summary = (
         f"{result.po_number}: {result.set_id} #{','.join(result.set_controls)} in interchange "
@@ -1103,6 +1104,15 @@ def change_customer(
         po_number, Party("ST", ship_to, address=address), reason=reason, partner=partner
     )
     _done(result, as_json)
+
+
+@cli.command("test-order")
+@click.option("--partner", required=True, help="The seller to try (its profile's key).")
+@JSON_OPTION
+@click.pass_obj
+def test_order(settings: Settings, partner: str, as_json: bool) -> None:
+    """Place a test order with a seller (ISA15 = T through the whole flow) to try their set-up."""
+    _done(_desk(settings).test_order(partner), as_json)
 
 
 @cli.command()

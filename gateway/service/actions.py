@@ -23,8 +23,8 @@ from typing import Any
 from gateway.config import PartnerProfile
 from gateway.domain import commands
 from gateway.domain.model import Order
-from gateway.domain.values import LineQuantity, Party, Role, Side
-from gateway.errors import GatewayError
+from gateway.domain.values import Address, LineQuantity, Party, PurchaseOrderLine, Role, Side
+from gateway.errors import GatewayError, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision
 from gateway.service.export import export, find_order
@@ -34,6 +34,17 @@ from gateway.service.ports import UnitOfWork
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+TEST_LINES = (
+    PurchaseOrderLine(
+        "1", Decimal(1), "EA", Decimal("1.00"), (("VP", "TEST-ITEM-1"),), "Test item"
+    ),
+    PurchaseOrderLine(
+        "2", Decimal(2), "EA", Decimal("2.50"), (("VP", "TEST-ITEM-2"),), "Test item"
+    ),
+)
+TEST_ADDRESS = Address(("1 Test Street",), "Testville", "MI", "49686", "US")
 
 
 def new_id(prefix: str) -> str:
@@ -222,6 +233,42 @@ class OrderDesk:
             commands.MarkPaid(**self._about(order), amount=amount, reference=reference),
         )
 
+    def test_order(self, partner: str) -> ActionResult:
+        """Place a test order with a seller (usage T everywhere: ISA15 = T on the 850 it sends,
+        "[TEST]" on the email a direct seller gets), to try their set-up before going live.
+        Test orders are left out of listings and reports unless asked for."""
+        profile = self.partners.get(partner)
+        if profile is None:
+            raise RuleViolation(
+                "test-order-partner-known", f"no partner profile {partner!r} (config/partners/)"
+            )
+        if profile.role != "seller":
+            raise RuleViolation(
+                "test-order-to-a-seller",
+                f"{profile.name} is a buyer: their test orders come from them (an 850 with "
+                "ISA15 = T), and are taken in and flagged as test like any other",
+            )
+        now = self.clock()
+        po_number = f"TEST-{now:%Y%m%d%H%M%S}"
+        self.bus.handle(
+            commands.ReceiveOrder(
+                partner=partner,
+                po_number=po_number,
+                at=now,
+                source="test order",
+                our_role=Role.BUYER,
+                order_date=now.date(),
+                lines=TEST_LINES,
+                parties=(Party("ST", "Test Receiver", address=TEST_ADDRESS),),
+                is_test=True,
+            )
+        )
+        result = ActionResult("test order placed", partner, po_number, po_number)
+        if profile.fulfilment == "edi":
+            self._send(result, "850")
+        result.flags = self._flags(self._order(po_number, partner))
+        return result
+
     # -- notes and the customer -------------------------------------------------------------
 
     def add_note(
@@ -330,6 +377,7 @@ class OrderDesk:
                 result.partner,
                 mappings=self.mappings,
                 clock=self.clock,
+                profiles=self.partners,
                 **options,
             )
         except GatewayError as exc:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gateway.config import PartnerProfile
 from gateway.domain import commands
 from gateway.domain.commands import Command
 from gateway.domain.model import Fulfillment, Order
@@ -69,7 +70,7 @@ from gateway.mapping.outbound_settings import (
 from gateway.service.messagebus import apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.x12.document import Segment
-from gateway.x12.model import InterchangeReport, report_from_envelope
+from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
 
@@ -122,6 +123,7 @@ def export(
     structure: HierarchyStructure | None = None,
     sender_id: str | None = None,
     change_answer: ChangeAnswer | None = None,
+    profiles: Mapping[str, PartnerProfile] | None = None,
 ) -> ExportResult:
     """Build, check, store and queue the `set_id` document for an order (855, 856, 810 as
     seller; 850, 860 as buyer) and record on the order what it means.
@@ -164,6 +166,7 @@ def export(
         structure,
         sender_id,
         change_answer,
+        dict(profiles or {}),
     )
     for attempt in range(RETRIES + 1):
         try:
@@ -189,12 +192,13 @@ class _Request:
     structure: HierarchyStructure | None
     sender_id: str | None
     change_answer: ChangeAnswer | None = None
+    profiles: dict[str, PartnerProfile] = field(default_factory=dict)
 
     def run(self, uow: UnitOfWork, now: dt.datetime) -> ExportResult:
         order = find_order(uow, self.po_number, self.partner)
         check_role(order, self.set_id)
         documents = uow.documents.for_order(order.partner, order.po_number)
-        envelope = envelope_for(order, documents, self.sender_id)
+        envelope = envelope_for(order, documents, self.sender_id, self.profiles.get(order.partner))
         built = self._build(order, documents, now)
         partner = order.partner
         numbers = ControlNumbers(
@@ -425,11 +429,15 @@ def find_order(uow: UnitOfWork, po_number: str, partner: str | None) -> Order:
 
 
 def envelope_for(
-    order: Order, documents: Sequence[StoredDocument], sender_id: str | None
+    order: Order,
+    documents: Sequence[StoredDocument],
+    sender_id: str | None,
+    profile: PartnerProfile | None = None,
 ) -> Envelope:
     """The envelope of a document about `order`: answering the partner's latest inbound
-    document for it, else following our latest outbound one, else the defaults with
-    `sender_id` (a ConfigurationError without it)."""
+    document for it, else following our latest outbound one, else as the partner's profile
+    says (ids, qualifiers, version, delimiters), else the defaults with `sender_id` (a
+    ConfigurationError without it)."""
     usage = "T" if order.is_test else "P"
     for direction, build in (("in", Envelope.answering), ("out", Envelope.following)):
         for document in reversed(documents):
@@ -438,12 +446,37 @@ def envelope_for(
             report = _interchange_of(document)
             if report is not None and report.sender_id and report.receiver_id:
                 return build(report, usage=usage)
+    if profile is not None and not sender_id:
+        return _profile_envelope(profile, usage)
     if not sender_id:
         raise ConfigurationError(
             f"no document of order {order.po_number} says which interchange id we use towards "
             f"{order.partner}: give it (gateway export --sender-id ID)"
         )
     return Envelope.default(sender_id, order.partner, usage=usage)
+
+
+def _profile_envelope(profile: PartnerProfile, usage: str) -> Envelope:
+    """The first interchange to a partner with a profile: as its profile describes us both."""
+    style = profile.x12
+    control = "00501" if style.version.startswith("005") else "00401"
+    return Envelope(
+        profile.us.isa_qualifier,
+        profile.us.isa_id,
+        profile.identity.isa_qualifier,
+        profile.identity.isa_id,
+        application_sender=profile.us.gs_id,
+        application_receiver=profile.identity.gs_id,
+        version=style.version,
+        control_version=control,
+        delimiters=Delimiters(
+            style.element_separator,
+            style.component_separator,
+            style.segment_terminator,
+            style.repetition_separator if control >= "00501" else None,
+        ),
+        usage=usage,
+    )
 
 
 def _interchange_of(document: StoredDocument) -> InterchangeReport | None:

@@ -79,6 +79,8 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert "Traceback" not in late.stderr
     unknown = gateway(config, "cancel", "NO-SUCH-PO", "--reason", "x", "--by", "buyer")
     assert unknown.returncode == 1 and "NO-SUCH-PO" in unknown.stderr
+    buyer = gateway(config, "test-order", "--partner", "harborview")
+    assert buyer.returncode == 1 and "[test-order-to-a-seller]" in buyer.stderr
     # usage mistakes: exit 2
     assert gateway(config, "fulfill", PO, "--line", "1", "--carrier", "UPS").returncode == 2
     assert gateway(config, "cancel", PO, "--reason", "x", "--by", "nobody").returncode == 2

@@ -22,6 +22,7 @@ from gateway.mapping.outbound import Decision
 from gateway.service.actions import OrderDesk, parse_answer, parse_line_quantity
 from gateway.service.export import export
 from gateway.service.notify import KIND
+from gateway.x12.reader import parse_bytes
 
 PO = "CR-2001"
 
@@ -146,3 +147,41 @@ def test_the_cli_line_answers_become_855_decisions():
     assert parse_answer("4:backorder@20261204") == "4=backorder@20261204"
     with pytest.raises(ValueError):
         parse_answer("accept")
+
+
+def test_a_test_order_goes_to_an_edi_seller_as_a_test_850_in_its_profiles_envelope(
+    gateway: Gateway,
+):
+    result = desk(gateway).test_order("bluewater")
+    assert result.po_number.startswith("TEST-") and "test" in result.flags
+    (document,) = result.documents
+    with gateway.uow_factory() as uow:
+        stored = uow.documents.get(document["document_id"])
+        assert stored is not None and stored.raw is not None
+        assert uow.orders.summaries() == []  # test orders are left out of listings
+        assert [s.po_number for s in uow.orders.summaries(include_test=True)] == [result.po_number]
+    interchanges, report = parse_bytes(stored.raw)
+    assert report.accepted, report.first_issue()
+    (interchange,) = interchanges
+    assert (interchange.sender_qualifier, interchange.sender_id) == ("ZZ", "CEDARRIDGEOUT")
+    assert (interchange.receiver_qualifier, interchange.receiver_id) == ("ZZ", "BLUEWATER")
+    assert interchange.usage == "T"
+
+
+def test_a_test_order_to_a_direct_seller_is_a_test_email(gateway: Gateway):
+    result = desk(gateway).test_order("pinecrest")
+    assert result.documents == [] and "confirmed" in result.flags
+    with gateway.uow_factory() as uow:
+        (email,) = uow.outbox.listing(KIND)
+    assert str(email.payload["subject"]).startswith("[TEST] New order TEST-")
+    assert "This is a TEST order: do not ship it." in str(email.payload["text"])
+
+
+def test_a_buyer_gets_no_test_order_from_us(gateway: Gateway, tmp_path: Path):
+    buyer = dataclasses.replace(seller(tmp_path, "harborview", "edi"), role="buyer")
+    with pytest.raises(RuleViolation, match="test-order-to-a-seller"):
+        OrderDesk(gateway.uow_factory, gateway.mappings, {"harborview": buyer}).test_order(
+            "harborview"
+        )
+    with pytest.raises(RuleViolation, match="test-order-partner-known"):
+        desk(gateway).test_order("nobody")

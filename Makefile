@@ -26,20 +26,38 @@ services:
 	@test -x /usr/sbin/sshd || \
 		{ apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
 
-# The main job on the example configuration (config/: SQLite and folder mailboxes under data/):
-# Harborview's files are dropped in its inbox, one pass of the gateway takes them in (a bad one
-# is quarantined with its report), and the orders and documents are listed.
-DEMO_INBOX := data/mailboxes/harborview/in
+# The main job on the example configuration (config/: SQLite and folder mailboxes under data/,
+# Harborview buying from us by EDI, Pinecrest selling to us by email), from an empty data/
+# folder: Harborview's files arrive and are taken in (a bad one is quarantined with its report),
+# then a day of an operator on one order, and what happened is listed. Emails are captured in
+# data/mail/captured/ (no SMTP server is configured).
+GW := $(VENV)/bin/gateway --config config/gateway.toml
+DEMO_PO := HV4500871250
 run: $(STAMP)
-	@mkdir -p $(DEMO_INBOX) data/mailboxes/harborview/out
-	@$(VENV)/bin/gateway --config config/gateway.toml db upgrade
+	@rm -rf data && mkdir -p data/mailboxes/harborview/in data/mailboxes/harborview/out \
+		data/mailboxes/pinecrest/in data/mailboxes/pinecrest/out
+	@$(GW) db upgrade
+	@echo; echo "== Harborview's files arrive and are taken in"
 	@for f in 850/850_004010_good 850/850_004010_three_sets 850/850_004010VICS_good \
 		860/860_004010_good_change 850/850_004010_bad_SE01_count; do \
-		cp -p samples/$$f.x12 $(DEMO_INBOX)/; done
-	@$(VENV)/bin/gateway --config config/gateway.toml run --once; status=$$?; [ $$status -le 1 ] || exit $$status
-	@$(VENV)/bin/gateway --config config/gateway.toml orders list
-	@$(VENV)/bin/gateway --config config/gateway.toml documents list
-	@$(VENV)/bin/gateway --config config/gateway.toml mail list
+		cp -p samples/$$f.x12 data/mailboxes/harborview/in/; done
+	@$(GW) run --once; status=$$?; [ $$status -le 1 ] || exit $$status
+	@echo; echo "== The day of order $(DEMO_PO): acknowledged, shipped in two parts, a line cancelled, invoiced"
+	@$(GW) ack $(DEMO_PO) --accept-all
+	@$(GW) fulfill $(DEMO_PO) --line 1:1 --carrier UPS --tracking 1Z999AA10123456784 \
+		--tracking-url "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+	@$(GW) fulfill $(DEMO_PO) --line 2:2 --carrier FedEx --tracking 748900000012
+	@$(GW) cancel $(DEMO_PO) --line 3:2 --reason "out of stock until spring" --by seller
+	@$(GW) invoice $(DEMO_PO)
+	@echo; echo "== A test order for Pinecrest, who takes orders by email"
+	@$(GW) test-order --partner pinecrest
+	@echo; echo "== One more pass: the documents go out, the emails are written"
+	@$(GW) run --once
+	@echo; $(GW) orders show $(DEMO_PO)
+	@echo; $(GW) orders list --include-test
+	@echo; $(GW) report
+	@echo; $(GW) mail list
+	@echo; echo "Emails written to data/mail/captured/; documents for Harborview in data/mailboxes/harborview/out/"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests benchmarks

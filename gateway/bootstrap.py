@@ -9,14 +9,17 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from gateway.adapters.sftp import SftpMailbox
 
 from gateway.adapters.filestore import LocalFiles, safe_name
 from gateway.adapters.folder import FolderMailbox, FolderWatcher
 from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
-from gateway.adapters.sftp import SftpMailbox
 from gateway.adapters.smtp import CaptureSender, SmtpSender
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import (
@@ -113,6 +116,8 @@ class Gateway:
         transport = profile.transport
         if isinstance(transport, FolderTransport):
             return FolderMailbox(profile.key, transport)
+        from gateway.adapters.sftp import SftpMailbox  # noqa: PLC0415  (paramiko: when needed)
+
         return SftpMailbox(profile.key, transport, password=transport.password())
 
     def check_mailbox(self, profile: PartnerProfile) -> list[str]:
@@ -126,6 +131,8 @@ class Gateway:
                 elif not os.access(folder, os.W_OK | os.X_OK):
                     problems.append(f"{role} {folder} cannot be written")
             return problems
+        from gateway.adapters.sftp import SftpMailbox  # noqa: PLC0415  (paramiko: when needed)
+
         with SftpMailbox(profile.key, transport, password=transport.password()) as mailbox:
             return mailbox.check()
 

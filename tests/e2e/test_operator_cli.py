@@ -6,7 +6,10 @@ email the cancellation calls for; `--json` for scripts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +18,46 @@ from gateway.x12.reader import read_bytes
 from tests.e2e.test_run import PARTNER, SAMPLES, gateway
 
 PO = "HV4500871234"
+EXPECTED = Path(__file__).resolve().parent / "expected" / "operator_day"
+"""The day's outbound files and final order; `UPDATE_EXPECTED=1` rewrites them (review the diff)."""
+
+
+def normalized_x12(text: str) -> str:
+    """One segment a line, with what depends on the day and hour masked: ISA09/ISA10, GS04/GS05,
+    BSN03/BSN04, and any element that is today's date."""
+    today = dt.datetime.now(dt.UTC).date()
+    days = {today.strftime("%Y%m%d"), today.strftime("%y%m%d")}
+    masked = {"ISA": (9, 10), "GS": (4, 5), "BSN": (3, 4)}
+    element, terminator = text[3], text[105]
+    lines = []
+    for segment in text.split(terminator):
+        segment = segment.strip()
+        if not segment:
+            continue
+        parts = segment.split(element)
+        for position in range(1, len(parts)):
+            if position in masked.get(parts[0], ()) or parts[position] in days:
+                parts[position] = "<now>"
+        lines.append(element.join(parts))
+    return "\n".join(lines) + "\n"
+
+
+def normalized_json(text: str, note_id: str) -> str:
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", "<time>", text)
+    return text.replace(today, "<today>").replace(note_id, "<note>") + "\n"
+
+
+def compare_with_expected(found: dict[str, str]) -> None:
+    if os.environ.get("UPDATE_EXPECTED"):
+        shutil.rmtree(EXPECTED, ignore_errors=True)
+        EXPECTED.mkdir(parents=True)
+        for name, text in found.items():
+            (EXPECTED / name).write_text(text)
+    expected = {p.name: p.read_text() for p in sorted(EXPECTED.iterdir())}
+    assert sorted(found) == sorted(expected)
+    for name, text in found.items():
+        assert text == expected[name], name
 
 
 def site(folder: Path, database_url: str = "") -> Path:
@@ -52,16 +95,16 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     acknowledged = ok(config, "ack", PO, "--line", "2:reject", "--line", "3:qty=3")
     assert [d["set"] for d in acknowledged["documents"]] == ["855"]  # type: ignore[index]
     assert acknowledged["flags"] == ["confirmed"]
-    first = gateway(config, "fulfill", PO, "--line", "1:2", "--carrier", "UPS",
+    first = gateway(config, "fulfill", PO, "--id", "F-1", "--line", "1:2", "--carrier", "UPS",
                     "--tracking", "1Z999AA10123456784",
                     "--tracking-url", "https://www.ups.com/track?n=1Z999AA10123456784")  # fmt: skip
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith(f"{PO} (harborview): fulfilled F-")
     assert "856 queued" in first.stdout
-    cancelled = ok(config, "cancel", PO, "--line", "4:1", "--reason", "out of stock",
-                   "--by", "seller")  # fmt: skip
+    cancelled = ok(config, "cancel", PO, "--id", "C-1", "--line", "4:1",
+                   "--reason", "out of stock", "--by", "seller")  # fmt: skip
     assert cancelled["action"] == "cancelled" and cancelled["documents"] == []
-    second = ok(config, "fulfill", PO, "--line", "3:3", "--carrier", "FedEx",
+    second = ok(config, "fulfill", PO, "--id", "F-2", "--line", "3:3", "--carrier", "FedEx",
                 "--tracking", "7489000001")  # fmt: skip
     assert "shipped" in second["flags"]  # type: ignore[operator]
     invoiced = ok(config, "invoice", PO, "--number", "INV-1")
@@ -101,6 +144,14 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     for path in outbox.glob("*.x12"):
         report = read_bytes(path.read_bytes())
         assert report.accepted, (path.name, report.first_issue())
+    # the final state and every file sent, as expected (the same on SQLite and PostgreSQL)
+    found = {p.name: normalized_x12(p.read_text("latin-1")) for p in sorted(outbox.glob("*.x12"))}
+    found["order.json"] = normalized_json(
+        json.dumps({k: v for k, v in shown.items() if k != "history"}, indent=2, sort_keys=True),
+        note_id,
+    )
+    found["history.txt"] = "\n".join(events) + "\n"
+    compare_with_expected(found)
     # the day's report: the order per state, nothing overdue, the bad file in quarantine
     shutil.copy(SAMPLES / "850" / "850_004010_bad_SE01_count.x12",
                 tmp_path / "site" / "mailboxes" / "harborview" / "in")  # fmt: skip

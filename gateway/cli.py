@@ -446,14 +446,7 @@ def _decision(
 ) -> Decision:
     if sum((accept_all, reject_all, bool(answers))) != 1:
         raise click.UsageError("an 855 takes one of --accept-all, --reject-all or --line ...")
-    when = None
-    if ship_date:
-        try:
-            when = dt.datetime.strptime(ship_date, "%Y%m%d").date()
-        except ValueError:
-            raise click.BadParameter(
-                f"{ship_date!r} is not CCYYMMDD", param_hint="--ship-date"
-            ) from None
+    when = _date(ship_date, "--ship-date")
     if reject_all:
         if when:
             raise click.UsageError("--ship-date makes no sense with --reject-all")
@@ -825,7 +818,7 @@ def _amount(value: str | None, option: str) -> Decimal | None:
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
+    if not value:
         return None
     try:
         return dt.datetime.strptime(value, "%Y%m%d").date()

@@ -287,18 +287,10 @@ def load_partner(path: Path) -> PartnerProfile:
     poll = _number(raw, "poll_minutes", DEFAULT_POLL_SECONDS / 60, where)
     if poll <= 0:
         raise ConfigurationError(f"{where}: poll_minutes must be above 0")
-    contacts = raw.get("contacts", {})
-    _table(contacts, f"{where} [contacts]")
-    found_contacts = []
-    for purpose, addresses in contacts.items():
-        if not isinstance(addresses, list) or not all(
-            isinstance(a, str) and "@" in a for a in addresses
-        ):
-            raise ConfigurationError(
-                f'{where} [contacts]: {purpose} must be a list of e-mail addresses, like ["edi@'
-                f'example.com"]'
-            )
-        found_contacts.append((purpose, tuple(addresses)))
+    contacts = _table(raw.get("contacts", {}), f"{where} [contacts]")
+    found_contacts = [
+        (purpose, _addresses(contacts, purpose, f"{where} [contacts]")) for purpose in contacts
+    ]
     overrides = raw.get("mappings", {})
     _table(overrides, f"{where} [mappings]")
     for name, table in overrides.items():
@@ -639,8 +631,12 @@ def _mail(value: Any, where: str, base: Path) -> MailSettings:
     if port != int(port) or not 0 < port < 65536:
         raise ConfigurationError(f"{where}: port must be a TCP port number, not {port}")
     attempts = _number(table, "delivery_alert_attempts", defaults.delivery_alert_attempts, where)
-    for key in ("timeout_seconds", "alert_repeat_minutes", "mailbox_alert_minutes"):
-        if _number(table, key, 1, where) <= 0:
+    positive = {
+        key: _number(table, key, getattr(defaults, key), where)
+        for key in ("timeout_seconds", "alert_repeat_minutes", "mailbox_alert_minutes")
+    }
+    for key, number in positive.items():
+        if number <= 0:
             raise ConfigurationError(f"{where}: {key} must be above 0")
     ca_file = base / _text(table, "ca_file", "", where) if "ca_file" in table else None
     if ca_file is not None and not ca_file.is_file():
@@ -658,20 +654,12 @@ def _mail(value: Any, where: str, base: Path) -> MailSettings:
         order_desk=_addresses(table, "order_desk", where),
         host=_text(table, "host", "", where),
         port=int(port),
-        security=_choice(
-            {"security": table.get("security", "starttls")}, "security", MAIL_SECURITY, where
-        ),
+        security=_choice(table, "security", MAIL_SECURITY, where),
         username=_text(table, "username", "", where),
         password_env=_text(table, "password_env", "", where),
         ca_file=ca_file,
-        timeout_seconds=_number(table, "timeout_seconds", defaults.timeout_seconds, where),
         domain=_text(table, "domain", "", where),
         templates_dir=templates,
-        alert_repeat_minutes=_number(
-            table, "alert_repeat_minutes", defaults.alert_repeat_minutes, where
-        ),
-        mailbox_alert_minutes=_number(
-            table, "mailbox_alert_minutes", defaults.mailbox_alert_minutes, where
-        ),
         delivery_alert_attempts=max(int(attempts), 1),
+        **positive,
     )

@@ -71,6 +71,11 @@ def release_dead_workers(uow_factory: Callable[[], UnitOfWork]) -> list[str]:
     return dead
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A time read from the store (SQLite gives it back without its zone, which is UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """The wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, ... at most an hour."""
     wait: dt.timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
@@ -198,9 +203,7 @@ def overdue(
             deadline = dt.timedelta(hours=profile.acknowledgements.deadline_hours)
             if sent is None or document.id is None:
                 continue
-            if sent.tzinfo is None:
-                sent = sent.replace(tzinfo=dt.UTC)
-            if now - sent > deadline:
+            if now - as_utc(sent) > deadline:
                 uow.documents.set_status(document.id, "overdue")
                 found.append(document)
         uow.commit()

@@ -34,7 +34,6 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
 
@@ -44,8 +43,9 @@ from gateway.domain.events import LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
 from gateway.domain.values import ConfirmationMethod, Party, Role, Side
 from gateway.errors import MailRefused, RuleViolation, TransportError
-from gateway.service.delivery import LEASE, backoff, this_worker
+from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
+from gateway.service.views import number_text
 
 KIND = "email"
 """The outbox kind of emails."""
@@ -62,13 +62,6 @@ def _utc_now() -> dt.datetime:
 def message_id(domain: str) -> str:
     """A new Message-ID, unique world-wide: fixed when the email is queued."""
     return f"<{uuid.uuid4().hex}@{domain}>"
-
-
-def _number(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-    return text
 
 
 def _party(party: Party) -> dict[str, Any]:
@@ -93,11 +86,11 @@ def _line(line: LineItem) -> dict[str, Any]:
         "description": line.description,
         "product_ids": ", ".join(f"{q} {v}" for q, v in line.product_ids.items()),
         "unit_of_measure": line.unit_of_measure,
-        "unit_price": _number(line.unit_price),
-        "ordered": _number(line.ordered),
-        "fulfilled": _number(line.fulfilled),
-        "cancelled": _number(line.cancelled),
-        "open": _number(line.open),
+        "unit_price": number_text(line.unit_price),
+        "ordered": number_text(line.ordered),
+        "fulfilled": number_text(line.fulfilled),
+        "cancelled": number_text(line.cancelled),
+        "open": number_text(line.open),
     }
 
 
@@ -197,9 +190,6 @@ class Notifier:
             elif type(event) is OrderReceived and event.our_role is Role.BUYER:
                 self._order_placed(uow, event)
 
-    def _order(self, uow: UnitOfWork, partner: str, po_number: str) -> Order | None:
-        return uow.orders.get(partner, po_number)
-
     def _about(self, order: Order) -> dict[str, Any]:
         profile = self.partners.get(order.partner)
         return {
@@ -221,7 +211,7 @@ class Notifier:
         }
 
     def _cancellation(self, uow: UnitOfWork, event: LinesCancelled) -> None:
-        order = self._order(uow, event.partner, event.po_number)
+        order = uow.orders.get(event.partner, event.po_number)
         if order is None:
             return
         partner_side = Side.SELLER if order.our_role is Role.BUYER else Side.BUYER
@@ -233,7 +223,7 @@ class Notifier:
         for line in order.lines:
             if line.line_number in cancelled or event.whole_order:
                 lines.append(
-                    {**_line(line), "cancelled_now": _number(cancelled.get(line.line_number))}
+                    {**_line(line), "cancelled_now": number_text(cancelled.get(line.line_number))}
                 )
         data.update(
             {
@@ -271,7 +261,7 @@ class Notifier:
         profile = self.partners.get(event.partner)
         if profile is None or profile.fulfilment != "direct":
             return
-        order = self._order(uow, event.partner, event.po_number)
+        order = uow.orders.get(event.partner, event.po_number)
         if order is None:
             return
         recipients = profile.contacts_for("orders")
@@ -375,7 +365,7 @@ class Alerts:
         if (
             latest is not None
             and latest.status == "sent"
-            and now - _aware(latest.updated_at) < window
+            and now - as_utc(latest.updated_at) < window
         ):
             payload = dict(latest.payload)  # what was sent stays as it was; the repeat is counted
             payload["repeats"] = [*_list(payload.get("repeats")), occurrence]
@@ -402,10 +392,6 @@ def _data(entry: OutboxEntry) -> dict[str, Any]:
 
 def _list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else []
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 # -- sending ------------------------------------------------------------------------------------

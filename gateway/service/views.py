@@ -18,7 +18,8 @@ from gateway.service.export import find_order
 from gateway.service.ports import OrderSummary, UnitOfWork
 
 
-def _number(value: Decimal | None) -> str:
+def number_text(value: Decimal | None) -> str:
+    """A quantity or amount as a person reads it: `2`, not `2.000`; `12.50` as sent."""
     if value is None:
         return ""
     text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
@@ -26,7 +27,7 @@ def _number(value: Decimal | None) -> str:
 
 
 def _quantities(lines: Iterable[LineQuantity]) -> list[dict[str, str]]:
-    return [{"line": q.line_number, "quantity": _number(q.quantity)} for q in lines]
+    return [{"line": q.line_number, "quantity": number_text(q.quantity)} for q in lines]
 
 
 def _answer(answer: LineAnswer) -> str:
@@ -34,7 +35,7 @@ def _answer(answer: LineAnswer) -> str:
     text = answer.status.value
     if answer.quantity is not None:
         to = " to" if answer.status is LineAnswerStatus.QUANTITY_CHANGED else ""
-        text += f"{to} {_number(answer.quantity)}"
+        text += f"{to} {number_text(answer.quantity)}"
     if answer.date is not None:
         text += f" on {answer.date.isoformat()}"
     return text + (f" ({answer.code})" if answer.code else "")
@@ -89,12 +90,12 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
                 "product_ids": dict(line.product_ids),
                 "description": line.description,
                 "unit_of_measure": line.unit_of_measure,
-                "unit_price": _number(line.unit_price),
-                "ordered": _number(line.ordered),
-                "fulfilled": _number(line.fulfilled),
-                "cancelled": _number(line.cancelled),
-                "returned": _number(line.returned),
-                "open": _number(line.open),
+                "unit_price": number_text(line.unit_price),
+                "ordered": number_text(line.ordered),
+                "fulfilled": number_text(line.fulfilled),
+                "cancelled": number_text(line.cancelled),
+                "returned": number_text(line.returned),
+                "open": number_text(line.open),
                 "acknowledged": _acknowledged(order, line.line_number),
             }
             for line in order.lines
@@ -138,15 +139,20 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
             for r in order.returns
         ],
         "refunds": [
-            {"id": r.id, "amount": _number(r.amount), "reason": r.reason, "at": r.at.isoformat()}
+            {
+                "id": r.id,
+                "amount": number_text(r.amount),
+                "reason": r.reason,
+                "at": r.at.isoformat(),
+            }
             for r in order.refunds
         ],
         "invoices": [
-            {"number": i.number, "amount": _number(i.amount), "accepted": i.accepted}
+            {"number": i.number, "amount": number_text(i.amount), "accepted": i.accepted}
             for i in order.invoices
         ],
         "payments": [
-            {"amount": _number(p.amount), "in_full": p.in_full, "at": p.at.isoformat()}
+            {"amount": number_text(p.amount), "in_full": p.in_full, "at": p.at.isoformat()}
             for p in order.payments
         ],
         "notes": [

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.adapters.mail_templates import TEMPLATES, JinjaComposer
+from gateway.bootstrap import bootstrap
+from gateway.config import GatewayConfig, MailSettings
 from gateway.errors import ConfigurationError
 from gateway.service.notify import sample_data
 
@@ -54,3 +56,12 @@ def test_a_broken_override_is_a_configuration_error_naming_it(
     (tmp_path / "alert.txt").write_text(content)
     with pytest.raises(ConfigurationError, match=message):
         JinjaComposer(tmp_path).check(sample_data())
+
+
+def test_the_gateway_refuses_to_start_with_a_broken_override(tmp_path: Path):
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "cancellation.html").write_text("{% for %}")
+    config = GatewayConfig(data_dir=tmp_path, mail=MailSettings(templates_dir=overrides))
+    with pytest.raises(ConfigurationError, match=r"cancellation\.html, line 1"):
+        bootstrap(config)

@@ -497,7 +497,7 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
     log = event_logger(log_format)
     runner = gateway.runner(log=log)
     if once:
-        summary = runner.run_once()
+        summary = runner.run_once(wait_settling=True)
         quarantined = [f for f in summary.files if f.status == "quarantined"]
         log(
             "pass done",

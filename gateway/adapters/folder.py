@@ -91,6 +91,13 @@ class SettleTracker:
             self._sightings[name] = seen
         return self.settle_seconds <= 0 or now - seen.since >= self.settle_seconds
 
+    def remaining(self, name: str) -> float:
+        """Seconds until `name`, as last observed, has been unchanged for the settle time."""
+        seen = self._sightings.get(name)
+        if seen is None:
+            return max(self.settle_seconds, 0.0)
+        return min(max(self.settle_seconds - (self.clock() - seen.since), 0.0), self.settle_seconds)
+
     def forget(self, name: str) -> None:
         """Drop what is known of `name` (it was picked up or changed under our feet)."""
         self._sightings.pop(name, None)
@@ -129,6 +136,7 @@ class FolderMailbox:
         self.settings = settings
         self._settle = SettleTracker(settings.settle_seconds, clock)
         self._wall = wall
+        self._settling = 0.0
 
     # -- inbound ------------------------------------------------------------------------------
 
@@ -141,14 +149,19 @@ class FolderMailbox:
         staged, and is met again (and raised) by the next one."""
         candidates = self._scan()
         settled_before = self._wall() - self.settings.settle_seconds
-        complete = [
-            found
-            for found in candidates
+        complete: list[_Candidate] = []
+        settling = 0.0
+        for found in candidates:
             # unchanged for the settle time since we first saw it, or, by its own mtime, since
             # long enough before (a file found at start-up or by a one-pass run)
-            if self._settle.observe(found.name, found.size, found.mtime_ns)
-            or found.mtime_ns / 1e9 <= settled_before
-        ]
+            if (
+                self._settle.observe(found.name, found.size, found.mtime_ns)
+                or found.mtime_ns / 1e9 <= settled_before
+            ):
+                complete.append(found)
+            else:
+                settling = max(settling, self._settle.remaining(found.name))
+        self._settling = settling
         staged: list[Staged] = []
         if limit <= 0 or not complete:
             return staged
@@ -173,6 +186,11 @@ class FolderMailbox:
             if target is not None:
                 staged.append(Staged(path=target, name=found.name, source=str(found.path)))
         return staged
+
+    def settling(self) -> float:
+        """Seconds until the files the last `collect` found still changing (or seen for less
+        than `settle_seconds`) count as complete if they stay unchanged; 0.0 when none."""
+        return self._settling
 
     def _scan(self) -> list[_Candidate]:
         inbox = self.settings.inbox

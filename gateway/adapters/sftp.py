@@ -150,6 +150,10 @@ class SftpMailbox:
             staged.append(self._pick_up(sftp, entry, staging, archive, earlier))
         return staged
 
+    def settling(self) -> float:
+        """Always 0.0: uploads under way are told by their names (dot-files, `.part`, ...)."""
+        return 0.0
+
     def deliver(self, name: str, content: bytes) -> str:
         """Put `content` in `remote_outbox` as `name`: written as `.name.part`, its size
         checked, then renamed. When `name` is already there with the same size, nothing is

@@ -289,6 +289,12 @@ class InboundMailbox(Protocol):
         next call. Raises TransportError when the mailbox cannot be reached."""
         ...
 
+    def settling(self) -> float:
+        """Seconds until the files the last `collect` left as still being written would count
+        as complete if they stay unchanged (0.0 when it left none). A one-pass run waits that
+        long and collects again, so a file dropped just before it is taken in the same pass."""
+        ...
+
 
 class OutboundMailbox(Protocol):
     """Where we leave files for a partner."""

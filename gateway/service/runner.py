@@ -40,6 +40,7 @@ LEASE_RENEWAL = 60.0  # seconds between renewals of a mailbox's lease during a l
 FIRST_BACKOFF = 30.0
 IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
 PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
+SETTLE_WAITS = 3  # a one-pass run waits at most this many times for files still being written
 
 
 def _quiet(event: str, **fields: object) -> None:
@@ -102,10 +103,17 @@ class Runner:
         self._mailboxes: dict[str, InboundMailbox] = {}
 
     def run_once(
-        self, *, every_partner: bool = True, stop: threading.Event | None = None
+        self,
+        *,
+        every_partner: bool = True,
+        stop: threading.Event | None = None,
+        wait_settling: bool = False,
     ) -> PassSummary:
         """One pass: every partner's mailbox (all of them, or only those due), the outbox, the
-        acknowledgements owed."""
+        acknowledgements owed. With `wait_settling` (`gateway run --once`), files found still
+        being written (or dropped a moment ago) are waited for, their settle time at most
+        SETTLE_WAITS times, and taken in the same pass; a running gateway takes them on a
+        later pass instead."""
         summary = PassSummary()
         for holder in release_dead_workers(self.uow_factory):
             self.log("leases of a dead worker freed", worker=holder)
@@ -118,7 +126,7 @@ class Runner:
                 or self.monotonic() >= state.next_poll
             )
             if every_partner or due:
-                self._pick_up(profile, state, summary, stop)
+                self._pick_up(profile, state, summary, stop, wait_settling)
         summary.deliveries = self.deliverer.drain()
         for delivery in summary.deliveries:
             self.log(
@@ -225,6 +233,7 @@ class Runner:
         state: PartnerState,
         summary: PassSummary,
         stop: threading.Event | None,
+        wait_settling: bool = False,
     ) -> None:
         lease = f"mailbox:{profile.key}"
         now = self.clock()
@@ -248,14 +257,26 @@ class Runner:
             if mailbox is None:
                 mailbox = self._mailboxes[profile.key] = self.inbound(profile)
             staging = self.pipeline.files.staging(profile.key)
-            while stop is None or not stop.is_set():
+            pause = threading.Event() if stop is None else stop
+            waits = 0
+            while not pause.is_set():
                 staged = mailbox.collect(staging, limit=PICKUP_LIMIT)
                 for item in staged:
-                    if stop is not None and stop.is_set():
+                    if pause.is_set():
                         break  # the rest stays in staging, taken first at the next start
                     self._taken(self.pipeline.take(item, profile.key, profile), summary)
-                if len(staged) < PICKUP_LIMIT:
+                if len(staged) >= PICKUP_LIMIT:
+                    continue
+                settling = mailbox.settling() if wait_settling else 0.0
+                if settling <= 0 or waits >= SETTLE_WAITS:
                     break
+                waits += 1
+                self.log(
+                    "waiting for files still being written",
+                    partner=profile.key,
+                    seconds=round(settling, 1),
+                )
+                pause.wait(settling + 0.05)
         except Exception as exc:  # the store unreachable, a fault: this partner waits, others go on
             transport = isinstance(exc, TransportError)
             error = str(exc) if transport else f"{type(exc).__name__}: {exc}"

@@ -166,6 +166,27 @@ def test_a_file_unchanged_since_long_before_is_complete_at_first_sight(folders: 
     assert names(folders.inbox) == ["fresh.x12"]
 
 
+def test_settling_says_how_long_until_the_files_left_behind_would_be_complete(folders: Folders):
+    clock = FakeClock()
+    mailbox = mailbox_for(folders, settle=2.0, clock=clock)
+    assert mailbox.collect(folders.staging) == []
+    assert mailbox.settling() == 0.0  # nothing left behind
+
+    (folders.inbox / "a.x12").write_bytes(b"ISA*a")
+    assert mailbox.collect(folders.staging) == []
+    assert mailbox.settling() == 2.0
+    clock.advance(0.5)
+    (folders.inbox / "b.x12").write_bytes(b"ISA*b")
+    assert mailbox.collect(folders.staging) == []
+    assert mailbox.settling() == 2.0  # b was just seen: the longer of the two waits
+    clock.advance(1.5)
+    assert [s.name for s in mailbox.collect(folders.staging)] == ["a.x12"]
+    assert mailbox.settling() == 0.5  # b still has half a second to go
+    clock.advance(0.5)
+    assert [s.name for s in mailbox.collect(folders.staging)] == ["b.x12"]
+    assert mailbox.settling() == 0.0
+
+
 def test_a_growing_file_is_picked_up_only_after_a_real_settle_time(folders: Folders):
     settle = 0.2
     mailbox = mailbox_for(folders, settle=settle)

@@ -126,6 +126,65 @@ def test_a_file_is_archived_applied_and_acknowledged_into_the_partners_outbox(ga
     assert statuses == {"in": "accepted", "out": "sent"}
 
 
+def test_a_one_pass_run_waits_for_a_file_dropped_a_moment_ago_a_running_pass_does_not(
+    store_config: GatewayConfig, tmp_path: Path
+):
+    """`gateway run --once` right after a file is copied in: the file is too fresh to count as
+    complete (settle_seconds), so the one pass waits for it instead of leaving it behind."""
+    mailboxes = tmp_path / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True)
+    transport = FolderTransport(mailboxes / "in", mailboxes / "out", settle_seconds=0.5)
+    config = dataclasses.replace(
+        store_config, partners=(harborview(mailboxes, transport=transport),)
+    )
+    wired = bootstrap(config)
+    try:
+        drop(wired, "850_004010_good.x12")
+        assert wired.runner().run_once().files == []  # a running gateway's pass: later
+        logged: list[tuple[str, dict[str, object]]] = []
+        summary = wired.runner(log=lambda event, **fields: logged.append((event, fields))).run_once(
+            wait_settling=True
+        )
+        assert [taken.status for taken in summary.files] == ["applied"]
+        waits = [fields for event, fields in logged if event.startswith("waiting for files")]
+        assert len(waits) == 1 and 0 < float(str(waits[0]["seconds"])) <= 0.5
+    finally:
+        wired.close()
+
+
+def test_a_one_pass_run_gives_up_on_a_file_that_keeps_changing_after_a_few_waits(
+    store_config: GatewayConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    mailboxes = tmp_path / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True)
+    transport = FolderTransport(mailboxes / "in", mailboxes / "out", settle_seconds=0.2)
+    config = dataclasses.replace(
+        store_config, partners=(harborview(mailboxes, transport=transport),)
+    )
+    wired = bootstrap(config)
+    growing = mailboxes / "in" / "growing.x12"
+    growing.write_bytes(b"ISA*")
+    original = runner_module.threading.Event.wait
+
+    def write_while_waiting(event: object, timeout: float | None = None) -> bool:
+        stopped = original(event, timeout)  # type: ignore[arg-type]
+        with growing.open("ab") as more:  # the sender is still writing as the wait ends
+            more.write(b"00*")
+        return stopped
+
+    monkeypatch.setattr(runner_module.threading.Event, "wait", write_while_waiting)
+    try:
+        logged: list[str] = []
+        summary = wired.runner(log=lambda event, **fields: logged.append(event)).run_once(
+            wait_settling=True
+        )
+        assert summary.files == []
+        assert logged.count("waiting for files still being written") == runner_module.SETTLE_WAITS
+        assert growing.exists()
+    finally:
+        wired.close()
+
+
 def test_the_same_file_again_is_quarantined_as_a_duplicate_and_not_applied(gateway: Gateway):
     drop(gateway, "850_004010_good.x12")
     gateway.runner().run_once()

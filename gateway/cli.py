@@ -838,6 +838,8 @@ def _done(result: ActionResult, as_json: bool) -> None:
         )
         flags = f" [{', '.join(result.flags)}]" if result.flags else ""
         click.echo(f"{result.po_number} ({result.partner}): {result.action}{record}{sent}{flags}")
+    if result.later:
+        click.echo(f"note: {result.later}")
     if result.unsent:
         click.echo(f"warning: {result.unsent}", err=True)
 
@@ -905,8 +907,10 @@ def cancel(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """Cancel open quantity of some lines, or the whole order (an order we placed with a seller
-    who takes EDI sends its 860; the other side is emailed)."""
+    """Cancel open quantity of some lines, or the whole order. Cancelled by our side, the
+    partner on EDI gets its document: an 860 for an order we placed; for an order we sell, an
+    855 that replaces ours (or, not acknowledged yet, the cancellation rides in the first 855).
+    The other side is emailed either way."""
     result = _desk(settings).cancel(
         po_number,
         _quantities(lines),

@@ -54,6 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from gateway.domain import rules
 from gateway.domain.model import Fulfillment, LineItem, Order
 from gateway.domain.values import (
+    ConfirmationMethod,
     LineAnswer,
     LineAnswerStatus,
     LineQuantity,
@@ -206,6 +207,7 @@ class DecisionKind(enum.StrEnum):
     ACCEPT_ALL = "accept all"
     REJECT_ALL = "reject all"
     WITH_CHANGES = "with changes"
+    AS_IT_STANDS = "as it stands"
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +299,13 @@ class Decision:
         when any line is answered otherwise, else AD)."""
         return cls(DecisionKind.WITH_CHANGES, lines, ship_date=ship_date, sales_order=sales_order)
 
+    @classmethod
+    def as_it_stands(cls, *, sales_order: str = "") -> Decision:
+        """The order as it now stands, for the 855 that follows a cancellation of ours: a line
+        cancelled whole rejected (IR), one cancelled in part changed to what remains (IQ), the
+        others as our last 855 answered them (accepted as ordered when none did)."""
+        return cls(DecisionKind.AS_IT_STANDS, sales_order=sales_order)
+
     def answers(self, order: Order) -> list[tuple[LineItem, tuple[LineDecision, ...]]]:
         """Every order line with its answers, quantities filled in; refuses lines the order
         does not have and quantities that are not positive."""
@@ -314,10 +323,17 @@ class Decision:
             DecisionKind.ACCEPT_ALL: LineStatus.ACCEPTED,
             DecisionKind.REJECT_ALL: LineStatus.REJECTED,
             DecisionKind.WITH_CHANGES: LineStatus.ACCEPTED,
+            DecisionKind.AS_IT_STANDS: LineStatus.ACCEPTED,
         }[self.kind]
+        previous = _last_answers(order) if self.kind is DecisionKind.AS_IT_STANDS else {}
         found = []
         for line in order.lines:
-            answers = given.get(line.line_number) or [LineDecision(line.line_number, status)]
+            answers = given.get(line.line_number)
+            if answers is None and status is LineStatus.ACCEPTED:
+                # a line not named: what our cancellations left of it, else as answered before
+                answers = _standing(line, previous.get(line.line_number, ()))
+            if not answers:
+                answers = [LineDecision(line.line_number, status)]
             filled = []
             for answer in answers:
                 if answer.status is LineStatus.QUANTITY_CHANGED and answer.quantity is None:
@@ -374,20 +390,50 @@ class Decision:
         return tuple(found)
 
 
+def _last_answers(order: Order) -> dict[str, list[LineDecision]]:
+    """The line answers of the last 855 we sent for `order`, by line number."""
+    sent = [c for c in order.confirmations if c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT]
+    found: dict[str, list[LineDecision]] = {}
+    for answer in sent[-1].lines if sent else ():
+        found.setdefault(answer.line_number, []).append(
+            LineDecision(answer.line_number, answer.status, answer.quantity, answer.date)
+        )
+    return found
+
+
+def _standing(line: LineItem, previous: Sequence[LineDecision]) -> list[LineDecision]:
+    """A line as it stands: rejected when cancelled whole, changed to what remains when
+    cancelled in part, else its `previous` answers (none: the caller's default)."""
+    if line.cancelled <= 0:
+        return [a for a in previous if a.status in _STATUS_WORDS.values()]
+    if line.cancelled >= line.ordered:
+        return [LineDecision(line.line_number, LineStatus.REJECTED)]
+    date = next((a.ship_date for a in previous if a.ship_date is not None), None)
+    remaining = line.ordered - line.cancelled
+    return [LineDecision(line.line_number, LineStatus.QUANTITY_CHANGED, remaining, date)]
+
+
 def acknowledgement(
     order: Order, decision: Decision, settings: AcknowledgementSettings, today: dt.date
 ) -> list[Segment]:
-    """The body of an 855 answering `order` with `decision`."""
+    """The body of an 855 answering `order` with `decision`. BAK01 is the mapping's
+    `purpose_code` for the first 855 of the order, its `replace_purpose_code` for a later one
+    (which states every line again)."""
     check_role(order, "855")
     answers = decision.answers(order)
-    if decision.kind is DecisionKind.REJECT_ALL:
+    if decision.kind is DecisionKind.REJECT_ALL or all(
+        answer.status is LineStatus.REJECTED for _, found in answers for answer in found
+    ):
         kind = settings.rejected
     elif decision.changes_anything(order):
         kind = settings.with_changes
     else:
         kind = settings.accepted
+    acknowledged_before = any(
+        c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT for c in order.confirmations
+    )
     bak: list[Element] = [
-        settings.purpose_code,
+        settings.replace_purpose_code if acknowledged_before else settings.purpose_code,
         kind,
         order.po_number,
         date8(order.order_date),

@@ -192,7 +192,8 @@ def _line_items(table: _Table) -> LineItemChoices:
 class AcknowledgementSettings:
     """855-out: the codes of the seller's answer."""
 
-    purpose_code: str = "00"  # BAK01
+    purpose_code: str = "00"  # BAK01 of the order's first 855
+    replace_purpose_code: str = "05"  # BAK01 of a later one, which states every line again
     accepted: str = "AD"  # BAK02 when every line is accepted as ordered
     with_changes: str = "AC"  # BAK02 when some line is not
     rejected: str = "RJ"  # BAK02 when the whole order is rejected
@@ -211,6 +212,7 @@ class AcknowledgementSettings:
         kinds, statuses = table.sub("acknowledgement_type"), table.sub("line_status")
         found = cls(
             purpose_code=table.code("purpose_code", "00"),
+            replace_purpose_code=table.code("replace_purpose_code", "05"),
             accepted=kinds.code("accepted", "AD"),
             with_changes=kinds.code("with_changes", "AC"),
             rejected=kinds.code("rejected", "RJ"),

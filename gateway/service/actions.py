@@ -23,7 +23,15 @@ from typing import Any
 from gateway.config import PartnerProfile
 from gateway.domain import commands
 from gateway.domain.model import Order
-from gateway.domain.values import Address, LineQuantity, Party, PurchaseOrderLine, Role, Side
+from gateway.domain.values import (
+    Address,
+    ConfirmationMethod,
+    LineQuantity,
+    Party,
+    PurchaseOrderLine,
+    Role,
+    Side,
+)
 from gateway.errors import GatewayError, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision
@@ -63,6 +71,7 @@ class ActionResult:
     documents: list[dict[str, Any]] = field(default_factory=list)
     unsent: str = ""  # the document owed that could not be built, and why
     flags: list[str] = field(default_factory=list)
+    later: str = ""  # the document that will carry this action when it is sent
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +82,7 @@ class ActionResult:
             "documents": self.documents,
             "unsent": self.unsent,
             "flags": self.flags,
+            "later": self.later,
         }
 
 
@@ -139,8 +149,12 @@ class OrderDesk:
         partner: str | None = None,
         cancellation_id: str | None = None,
     ) -> ActionResult:
-        """Cancel open quantity (`lines`, or the whole order when none are named); an order we
-        placed with a seller who takes EDI sends its 860."""
+        """Cancel open quantity (`lines`, or the whole order when none are named). The partner
+        hears of it by EDI when they take it: an order we placed sends its 860; an order we
+        sell and have acknowledged sends an 855 that replaces ours (BAK01 05) with the order as
+        it now stands; one not acknowledged yet carries the cancellation in its first 855 (the
+        result says so). Cancelled at the other side's word (`by` the partner), nothing is sent
+        back: they know. The emails go out either way (see `Notifier`)."""
         order = self._order(po_number, partner)
         record = cancellation_id or new_id("C")
         about = {**self._about(order), "cancellation_id": record, "requested_by": by}
@@ -150,8 +164,18 @@ class OrderDesk:
             else commands.CancelOrder(**about, reason=reason)
         )
         result = self._apply("cancelled", order, record, command)
-        if order.our_role is Role.BUYER and self._takes_edi(order.partner):
+        ours = (order.our_role is Role.BUYER) == (by is Side.BUYER)
+        if not ours or not self._takes_edi(order.partner):
+            return result
+        if order.our_role is Role.BUYER:
             self._send(result, "860")
+        elif any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT for c in order.confirmations):
+            self._send(result, "855", decision=Decision.as_it_stands())
+        else:
+            result.later = (
+                f"the order is not acknowledged yet: its 855 (`gateway ack {order.po_number}`)"
+                " will tell the buyer of this cancellation"
+            )
         return result
 
     def acknowledge(

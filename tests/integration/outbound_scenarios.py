@@ -330,6 +330,24 @@ def _ingest_5010(store: Store) -> None:
     store.ingest(PO_5010)
 
 
+def _acknowledged_then_cut(store: Store) -> None:
+    """Our 855 with changes sent, then we cut line 1 from 2 tents to 1 and drop line 4 (the
+    backordered trekking poles): the buyer is owed an 855 that replaces the first."""
+    store.ingest(PO_4010)
+    store.export(SELLER_PO, "855", decision=_changes())
+    store.bus.handle(
+        commands.CancelLines(
+            partner=BUYER,
+            po_number=SELLER_PO,
+            at=NOW - dt.timedelta(minutes=30),
+            cancellation_id="C1",
+            lines=quantities(("1", 1), ("4", 1)),
+            requested_by=Side.SELLER,
+            reason="out of stock",
+        )
+    )
+
+
 CHANGE_4010 = ROOT / "samples" / "860" / "860_004010_good_change.x12"
 
 
@@ -401,6 +419,13 @@ SCENARIOS = (
         "855_005010_accept_all",
         _ingest_5010,
         lambda s: s.export(SELLER_PO_5010, "855", decision=Decision.accept_all()),
+    ),
+    Scenario(
+        "855_replacing_ours_after_a_cut",
+        _acknowledged_then_cut,
+        lambda s: s.export(
+            SELLER_PO, "855", decision=Decision.as_it_stands(sales_order="CRS-SO-0098812")
+        ),
     ),
     Scenario(
         "856_pack_level",

@@ -19,7 +19,7 @@ from gateway.domain import commands
 from gateway.domain.values import LineQuantity, Party, PurchaseOrderLine, Role, Side
 from gateway.errors import RuleViolation
 from gateway.mapping.outbound import Decision
-from gateway.service.actions import OrderDesk, parse_answer, parse_line_quantity
+from gateway.service.actions import ActionResult, OrderDesk, parse_answer, parse_line_quantity
 from gateway.service.export import export
 from gateway.service.notify import KIND
 from gateway.x12.reader import parse_bytes
@@ -44,7 +44,11 @@ def seller(folder: Path, key: str, fulfilment: str) -> PartnerProfile:
 def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
     config = dataclasses.replace(
         store_config,
-        partners=(seller(tmp_path, "bluewater", "edi"), seller(tmp_path, "pinecrest", "direct")),
+        partners=(
+            seller(tmp_path, "bluewater", "edi"),
+            seller(tmp_path, "pinecrest", "direct"),
+            dataclasses.replace(seller(tmp_path, "harborview", "edi"), role="buyer"),
+        ),
         mail=MailSettings(sender="Cedar Ridge <edi@cedarridge.example>"),
     )
     wired = bootstrap(config)
@@ -185,3 +189,95 @@ def test_a_buyer_gets_no_test_order_from_us(gateway: Gateway, tmp_path: Path):
         )
     with pytest.raises(RuleViolation, match="test-order-partner-known"):
         desk(gateway).test_order("nobody")
+
+
+# -- cancellations of an order we sell: the 855 the buyer is owed ------------------------------
+
+
+@pytest.fixture
+def selling(gateway: Gateway) -> OrderDesk:
+    """An order we sell to Harborview, a buyer on EDI (its 850 came in; the 855 is ours)."""
+    gateway.bus.handle(
+        commands.ReceiveOrder(
+            partner="harborview",
+            po_number=PO,
+            at=dt.datetime.now(dt.UTC),
+            our_role=Role.SELLER,
+            order_date=dt.date(2026, 11, 21),
+            lines=(
+                PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),
+                PurchaseOrderLine("2", Decimal(2), "EA", Decimal(7), (("VP", "B-2"),)),
+                PurchaseOrderLine("3", Decimal(1), "EA", Decimal(9), (("VP", "C-3"),)),
+            ),
+            parties=(Party("ST", "Jane Doe"),),
+        )
+    )
+    return desk(gateway)
+
+
+def acks(gateway: Gateway, result: ActionResult) -> tuple[str, list[str]]:
+    """The BAK01/BAK02 and the ACK segments of the 855 an action queued."""
+    (document,) = result.documents
+    assert document["set"] == "855"
+    with gateway.uow_factory() as uow:
+        stored = uow.documents.get(document["document_id"])
+    assert stored is not None and stored.raw is not None
+    interchanges, report = parse_bytes(stored.raw)
+    assert report.accepted, report.first_issue()
+    (transaction,) = interchanges[0].groups[0].transactions
+    segments = [s for s in transaction.segments if s.id in ("BAK", "ACK")]
+    bak = segments[0].elements
+    return f"{bak[0]} {bak[1]}", ["*".join(map(str, s.elements[:2])) for s in segments[1:]]
+
+
+def test_our_cancellation_after_our_855_sends_an_855_replacing_it(
+    gateway: Gateway, selling: OrderDesk
+):
+    first = selling.acknowledge(PO, Decision.accept_all())
+    assert acks(gateway, first) == ("00 AD", ["IA*4", "IA*2", "IA*1"])
+    partial = selling.cancel(PO, [LineQuantity("1", Decimal(1))], by=Side.SELLER, reason="short")
+    # every line stated again: the cut line changed to what remains, the others as answered
+    assert acks(gateway, partial) == ("05 AC", ["IQ*3", "IA*2", "IA*1"])
+    line = selling.cancel(PO, [LineQuantity("3", Decimal(1))], by=Side.SELLER, reason="gone")
+    assert acks(gateway, line) == ("05 AC", ["IQ*3", "IA*2", "IR*1"])
+    whole = selling.cancel(PO, [], by=Side.SELLER, reason="closing the line")
+    assert acks(gateway, whole) == ("05 RJ", ["IR*4", "IR*2", "IR*1"])
+    assert "cancelled" in whole.flags
+    assert queued(gateway, "x12") == ["855"] * 4
+    assert queued(gateway, KIND) == ["cancellation"] * 3  # one email per cancellation, no more
+    with gateway.uow_factory() as uow:
+        order = uow.orders.get("harborview", PO)
+        assert order is not None
+        # the replacements after a partial cut are recorded as acknowledgements; the one of the
+        # order cancelled whole only restates it (a cancelled order takes no confirmation)
+        assert len(order.confirmations) == 3
+
+
+def test_our_cancellation_before_our_855_waits_for_it_and_the_855_carries_it(
+    gateway: Gateway, selling: OrderDesk
+):
+    cancelled = selling.cancel(PO, [LineQuantity("2", Decimal(2))], by=Side.SELLER, reason="x")
+    assert cancelled.documents == [] and cancelled.unsent == ""
+    assert f"gateway ack {PO}" in cancelled.later
+    assert queued(gateway, "x12") == []
+    assert queued(gateway, KIND) == ["cancellation"]  # the buyer hears of it by email now
+    acknowledged = selling.acknowledge(PO, Decision.accept_all())
+    # accept all means everything still ordered: the cancelled line goes out rejected
+    assert acks(gateway, acknowledged) == ("00 AC", ["IA*4", "IR*2", "IA*1"])
+
+
+def test_a_cancellation_at_the_buyers_word_sends_nothing_back_to_the_buyer(
+    gateway: Gateway, selling: OrderDesk
+):
+    selling.acknowledge(PO, Decision.accept_all())
+    result = selling.cancel(PO, [], by=Side.BUYER, reason="the buyer phoned")
+    assert result.documents == [] and result.later == "" and "cancelled" in result.flags
+    assert queued(gateway, "x12") == ["855"]
+
+
+def test_a_cancellation_at_the_sellers_word_sends_no_860_back_to_the_seller(gateway: Gateway):
+    place(gateway, "bluewater")
+    export(gateway.uow_factory, PO, "850", mappings=gateway.mappings, sender_id="CEDARRIDGEOUT")
+    result = desk(gateway).cancel(PO, [], by=Side.SELLER, reason="the seller phoned")
+    assert result.documents == [] and "cancelled" in result.flags
+    assert queued(gateway, "x12") == ["850"]

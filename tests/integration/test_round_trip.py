@@ -112,3 +112,37 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
     assert quantities_of(bought) == quantities_of(sold)
     assert all(line.open == 0 for line in sold.lines)
     assert {"shipped", "completed"} <= {flag.value for flag in sold.flags}
+
+
+def test_the_sellers_855_replacing_theirs_after_a_cancellation_keeps_both_records_equal(
+    tmp_path: Path,
+):
+    buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
+    placed(buyer)
+    taken_in(seller, buyer.export(BUYER_PO, "850", sender_id=OUR_ID), "850")
+    answer = Decision.with_changes(LineDecision("2", LineStatus.REJECTED))
+    assert taken_in(buyer, seller.export(BUYER_PO, "855", decision=answer), "855") == ["confirmed"]
+
+    def cancel_at_the_seller(cancellation_id: str, *lines: LineQuantity) -> None:
+        about = {"partner": OUR_ID, "po_number": BUYER_PO, "at": NOW, "requested_by": Side.SELLER}
+        seller.bus.handle(
+            commands.CancelLines(**about, cancellation_id=cancellation_id, lines=lines, reason="x")
+            if lines
+            else commands.CancelOrder(**about, cancellation_id=cancellation_id, reason="x")
+        )
+
+    cancel_at_the_seller("C-cut", LineQuantity("1", Decimal(2)))
+    replacement = seller.export(BUYER_PO, "855", decision=Decision.as_it_stands())
+    assert b"BAK*05*AC*" in replacement.content
+    assert taken_in(buyer, replacement, "855-2") == ["confirmed"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert quantities_of(bought) == quantities_of(sold)
+    assert [line.cancelled for line in bought.lines] == [2, 4, 0]
+
+    cancel_at_the_seller("C-all")
+    whole = seller.export(BUYER_PO, "855", decision=Decision.as_it_stands())
+    assert b"BAK*05*RJ*" in whole.content
+    assert taken_in(buyer, whole, "855-3") == ["cancelled"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert quantities_of(bought) == quantities_of(sold)
+    assert "cancelled" in {flag.value for flag in bought.flags}

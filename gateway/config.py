@@ -276,7 +276,9 @@ def load_partner(path: Path) -> PartnerProfile:
     )
     for key in ("role", "identity", "us", "transport"):
         if key not in raw:
-            raise ConfigurationError(f"{where}: `{key}` is missing; see config/README.md")
+            raise ConfigurationError(
+                f"{where}: `{key}` is missing; see the README, section Configuration"
+            )
     role = _choice(raw, "role", ROLES, where)
     fulfilment = _choice(raw, "fulfilment", FULFILMENTS, where)
     if fulfilment == "direct" and role != "seller":

@@ -31,6 +31,18 @@ FLAG_STYLES = {
 }
 
 
+DOCUMENT_STYLES = {  # a document's state in the order's trail: its acknowledgement, mostly
+    "acknowledged": "green",
+    "accepted": "green",
+    "sent": "yellow",  # delivered; its 997/999 may still be owed
+    "queued": "yellow",
+    "partly rejected": "bold red",
+    "rejected": "bold red",
+    "overdue": "bold red",
+    "quarantined": "bold red",
+}
+
+
 def console() -> Console:
     """A console as wide as the terminal, or wide enough for whole values in a pipe. Strings are
     printed as they are, never read as markup: they hold partners' data ("[gateway]", a name
@@ -166,7 +178,7 @@ def order_detail(view: dict[str, Any]) -> None:
             out.print(f"{kind[:-1]}: {details}")
     if view.get("documents"):
         table = Table(title="documents", title_justify="left")
-        for heading in ("id", "direction", "sets", "interchange", "status", "file"):
+        for heading in ("id", "direction", "sets", "interchange", "state", "file"):
             table.add_column(heading)
         for d in view["documents"]:
             table.add_row(
@@ -174,7 +186,7 @@ def order_detail(view: dict[str, Any]) -> None:
                 d["direction"],
                 ",".join(d["sets"]),
                 d["interchange"] or "",
-                d["status"],
+                Text(d["status"], style=DOCUMENT_STYLES.get(d["status"], "")),
                 d["filename"] or "",
             )
         out.print(table)

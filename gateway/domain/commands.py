@@ -89,10 +89,13 @@ class ChangeLines(Command):
 @dataclass(frozen=True, kw_only=True)
 class ConfirmOrder(Command):
     """Record that the order was acknowledged (855 sent or received) or the vendor notified;
-    `lines` keeps what the acknowledgement said of each line."""
+    `lines` keeps what the acknowledgement said of each line. `restates`: an acknowledgement
+    that only states again, after a cancellation, an order acknowledged the same way before
+    (an 855 replacing ours); it decides nothing, so a closed order takes it."""
 
     how: ConfirmationMethod
     lines: tuple[LineAnswer, ...] = ()
+    restates: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

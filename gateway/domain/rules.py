@@ -285,7 +285,8 @@ GUARD_RULES = (
     ),
     Rule(
         "cancelled-order-is-closed",
-        "a fully cancelled order takes no more changes to its goods",
+        "a fully cancelled order takes no more changes to its goods (an acknowledgement that"
+        " restates an earlier one is recorded: it changes nothing)",
         CLOSING,
     ),
     Rule(
@@ -850,7 +851,9 @@ def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], wh
 
 
 def _check_confirm(order: Order, command: ConfirmOrder) -> None:
-    _check_not_closed(order)
+    restating = command.restates and any(c.how is command.how for c in order.confirmations)
+    if not restating:  # a restatement decides nothing: a closed order records it too
+        _check_not_closed(order)
     expected = ACKNOWLEDGEMENT_DIRECTION.get(command.how)
     if expected is not None and expected is not order.our_role:
         raise refusal(

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import PartnerProfile
-from gateway.domain import commands, rules
+from gateway.domain import commands
 from gateway.domain.commands import Command
 from gateway.domain.model import Fulfillment, Order
 from gateway.domain.values import ConfirmationMethod, ShipmentStatus, Side
@@ -271,10 +271,6 @@ class _Request:
             withdrawn = decision.withdrawn(order)
 
             def acknowledged(source: str, record: str) -> list[Command]:
-                if decision.kind is DecisionKind.AS_IT_STANDS and (
-                    rules.is_cancelled(order) or rules.is_completed(order)
-                ):
-                    return []  # it restates a closed order: nothing new to record
                 found: list[Command] = [
                     commands.ConfirmOrder(
                         partner=partner,
@@ -283,6 +279,7 @@ class _Request:
                         source=source,
                         how=ConfirmationMethod.ACKNOWLEDGEMENT_SENT,
                         lines=decision.recorded(order),
+                        restates=decision.kind is DecisionKind.AS_IT_STANDS,
                     )
                 ]
                 if decision.kind is DecisionKind.REJECT_ALL and withdrawn:

@@ -11,11 +11,14 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
+
+import pexpect
 
 from gateway.config import GatewayConfig
 from gateway.x12.reader import read_bytes
-from tests.e2e.test_run import PARTNER, SAMPLES, gateway
+from tests.e2e.test_run import PARTNER, ROOT, SAMPLES, gateway
 
 PO = "HV4500871234"
 EXPECTED = Path(__file__).resolve().parent / "expected" / "operator_day"
@@ -176,3 +179,40 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
         ("cancellation", ["orders@harborview.example"]),
         ("cancellation", ["orders@harborview.example"]),
     ]
+
+
+def test_the_order_page_on_a_terminal_and_in_a_pipe(tmp_path: Path):
+    """`orders show` as a person reads it on a terminal (a real pseudo-terminal): flags as
+    coloured badges, the quantities of each line, the tracking number a link to the carrier's
+    page, the documents with their states; in a pipe the same words and no escape codes."""
+    config = site(tmp_path / "site")
+    ok(config, "ack", PO, "--accept-all")
+    url = "https://www.ups.com/track?n=1Z999AA10123456784"
+    ok(config, "fulfill", PO, "--line", "1:2", "--carrier", "UPS",
+       "--tracking", "1Z999AA10123456784", "--tracking-url", url)  # fmt: skip
+    ok(config, "return", PO, "--line", "1:1")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "220", "TERM": "xterm-256color"}
+    for name in ("NO_COLOR", "CI", "GITHUB_ACTIONS", "TERM_PROGRAM", "GATEWAY_CRASH_AT"):
+        env.pop(name, None)
+    arguments = ["-c", "from gateway.cli import main; main()", "--config", str(config),
+                 "orders", "show", PO]  # fmt: skip
+    session = pexpect.spawn(
+        sys.executable, arguments, env=env, dimensions=(60, 220), timeout=120, encoding="utf-8"
+    )
+    session.expect(pexpect.EOF)
+    page = session.before or ""
+    session.close()
+    assert session.exitstatus == 0, page
+    assert "\x1b]8;id=" in page and url in page  # an OSC 8 hyperlink on the tracking number
+    assert re.search(r"\x1b\[[0-9;]*m confirmed ", page), page  # a coloured badge
+    for heading in ("ordered", "fulfilled", "cancelled", "returned", "open", "acknowledged"):
+        assert heading in page
+    piped = gateway(config, "orders", "show", PO)
+    assert piped.returncode == 0 and "\x1b" not in piped.stdout
+    assert " confirmed " in piped.stdout and "1Z999AA10123456784" in piped.stdout
+    assert "returned" in piped.stdout and "accepted 2" in piped.stdout
+    (row,) = [line for line in piped.stdout.splitlines() if "Two-person backpacking tent" in line]
+    # line 1: ordered 2, fulfilled 2, cancelled 0, returned 1, open 0
+    assert re.search(r"\b2\s*│\s*2\s*│\s*0\s*│\s*1\s*│\s*0\s*│", row), row
+    assert "855" in piped.stdout and "856" in piped.stdout and "queued" in piped.stdout
+    assert re.search(r"\x1b\[[0-9;]*m(\x1b\[[0-9;]*m)*queued", page), page  # states coloured

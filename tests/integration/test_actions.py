@@ -248,9 +248,9 @@ def test_our_cancellation_after_our_855_sends_an_855_replacing_it(
     with gateway.uow_factory() as uow:
         order = uow.orders.get("harborview", PO)
         assert order is not None
-        # the replacements after a partial cut are recorded as acknowledgements; the one of the
-        # order cancelled whole only restates it (a cancelled order takes no confirmation)
-        assert len(order.confirmations) == 3
+        # every 855 is recorded on the order, the last one on the order cancelled whole too
+        assert len(order.confirmations) == 4
+        assert [a.status.value for a in order.confirmations[-1].lines] == ["rejected"] * 3
 
 
 def test_our_cancellation_before_our_855_waits_for_it_and_the_855_carries_it(

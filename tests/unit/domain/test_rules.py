@@ -279,6 +279,29 @@ def test_cancelled_order_is_closed():
     order.handle(on_order(commands.AddNote, note_id="N1", author="ann", text="buyer cancelled"))
 
 
+def test_an_acknowledgement_restating_an_earlier_one_is_recorded_on_a_closed_order():
+    """After our cancellation an 855 replacing ours states the order again: it decides nothing,
+    so a cancelled or completed order records it; a first (or deciding) one is refused."""
+    order = new_order(("1", 10))
+    order.handle(cancel_order("C1"))
+    assert refused(order, confirm(restates=True)).rule == "cancelled-order-is-closed"  # no earlier
+    order = new_order(("1", 10))
+    order.handle(confirm())
+    order.handle(cancel_order("C1"))
+    assert refused(order, confirm()).rule == "cancelled-order-is-closed"  # a new decision
+    assert (
+        refused(  # restating an acknowledgement of another kind
+            order, confirm(ConfirmationMethod.VENDOR_NOTIFIED, restates=True)
+        ).rule
+        == "cancelled-order-is-closed"
+    )
+    flags = order.flags
+    order.handle(confirm(restates=True))
+    assert len(order.confirmations) == 2 and order.flags == flags
+    completed = shipped_order(passed=True)
+    assert refused(completed, confirm(restates=True)).rule == "completed-order-is-closed"
+
+
 def test_completed_order_is_closed():
     order = shipped_order(passed=True)
     assert Flag.COMPLETED in order.flags

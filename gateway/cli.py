@@ -1118,7 +1118,8 @@ def test_order(settings: Settings, partner: str, as_json: bool) -> None:
 @JSON_OPTION
 @click.pass_obj
 def report(settings: Settings, since: str | None, include_test: bool, as_json: bool) -> None:
-    """Orders per partner and state, overdue acknowledgements, quarantined files."""
+    """Orders per partner and state, overdue acknowledgements, quarantined files, mailboxes
+    unreachable."""
     gateway = settings.gateway()
     found = build_report(
         gateway.uow_factory(),
@@ -1143,6 +1144,10 @@ def report(settings: Settings, since: str | None, include_test: bool, as_json: b
     click.echo(f"files in quarantine: {len(quarantined)}")
     if quarantined:
         render.table([{k: q[k] for k in ("day", "partner", "file", "why")} for q in quarantined])
+    unreachable = found["unreachable_mailboxes"]
+    if unreachable:
+        click.echo(f"mailboxes unreachable: {len(unreachable)}")
+        render.table(unreachable)
 
 
 def main() -> None:

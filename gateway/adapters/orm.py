@@ -143,6 +143,18 @@ leases = Table(
 """Who works on what (a partner's mailbox, an outbox entry being delivered) until when, so that
 several workers share the load without doing the same thing twice."""
 
+mailbox_outages = Table(
+    "mailbox_outages",
+    metadata,
+    Column("partner", String(64), primary_key=True),
+    Column("down_since", DateTime(timezone=True), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+)
+"""A partner's mailbox unreachable since when, kept across runs (a cron of `gateway run --once`
+starts afresh each time) and removed at the first pick-up that works."""
+
 control_numbers = Table(
     "control_numbers",
     metadata,

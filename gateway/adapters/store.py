@@ -40,7 +40,7 @@ from gateway.domain.events import Fact
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
 from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
-from gateway.service.ports import OrderSummary, OutboxEntry, SetRecord, StoredDocument
+from gateway.service.ports import OrderSummary, Outage, OutboxEntry, SetRecord, StoredDocument
 
 CONTROL_KINDS = ("interchange", "group", "set")
 CONTROL_LIMITS = {"interchange": 999_999_999, "group": 999_999_999, "set": 999_999_999}
@@ -979,6 +979,65 @@ class SqlLeases:
         return int(result.rowcount)
 
 
+class SqlOutages:
+    """Outages in the `mailbox_outages` table (see `ports.Outages`)."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def failed(self, partner: str, at: dt.datetime, error: str) -> Outage:
+        table = orm.mailbox_outages
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.partner == partner)
+            .values(failures=table.c.failures + 1, last_error=error, last_failure_at=at)
+        )
+        if result.rowcount == 0:
+            try:
+                with self._connection.begin_nested():
+                    self._connection.execute(
+                        insert(table).values(
+                            partner=partner,
+                            down_since=at,
+                            failures=1,
+                            last_error=error,
+                            last_failure_at=at,
+                        )
+                    )
+            except IntegrityError:  # another worker started it meanwhile
+                return self.failed(partner, at, error)
+        found = self._get(partner)
+        assert found is not None
+        return found
+
+    def ended(self, partner: str) -> Outage | None:
+        found = self._get(partner)
+        if found is not None:
+            table = orm.mailbox_outages
+            self._connection.execute(delete(table).where(table.c.partner == partner))
+        return found
+
+    def listing(self) -> list[Outage]:
+        table = orm.mailbox_outages
+        rows = self._connection.execute(select(table).order_by(table.c.partner))
+        return [_outage(row) for row in rows]
+
+    def _get(self, partner: str) -> Outage | None:
+        table = orm.mailbox_outages
+        row = self._connection.execute(select(table).where(table.c.partner == partner)).first()
+        return None if row is None else _outage(row)
+
+
+def _outage(row: Any) -> Outage:
+    return Outage(
+        partner=row.partner,
+        down_since=row.down_since,
+        failures=row.failures,
+        last_error=row.last_error,
+        last_failure_at=row.last_failure_at,
+    )
+
+
 CommitHook = Callable[[Any, list[object]], None]
 """`hook(uow, events)`: called by `commit` with the events of the orders about to be committed,
 in the transaction (what it writes commits with them): e.g. the emails they call for."""
@@ -1004,6 +1063,7 @@ class SqlUnitOfWork:
         self.control_numbers = SqlControlNumbers(self._connection)
         self.outbox = SqlOutbox(self._connection, self.orders)
         self.leases = SqlLeases(self._connection)
+        self.outages = SqlOutages(self._connection)
         self._events: list[object] = []
         self._uncommitted = []
         return self

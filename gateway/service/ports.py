@@ -224,6 +224,34 @@ class Leases(Protocol):
     def release_all(self, holder: str) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A partner's mailbox unreachable: since when, how many failures in a row, the last one."""
+
+    partner: str
+    down_since: dt.datetime
+    failures: int
+    last_error: str
+    last_failure_at: dt.datetime
+
+
+class Outages(Protocol):
+    """Mailboxes unreachable, kept across runs and shared by the workers."""
+
+    def failed(self, partner: str, at: dt.datetime, error: str) -> Outage:
+        """Record a failure to reach `partner`'s mailbox: the outage it starts or extends."""
+        ...
+
+    def ended(self, partner: str) -> Outage | None:
+        """The mailbox was reached: forget its outage, which is returned (None: there was
+        none)."""
+        ...
+
+    def listing(self) -> list[Outage]:
+        """The outages going on, by partner."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the store."""
 
@@ -241,6 +269,9 @@ class UnitOfWork(Protocol):
 
     @property
     def leases(self) -> Leases: ...
+
+    @property
+    def outages(self) -> Outages: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

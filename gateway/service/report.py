@@ -2,7 +2,8 @@
 
 Orders counted per partner and state (each flag, the open ones, the total), the documents we
 sent that a partner has not acknowledged past its deadline, the files in quarantine; all since
-a day when asked (orders changed, documents sent, files quarantined since then). Test orders are
+a day when asked (orders changed, documents sent, files quarantined since then). And the
+partners' mailboxes unreachable now, since when (kept across runs). Test orders are
 left out unless asked for, as everywhere.
 """
 
@@ -48,6 +49,15 @@ def build_report(
             for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
             if since is None or (_day(document.updated_at) or since) >= since
         ]
+        unreachable = [  # going on now, whatever `since` says
+            {
+                "partner": outage.partner,
+                "down_since": outage.down_since.isoformat(),
+                "failures": outage.failures,
+                "last_error": outage.last_error,
+            }
+            for outage in uow.outages.listing()
+        ]
     quarantined = [
         {
             "partner": q.partner,
@@ -65,4 +75,5 @@ def build_report(
         "orders": [{"partner": p, **row} for p, row in sorted(counts.items())],
         "overdue_acknowledgements": overdue,
         "quarantined_files": quarantined,
+        "unreachable_mailboxes": unreachable,
     }

@@ -24,13 +24,14 @@ from gateway.errors import TransportError
 from gateway.service.delivery import (
     Deliverer,
     Delivery,
+    as_utc,
     overdue,
     release_dead_workers,
     this_worker,
 )
 from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
-from gateway.service.ports import InboundMailbox, StoredDocument, UnitOfWork
+from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork
 
 Log = Callable[..., None]
 """`log(event, **fields)`: one structured line per event."""
@@ -277,6 +278,9 @@ class Runner:
                     seconds=round(settling, 1),
                 )
                 pause.wait(settling + 0.05)
+            with self.uow_factory() as uow:  # reached: an outage, even of an earlier run, ends
+                ended = uow.outages.ended(profile.key)
+                uow.commit()
         except Exception as exc:  # the store unreachable, a fault: this partner waits, others go on
             transport = isinstance(exc, TransportError)
             error = str(exc) if transport else f"{type(exc).__name__}: {exc}"
@@ -294,7 +298,11 @@ class Runner:
                 failures=state.failures,
                 retry_in=round(wait),
             )
-            down = self.monotonic() - state.down_since
+            down, failures = self.monotonic() - state.down_since, state.failures
+            outage = self._outage(profile.key, error) if transport else None
+            if outage is not None:  # kept in the store: counts across runs (a cron of --once)
+                down = max(down, (self.clock() - as_utc(outage.down_since)).total_seconds())
+                failures = max(failures, outage.failures)
             if down >= self.mail.mailbox_alert_minutes * 60:
                 self._alert(
                     f"mailbox:{profile.key}",
@@ -303,7 +311,7 @@ class Runner:
                     f"{round(down / 60)} minutes",
                     [
                         ("Partner", profile.name),
-                        ("Failures in a row", str(state.failures)),
+                        ("Failures in a row", str(failures)),
                         ("Last error", error),
                         (
                             "What to do",
@@ -318,10 +326,23 @@ class Runner:
             with self.uow_factory() as uow:
                 uow.leases.release(lease, self.worker)
                 uow.commit()
-        if state.failures:
-            self.log("mailbox reachable again", partner=profile.key, after=state.failures)
+        if state.failures or ended is not None:
+            after = max(state.failures, ended.failures if ended is not None else 0)
+            self.log("mailbox reachable again", partner=profile.key, after=after)
         state.failures, state.last_error, state.down_since = 0, "", None
         state.next_poll = self.monotonic() + profile.poll_seconds
+
+    def _outage(self, partner: str, error: str) -> Outage | None:
+        """Record a failure to reach `partner`'s mailbox in the store; the outage, or None when
+        the store cannot be written either (the running gateway's own count then serves)."""
+        try:
+            with self.uow_factory() as uow:
+                outage = uow.outages.failed(partner, self.clock(), error)
+                uow.commit()
+        except Exception as exc:  # the store down too: already logged by the caller's failure
+            self.log("outage not recorded", partner=partner, error=f"{type(exc).__name__}: {exc}")
+            return None
+        return outage
 
     def _renew(self, lease: str) -> None:
         now = self.clock()

@@ -22,10 +22,12 @@ from gateway.domain import commands
 from gateway.domain.values import LineQuantity, Party, PurchaseOrderLine, Role, Side
 from gateway.mapping.outbound import Decision
 from gateway.service import notify
+from gateway.service import runner as runner_module
 from gateway.service.delivery import LEASE
 from gateway.service.export import export
 from gateway.service.notify import KIND, list_mail, retry_mail, show_mail
 from gateway.service.ports import OutboxEntry
+from gateway.service.report import build_report
 from tests.integration.test_ingest_order_documents import place as place_as_buyer
 from tests.smtpd import SmtpServer
 
@@ -503,6 +505,46 @@ def test_a_quarantined_file_and_a_mailbox_down_too_long_alert_the_operators(
     messages = smtp_server.wait_for(2)
     assert "has been unreachable for" in messages[-1].message["Subject"]
     assert messages[-1].rcpt_tos == OPERATORS
+
+
+def test_a_mailbox_down_across_one_pass_runs_alerts_once_down_long_enough_and_is_reported(
+    wire: Callable[..., Gateway], smtp_server: SmtpServer
+):
+    """A cron of `gateway run --once`: every run is a new process that knows nothing of the one
+    before; the outage is kept in the store, so the alert comes when it has lasted the time."""
+    gateway = wire(mailbox_alert_minutes=30)
+    transport = gateway.config.partners[0].transport
+    assert isinstance(transport, FolderTransport)
+    transport.inbox.rmdir()  # the folder mailbox gone: unreachable
+    start = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
+
+    def cron(minutes: int) -> tuple[runner_module.PassSummary, list[str]]:
+        logged: list[str] = []
+        runner = gateway.runner(log=lambda event, **fields: logged.append(event))
+        runner.clock = lambda: start + dt.timedelta(minutes=minutes)
+        return runner.run_once(), logged
+
+    for minutes in (0, 10, 20):
+        summary, _ = cron(minutes)
+        assert list(summary.unreachable) == ["harborview"] and summary.mails == []
+    summary, _ = cron(31)
+    assert [m.status for m in summary.mails] == ["sent"]
+    (received,) = smtp_server.wait_for(1)
+    assert received.message["Subject"] == (
+        "[gateway] The mailbox of Harborview Home Goods has been unreachable for 31 minutes"
+    )
+    assert "Failures in a row: 4" in body(received.message)
+    day = build_report(gateway.uow_factory(), gateway.files)
+    (outage,) = day["unreachable_mailboxes"]
+    assert (outage["partner"], outage["failures"]) == ("harborview", 4)
+    assert outage["down_since"].startswith("2026-11-22T06:00:00")
+    assert "does not exist" in outage["last_error"]
+    transport.inbox.mkdir()
+    summary, logged = cron(40)
+    assert summary.unreachable == {} and "mailbox reachable again" in logged
+    assert build_report(gateway.uow_factory(), gateway.files)["unreachable_mailboxes"] == []
+    summary, _ = cron(41)  # back to normal: nothing more said
+    assert summary.mails == []
 
 
 def test_overdue_acknowledgements_and_a_failing_delivery_alert_the_operators(

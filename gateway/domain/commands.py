@@ -227,6 +227,17 @@ class ChangeCustomer(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChangeDates(Command):
+    """New dates for the order (an 860's header DTM, an operator): the requested ship and
+    delivery dates and the cancel-after date; a date left None stays as it is."""
+
+    requested_ship_date: date | None = None
+    requested_delivery_date: date | None = None
+    cancel_after_date: date | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordRefusal(Command):
     """Keep on the order that a document about it was refused (an 860 whose change the rules
     refuse, an 855 or 810 that names what the order does not have): what it was, the rule it

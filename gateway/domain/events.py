@@ -255,6 +255,14 @@ class CustomerChanged(Event):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class DatesChanged(Event):
+    """The order's dates changed: each date named, with what it was before."""
+
+    changed: tuple[tuple[str, date | None, date], ...]  # (name, before, after)
+    reason: str
+
+
 @dataclass(frozen=True)
 class Fact:
     """One entry of an order's history: the event's name, its time and its fields as plain data."""

@@ -30,6 +30,7 @@ from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
     ChangeCustomer,
+    ChangeDates,
     ChangeLines,
     Command,
     ConfirmOrder,
@@ -235,6 +236,10 @@ class Note:
     edited_at: datetime | None = None
 
 
+DATE_FIELDS = ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
+"""The order's dates that ChangeDates changes."""
+
+
 @dataclass
 class Order:
     """One purchase order and everything that happened to it."""
@@ -388,6 +393,8 @@ class Order:
                 self.delete_note(command)
             case ChangeCustomer():
                 self.change_customer(command)
+            case ChangeDates():
+                self.change_dates(command)
             case RecordRefusal():
                 self.record_refusal(command)
             case _:
@@ -766,6 +773,26 @@ class Order:
                 previous_ship_to=previous_ship_to,
                 previous_bill_to=previous_bill_to if bill_to else None,
                 reason=command.reason,
+            ),
+        )
+
+    def change_dates(self, command: ChangeDates) -> None:
+        """Put the dates the command gives in place of the order's (the others stay)."""
+        rules.check(self, command)
+        before = rules.flags(self)
+        changed = []
+        for name in DATE_FIELDS:
+            new = getattr(command, name)
+            if new is not None and new != getattr(self, name):
+                changed.append((name, getattr(self, name), new))
+                setattr(self, name, new)
+        if not changed:
+            return  # the same dates again (a repeated 860): nothing happened
+        self._record(
+            command,
+            before,
+            events.DatesChanged(
+                **self._about(command), changed=tuple(changed), reason=command.reason
             ),
         )
 

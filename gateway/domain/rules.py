@@ -30,9 +30,11 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
                                                    RecordReturn, RecordRefund, RecordInvoice,
                                                    AddNote
     cancelled-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
-                                                   CancelLines, CancelOrder, ChangeCustomer
+                                                   CancelLines, CancelOrder, ChangeCustomer,
+                                                   ChangeDates
     completed-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
-                                                   CancelLines, CancelOrder, ChangeCustomer
+                                                   CancelLines, CancelOrder, ChangeCustomer,
+                                                   ChangeDates
     acknowledgement-direction-follows-role         ConfirmOrder
     no-fulfilment-after-shipped                    CreateFulfillment
     cancelled-quantity-cannot-be-fulfilled         CreateFulfillment
@@ -108,6 +110,7 @@ from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
     ChangeCustomer,
+    ChangeDates,
     ChangeLines,
     Command,
     ConfirmOrder,
@@ -207,6 +210,7 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
     EditNote,
     DeleteNote,
     ChangeCustomer,
+    ChangeDates,
     RecordRefusal,
 )
 CLOSING: tuple[type[Command], ...] = (
@@ -216,6 +220,7 @@ CLOSING: tuple[type[Command], ...] = (
     CancelLines,
     CancelOrder,
     ChangeCustomer,
+    ChangeDates,
 )
 
 GUARD_RULES = (
@@ -708,6 +713,8 @@ def check(order: Order, command: Command) -> None:
         case DeleteNote():
             _check_note_exists(order, command.note_id)
         case ChangeCustomer():
+            _check_not_closed(order)
+        case ChangeDates():
             _check_not_closed(order)
         case RecordRefusal():
             pass  # a refusal is kept on any order, closed or not

@@ -21,6 +21,7 @@ from gateway.domain import commands, rules
 from gateway.domain.commands import (
     CancelLines,
     CancelOrder,
+    ChangeDates,
     ChangeLines,
     Command,
     ConfirmOrder,
@@ -1152,6 +1153,7 @@ class OrderChange:
     changes: tuple[LineChange, ...]
     digest: str
     match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+    dates: tuple[tuple[str, dt.date], ...] = ()  # (order field, new date) from the header DTMs
 
     @property
     def set_id(self) -> str:
@@ -1173,7 +1175,8 @@ class OrderChange:
     def summary(self) -> str:
         """BCH01 and each line's change, as the outcome reports them."""
         changes = "".join(f"; {change.describe()}" for change in self.changes)
-        return f"BCH01 {self.purpose_code}{changes}"
+        dates = "".join(f"; {_DATE_NAMES[name]} {day.isoformat()}" for name, day in self.dates)
+        return f"BCH01 {self.purpose_code}{changes}{dates}"
 
     @property
     def cancellation_id(self) -> str:
@@ -1263,6 +1266,20 @@ class OrderChange:
             )
         if changed:
             found.append(ChangeLines(**common, lines=tuple(changed), reason=reason))
+        moved = {name: day for name, day in self.dates if getattr(order, name) != day}
+        if moved:
+            said = "; ".join(
+                f"{_DATE_NAMES[name]} {day.isoformat()}" for name, day in moved.items()
+            )
+            found.append(
+                ChangeDates(
+                    **common,
+                    requested_ship_date=moved.get("requested_ship_date"),
+                    requested_delivery_date=moved.get("requested_delivery_date"),
+                    cancel_after_date=moved.get("cancel_after_date"),
+                    reason=f"the buyer's change order (860{sequence}): {said}",
+                )
+            )
         return found
 
     def _new_terms(self, order: Order, change: LineChange) -> PurchaseOrderLine:
@@ -1329,6 +1346,11 @@ def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChan
                 unit_of_measure=record.get("unit_of_measure", ""),
             )
         )
+    dates = []
+    for name, said in _DATE_NAMES.items():
+        day = to_date(header.get(name, ""), f"DTM02 ({said})")
+        if day is not None:
+            dates.append((name, day))
     return OrderChange(
         context=context,
         purpose_code=header.get("purpose_code", ""),
@@ -1338,7 +1360,16 @@ def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChan
         changes=tuple(changes),
         digest=content_digest(root),
         match_ids=_match_ids(mapping),
+        dates=tuple(dates),
     )
+
+
+_DATE_NAMES = {
+    "requested_ship_date": "requested ship date",
+    "requested_delivery_date": "requested delivery date",
+    "cancel_after_date": "cancel after",
+}
+"""The order's dates an 860's header may move (DTM, as the mapping reads them), for people."""
 
 
 # 810 ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -249,6 +250,37 @@ def test_changing_the_customer_replaces_ship_to_and_bill_to():
     assert changed.previous_ship_to == SHIP_TO and changed.bill_to is None
     order.handle(on_order(commands.ChangeCustomer, ship_to=moved, bill_to=billed))
     assert order.party(EntityCode.BILL_TO) == billed and len(order.parties) == 3
+
+
+def test_changing_dates_changes_only_the_dates_given_and_says_what_they_were():
+    order = new_order(requested_ship_date=date(2026, 12, 1), cancel_after_date=date(2026, 12, 20))
+    order.handle(
+        on_order(
+            commands.ChangeDates,
+            requested_ship_date=date(2026, 12, 8),
+            requested_delivery_date=date(2026, 12, 12),
+            reason="860 #2",
+        )
+    )
+    assert (order.requested_ship_date, order.requested_delivery_date) == (
+        date(2026, 12, 8),
+        date(2026, 12, 12),
+    )
+    assert order.cancel_after_date == date(2026, 12, 20)  # not given: kept
+    (changed,) = order.events
+    assert changed.changed == (
+        ("requested_ship_date", date(2026, 12, 1), date(2026, 12, 8)),
+        ("requested_delivery_date", None, date(2026, 12, 12)),
+    )
+    fact = order.history[-1]
+    assert fact.event == "DatesChanged"
+    assert json.loads(json.dumps(fact.fields))["changed"] == [
+        ["requested_ship_date", "2026-12-01", "2026-12-08"],
+        ["requested_delivery_date", None, "2026-12-12"],
+    ]
+    order.events.clear()
+    order.handle(on_order(commands.ChangeDates, requested_ship_date=date(2026, 12, 8)))
+    assert order.events == []  # the same date again: nothing happened
 
 
 def test_after_a_partial_fulfilment_the_customer_can_still_change():

@@ -27,6 +27,7 @@ from gateway.domain.values import (
 )
 from gateway.errors import PartnerError, RuleViolation
 from tests.unit.domain.builders import (
+    ORDER_DATE,
     PARTNER,
     PO,
     accept,
@@ -272,6 +273,7 @@ def test_cancelled_order_is_closed():
         cancel("C2", ("1", 1)),
         cancel_order("C2"),
         on_order(commands.ChangeCustomer, ship_to=Party("ST", name="New Person")),
+        on_order(commands.ChangeDates, requested_ship_date=ORDER_DATE),
     ):
         assert refused(order, command).rule == "cancelled-order-is-closed", command
     # a fulfilment is refused by the quantity rule (the service may keep it as refused)
@@ -311,6 +313,7 @@ def test_completed_order_is_closed():
         cancel("C1", ("1", 1)),
         cancel_order("C1"),
         on_order(commands.ChangeCustomer, ship_to=Party("ST", name="New Person")),
+        on_order(commands.ChangeDates, requested_ship_date=ORDER_DATE),
     ):
         assert refused(order, command).rule == "completed-order-is-closed", command
     assert refused(order, fulfil("F2", ("1", 1))).rule == "no-fulfilment-after-shipped"

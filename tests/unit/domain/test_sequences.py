@@ -12,6 +12,7 @@ quantities never go down, and no flag but Paid is ever lowered.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from decimal import Decimal
 
 from hypothesis import event, settings
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from gateway.domain import commands
-from gateway.domain.model import Order
+from gateway.domain.model import DATE_FIELDS, Order
 from gateway.domain.plain import PlainData
 from gateway.domain.rules import RULES, Flag, check_invariants
 from gateway.domain.values import (
@@ -267,6 +268,13 @@ class OrderMachine(RuleBasedStateMachine):
                 requested_by=by,
             )
         )
+
+    @rule(days=st.integers(1, 30), which=st.sampled_from(DATE_FIELDS))
+    def change_dates(self, days, which) -> None:
+        """A date moved (never to the one it has: the same date again records nothing)."""
+        current = getattr(self.order, which) or ORDER_DATE
+        moved = current + dt.timedelta(days=days)
+        self.apply(self.command(commands.ChangeDates, **{which: moved}, reason="moved"))
 
     @rule(by=st.sampled_from(Side), roll=st.integers(0, 3))
     def cancel_order(self, by, roll) -> None:

@@ -1,15 +1,23 @@
 """The 860 received from a buyer: BCH01 01 cancels the order we received, 04 changes it. Lines
 it deletes (POC02 DI) or cuts down (QD to POC03) become the buyer's cancellation; lines it adds
-(AI), raises (QI) or reprices (PC, PQ, CA) become the buyer's ChangeLines; a change the order
-model has no command for (dates, rescheduling) refuses the whole set."""
+(AI), raises (QI) or reprices (PC, PQ, CA) become the buyer's ChangeLines; new dates in the
+header (DTM) become ChangeDates; a change the order model has no command for (a line's dates,
+rescheduling) refuses the whole set."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from gateway.domain.commands import CancelLines, CancelOrder, ChangeLines, CreateFulfillment
+from gateway.domain.commands import (
+    CancelLines,
+    CancelOrder,
+    ChangeDates,
+    ChangeLines,
+    CreateFulfillment,
+)
 from gateway.domain.values import LineQuantity, Role, Side
 from gateway.errors import RuleViolation
 from gateway.mapping.inbound import MappingError, NotSupported, OrderChange, order_change
@@ -162,3 +170,35 @@ def test_a_change_order_for_an_order_we_placed_is_refused():
     bought = order(("1", 2, "000000000011"))
     with pytest.raises(RuleViolation, match="we are the buyer"):
         change("POC*1*DI*0*0*EA*10").commands({PO: bought})
+
+
+def test_new_dates_in_the_header_move_the_orders_dates():
+    """DTM*010 (requested ship) and DTM*001 (cancel after) in the 860's header: ChangeDates
+    with them, alongside the line changes; the order takes them."""
+    mapped = change("DTM*010*20261208", "DTM*001*20261231", "POC*2*DI*0*0*EA*10")
+    order_held = held()
+    cancel, dates = mapped.commands({PO: order_held})
+    assert isinstance(cancel, CancelLines) and isinstance(dates, ChangeDates)
+    assert (dates.requested_ship_date, dates.cancel_after_date) == (
+        dt.date(2026, 12, 8),
+        dt.date(2026, 12, 31),
+    )
+    assert dates.requested_delivery_date is None
+    assert "requested ship date 2026-12-08" in dates.reason and "860 #1" in dates.reason
+    assert "requested ship date 2026-12-08; cancel after 2026-12-31" in mapped.summary
+    apply(order_held, [cancel, dates])
+    assert order_held.requested_ship_date == dt.date(2026, 12, 8)
+    assert order_held.history[-1].event == "DatesChanged"
+    # the same dates again (and no line change): nothing to do
+    assert change("DTM*010*20261208").commands({PO: order_held}) == []
+
+
+def test_a_date_change_alone_is_applied():
+    (dates,) = change("DTM*002*20261215").commands({PO: held()})
+    assert isinstance(dates, ChangeDates) and dates.requested_delivery_date == dt.date(2026, 12, 15)
+    assert dates.requested_ship_date is None and dates.cancel_after_date is None
+
+
+def test_a_cancelling_change_order_ignores_its_dates():
+    (cancel,) = change("DTM*010*20261208", purpose="01").commands({PO: held()})
+    assert isinstance(cancel, CancelOrder)

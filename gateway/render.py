@@ -108,6 +108,10 @@ def order_detail(view: dict[str, Any]) -> None:
         f"fulfilment: {view['fulfillment_status']} · payment: {view['payment_status']}"
         + (" · TEST ORDER" if view["test"] else "")
     )
+    if view["dates"]:
+        out.print(
+            "  " + " · ".join(f"{k.replace('_', ' ')} {day}" for k, day in view["dates"].items())
+        )
     for party in view["parties"]:
         out.print(f"  {party['role']}: {party['name']} {party['id']}  {party['address']}")
 

@@ -59,6 +59,15 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
         "our_role": order.our_role.value,
         "purpose": order.purpose_code.value,
         "order_date": order.order_date.isoformat(),
+        "dates": {
+            name: day.isoformat()
+            for name, day in (
+                ("requested_ship", order.requested_ship_date),
+                ("requested_delivery", order.requested_delivery_date),
+                ("cancel_after", order.cancel_after_date),
+            )
+            if day is not None
+        },
         "currency": order.currency,
         "test": order.is_test,
         "flags": sorted(flag.value for flag in order.flags),

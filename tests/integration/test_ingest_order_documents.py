@@ -263,6 +263,19 @@ def test_an_860_deleting_decreasing_and_adding_lines_applies_whole(store_engine:
     assert "processed before" in again.duplicate and not again.sets
 
 
+def test_an_860_moving_the_requested_ship_date_moves_the_orders(store_engine: Engine):
+    taker = ingestor(store_engine)
+    taker.ingest(sample("850_004010_good.x12"), "po.x12")
+    data = sample("860_004010_good_change.x12").replace(b"DTM*010*20261106", b"DTM*010*20261113")
+    (outcome,) = taker.ingest(data, "change.x12").sets
+    assert outcome.action == "changed", outcome.message
+    assert "requested ship date 2026-11-13" in outcome.message
+    order = held(store_engine, BUYER)
+    assert order.requested_ship_date == dt.date(2026, 11, 13)
+    assert order.requested_delivery_date == dt.date(2026, 11, 12)  # not in the 860: kept
+    assert history(store_engine, BUYER)[-3:] == ["LinesCancelled", "LinesChanged", "DatesChanged"]
+
+
 def test_an_860_rescheduling_a_line_is_refused_whole(store_engine: Engine):
     taker = ingestor(store_engine)
     taker.ingest(sample("850_004010_good.x12"), "po.x12")

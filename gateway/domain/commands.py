@@ -238,6 +238,19 @@ class ChangeDates(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordChangeAnswer(Command):
+    """Keep on the order the seller's answer (an 865) to a change we asked of them (our 860):
+    taken or refused, and what it says of each line. It changes no goods: a refused change
+    cannot undo the cancellation we made (no cancellation can be undone), so a person settles
+    it with the seller. Any order, closed or not, records it."""
+
+    accepted: bool
+    change_sequence: str = ""
+    lines: tuple[LineAnswer, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordRefusal(Command):
     """Keep on the order that a document about it was refused (an 860 whose change the rules
     refuse, an 855 or 810 that names what the order does not have): what it was, the rule it

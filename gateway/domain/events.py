@@ -256,6 +256,16 @@ class CustomerChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChangeAnswered(Event):
+    """The seller answered a change we asked of them: taken or refused, line by line."""
+
+    accepted: bool
+    change_sequence: str
+    lines: tuple[LineAnswer, ...]
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatesChanged(Event):
     """The order's dates changed: each date named, with what it was before."""
 

@@ -40,6 +40,7 @@ from gateway.domain.commands import (
     MarkFulfillmentPassedOn,
     MarkPaid,
     ReceiveOrder,
+    RecordChangeAnswer,
     RecordInvoice,
     RecordRefund,
     RecordRefusal,
@@ -397,6 +398,8 @@ class Order:
                 self.change_dates(command)
             case RecordRefusal():
                 self.record_refusal(command)
+            case RecordChangeAnswer():
+                self.record_change_answer(command)
             case _:
                 raise TypeError(f"no handler for {type(command).__name__}")
 
@@ -557,6 +560,23 @@ class Order:
                 what=command.what,
                 rule=command.rule,
                 reason=command.reason,
+            ),
+        )
+
+    def record_change_answer(self, command: RecordChangeAnswer) -> None:
+        """Keep the seller's answer to our change in the history (ChangeAnswered); nothing else
+        changes."""
+        rules.check(self, command)
+        before = rules.flags(self)
+        self._record(
+            command,
+            before,
+            events.ChangeAnswered(
+                **self._about(command),
+                accepted=command.accepted,
+                change_sequence=command.change_sequence,
+                lines=command.lines,
+                note=command.note,
             ),
         )
 

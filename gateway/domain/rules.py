@@ -25,7 +25,8 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     amount-must-be-positive                        RecordRefund, RecordInvoice, MarkPaid
     record-needs-lines                             CreateFulfillment, CancelLines, RecordReturn
     line-must-exist                                CreateFulfillment, CancelLines, RecordReturn,
-                                                   RecordRefund, RecordInvoice, ConfirmOrder
+                                                   RecordRefund, RecordInvoice, ConfirmOrder,
+                                                   RecordChangeAnswer
     record-id-unique                               CreateFulfillment, CancelLines, CancelOrder,
                                                    RecordReturn, RecordRefund, RecordInvoice,
                                                    AddNote
@@ -120,6 +121,7 @@ from gateway.domain.commands import (
     MarkFulfillmentPassedOn,
     MarkPaid,
     ReceiveOrder,
+    RecordChangeAnswer,
     RecordInvoice,
     RecordRefund,
     RecordRefusal,
@@ -212,6 +214,7 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
     ChangeCustomer,
     ChangeDates,
     RecordRefusal,
+    RecordChangeAnswer,
 )
 CLOSING: tuple[type[Command], ...] = (
     ReplaceOrder,
@@ -273,7 +276,15 @@ GUARD_RULES = (
     Rule(
         "line-must-exist",
         "a record names only lines of the order",
-        (CreateFulfillment, CancelLines, RecordReturn, RecordRefund, RecordInvoice, ConfirmOrder),
+        (
+            CreateFulfillment,
+            CancelLines,
+            RecordReturn,
+            RecordRefund,
+            RecordInvoice,
+            ConfirmOrder,
+            RecordChangeAnswer,
+        ),
     ),
     Rule(
         "record-id-unique",
@@ -718,6 +729,15 @@ def check(order: Order, command: Command) -> None:
             _check_not_closed(order)
         case RecordRefusal():
             pass  # a refusal is kept on any order, closed or not
+        case RecordChangeAnswer():  # any order, closed or not, but only its own lines
+            for answer in command.lines:
+                if order.line(answer.line_number) is None:
+                    raise refusal(
+                        "line-must-exist",
+                        "the answer to our change names a line the order does not have",
+                        po_number=_po(order),
+                        line=answer.line_number,
+                    )
         case _:
             raise TypeError(f"no rules for {type(command).__name__}")
 

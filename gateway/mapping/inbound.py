@@ -26,6 +26,7 @@ from gateway.domain.commands import (
     Command,
     ConfirmOrder,
     CreateFulfillment,
+    RecordChangeAnswer,
     RecordInvoice,
 )
 from gateway.domain.model import LineItem, Order
@@ -320,7 +321,13 @@ class NotSupported(RuleViolation):
 
 DEFAULT_MATCH_IDS = ("UP", "VP", "BP", "SK", "IN", "EN")
 
-SENDERS = {"855": Side.SELLER, "856": Side.SELLER, "810": Side.SELLER, "860": Side.BUYER}
+SENDERS = {
+    "855": Side.SELLER,
+    "856": Side.SELLER,
+    "810": Side.SELLER,
+    "865": Side.SELLER,
+    "860": Side.BUYER,
+}
 
 
 class OrderDocument(Protocol):
@@ -1370,6 +1377,113 @@ _DATE_NAMES = {
     "cancel_after_date": "cancel after",
 }
 """The order's dates an 860's header may move (DTM, as the mapping reads them), for people."""
+
+
+# 865 ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAcknowledgement:
+    """An 865 as the order model understands it: the seller's answer to a change order (860)
+    we sent about an order we placed."""
+
+    context: Context
+    purpose_code: str
+    acknowledgement_type: str
+    po_number: str
+    change_sequence: str
+    lines: tuple[LineAcknowledgement, ...]
+    note: str
+    digest: str
+    match_ids: tuple[str, ...] = DEFAULT_MATCH_IDS
+
+    @property
+    def set_id(self) -> str:
+        return "865"
+
+    @property
+    def po_numbers(self) -> tuple[str, ...]:
+        return (self.po_number,)
+
+    @property
+    def refused(self) -> bool:
+        """BCA02 rejects the change, or the answer rejects or deletes some line of it."""
+        return self.acknowledgement_type in REJECTING_ACKNOWLEDGEMENTS or any(
+            status.rejects for line in self.lines for status in line.statuses
+        )
+
+    @property
+    def action(self) -> str:
+        return "change refused" if self.refused else "change accepted"
+
+    @property
+    def summary(self) -> str:
+        lines = "".join(f"; {line.describe()}" for line in self.lines)
+        note = f"; note: {self.note}" if self.note else ""
+        return f"BCA02 {self.acknowledgement_type}{lines}{note}"
+
+    def commands(self, orders: Mapping[str, Order]) -> list[Command]:
+        """RecordChangeAnswer: taken or refused, with each line's statuses."""
+        order = _held(orders, self.po_number, self.set_id)
+        answers: list[LineAnswer] = []
+        for acknowledged in self.lines:
+            line = _line_of(
+                order,
+                acknowledged.line_number,
+                acknowledged.product_ids,
+                self.match_ids,
+                "the answered line",
+            )
+            answers.extend(status.answer(line.line_number) for status in acknowledged.statuses)
+        return [
+            RecordChangeAnswer(
+                **_common(self.context, self.po_number),
+                accepted=not self.refused,
+                change_sequence=self.change_sequence,
+                lines=tuple(answers),
+                note=self.note,
+            )
+        ]
+
+
+def change_acknowledgement(
+    root: Loop, mapping: SetMapping, context: Context
+) -> ChangeAcknowledgement:
+    """Read an 865's loop tree through its mapping."""
+    _complete(mapping, root, "change acknowledgement")
+    header = mapping.read_header(root)
+    po_number = header.get("po_number", "")
+    if not po_number:
+        raise MappingError("the change acknowledgement names no purchase order (BCA03)")
+    lines = []
+    for record, loop in records_with_loops(mapping, root, "lines"):
+        number = record.get("line_number", "")
+        statuses = tuple(
+            LineStatus(
+                code=status.get("status", ""),
+                quantity=to_decimal(status.get("quantity", ""), f"ACK02 of line {number or '?'}"),
+                unit_of_measure=status.get("unit_of_measure", ""),
+                date=to_date(status.get("date", ""), f"ACK05 of line {number or '?'}"),
+            )
+            for status in mapping.read_records(loop, "statuses")
+        )
+        lines.append(LineAcknowledgement(number, _product_ids(record), statuses))
+    note = " ".join(
+        text
+        for _, loop in records_with_loops(mapping, root, "notes")
+        for text in every_value(mapping, "notes", "text", loop)
+    )
+    return ChangeAcknowledgement(
+        context=context,
+        purpose_code=header.get("purpose_code", ""),
+        acknowledgement_type=header.get("acknowledgement_type", ""),
+        po_number=po_number,
+        change_sequence=header.get("change_sequence", ""),
+        lines=tuple(lines),
+        note=note,
+        digest=content_digest(root),
+        match_ids=_match_ids(mapping),
+    )
 
 
 # 810 ---------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from gateway.mapping.inbound import (
     MappingError,
     OrderChange,
     OrderDocument,
+    change_acknowledgement,
     invoice,
     order_acknowledgement,
     order_change,
@@ -73,6 +74,7 @@ ORDER_DOCUMENTS: dict[str, tuple[str, Role, Assembler]] = {
     "856": ("856-in", Role.BUYER, ship_notice),
     "860": ("860-in", Role.SELLER, order_change),
     "810": ("810-in", Role.BUYER, invoice),
+    "865": ("865-in", Role.BUYER, change_acknowledgement),
 }
 """Sets about orders held: their mapping, our side when we receive them, their assembler."""
 
@@ -81,6 +83,7 @@ REFUSED_WHAT = {
     "856": "ship notice (856)",
     "860": "change order (860)",
     "810": "invoice (810)",
+    "865": "change acknowledgement (865)",
 }
 """How a refused set is named in the order's history."""
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from gateway.config import MailSettings, PartnerProfile
 from gateway.domain.commands import ConfirmOrder
-from gateway.domain.events import LinesCancelled, OrderReceived
+from gateway.domain.events import ChangeAnswered, LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
 from gateway.domain.values import ConfirmationMethod, Party, Role, Side
 from gateway.errors import MailRefused, RuleViolation, TransportError
@@ -189,6 +189,40 @@ class Notifier:
                 self._cancellation(uow, event)
             elif type(event) is OrderReceived and event.our_role is Role.BUYER:
                 self._order_placed(uow, event)
+            elif type(event) is ChangeAnswered and not event.accepted:
+                self._change_refused(uow, event)
+
+    def _change_refused(self, uow: UnitOfWork, event: ChangeAnswered) -> None:
+        """The seller refused a change we asked (their 865): the cancellation we recorded
+        stands in our books, not in theirs; a person must settle it with them."""
+        profile = self.partners.get(event.partner)
+        name = profile.name if profile else event.partner
+        sequence = f" #{event.change_sequence}" if event.change_sequence else ""
+        refused = [
+            f"line {a.line_number}: {a.status.value}"
+            + (f" {number_text(a.quantity)}" if a.quantity is not None else "")
+            + (f" ({a.code})" if a.code else "")
+            for a in event.lines
+        ]
+        self.alerts.record(
+            uow,
+            f"change-refused:{event.partner}:{event.po_number}:{event.change_sequence}",
+            "change-refused",
+            f"{name} refused our change order{sequence} on PO {event.po_number}",
+            [
+                ("Partner", name),
+                ("PO", event.po_number),
+                ("Their answer", "; ".join(refused) or "the change as a whole"),
+                *((("Their note", event.note),) if event.note else ()),
+                (
+                    "What to do",
+                    "the cancellation we recorded stands in our books but not in theirs: agree"
+                    " with the seller what ships, then record it (`gateway orders show "
+                    f"{event.po_number}`)",
+                ),
+            ],
+            partner=event.partner,
+        )
 
     def _about(self, order: Order) -> dict[str, Any]:
         profile = self.partners.get(order.partner)

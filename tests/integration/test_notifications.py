@@ -19,7 +19,15 @@ import pytest
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import FolderTransport, GatewayConfig, Identity, MailSettings, PartnerProfile
 from gateway.domain import commands
-from gateway.domain.values import LineQuantity, Party, PurchaseOrderLine, Role, Side
+from gateway.domain.values import (
+    LineAnswer,
+    LineAnswerStatus,
+    LineQuantity,
+    Party,
+    PurchaseOrderLine,
+    Role,
+    Side,
+)
 from gateway.mapping.outbound import Decision
 from gateway.service import notify
 from gateway.service import runner as runner_module
@@ -223,6 +231,35 @@ def test_an_855_rejecting_lines_of_our_order_emails_our_order_desk(
     assert received.rcpt_tos == ORDER_DESK  # the seller cancelled: we, the buyer, hear of it
     assert received.message["Subject"] == f"Order {PO}: 2 lines cancelled by CEDARRIDGEOUT"
     assert "(the seller)" in body(received.message)
+
+
+def test_a_seller_refusing_our_change_order_alerts_the_operators(
+    wire: Callable[..., Gateway], smtp_server: SmtpServer
+):
+    """Their 865 refuses the 860 we sent: our cancellation stands in our books, not theirs."""
+    gateway = wire()
+    place_as_buyer(gateway.engine)  # with the seller's ISA id as partner (no profile)
+    answered = {"partner": "CEDARRIDGEOUT", "po_number": PO, "at": dt.datetime.now(dt.UTC)}
+    gateway.bus.handle(commands.RecordChangeAnswer(**answered, accepted=True, change_sequence="1"))
+    assert gateway.mailer.drain() == []  # a change taken: nothing to say
+    gateway.bus.handle(
+        commands.RecordChangeAnswer(
+            **answered,
+            accepted=False,
+            change_sequence="2",
+            lines=(LineAnswer("2", LineAnswerStatus.REJECTED, Decimal(1), code="IR"),),
+            note="already <b>shipped</b>",
+        )
+    )
+    gateway.mailer.drain()
+    (received,) = smtp_server.wait_for(1)
+    assert received.rcpt_tos == OPERATORS
+    assert received.message["Subject"] == (
+        f"[gateway] CEDARRIDGEOUT refused our change order #2 on PO {PO}"
+    )
+    text = body(received.message)
+    assert "line 2: rejected 1 (IR)" in text and "already <b>shipped</b>" in text
+    assert "<b>shipped</b>" not in body(received.message, "html")  # their note is not HTML
 
 
 def test_without_a_contact_the_operators_hear_of_the_cancellation(

@@ -8,12 +8,15 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+from gateway.config import load_mappings
 from gateway.domain import commands
 from gateway.domain.model import Order
 from gateway.domain.values import LineQuantity, Pack, Side
+from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
 from gateway.service.export import ExportResult
 from gateway.service.ingest import Ingestor
+from gateway.service.ports import StoredDocument
 from tests.integration.outbound_scenarios import (
     BUYER_PO,
     NOW,
@@ -146,3 +149,88 @@ def test_the_sellers_855_replacing_theirs_after_a_cancellation_keeps_both_record
     bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
     assert quantities_of(bought) == quantities_of(sold)
     assert "cancelled" in {flag.value for flag in bought.flags}
+
+
+def the_865(seller: Store) -> ExportResult:
+    """The 865 the seller's gateway queued in answer to the buyer's 860."""
+    with seller.uow() as uow:
+        (document,) = [
+            d for d in uow.documents.for_order(OUR_ID, BUYER_PO) if "865" in d.transaction_sets
+        ]
+    assert document.id is not None and document.raw is not None
+    return ExportResult(
+        partner=OUR_ID,
+        po_number=BUYER_PO,
+        set_id="865",
+        interchange_control=document.interchange_control or "",
+        set_controls=document.set_controls,
+        content=document.raw,
+        document_id=document.id,
+        outbox_id=0,
+    )
+
+
+def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: Path):
+    buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
+    seller.mappings = Mappings(
+        load_mappings(), overrides={OUR_ID: {"865-out": {"settings": {"answer": "always"}}}}
+    )
+    placed(buyer)
+    taken_in(seller, buyer.export(BUYER_PO, "850", sender_id=OUR_ID), "850")
+
+    def cut(cancellation_id: str, line: str) -> ExportResult:
+        buyer.bus.handle(
+            commands.CancelLines(
+                partner=VENDOR,
+                po_number=BUYER_PO,
+                at=NOW,
+                cancellation_id=cancellation_id,
+                lines=(LineQuantity(line, Decimal(1)),),
+                requested_by=Side.BUYER,
+                reason="fewer needed",
+            )
+        )
+        return buyer.export(BUYER_PO, "860")
+
+    assert taken_in(seller, cut("C-1", "1"), "860-1") == ["changed"]
+    assert taken_in(buyer, the_865(seller), "865-1") == ["change accepted"]
+    (answered,) = answers(buyer)
+    assert answered["accepted"] is True
+
+    # the seller ships line 3 whole before our next change reaches them: they refuse it
+    line_3 = order_in(seller, OUR_ID).line("3")
+    assert line_3 is not None
+    seller.bus.handle(
+        commands.CreateFulfillment(
+            partner=OUR_ID,
+            po_number=BUYER_PO,
+            at=NOW,
+            fulfillment_id="SH-1",
+            lines=(LineQuantity("3", line_3.ordered),),
+            carrier="UPSN",
+        )
+    )
+    before = {d.id for d in _documents(seller)}
+    assert taken_in(seller, cut("C-2", "3"), "860-2") == ["refused"]
+    (refusal,) = [
+        d for d in _documents(seller) if d.id not in before and "865" in d.transaction_sets
+    ]
+    assert refusal.raw is not None
+    result = Ingestor(buyer.uow, buyer.mappings, clock=lambda: NOW).ingest(refusal.raw, "865-2")
+    assert [outcome.action for outcome in result.sets] == ["change refused"]
+    refused = answers(buyer)[-1]
+    assert refused["accepted"] is False and "12 fulfilled" in str(refused["note"])
+    # our books keep our cancellation (none can be undone); the seller's show line 3 shipped
+    assert order_in(buyer, VENDOR).line("3").cancelled == 1  # type: ignore[union-attr]
+
+
+def answers(buyer: Store) -> list[dict[str, object]]:
+    """The facts of the ChangeAnswered events in the buyer's history of the order."""
+    with buyer.uow() as uow:
+        history = uow.orders.history(VENDOR, BUYER_PO)
+    return [dict(e["payload"]) for e in history if e["name"] == "ChangeAnswered"]  # type: ignore[call-overload]
+
+
+def _documents(store: Store) -> list[StoredDocument]:
+    with store.uow() as uow:
+        return list(uow.documents.for_order(OUR_ID, BUYER_PO))

@@ -25,6 +25,8 @@ from gateway.domain.plain import PlainData
 from gateway.domain.rules import RULES, Flag, check_invariants
 from gateway.domain.values import (
     ConfirmationMethod,
+    LineAnswer,
+    LineAnswerStatus,
     LineQuantity,
     PurchaseOrderLine,
     Role,
@@ -266,6 +268,18 @@ class OrderMachine(RuleBasedStateMachine):
                 cancellation_id=self.new_id("C", held, reuse),
                 lines=lines,
                 requested_by=by,
+            )
+        )
+
+    @rule(accepted=st.booleans(), line=line_numbers, status=st.sampled_from(LineAnswerStatus))
+    def answer_change(self, accepted, line, status) -> None:
+        """The seller's 865 to a change of ours: recorded on any order, closed or not."""
+        self.apply(
+            self.command(
+                commands.RecordChangeAnswer,
+                accepted=accepted,
+                change_sequence="1",
+                lines=(LineAnswer(line, status, Decimal(1), code="IA"),),
             )
         )
 

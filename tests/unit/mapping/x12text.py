@@ -22,7 +22,7 @@ MAPPINGS = Mappings(load_mappings())
 PARTNER = "SUPPLIER"
 PO = "PO-7001"
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
-FUNCTIONAL_IDS = {"855": "PR", "856": "SH", "860": "PC", "810": "IN", "850": "PO"}
+FUNCTIONAL_IDS = {"855": "PR", "856": "SH", "860": "PC", "865": "CA", "810": "IN", "850": "PO"}
 
 
 def interchange(

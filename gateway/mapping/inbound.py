@@ -752,6 +752,20 @@ class OrderAcknowledgement:
         return made
 
 
+def _line_statuses(mapping: SetMapping, loop: Loop, number: str) -> tuple[LineStatus, ...]:
+    """The ACKs of one line (an 855's PO1 loop, an 865's POC loop)."""
+    where = f"of line {number or '?'}"
+    return tuple(
+        LineStatus(
+            code=status.get("status", ""),
+            quantity=to_decimal(status.get("quantity", ""), f"ACK02 {where}"),
+            unit_of_measure=status.get("unit_of_measure", ""),
+            date=to_date(status.get("date", ""), f"ACK05 {where}"),
+        )
+        for status in mapping.read_records(loop, "statuses")
+    )
+
+
 def order_acknowledgement(
     root: Loop, mapping: SetMapping, context: Context
 ) -> OrderAcknowledgement:
@@ -765,15 +779,7 @@ def order_acknowledgement(
     for record, loop in records_with_loops(mapping, root, "lines"):
         number = record.get("line_number", "")
         ordered = to_decimal(record.get("ordered", ""), f"PO102 of line {number or '?'}")
-        statuses = tuple(
-            LineStatus(
-                code=status.get("status", ""),
-                quantity=to_decimal(status.get("quantity", ""), f"ACK02 of line {number or '?'}"),
-                unit_of_measure=status.get("unit_of_measure", ""),
-                date=to_date(status.get("date", ""), f"ACK05 of line {number or '?'}"),
-            )
-            for status in mapping.read_records(loop, "statuses")
-        )
+        statuses = _line_statuses(mapping, loop, number)
         kept, rejected = _kept_quantity(number, ordered, statuses)
         lines.append(LineAcknowledgement(number, _product_ids(record), statuses, kept, rejected))
     return OrderAcknowledgement(
@@ -1458,15 +1464,7 @@ def change_acknowledgement(
     lines = []
     for record, loop in records_with_loops(mapping, root, "lines"):
         number = record.get("line_number", "")
-        statuses = tuple(
-            LineStatus(
-                code=status.get("status", ""),
-                quantity=to_decimal(status.get("quantity", ""), f"ACK02 of line {number or '?'}"),
-                unit_of_measure=status.get("unit_of_measure", ""),
-                date=to_date(status.get("date", ""), f"ACK05 of line {number or '?'}"),
-            )
-            for status in mapping.read_records(loop, "statuses")
-        )
+        statuses = _line_statuses(mapping, loop, number)
         lines.append(LineAcknowledgement(number, _product_ids(record), statuses))
     note = " ".join(
         text

@@ -1280,18 +1280,19 @@ class OrderChange:
         if changed:
             found.append(ChangeLines(**common, lines=tuple(changed), reason=reason))
         moved = {name: day for name, day in self.dates if getattr(order, name) != day}
-        if moved:
+        if moved:  # first: a cancellation in the same set may close the order
             said = "; ".join(
                 f"{_DATE_NAMES[name]} {day.isoformat()}" for name, day in moved.items()
             )
-            found.append(
+            found.insert(
+                0,
                 ChangeDates(
                     **common,
                     requested_ship_date=moved.get("requested_ship_date"),
                     requested_delivery_date=moved.get("requested_delivery_date"),
                     cancel_after_date=moved.get("cancel_after_date"),
                     reason=f"the buyer's change order (860{sequence}): {said}",
-                )
+                ),
             )
         return found
 

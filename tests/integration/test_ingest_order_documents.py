@@ -273,7 +273,7 @@ def test_an_860_moving_the_requested_ship_date_moves_the_orders(store_engine: En
     order = held(store_engine, BUYER)
     assert order.requested_ship_date == dt.date(2026, 11, 13)
     assert order.requested_delivery_date == dt.date(2026, 11, 12)  # not in the 860: kept
-    assert history(store_engine, BUYER)[-3:] == ["LinesCancelled", "LinesChanged", "DatesChanged"]
+    assert history(store_engine, BUYER)[-3:] == ["DatesChanged", "LinesCancelled", "LinesChanged"]
 
 
 def test_an_860_rescheduling_a_line_is_refused_whole(store_engine: Engine):

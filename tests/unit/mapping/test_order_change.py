@@ -177,7 +177,7 @@ def test_new_dates_in_the_header_move_the_orders_dates():
     with them, alongside the line changes; the order takes them."""
     mapped = change("DTM*010*20261208", "DTM*001*20261231", "POC*2*DI*0*0*EA*10")
     order_held = held()
-    cancel, dates = mapped.commands({PO: order_held})
+    dates, cancel = mapped.commands({PO: order_held})
     assert isinstance(cancel, CancelLines) and isinstance(dates, ChangeDates)
     assert (dates.requested_ship_date, dates.cancel_after_date) == (
         dt.date(2026, 12, 8),
@@ -186,9 +186,9 @@ def test_new_dates_in_the_header_move_the_orders_dates():
     assert dates.requested_delivery_date is None
     assert "requested ship date 2026-12-08" in dates.reason and "860 #1" in dates.reason
     assert "requested ship date 2026-12-08; cancel after 2026-12-31" in mapped.summary
-    apply(order_held, [cancel, dates])
+    apply(order_held, [dates, cancel])
     assert order_held.requested_ship_date == dt.date(2026, 12, 8)
-    assert order_held.history[-1].event == "DatesChanged"
+    assert [fact.event for fact in order_held.history[-2:]] == ["DatesChanged", "LinesCancelled"]
     # the same dates again (and no line change): nothing to do
     assert change("DTM*010*20261208").commands({PO: order_held}) == []
 
@@ -197,6 +197,16 @@ def test_a_date_change_alone_is_applied():
     (dates,) = change("DTM*002*20261215").commands({PO: held()})
     assert isinstance(dates, ChangeDates) and dates.requested_delivery_date == dt.date(2026, 12, 15)
     assert dates.requested_ship_date is None and dates.cancel_after_date is None
+
+
+def test_dates_are_moved_before_a_cancellation_of_the_same_change_closes_the_order():
+    order_held = held()
+    body = ("DTM*010*20261208", "POC*1*DI*0*0*EA*10", "POC*2*DI*0*0*EA*10", "POC*3*DI*0*0*EA*10")
+    made = change(*body).commands({PO: order_held})
+    assert [type(command) for command in made] == [ChangeDates, CancelLines]
+    apply(order_held, made)  # the cancellation closes the order: the dates went first
+    assert "cancelled" in {flag.value for flag in order_held.flags}
+    assert order_held.requested_ship_date == dt.date(2026, 12, 8)
 
 
 def test_a_cancelling_change_order_ignores_its_dates():

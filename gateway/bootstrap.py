@@ -200,7 +200,9 @@ def bootstrap(
     mappings = Mappings(load_mappings(), config.mapping_overrides())
     check_outbound_mappings(mappings)
     checkpoint = crash_checkpoint(os.environ.get(CRASH_VARIABLE, ""))
-    ingestor = Ingestor(factory, mappings, partners=config.partners, checkpoint=checkpoint)
+    ingestor = Ingestor(
+        factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts
+    )
     files = LocalFiles(config.data_dir)
     pipeline = Pipeline(ingestor, files, checkpoint=checkpoint)
     gateway: Gateway

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
@@ -159,6 +160,21 @@ class StoreControlNumbers:
         return self._uow.control_numbers.next(self._partner, "group")
 
 
+class AlertSink(Protocol):
+    """Where an operator alert is recorded, in the unit of work that found it (notify.Alerts)."""
+
+    def record(
+        self,
+        uow: UnitOfWork,
+        key: str,
+        kind: str,
+        title: str,
+        details: Sequence[tuple[str, str]],
+        *,
+        partner: str = "",
+    ) -> int | None: ...
+
+
 class Ingestor:
     """Takes in files, one at a time."""
 
@@ -172,8 +188,11 @@ class Ingestor:
         ack_format: AckFormat = AckFormat.FA997,
         partners: Sequence[PartnerProfile] = (),
         checkpoint: Callable[[str], None] = lambda point: None,
+        alerts: AlertSink | None = None,
     ):
         self.uow_factory = uow_factory
+        self.alerts = alerts
+        self.names = {p.key: p.name for p in partners}
         self.mappings = mappings
         self.catalog = catalog or load_catalog()
         self.clock = clock
@@ -847,7 +866,43 @@ class Ingestor:
                 f"group {answer.group_control} ({answer.functional_id}) {status}: document"
                 f" {', '.join(str(d.id) for d in answered)}{detail}"
             )
+            if status in ("rejected", "partly rejected"):
+                what = f"their {transaction.set_id}: group {answer.group_control} {status}"
+                self._rejected_alert(uow, partner, answered, what + detail)
             self._finish(uow, document_id, group.control_number, outcome)
+
+    def _rejected_alert(
+        self, uow: UnitOfWork, partner: str, documents: Sequence[StoredDocument], what: str
+    ) -> None:
+        """Tell the operators, in `uow`, that a partner rejected documents we sent them."""
+        if self.alerts is None:
+            return
+        name = self.names.get(partner, partner)
+        for document in documents:
+            assert document.id is not None
+            orders = ", ".join(po for _, po in uow.documents.orders_of(document.id)) or "-"
+            self.alerts.record(
+                uow,
+                f"rejected:{partner}:{document.id}",
+                "acknowledgement-rejected",
+                f"{name} rejected our {'/'.join(document.transaction_sets)} (document"
+                f" {document.id})",
+                [
+                    ("Partner", name),
+                    (
+                        f"Document {document.id}",
+                        f"{'/'.join(document.transaction_sets)} interchange"
+                        f" {document.interchange_control}, PO {orders}",
+                    ),
+                    ("Their answer", what),
+                    (
+                        "What to do",
+                        f"see why with `gateway documents show {document.id}`; once fixed,"
+                        f" send it again with `gateway documents resend {document.id}`",
+                    ),
+                ],
+                partner=partner,
+            )
 
     def _apply_ta1(self, interchange: InterchangeReport, segment: Segment) -> SetOutcome:
         """A TA1 received: the outbound interchange it answers is rejected (TA104 R) or, unless a
@@ -872,6 +927,10 @@ class Ingestor:
                 if status != "rejected" and document.status in set(ACK_STATUSES.values()):
                     continue  # a functional acknowledgement says more than an envelope's
                 uow.documents.set_status(document.id, status)
+            if status == "rejected":
+                note = f", TA105 {answer.note_code}" if answer.note_code else ""
+                what = f"their TA1: interchange {answer.control_number} rejected{note}"
+                self._rejected_alert(uow, partner, answered, what)
             uow.commit()
         outcome.message = (
             f"interchange {answer.control_number} {status}"

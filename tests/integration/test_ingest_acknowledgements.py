@@ -133,6 +133,39 @@ def test_a_ta1_rejecting_our_interchange_marks_it_rejected(store_engine: Engine)
     assert status(store_engine, ours) == "rejected"
 
 
+class Recorded:
+    """Alerts as an AlertSink receives them, with whether each came inside an open unit of
+    work (recorded with what it is about, or not at all)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[tuple[str, str, str, bool]] = []
+
+    def record(self, uow, key, kind, title, details, *, partner=""):  # type: ignore[no-untyped-def]
+        self.alerts.append((key, kind, title, uow.orders is not None))
+        return len(self.alerts)
+
+
+def test_a_rejection_of_ours_alerts_the_operators_an_acceptance_does_not(store_engine: Engine):
+    sink = Recorded()
+    taker = Ingestor(
+        lambda: SqlUnitOfWork(store_engine),
+        Mappings(load_mappings()),
+        clock=lambda: NOW,
+        alerts=sink,
+    )
+    accepted = sent(store_engine, "CEDARRIDGEOUT", ("850",), "5101")
+    taker.ingest((SAMPLES / "997" / "997_004010_good_accept.x12").read_bytes(), "ok.x12")
+    assert sink.alerts == [] and status(store_engine, accepted) == "acknowledged"
+    refused = sent(store_engine, "PARTNER", ("850",), "12", interchange="000000123")
+    taker.ingest(ta1("000000123", "R", "022"), "ta1.x12")
+    assert sink.alerts == [
+        (f"rejected:PARTNER:{refused}", "acknowledgement-rejected",
+         f"PARTNER rejected our 850 (document {refused})", True),
+    ]  # fmt: skip
+    taker.ingest(ta1("000000123", "A").replace(b"000000777", b"000000779"), "ta1-again.x12")
+    assert len(sink.alerts) == 1  # an acceptance afterwards says nothing
+
+
 def test_a_ta1_accepting_does_not_undo_what_a_997_said(store_engine: Engine):
     answered = sent(store_engine, "PARTNER", ("850",), "12", interchange="000000123")
     waiting = sent(store_engine, "PARTNER", ("850",), "13", interchange="000000124")

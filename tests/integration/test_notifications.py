@@ -36,6 +36,7 @@ from gateway.service.export import export
 from gateway.service.notify import KIND, list_mail, retry_mail, show_mail
 from gateway.service.ports import OutboxEntry
 from gateway.service.report import build_report
+from tests.integration.test_ingest_acknowledgements import sent
 from tests.integration.test_ingest_order_documents import place as place_as_buyer
 from tests.smtpd import SmtpServer
 
@@ -260,6 +261,29 @@ def test_a_seller_refusing_our_change_order_alerts_the_operators(
     text = body(received.message)
     assert "line 2: rejected 1 (IR)" in text and "already <b>shipped</b>" in text
     assert "<b>shipped</b>" not in body(received.message, "html")  # their note is not HTML
+
+
+def test_a_partner_rejecting_a_document_of_ours_alerts_the_operators(
+    wire: Callable[..., Gateway], smtp_server: SmtpServer
+):
+    """Their 997 rejects our 855 (AK5 R): a person must fix and resend it; a 997 accepting
+    another of ours says nothing."""
+    gateway = wire()
+    accepted = sent(gateway.engine, "CEDARRIDGEOUT", ("850",), "5101")
+    ours = sent(gateway.engine, "harborview", ("855",), "7302", interchange="000000042")
+    for name in ("997_004010_good_accept.x12", "997_004010_good_reject.x12"):
+        result = gateway.ingestor.ingest((SAMPLES / "997" / name).read_bytes(), name)
+        assert [s.action for s in result.sets] == ["acknowledged"]
+    assert [m.status for m in gateway.mailer.drain()] == ["sent"]
+    (received,) = smtp_server.wait_for(1)
+    assert received.rcpt_tos == OPERATORS
+    assert received.message["Subject"] == (
+        f"[gateway] Harborview Home Goods rejected our 855 (document {ours})"
+    )
+    text = body(received.message)
+    assert "855 interchange 000000042" in text and "group 7302 rejected" in text
+    assert f"gateway documents resend {ours}" in text
+    assert accepted != ours
 
 
 def test_without_a_contact_the_operators_hear_of_the_cancellation(

@@ -537,6 +537,9 @@ REJECTED_LINE_STATUSES = frozenset({"IR", "ID", *(f"R{n}" for n in range(1, 10))
 
 QUANTITY_CHANGED = "IQ"
 
+RESTATING_ACKNOWLEDGEMENTS = frozenset({"04", "05"})
+"""BAK01 of an 855 that changes or replaces an earlier one (the order stated again)."""
+
 CANCELS_ACKNOWLEDGEMENT = "01"
 """BAK01 of an 855 withdrawing an earlier acknowledgement: there is no command to undo one."""
 
@@ -736,7 +739,12 @@ class OrderAcknowledgement:
                 reasons.append(acknowledged.describe())
         made: list[Command] = [
             ConfirmOrder(
-                **common, how=ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED, lines=tuple(answers)
+                **common,
+                how=ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED,
+                lines=tuple(answers),
+                # an 855 replacing or changing theirs (BAK01 05, 04) restates the order: taken
+                # even once it is closed, when they had acknowledged it before
+                restates=self.purpose_code in RESTATING_ACKNOWLEDGEMENTS,
             )
         ]
         if cancelled:

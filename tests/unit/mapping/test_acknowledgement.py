@@ -25,7 +25,7 @@ from gateway.mapping.inbound import (
     OrderAcknowledgement,
     order_acknowledgement,
 )
-from tests.unit.mapping.x12text import MAPPINGS, PO, apply, context, order, tree
+from tests.unit.mapping.x12text import MAPPINGS, NOW, PO, apply, context, order, tree
 
 BAK = f"BAK*00*AC*{PO}*20261120****SO-1*20261121"
 
@@ -193,3 +193,33 @@ def test_an_acknowledgement_withdrawing_an_earlier_one_is_not_supported_yet():
     )
     with pytest.raises(NotSupported, match="BAK01 01"):
         mapped.commands({PO: three_lines()})
+
+
+def test_a_replacing_acknowledgement_is_taken_on_an_order_our_cancellation_closed():
+    """The seller's first 855 accepted everything; we then cancelled all (the order is closed);
+    their 855 replacing the first (BAK01 05) states the lines rejected: it is recorded, and
+    cancels nothing more. A first 855 on the closed order is still refused."""
+    held = three_lines()
+    first = acknowledgement("PO1*1*2*EA*10", "ACK*IA*2*EA")
+    apply(held, first.commands({PO: held}))
+    held.handle(
+        CancelOrder(
+            partner=held.partner,
+            po_number=PO,
+            at=NOW,
+            cancellation_id="C1",
+            requested_by=Side.BUYER,
+            reason="not needed",
+        )
+    )
+    replacing = order_acknowledgement(
+        tree("855", [BAK.replace("BAK*00*AC", "BAK*05*AC"), "PO1*1*2*EA*10", "ACK*IR*2*EA"]),
+        MAPPINGS.get("855-in"),
+        context(),
+    )
+    (confirm,) = replacing.commands({PO: held})
+    assert isinstance(confirm, ConfirmOrder) and confirm.restates
+    apply(held, [confirm])
+    assert len(held.confirmations) == 2
+    with pytest.raises(RuleViolation, match="cancelled-order-is-closed"):
+        apply(held, acknowledgement("PO1*1*2*EA*10", "ACK*IA*2*EA").commands({PO: held}))

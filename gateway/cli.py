@@ -1103,6 +1103,40 @@ def change_customer(
     _done(result, as_json)
 
 
+@cli.command("change-dates")
+@click.argument("po_number")
+@click.option("--ship-date", metavar="CCYYMMDD", help="The new requested ship date.")
+@click.option("--delivery-date", metavar="CCYYMMDD", help="The new requested delivery date.")
+@click.option("--cancel-after", metavar="CCYYMMDD", help="The new cancel-after date.")
+@click.option("--reason", default="", help="Why.")
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def change_dates(
+    settings: Settings,
+    po_number: str,
+    ship_date: str | None,
+    delivery_date: str | None,
+    cancel_after: str | None,
+    reason: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Move the order's requested ship or delivery date or its cancel-after date (an order we
+    placed with a seller who takes EDI sends its 860)."""
+    if not (ship_date or delivery_date or cancel_after):
+        raise click.UsageError("give --ship-date, --delivery-date or --cancel-after")
+    result = _desk(settings).change_dates(
+        po_number,
+        requested_ship_date=_date(ship_date, "--ship-date"),
+        requested_delivery_date=_date(delivery_date, "--delivery-date"),
+        cancel_after_date=_date(cancel_after, "--cancel-after"),
+        reason=reason,
+        partner=partner,
+    )
+    _done(result, as_json)
+
+
 @cli.command("test-order")
 @click.option("--partner", required=True, help="The seller to try (its profile's key).")
 @JSON_OPTION

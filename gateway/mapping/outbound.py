@@ -40,7 +40,7 @@ rules (the domain's own rules refuse the commands the service applies)::
     invoice-needs-shipped-quantity  an 810 with nothing shipped and not yet invoiced
     invoice-needs-prices            an 810 for a line without a unit price
     invoice-number-fits-big02       an invoice number longer than BIG02 takes (22)
-    change-needs-cancellations      an 860 for an order with no cancellation recorded
+    change-needs-cancellations      an 860 for an order with no cancellation nor dates to send
 """
 
 from __future__ import annotations
@@ -805,13 +805,7 @@ def purchase_order(order: Order, settings: PurchaseOrderSettings) -> list[Segmen
         segments.append(Segment("CUR", [settings.currency_entity, order.currency]))
     if settings.terms and order.terms is not None:
         segments.append(_terms(order))
-    for qualifier, when in (
-        (settings.requested_ship_date_qualifier, order.requested_ship_date),
-        (settings.requested_delivery_date_qualifier, order.requested_delivery_date),
-        (settings.cancel_after_date_qualifier, order.cancel_after_date),
-    ):
-        if qualifier and when is not None:
-            segments.append(Segment("DTM", [qualifier, date8(when)]))
+    segments.extend(_dates(order, settings))
     routing = order.carrier_routing
     if settings.carrier_routing and routing is not None:
         td5: list[Element] = [
@@ -833,13 +827,33 @@ def purchase_order(order: Order, settings: PurchaseOrderSettings) -> list[Segmen
     return segments
 
 
+def _dates(order: Order, settings: PurchaseOrderSettings | ChangeOrderSettings) -> list[Segment]:
+    """The order's dates as header DTMs, each with the qualifier the mapping gives it."""
+    return [
+        Segment("DTM", [qualifier, date8(when)])
+        for qualifier, when in (
+            (settings.requested_ship_date_qualifier, order.requested_ship_date),
+            (settings.requested_delivery_date_qualifier, order.requested_delivery_date),
+            (settings.cancel_after_date_qualifier, order.cancel_after_date),
+        )
+        if qualifier and when is not None
+    ]
+
+
 def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> list[Segment]:
-    """The body of an 860 sending the cancellations recorded on an order we placed: BCH01 01
-    when every unit is cancelled, else 04 with a POC per line cut (DI when nothing is left of
-    it, QD with the quantity left otherwise); `sequence` is the change order's number (BCH05)."""
+    """The body of an 860 sending what changed on an order we placed: BCH01 01 when every unit
+    is cancelled, else 04 with the order's dates (DTM, as they stand) and a POC per line cut
+    (DI when nothing is left of it, QD with the quantity left otherwise); `sequence` is the
+    change order's number (BCH05). Each 860 states the whole change so far, so the seller may
+    apply any of them twice."""
     check_role(order, "860")
-    if not order.cancellations:
-        raise _refuse("change-needs-cancellations", "the order has no cancellation to send", order)
+    dates = _dates(order, settings)
+    if not order.cancellations and not dates:
+        raise _refuse(
+            "change-needs-cancellations",
+            "the order has no cancellation nor dates to send",
+            order,
+        )
     whole = rules.is_cancelled(order)
     bch: list[Element] = [
         settings.cancel_purpose if whole else settings.change_purpose,
@@ -849,10 +863,12 @@ def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> 
         str(sequence) if settings.change_sequence else "",
         date8(order.order_date),
     ]
-    segments = [Segment("BCH", bch), *party_loops(order, settings.parties)]
     if whole:
-        return segments
+        return [Segment("BCH", bch), *party_loops(order, settings.parties)]
+    segments = [Segment("BCH", bch), *dates, *party_loops(order, settings.parties)]
     changed = [line for line in order.lines if line.cancelled > 0]
+    if not changed:
+        return segments  # new dates only
     hashed = rules.ZERO
     for line in changed:
         remaining = line.ordered - line.cancelled

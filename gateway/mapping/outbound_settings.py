@@ -358,10 +358,13 @@ class ChangeOrderSettings:
     hash_total: bool = True  # CTT02 (sum of POC03)
     lines: LineItemChoices = LineItemChoices(descriptions=False)
     parties: tuple[PartyChoice, ...] = CHANGE_ORDER_PARTIES
+    requested_ship_date_qualifier: str = "010"  # DTM01 of the order's dates ("" leaves it out)
+    requested_delivery_date_qualifier: str = "002"
+    cancel_after_date_qualifier: str = "001"
 
     @classmethod
     def read(cls, table: _Table) -> ChangeOrderSettings:
-        codes = table.sub("line_change")
+        codes, dates = table.sub("line_change"), table.sub("date_qualifiers")
         found = cls(
             order_type=table.code("order_type", "SA"),
             cancel_purpose=table.code("cancel_purpose", "01"),
@@ -375,8 +378,18 @@ class ChangeOrderSettings:
                 descriptions=table.flag("send_descriptions", False),
             ),
             parties=table.parties("parties", CHANGE_ORDER_PARTIES),
+            requested_ship_date_qualifier=dates.code(
+                "requested_ship", "010", lengths=(3, 3), empty=True
+            ),
+            requested_delivery_date_qualifier=dates.code(
+                "requested_delivery", "002", lengths=(3, 3), empty=True
+            ),
+            cancel_after_date_qualifier=dates.code(
+                "cancel_after", "001", lengths=(3, 3), empty=True
+            ),
         )
         codes.finish()
+        dates.finish()
         return found
 
 

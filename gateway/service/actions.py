@@ -348,6 +348,41 @@ class OrderDesk:
             ),
         )
 
+    def change_dates(
+        self,
+        po_number: str,
+        *,
+        requested_ship_date: dt.date | None = None,
+        requested_delivery_date: dt.date | None = None,
+        cancel_after_date: dt.date | None = None,
+        reason: str = "",
+        partner: str | None = None,
+    ) -> ActionResult:
+        """New dates for the order (those not given stay); an order we placed with a seller
+        who takes EDI sends its 860 with them, when one of them moved."""
+        order = self._order(po_number, partner)
+        given = {
+            "requested_ship_date": requested_ship_date,
+            "requested_delivery_date": requested_delivery_date,
+            "cancel_after_date": cancel_after_date,
+        }
+        moved = any(day is not None and getattr(order, name) != day for name, day in given.items())
+        result = self._apply(
+            "dates changed" if moved else "dates unchanged",
+            order,
+            "",
+            commands.ChangeDates(
+                **self._about(order),
+                requested_ship_date=requested_ship_date,
+                requested_delivery_date=requested_delivery_date,
+                cancel_after_date=cancel_after_date,
+                reason=reason,
+            ),
+        )
+        if moved and order.our_role is Role.BUYER and self._takes_edi(order.partner):
+            self._send(result, "860")
+        return result
+
     # -- inner workings ---------------------------------------------------------------------
 
     def _order(self, po_number: str, partner: str | None) -> Order:

@@ -134,6 +134,9 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert gateway(config, "cancel", PO, "--reason", "x", "--by", "nobody").returncode == 2
     assert gateway(config, "ack", PO, "--accept-all", "--reject-all").returncode == 2
     assert gateway(config, "note", PO, "edit", note_id).returncode == 2
+    assert gateway(config, "change-dates", PO).returncode == 2  # no date given
+    moved = gateway(config, "change-dates", PO, "--ship-date", "20261201")
+    assert moved.returncode == 1 and "[completed-order-is-closed]" in moved.stderr
     # the record: every action in the order's history, the documents queued and delivered
     assert gateway(config, "run", "--once").returncode == 0
     shown = json.loads(gateway(config, "orders", "show", PO, "--json").stdout)

@@ -281,3 +281,39 @@ def test_a_cancellation_at_the_sellers_word_sends_no_860_back_to_the_seller(gate
     result = desk(gateway).cancel(PO, [], by=Side.SELLER, reason="the seller phoned")
     assert result.documents == [] and "cancelled" in result.flags
     assert queued(gateway, "x12") == ["850"]
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+
+def test_new_dates_on_an_order_we_placed_go_to_an_edi_seller_in_an_860(gateway: Gateway):
+    place(gateway, "bluewater")
+    export(gateway.uow_factory, PO, "850", mappings=gateway.mappings, sender_id="CEDARRIDGEOUT")
+    result = desk(gateway).change_dates(
+        PO, requested_ship_date=dt.date(2026, 12, 9), reason="the store opens later"
+    )
+    assert result.action == "dates changed" and [d["set"] for d in result.documents] == ["860"]
+    with gateway.uow_factory() as uow:
+        stored = uow.documents.get(result.documents[0]["document_id"])
+        order = uow.orders.get("bluewater", PO)
+    assert stored is not None and stored.raw is not None and order is not None
+    assert order.requested_ship_date == dt.date(2026, 12, 9)
+    interchanges, report = parse_bytes(stored.raw)
+    assert report.accepted, report.first_issue()
+    (change,) = interchanges[0].groups[0].transactions
+    segments = [s for s in change.segments if s.id in ("BCH", "DTM", "POC")]
+    assert [(s.id, s.elements[:2]) for s in segments] == [("BCH", ["04", "SA"]),
+                                                          ("DTM", ["010", "20261209"])]  # fmt: skip
+    again = desk(gateway).change_dates(PO, requested_ship_date=dt.date(2026, 12, 9))
+    assert again.action == "dates unchanged" and again.documents == []
+
+
+def test_new_dates_on_an_order_we_sell_are_recorded_and_send_nothing(
+    gateway: Gateway, selling: OrderDesk
+):
+    result = selling.change_dates(PO, cancel_after_date=dt.date(2026, 12, 24))
+    assert result.action == "dates changed" and result.documents == []
+    assert queued(gateway, "x12") == []
+    with pytest.raises(RuleViolation, match="cancelled-order-is-closed"):
+        selling.cancel(PO, [], by=Side.BUYER, reason="gone")
+        selling.change_dates(PO, cancel_after_date=dt.date(2026, 12, 31))

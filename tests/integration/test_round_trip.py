@@ -234,3 +234,24 @@ def answers(buyer: Store) -> list[dict[str, object]]:
 def _documents(store: Store) -> list[StoredDocument]:
     with store.uow() as uow:
         return list(uow.documents.for_order(OUR_ID, BUYER_PO))
+
+
+def test_new_dates_sent_in_an_860_move_the_sellers_dates_too(tmp_path: Path):
+    buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
+    placed(buyer)
+    taken_in(seller, buyer.export(BUYER_PO, "850", sender_id=OUR_ID), "850")
+    buyer.bus.handle(
+        commands.ChangeDates(
+            partner=VENDOR,
+            po_number=BUYER_PO,
+            at=NOW,
+            requested_ship_date=dt.date(2026, 12, 9),
+            cancel_after_date=dt.date(2026, 12, 31),
+        )
+    )
+    assert taken_in(seller, buyer.export(BUYER_PO, "860"), "860") == ["changed"]
+    bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    dates = ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
+    assert [getattr(sold, name) for name in dates] == [getattr(bought, name) for name in dates]
+    assert sold.requested_ship_date == dt.date(2026, 12, 9)
+    assert quantities_of(bought) == quantities_of(sold)  # no line touched

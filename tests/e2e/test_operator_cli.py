@@ -175,6 +175,13 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert later["orders"] == [] and later["quarantined_files"] == []
     table = gateway(config, "report")
     assert table.returncode == 0 and "files in quarantine: 1" in table.stdout
+    assert "mailboxes unreachable" not in table.stdout
+    inbox = tmp_path / "site" / "mailboxes" / "harborview" / "in"
+    shutil.rmtree(inbox)  # the share is gone: the next run cannot reach the mailbox
+    assert gateway(config, "run", "--once").returncode == 1
+    down = gateway(config, "report")
+    assert "mailboxes unreachable: 1" in down.stdout and "does not exist" in down.stdout
+    inbox.mkdir()
     mails = json.loads(gateway(config, "mail", "list", "--json").stdout)
     # the 855's rejection and cut, then our cancellation: each emailed to the buyer
     assert [(m["kind"], m["to"]) for m in mails] == [

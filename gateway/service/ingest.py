@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
@@ -44,6 +43,7 @@ from gateway.mapping.inbound import (
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
 from gateway.service.messagebus import RefusalRecorded, apply_command
+from gateway.service.notify import Alerts
 from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
 from gateway.x12.ack import (
     AckFormat,
@@ -160,21 +160,6 @@ class StoreControlNumbers:
         return self._uow.control_numbers.next(self._partner, "group")
 
 
-class AlertSink(Protocol):
-    """Where an operator alert is recorded, in the unit of work that found it (notify.Alerts)."""
-
-    def record(
-        self,
-        uow: UnitOfWork,
-        key: str,
-        kind: str,
-        title: str,
-        details: Sequence[tuple[str, str]],
-        *,
-        partner: str = "",
-    ) -> int | None: ...
-
-
 class Ingestor:
     """Takes in files, one at a time."""
 
@@ -188,7 +173,7 @@ class Ingestor:
         ack_format: AckFormat = AckFormat.FA997,
         partners: Sequence[PartnerProfile] = (),
         checkpoint: Callable[[str], None] = lambda point: None,
-        alerts: AlertSink | None = None,
+        alerts: Alerts | None = None,
     ):
         self.uow_factory = uow_factory
         self.alerts = alerts

@@ -134,7 +134,7 @@ def test_a_ta1_rejecting_our_interchange_marks_it_rejected(store_engine: Engine)
 
 
 class Recorded:
-    """Alerts as an AlertSink receives them, with whether each came inside an open unit of
+    """Alerts as `Alerts.record` receives them, with whether each came inside an open unit of
     work (recorded with what it is about, or not at all)."""
 
     def __init__(self) -> None:

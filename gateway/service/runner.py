@@ -244,6 +244,7 @@ class Runner:
         if not held:
             return  # another worker has this mailbox now
         renewed = {"at": self.monotonic()}
+        reached, ended = False, None
 
         def renew() -> None:  # during a long file, at most once a minute
             if self.monotonic() - renewed["at"] >= LEASE_RENEWAL:
@@ -278,9 +279,7 @@ class Runner:
                     seconds=round(settling, 1),
                 )
                 pause.wait(settling + 0.05)
-            with self.uow_factory() as uow:  # reached: an outage, even of an earlier run, ends
-                ended = uow.outages.ended(profile.key)
-                uow.commit()
+            reached = True
         except Exception as exc:  # the store unreachable, a fault: this partner waits, others go on
             transport = isinstance(exc, TransportError)
             error = str(exc) if transport else f"{type(exc).__name__}: {exc}"
@@ -325,6 +324,8 @@ class Runner:
             self.pipeline.ingestor.heartbeat = lambda: None
             with self.uow_factory() as uow:
                 uow.leases.release(lease, self.worker)
+                if reached:  # an outage, even one of an earlier run, ends
+                    ended = uow.outages.ended(profile.key)
                 uow.commit()
         if state.failures or ended is not None:
             after = max(state.failures, ended.failures if ended is not None else 0)

@@ -390,6 +390,11 @@ class Decision:
         return tuple(found)
 
 
+def acknowledged_by_us(order: Order) -> bool:
+    """Whether we sent the order an 855 already (a later one replaces it)."""
+    return any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT for c in order.confirmations)
+
+
 def _last_answers(order: Order) -> dict[str, list[LineDecision]]:
     """The line answers of the last 855 we sent for `order`, by line number."""
     sent = [c for c in order.confirmations if c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT]
@@ -429,11 +434,8 @@ def acknowledgement(
         kind = settings.with_changes
     else:
         kind = settings.accepted
-    acknowledged_before = any(
-        c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT for c in order.confirmations
-    )
     bak: list[Element] = [
-        settings.replace_purpose_code if acknowledged_before else settings.purpose_code,
+        settings.replace_purpose_code if acknowledged_by_us(order) else settings.purpose_code,
         kind,
         order.po_number,
         date8(order.order_date),

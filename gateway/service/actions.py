@@ -25,7 +25,6 @@ from gateway.domain import commands
 from gateway.domain.model import Order
 from gateway.domain.values import (
     Address,
-    ConfirmationMethod,
     LineQuantity,
     Party,
     PurchaseOrderLine,
@@ -34,7 +33,7 @@ from gateway.domain.values import (
 )
 from gateway.errors import GatewayError, RuleViolation
 from gateway.mapping.engine import Mappings
-from gateway.mapping.outbound import Decision
+from gateway.mapping.outbound import Decision, acknowledged_by_us
 from gateway.service.export import export, find_order
 from gateway.service.messagebus import MessageBus
 from gateway.service.ports import UnitOfWork
@@ -169,7 +168,7 @@ class OrderDesk:
             return result
         if order.our_role is Role.BUYER:
             self._send(result, "860")
-        elif any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_SENT for c in order.confirmations):
+        elif acknowledged_by_us(order):
             self._send(result, "855", decision=Decision.as_it_stands())
         else:
             result.later = (

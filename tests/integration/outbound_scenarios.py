@@ -366,24 +366,19 @@ def _answering_every_change(store: Store) -> None:
     store.ingest(PO_4010)
 
 
-def _answer_to_change(store: Store) -> ExportResult:
-    """Take the buyer's 860 in; the 865 the gateway queued in answer."""
-    result = Ingestor(store.uow, store.mappings, clock=clock).ingest(
-        CHANGE_4010.read_bytes(), CHANGE_4010.name
-    )
-    (outcome,) = result.sets
-    assert "865" in outcome.message, outcome
+def queued_865(store: Store, partner: str, po_number: str) -> ExportResult:
+    """The newest 865 the gateway queued in answer to a buyer's 860 about the order."""
     with store.uow() as uow:
-        (document,) = [
-            d for d in uow.documents.for_order(BUYER, SELLER_PO) if "865" in d.transaction_sets
-        ]
+        document = [
+            d for d in uow.documents.for_order(partner, po_number) if "865" in d.transaction_sets
+        ][-1]
         (pending,) = [
             entry for entry in uow.outbox.pending() if entry["document_id"] == document.id
         ]
     assert document.id is not None and document.raw is not None
     return ExportResult(
-        partner=BUYER,
-        po_number=SELLER_PO,
+        partner=partner,
+        po_number=po_number,
         set_id="865",
         interchange_control=document.interchange_control or "",
         set_controls=document.set_controls,
@@ -391,6 +386,16 @@ def _answer_to_change(store: Store) -> ExportResult:
         document_id=document.id,
         outbox_id=int(str(pending["id"])),
     )
+
+
+def _answer_to_change(store: Store) -> ExportResult:
+    """Take the buyer's 860 in; the 865 the gateway queued in answer."""
+    result = Ingestor(store.uow, store.mappings, clock=clock).ingest(
+        CHANGE_4010.read_bytes(), CHANGE_4010.name
+    )
+    (outcome,) = result.sets
+    assert "865" in outcome.message, outcome
+    return queued_865(store, BUYER, SELLER_PO)
 
 
 SCENARIOS = (

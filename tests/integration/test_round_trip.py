@@ -16,7 +16,6 @@ from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
 from gateway.service.export import ExportResult
 from gateway.service.ingest import Ingestor
-from gateway.service.ports import StoredDocument
 from tests.integration.outbound_scenarios import (
     BUYER_PO,
     NOW,
@@ -25,6 +24,7 @@ from tests.integration.outbound_scenarios import (
     Store,
     fresh_store,
     placed,
+    queued_865,
 )
 
 
@@ -151,25 +151,6 @@ def test_the_sellers_855_replacing_theirs_after_a_cancellation_keeps_both_record
     assert "cancelled" in {flag.value for flag in bought.flags}
 
 
-def the_865(seller: Store) -> ExportResult:
-    """The 865 the seller's gateway queued in answer to the buyer's 860."""
-    with seller.uow() as uow:
-        (document,) = [
-            d for d in uow.documents.for_order(OUR_ID, BUYER_PO) if "865" in d.transaction_sets
-        ]
-    assert document.id is not None and document.raw is not None
-    return ExportResult(
-        partner=OUR_ID,
-        po_number=BUYER_PO,
-        set_id="865",
-        interchange_control=document.interchange_control or "",
-        set_controls=document.set_controls,
-        content=document.raw,
-        document_id=document.id,
-        outbox_id=0,
-    )
-
-
 def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: Path):
     buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
     seller.mappings = Mappings(
@@ -193,7 +174,7 @@ def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: 
         return buyer.export(BUYER_PO, "860")
 
     assert taken_in(seller, cut("C-1", "1"), "860-1") == ["changed"]
-    assert taken_in(buyer, the_865(seller), "865-1") == ["change accepted"]
+    assert taken_in(buyer, queued_865(seller, OUR_ID, BUYER_PO), "865-1") == ["change accepted"]
     (answered,) = answers(buyer)
     assert answered["accepted"] is True
 
@@ -210,14 +191,8 @@ def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: 
             carrier="UPSN",
         )
     )
-    before = {d.id for d in _documents(seller)}
     assert taken_in(seller, cut("C-2", "3"), "860-2") == ["refused"]
-    (refusal,) = [
-        d for d in _documents(seller) if d.id not in before and "865" in d.transaction_sets
-    ]
-    assert refusal.raw is not None
-    result = Ingestor(buyer.uow, buyer.mappings, clock=lambda: NOW).ingest(refusal.raw, "865-2")
-    assert [outcome.action for outcome in result.sets] == ["change refused"]
+    assert taken_in(buyer, queued_865(seller, OUR_ID, BUYER_PO), "865-2") == ["change refused"]
     refused = answers(buyer)[-1]
     assert refused["accepted"] is False and "12 fulfilled" in str(refused["note"])
     # our books keep our cancellation (none can be undone); the seller's show line 3 shipped
@@ -229,11 +204,6 @@ def answers(buyer: Store) -> list[dict[str, object]]:
     with buyer.uow() as uow:
         history = uow.orders.history(VENDOR, BUYER_PO)
     return [dict(e["payload"]) for e in history if e["name"] == "ChangeAnswered"]  # type: ignore[call-overload]
-
-
-def _documents(store: Store) -> list[StoredDocument]:
-    with store.uow() as uow:
-        return list(uow.documents.for_order(OUR_ID, BUYER_PO))
 
 
 def test_new_dates_sent_in_an_860_move_the_sellers_dates_too(tmp_path: Path):

@@ -94,9 +94,8 @@ class SettleTracker:
     def remaining(self, name: str) -> float:
         """Seconds until `name`, as last observed, has been unchanged for the settle time."""
         seen = self._sightings.get(name)
-        if seen is None:
-            return max(self.settle_seconds, 0.0)
-        return min(max(self.settle_seconds - (self.clock() - seen.since), 0.0), self.settle_seconds)
+        elapsed = 0.0 if seen is None else self.clock() - seen.since
+        return max(self.settle_seconds - elapsed, 0.0)
 
     def forget(self, name: str) -> None:
         """Drop what is known of `name` (it was picked up or changed under our feet)."""

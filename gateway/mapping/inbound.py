@@ -616,8 +616,9 @@ class LineStatus:
 
 @dataclass(frozen=True, slots=True)
 class LineAcknowledgement:
-    """A PO1 line of an 855 with its ACKs. `kept` is the quantity the seller keeps on the line
-    when the ACKs say (None: no change); `rejected` when the seller takes the whole line off."""
+    """A line of an 855 (PO1) or an 865 (POC) with its ACKs. `kept` is the quantity the seller
+    keeps on the line when the ACKs say (None: no change); `rejected` when the seller takes the
+    whole line off (both read for the 855 only)."""
 
     line_number: str
     product_ids: tuple[tuple[str, str], ...]
@@ -628,6 +629,14 @@ class LineAcknowledgement:
     def describe(self) -> str:
         statuses = ", ".join(status.describe() for status in self.statuses) or "no status"
         return f"line {self.line_number or '?'} {statuses}"
+
+    def answered(
+        self, order: Order, match_ids: tuple[str, ...], what: str
+    ) -> tuple[LineItem, list[LineAnswer]]:
+        """The order line it answers (by number, else by product id) and its ACKs as the order
+        records them."""
+        line = _line_of(order, self.line_number, self.product_ids, match_ids, what)
+        return line, [status.answer(line.line_number) for status in self.statuses]
 
 
 def _kept_quantity(
@@ -718,14 +727,8 @@ class OrderAcknowledgement:
         reasons: list[str] = []
         answers: list[LineAnswer] = []
         for acknowledged in self.lines:
-            line = _line_of(
-                order,
-                acknowledged.line_number,
-                acknowledged.product_ids,
-                self.match_ids,
-                "the acknowledged line",
-            )
-            answers.extend(status.answer(line.line_number) for status in acknowledged.statuses)
+            line, said = acknowledged.answered(order, self.match_ids, "the acknowledged line")
+            answers.extend(said)
             if acknowledged.rejected:
                 quantity = max(line.open, Decimal(0))
             elif acknowledged.kept is not None:
@@ -1440,16 +1443,11 @@ class ChangeAcknowledgement:
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """RecordChangeAnswer: taken or refused, with each line's statuses."""
         order = _held(orders, self.po_number, self.set_id)
-        answers: list[LineAnswer] = []
-        for acknowledged in self.lines:
-            line = _line_of(
-                order,
-                acknowledged.line_number,
-                acknowledged.product_ids,
-                self.match_ids,
-                "the answered line",
-            )
-            answers.extend(status.answer(line.line_number) for status in acknowledged.statuses)
+        answers = [
+            answer
+            for acknowledged in self.lines
+            for answer in acknowledged.answered(order, self.match_ids, "the answered line")[1]
+        ]
         return [
             RecordChangeAnswer(
                 **_common(self.context, self.po_number),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from gateway.domain.model import Order
+from gateway.domain.model import DATE_FIELDS, Order
 from gateway.domain.values import LineAnswer, LineAnswerStatus, LineQuantity
 from gateway.service.export import find_order
 from gateway.service.ports import OrderSummary, UnitOfWork
@@ -60,13 +60,9 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
         "purpose": order.purpose_code.value,
         "order_date": order.order_date.isoformat(),
         "dates": {
-            name: day.isoformat()
-            for name, day in (
-                ("requested_ship", order.requested_ship_date),
-                ("requested_delivery", order.requested_delivery_date),
-                ("cancel_after", order.cancel_after_date),
-            )
-            if day is not None
+            name.removesuffix("_date"): day.isoformat()
+            for name in DATE_FIELDS
+            if (day := getattr(order, name)) is not None
         },
         "currency": order.currency,
         "test": order.is_test,

@@ -44,18 +44,26 @@ run: $(STAMP)
 	@$(GW) run --once; status=$$?; [ $$status -le 1 ] || exit $$status
 	@echo; echo "== The day of order $(DEMO_PO): acknowledged, shipped in two parts, a line cancelled, invoiced"
 	@$(GW) ack $(DEMO_PO) --accept-all
-	@$(GW) fulfill $(DEMO_PO) --line 1:1 --carrier UPS --tracking 1Z999AA10123456784 \
+	@$(GW) fulfill $(DEMO_PO) --id F-1 --line 1:1 --carrier UPS --tracking 1Z999AA10123456784 \
 		--tracking-url "https://www.ups.com/track?tracknum=1Z999AA10123456784"
-	@$(GW) fulfill $(DEMO_PO) --line 2:2 --carrier FedEx --tracking 748900000012
+	@$(GW) fulfill $(DEMO_PO) --id F-2 --line 2:2 --carrier FedEx --tracking 748900000010
 	@$(GW) cancel $(DEMO_PO) --line 3:2 --reason "out of stock until spring" --by seller
 	@$(GW) invoice $(DEMO_PO)
 	@echo; echo "== A test order for Pinecrest, who takes orders by email"
 	@$(GW) test-order --partner pinecrest
-	@echo; echo "== One more pass: the documents go out, the emails are written"
+	@echo; echo "== One more pass: the documents go out (Confirmed once our 855 is delivered), the emails are written"
 	@$(GW) run --once
+	@echo; echo "== Harborview's 997s accept our documents: the order is Completed; the carrier's scans go on"
+	@n=900; for f in data/mailboxes/harborview/out/8*.x12; do n=$$((n+1)); \
+		$(GW) ack-file --control $$n "$$f" > "data/mailboxes/harborview/in/997_for_$$(basename "$$f")"; done
+	@$(GW) run --once
+	@$(GW) shipment $(DEMO_PO) F-1 --status delivered
 	@echo; $(GW) orders show $(DEMO_PO)
-	@echo; $(GW) orders list --include-test
-	@echo; $(GW) report
+	@echo; echo "== Every order (open and archived, test orders included), then a search by tracking number"
+	@$(GW) orders list --all --include-test
+	@$(GW) orders list --all --search 1z999aa1
+	@echo; echo "== The day's report: orders, quarantine, late documents"
+	@$(GW) report
 	@echo; $(GW) mail list
 	@echo; echo "Emails written to data/mail/captured/; documents for Harborview in data/mailboxes/harborview/out/"
 

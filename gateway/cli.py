@@ -23,7 +23,8 @@ from gateway import render
 from gateway.adapters.migrate import current_revision, head_revision
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import FolderTransport, PartnerProfile, load_config
-from gateway.domain.values import Address, LineQuantity, Party, Side
+from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
+from gateway.domain.values import Address, LineQuantity, Party, ShipmentStatus, Side
 from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
 from gateway.mapping.outbound import Decision, LineDecision
 from gateway.mapping.outbound_settings import HierarchyStructure
@@ -37,8 +38,9 @@ from gateway.service.documents import (
 )
 from gateway.service.export import export
 from gateway.service.notify import list_mail, retry_mail, show_mail
+from gateway.service.ports import MAX_PAGE, ORDER_SORTS, SCOPE_STATUSES, OrderQuery
 from gateway.service.report import build_report
-from gateway.service.views import list_orders, show_order
+from gateway.service.views import known_partners, list_orders, show_order
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import FileReport, Issue
 from gateway.x12.reader import CHUNK_SIZE, Reader
@@ -264,28 +266,185 @@ def orders() -> None:
     """Orders held by the gateway."""
 
 
+def _status_names() -> list[str]:
+    return [flag.value for flag in Flag] + list(SCOPE_STATUSES)
+
+
+def _fulfillment_names() -> list[str]:
+    return [status.value for status in FulfillmentStatus]
+
+
+def _payment_names() -> list[str]:
+    return [status.value for status in PaymentStatus]
+
+
+def _one_of(valid: Callable[[], list[str]]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback taking names from `valid` (read when the command runs), whatever their
+    case and spacing; an unknown one is a usage error naming the valid ones."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        names = valid()
+        chosen = []
+        for given in value if isinstance(value, tuple) else (value,):
+            name = " ".join(given.split()).lower()
+            if name not in names:
+                raise click.BadParameter(f"{given!r} is not one of: {', '.join(names)}")
+            chosen.append(name)
+        return tuple(chosen) if isinstance(value, tuple) else chosen[0]
+
+    return check
+
+
+def _iso_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD") from None
+
+
 @orders.command("list")
-@click.option("--partner", help="Only this partner's orders.")
+@click.option(
+    "--partner", metavar="KEY", help="Only this partner's orders (a partner profile's key)."
+)
 @click.option(
     "--status",
-    help="Only orders with this flag or status (confirmed, shipped, paid, completed, returned, "
-    "cancelled, open, unfulfilled, partially fulfilled, ...).",
+    "statuses",
+    metavar="NAME",
+    multiple=True,
+    callback=_one_of(_status_names),
+    help="Only orders with this flag, or open / archived; repeat it for several, all of which "
+    f"must hold ({', '.join(_status_names())}).",
 )
+@click.option(
+    "--fulfilment",
+    "fulfillment",
+    metavar="NAME",
+    callback=_one_of(_fulfillment_names),
+    help=f"Only orders with this fulfilment status ({', '.join(_fulfillment_names())}).",
+)
+@click.option(
+    "--payment",
+    metavar="NAME",
+    callback=_one_of(_payment_names),
+    help=f"Only orders with this payment status ({', '.join(_payment_names())}).",
+)
+@click.option(
+    "--since", metavar="YYYY-MM-DD", callback=_iso_day, help="Ordered on this day or later."
+)
+@click.option(
+    "--until", metavar="YYYY-MM-DD", callback=_iso_day, help="Ordered on this day or earlier."
+)
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Orders with a PO number, a line's product id, a tracking number, or a ship-to name "
+    "or a word of it that starts with TEXT (any case). Only the start is matched, which the "
+    "index answers: `1Z999` finds 1Z999AA10123456784, `456784` does not.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(ORDER_SORTS),
+    default="date",
+    show_default=True,
+    help="Order date, PO number, partner (then PO number) or last change.",
+)
+@click.option("--desc", "descending", is_flag=True, help="Sort the other way round.")
+@click.option(
+    "--limit",
+    metavar="N",
+    type=click.IntRange(1, MAX_PAGE),
+    default=50,
+    show_default=True,
+    help="Orders on the page.",
+)
+@click.option(
+    "--offset",
+    metavar="N",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Orders skipped before the page.",
+)
+@click.option(
+    "--archived",
+    is_flag=True,
+    help="Only archived orders (completed or cancelled) instead of open work.",
+)
+@click.option("--all", "every", is_flag=True, help="Open and archived orders alike.")
 @click.option("--include-test", is_flag=True, help="Include test orders (left out by default).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print the page as JSON instead of a table.")
 @click.pass_obj
 def orders_list(
-    settings: Settings, partner: str | None, status: str | None, include_test: bool, as_json: bool
+    settings: Settings,
+    partner: str | None,
+    statuses: tuple[str, ...],
+    fulfillment: str | None,
+    payment: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    search: str | None,
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+    archived: bool,
+    every: bool,
+    include_test: bool,
+    as_json: bool,
 ) -> None:
-    """List orders with their flags and statuses."""
+    """List orders with their flags and statuses, a page at a time: open work (neither
+    completed nor cancelled) unless --archived or --all, or a --status of completed, cancelled
+    or archived, says otherwise; oldest order date first unless --sort and --desc say
+    otherwise."""
+    if archived and every:
+        raise click.UsageError("give --archived or --all, not both")
+    if since is not None and until is not None and since > until:
+        raise click.UsageError(f"--since {since} is after --until {until}")
+    if search is not None and not search.strip():
+        raise click.BadParameter("give some text to search for", param_hint="--search")
     gateway = settings.gateway()
-    found = list_orders(
-        gateway.uow_factory(), partner=partner, status=status, include_test=include_test
+    if partner is not None:
+        _check_partner(gateway, partner)
+    query = OrderQuery(
+        partner=partner,
+        statuses=statuses,
+        fulfillment_status=fulfillment,
+        payment_status=payment,
+        since=since,
+        until=until,
+        search=search,
+        scope="archived" if archived else "all" if every else None,
+        include_test=include_test,
+        sort=sort,
+        descending=descending,
+        limit=limit,
+        offset=offset,
     )
+    found = list_orders(gateway.uow_factory(), query)
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        click.echo(json.dumps(found["orders"], indent=2))
         return
-    render.order_table(found)
+    render.order_table(found["orders"], total=found["total"], offset=found["offset"])
+
+
+def _check_partner(gateway: Gateway, partner: str) -> None:
+    """A partner is one of the profiles, or one whose orders the store holds (a sender without
+    a profile); any other is a usage error naming those."""
+    configured = {profile.key for profile in gateway.config.partners}
+    if partner in configured:
+        return
+    known = configured | set(known_partners(gateway.uow_factory()))
+    if partner not in known:
+        valid = (
+            f"one of: {', '.join(sorted(known))}"
+            if known
+            else "there are no partner profiles and no orders"
+        )
+        raise click.BadParameter(f"no partner {partner!r}; {valid}", param_hint="--partner")
 
 
 @orders.command("show")
@@ -844,6 +1003,7 @@ def _done(result: ActionResult, as_json: bool) -> None:
         click.echo(f"warning: {result.unsent}", err=True)
 
 
+SHIPMENT_STATUSES = [s.value for s in ShipmentStatus if s is not ShipmentStatus.AWAITING_SHIPMENT]
 PARTNER_OPTION = click.option("--partner", help="The partner, when several used this PO number.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -882,6 +1042,36 @@ def fulfill(
         tracking_url=tracking_url,
         ship_date=_date(ship_date, "--ship-date"),
         fulfillment_id=record_id,
+    )
+    _done(result, as_json)
+
+
+@cli.command()
+@click.argument("po_number")
+@click.argument("fulfillment_id")
+@click.option(
+    "--status",
+    required=True,
+    type=click.Choice(
+        [s.value for s in ShipmentStatus if s is not ShipmentStatus.AWAITING_SHIPMENT]
+    ),
+    help="Where the shipment is now, as the carrier's tracking says.",
+)
+@PARTNER_OPTION
+@JSON_OPTION
+@click.pass_obj
+def shipment(
+    settings: Settings,
+    po_number: str,
+    fulfillment_id: str,
+    status: str,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Record a shipment's status (in transit, delivered, delivery failed, returned to
+    sender...), also after the order is Shipped or Completed."""
+    result = _desk(settings).shipment_status(
+        po_number, fulfillment_id, ShipmentStatus(status), partner=partner
     )
     _done(result, as_json)
 
@@ -1160,6 +1350,7 @@ def report(settings: Settings, since: str | None, include_test: bool, as_json: b
         gateway.files,
         since=_date(since, "--since"),
         include_test=include_test,
+        profiles={p.key: p for p in gateway.config.partners},
     )
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -1182,6 +1373,10 @@ def report(settings: Settings, since: str | None, include_test: bool, as_json: b
     if unreachable:
         click.echo(f"mailboxes unreachable: {len(unreachable)}")
         render.table(unreachable)
+    late = found["late_documents"]
+    click.echo(f"late documents: {len(late)}")
+    if late:
+        render.table(late)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.domain import carriers
 from gateway.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = Path("data")
@@ -159,6 +160,22 @@ class AcknowledgementPolicy:
     deadline_hours: float = DEFAULT_ACK_DEADLINE_HOURS
 
 
+DEFAULT_ACK_DUE_HOURS = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class LatePolicy:
+    """Which late documents of an order alert the operators (what costs suppliers
+    chargebacks): an order we sell with no 855 sent `ack_due_hours` after it came (0: never),
+    a requested ship date passed with quantity still open, a cancel-after date passed with
+    quantity still open, a fulfilment recorded (its 856 due) before the order's 855 was sent."""
+
+    ack_due_hours: float = DEFAULT_ACK_DUE_HOURS
+    ship_date: bool = True
+    cancel_after: bool = True
+    ship_notice_before_ack: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class FolderTransport:
     """Local folder mailboxes: the partner (or a tool of theirs) drops files in `inbox` and
@@ -224,7 +241,13 @@ class PartnerProfile:
     contacts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (purpose, addresses)
     mappings: tuple[tuple[str, Any], ...] = ()  # (mapping name, override table)
     fulfilment: str = "edi"  # a seller's: edi (855/856/810) or direct (orders by email, by hand)
+    carriers: tuple[tuple[str, str], ...] = ()  # (alias, SCAC): how they name carriers
+    late: LatePolicy = LatePolicy()
     source: str = ""
+
+    def carrier_aliases(self) -> dict[str, str]:
+        """Their names for carriers, alias -> SCAC."""
+        return dict(self.carriers)
 
     def contacts_for(self, purpose: str) -> tuple[str, ...]:
         """The addresses for `purpose` (e.g. cancellations), else the `default` ones."""
@@ -271,6 +294,8 @@ def load_partner(path: Path) -> PartnerProfile:
             "contacts",
             "mappings",
             "fulfilment",
+            "carriers",
+            "late",
         },
         where,
     )
@@ -312,8 +337,41 @@ def load_partner(path: Path) -> PartnerProfile:
         contacts=tuple(found_contacts),
         mappings=tuple(sorted(overrides.items())),
         fulfilment=fulfilment,
+        carriers=_carrier_aliases(raw.get("carriers", {}), f"{where} [carriers]"),
+        late=_late(raw.get("late", {}), f"{where} [late]"),
         source=where,
     )
+
+
+def _carrier_aliases(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """`ALIAS = "SCAC"`: each SCAC one of the carriers table."""
+    table = _table(value, where)
+    found = []
+    for alias, scac in table.items():
+        if not isinstance(scac, str) or carriers.by_scac(scac) is None:
+            known = ", ".join(sorted(c.scac for c in carriers.CARRIERS))
+            raise ConfigurationError(
+                f"{where}: {alias!r} = {scac!r} is not a SCAC of the carriers table ({known})"
+            )
+        found.append((alias, scac))
+    return tuple(found)
+
+
+def _late(value: Any, where: str) -> LatePolicy:
+    table = _table(value, where)
+    _check_keys(
+        table, {"ack_due_hours", "ship_date", "cancel_after", "ship_notice_before_ack"}, where
+    )
+    hours = _number(table, "ack_due_hours", DEFAULT_ACK_DUE_HOURS, where)
+    if hours < 0:
+        raise ConfigurationError(f"{where}: ack_due_hours cannot be negative (0 turns it off)")
+    flags = {}
+    for key in ("ship_date", "cancel_after", "ship_notice_before_ack"):
+        flag = table.get(key, True)
+        if not isinstance(flag, bool):
+            raise ConfigurationError(f"{where}: {key} is true or false, not {flag!r}")
+        flags[key] = flag
+    return LatePolicy(ack_due_hours=hours, **flags)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -74,11 +74,13 @@ def table(rows: list[dict[str, Any]]) -> None:
     out.print(drawn)
 
 
-def order_table(orders: list[dict[str, Any]]) -> None:
-    """The `orders list` table."""
+def order_table(orders: list[dict[str, Any]], *, total: int | None = None, offset: int = 0) -> None:
+    """The `orders list` table: a page of `total` orders, starting after `offset` of them, and
+    which ones it shows below it (`showing 1-50 of 1,234 orders`)."""
     out = console()
+    total = len(orders) if total is None else total
     if not orders:
-        out.print("no orders")
+        out.print("no orders" if not total else f"no orders past {offset:,} (of {total:,})")
         return
     table = Table(show_lines=False)
     for heading in ("partner", "PO", "role", "date", "flags", "fulfilment", "payment"):
@@ -94,7 +96,10 @@ def order_table(orders: list[dict[str, Any]]) -> None:
             order["payment_status"],
         )
     out.print(table)
-    out.print(f"{len(orders)} orders")
+    out.print(
+        f"showing {offset + 1:,}-{offset + len(orders):,} of {total:,} order"
+        + ("s" if total != 1 else "")
+    )
 
 
 def order_detail(view: dict[str, Any]) -> None:

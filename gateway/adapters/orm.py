@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -53,6 +54,9 @@ orders = Table(
     Column("completed", Boolean, nullable=False, default=False),
     Column("returned", Boolean, nullable=False, default=False),
     Column("cancelled", Boolean, nullable=False, default=False),
+    Column("settled", Boolean, nullable=False, default=False, server_default=false()),
+    # completed or cancelled: out of the open work, in the archive
+    Column("archived", Boolean, nullable=False, default=False, server_default=false()),
     Column("fulfillment_status", String(32), nullable=False),
     Column("payment_status", String(32), nullable=False),
     Column("state", JSON, nullable=False),
@@ -61,7 +65,46 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("partner", "po_number", name="uq_orders_partner_po_number"),
 )
-Index("ix_orders_updated_at", orders.c.updated_at)
+FLAG_COLUMNS = ("confirmed", "settled", "shipped", "paid", "completed", "returned", "cancelled")
+"""The flags kept as columns of their own (besides `is_test`), as `rules.Flag` names them."""
+LISTING_FILTERS = ("is_test", "archived", *FLAG_COLUMNS)
+"""The columns every listing index ends with (see below)."""
+LISTING_INDEXES = {
+    "ix_orders_listing_date": ("order_date", "id"),
+    "ix_orders_listing_po": ("po_number", "id"),
+    "ix_orders_listing_updated": ("updated_at", "id"),
+    "ix_orders_listing_partner": ("partner", "order_date", "id"),
+    "ix_orders_listing_fulfillment": ("fulfillment_status", "order_date", "id"),
+    "ix_orders_listing_payment": ("payment_status", "order_date", "id"),
+}
+"""The indexes of `gateway orders list` (`SqlOrderRepository.summaries`), by their leading
+columns: the sort keys (order date, PO number, last change, each with the row id that breaks
+ties), and the partner, fulfilment status and payment status that narrow a listing first, with
+the order date after them. Each ends with `LISTING_FILTERS`, so whatever the scope (open,
+archived, all), test orders in or out and the flags asked for, a page is read in index order
+with the filters checked in the index, and a count never reads the table."""
+for _name, _leading in LISTING_INDEXES.items():
+    Index(_name, *(orders.c[column] for column in (*_leading, *LISTING_FILTERS)))
+
+SEARCH_TERM_LENGTH = 128
+order_search_terms = Table(
+    "order_search_terms",
+    metadata,
+    # compared byte by byte on PostgreSQL too (collation "C"), so a prefix is one index range
+    Column(
+        "term",
+        String(SEARCH_TERM_LENGTH).with_variant(
+            String(SEARCH_TERM_LENGTH, collation="C"), "postgresql"
+        ),
+        primary_key=True,
+    ),
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    sqlite_with_rowid=False,  # the primary key is the table: one B-tree to write, not three
+)
+"""The words an order is found by (`gateway orders list --search`), lower-cased: its PO number,
+the product ids of its lines, the ship-to party's name and each word of it, the tracking numbers
+of its fulfilments (see `gateway.adapters.search`). Written with the order, every time; the
+primary key (term, order) is the search's index."""
 
 order_events = Table(
     "order_events",

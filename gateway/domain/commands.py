@@ -17,6 +17,8 @@ from decimal import Decimal
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
     LineAnswer,
     LineQuantity,
     Pack,
@@ -122,11 +124,26 @@ class UpdateShipmentStatus(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkFulfillmentPassedOn(Command):
-    """Record that a fulfilment was passed to the other side (856 sent or received, e-mailed)."""
+class TrackDocument(Command):
+    """Start following a document of ours about the order, just queued: `document` names it
+    ("document 12", "email 7"), `kind` says what it can prove once it arrives, `fulfillment_ids`
+    the fulfilments an 856 carries, `needs_acceptance` whether the partner owes a 997/999 for it
+    (then only their acceptance proves it reached their system)."""
 
-    fulfillment_id: str
-    via: str = ""
+    document: str
+    kind: DocumentKind
+    fulfillment_ids: tuple[str, ...] = ()
+    needs_acceptance: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDocumentState(Command):
+    """Record how far a followed document got (delivered, accepted or rejected by the partner's
+    acknowledgement, failed for good, queued again to be resent)."""
+
+    document: str
+    state: DocumentState
+    detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

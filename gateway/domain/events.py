@@ -20,6 +20,8 @@ from gateway.domain.plain import Plain, PlainData
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
     LineAnswer,
     LineQuantity,
     Pack,
@@ -144,6 +146,32 @@ class FulfillmentPassedOn(Event):
 
     fulfillment_id: str
     via: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentTracked(Event):
+    """A document of ours about the order was queued, and is followed until it arrives."""
+
+    document: str
+    kind: DocumentKind
+    fulfillment_ids: tuple[str, ...]
+    needs_acceptance: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentStateChanged(Event):
+    """A followed document got further (or failed, or was queued again)."""
+
+    document: str
+    kind: DocumentKind
+    previous: DocumentState
+    state: DocumentState
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationProven(Event):
+    """The order became Confirmed: the vendor is known to have it."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,15 +37,16 @@ from gateway.domain.commands import (
     CreateFulfillment,
     DeleteNote,
     EditNote,
-    MarkFulfillmentPassedOn,
     MarkPaid,
     ReceiveOrder,
     RecordChangeAnswer,
+    RecordDocumentState,
     RecordInvoice,
     RecordRefund,
     RecordRefusal,
     RecordReturn,
     ReplaceOrder,
+    TrackDocument,
     UpdateShipmentStatus,
 )
 from gateway.domain.events import Event, Fact
@@ -53,6 +54,8 @@ from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
 from gateway.domain.values import (
     CarrierRouting,
     ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
     EntityCode,
     LineAnswer,
     LineQuantity,
@@ -207,7 +210,7 @@ class Invoice:
 
 @dataclass(frozen=True)
 class Payment:
-    """Money received (or paid) for the order; `in_full` when marked as paying all that is owed."""
+    """Money received (or paid) for the order; `in_full` when it paid the open balance."""
 
     amount: Decimal
     in_full: bool
@@ -223,6 +226,22 @@ class Confirmation:
     source: str
     at: datetime
     lines: tuple[LineAnswer, ...] = ()
+
+
+@dataclass
+class Dispatch:
+    """A document of ours about the order (an 850, 855, 856, 810, 860, 865 or the order's
+    email), followed from the outbox to the partner: what the flags Confirmed and Completed
+    rest on, since a flag means a fact the gateway can prove, never a document merely queued."""
+
+    document: str
+    kind: DocumentKind
+    queued_at: datetime
+    state: DocumentState = DocumentState.QUEUED
+    fulfillment_ids: tuple[str, ...] = ()
+    needs_acceptance: bool = False
+    updated_at: datetime | None = None
+    detail: str = ""
 
 
 @dataclass
@@ -259,6 +278,7 @@ class Order:
     cancel_after_date: date | None = None
     lines: list[LineItem] = field(default_factory=list)
     is_test: bool = False
+    received_at: datetime | None = None  # when the order came (or we placed it)
     notes: list[Note] = field(default_factory=list)
     source_documents: list[str] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
@@ -268,6 +288,7 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    dispatches: list[Dispatch] = field(default_factory=list)
     version: int = 0
     events: list[Event] = field(default_factory=list)
     history: list[Fact] = field(default_factory=list)
@@ -304,6 +325,10 @@ class Order:
         """The invoice with that number, if the order has it."""
         return next((i for i in self.invoices if i.number == number), None)
 
+    def dispatch(self, document: str) -> Dispatch | None:
+        """The followed document with that name, if the order follows it."""
+        return next((d for d in self.dispatches if d.document == document), None)
+
     def note(self, note_id: str) -> Note | None:
         """The note with that id, if the order still has it."""
         return next((n for n in self.notes if n.id == note_id), None)
@@ -333,6 +358,7 @@ class Order:
             cancel_after_date=command.cancel_after_date,
             lines=[LineItem.from_purchase_order_line(line) for line in command.lines],
             is_test=command.is_test,
+            received_at=command.at,
         )
         order._record(
             command,
@@ -370,8 +396,10 @@ class Order:
                 self.create_fulfillment(command)
             case UpdateShipmentStatus():
                 self.update_shipment_status(command)
-            case MarkFulfillmentPassedOn():
-                self.mark_fulfillment_passed_on(command)
+            case TrackDocument():
+                self.track_document(command)
+            case RecordDocumentState():
+                self.record_document_state(command)
             case CancelLines():
                 self.cancel_lines(command)
             case CancelOrder():
@@ -491,7 +519,7 @@ class Order:
         )
 
     def create_fulfillment(self, command: CreateFulfillment) -> None:
-        """Record a shipment. After Shipped it is refused (no-fulfilment-after-shipped): the
+        """Record a shipment. After Shipped it is refused (no-change-after-shipped): the
         service may then keep it for an operator with `record_refused_fulfillment`."""
         rules.check(self, command)
         before = rules.flags(self)
@@ -598,18 +626,70 @@ class Order:
             ),
         )
 
-    def mark_fulfillment_passed_on(self, command: MarkFulfillmentPassedOn) -> None:
-        """Record that a fulfilment reached the other side (which may complete the order)."""
+    def track_document(self, command: TrackDocument) -> None:
+        """Follow a document of ours about the order, just queued."""
         rules.check(self, command)
         before = rules.flags(self)
-        self._fulfillment(command.fulfillment_id).passed_on = True
+        self.dispatches.append(
+            Dispatch(
+                document=command.document,
+                kind=command.kind,
+                queued_at=command.at,
+                fulfillment_ids=command.fulfillment_ids,
+                needs_acceptance=command.needs_acceptance,
+            )
+        )
         self._record(
             command,
             before,
-            events.FulfillmentPassedOn(
-                **self._about(command), fulfillment_id=command.fulfillment_id, via=command.via
+            events.DocumentTracked(
+                **self._about(command),
+                document=command.document,
+                kind=command.kind,
+                fulfillment_ids=command.fulfillment_ids,
+                needs_acceptance=command.needs_acceptance,
             ),
         )
+
+    def record_document_state(self, command: RecordDocumentState) -> None:
+        """Move a followed document on. The same state again records nothing (a second 997
+        accepting it). An 856 that reached the partner passes its fulfilments on."""
+        rules.check(self, command)
+        dispatch = self.dispatch(command.document)
+        if dispatch is None:  # rules.check has refused it already
+            raise AssertionError(f"document {command.document} vanished")
+        if dispatch.state is command.state:
+            return
+        before = rules.flags(self)
+        previous = dispatch.state
+        dispatch.state, dispatch.updated_at, dispatch.detail = (
+            command.state,
+            command.at,
+            command.detail,
+        )
+        happened: list[Event] = [
+            events.DocumentStateChanged(
+                **self._about(command),
+                document=dispatch.document,
+                kind=dispatch.kind,
+                previous=previous,
+                state=command.state,
+                detail=command.detail,
+            )
+        ]
+        if rules.reached(dispatch) and dispatch.kind is DocumentKind.SHIP_NOTICE:
+            for fulfillment_id in dispatch.fulfillment_ids:
+                fulfillment = self.fulfillment(fulfillment_id)
+                if fulfillment is not None and not fulfillment.passed_on:
+                    fulfillment.passed_on = True
+                    happened.append(
+                        events.FulfillmentPassedOn(
+                            **self._about(command),
+                            fulfillment_id=fulfillment_id,
+                            via=dispatch.document,
+                        )
+                    )
+        self._record(command, before, *happened)
 
     def cancel_lines(self, command: CancelLines) -> None:
         """Cancel some open quantity of some lines."""
@@ -704,15 +784,13 @@ class Order:
         )
 
     def mark_paid(self, command: MarkPaid) -> None:
-        """Record a payment of `command.amount`, or without one, of everything still owed
-        (the invoiced amount not yet paid, possibly nothing), which marks the order paid."""
+        """Record a payment of `command.amount`, or without one, of the open invoiced balance
+        (`in_full`); the rules refuse a payment with nothing invoiced open and one above the
+        balance."""
         rules.check(self, command)
         before = rules.flags(self)
         in_full = command.amount is None
-        if command.amount is None:
-            amount = max(rules.invoiced_amount(self) - rules.paid_amount(self), rules.ZERO)
-        else:
-            amount = command.amount
+        amount = rules.open_balance(self) if command.amount is None else command.amount
         self.payments.append(Payment(amount, in_full, command.reference, command.at))
         self._record(
             command,

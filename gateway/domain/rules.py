@@ -21,41 +21,55 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     quantity-must-be-positive                      ReceiveOrder, ReplaceOrder, ChangeLines,
                                                    CreateFulfillment, CancelLines, RecordReturn,
                                                    RecordRefund, RecordInvoice
+    quantity-within-limit                          CreateFulfillment, CancelLines, RecordReturn,
+                                                   RecordRefund
+    counted-units-are-whole                        CreateFulfillment, CancelLines, RecordReturn,
+                                                   RecordRefund
     price-cannot-be-negative                       ReceiveOrder, ReplaceOrder, ChangeLines
     amount-must-be-positive                        RecordRefund, RecordInvoice, MarkPaid
+    amount-within-limit                            RecordRefund, RecordInvoice, MarkPaid
     record-needs-lines                             CreateFulfillment, CancelLines, RecordReturn
     line-must-exist                                CreateFulfillment, CancelLines, RecordReturn,
                                                    RecordRefund, RecordInvoice, ConfirmOrder,
                                                    RecordChangeAnswer
-    record-id-unique                               CreateFulfillment, CancelLines, CancelOrder,
-                                                   RecordReturn, RecordRefund, RecordInvoice,
-                                                   AddNote
+    record-id-unique                               CreateFulfillment, TrackDocument, CancelLines,
+                                                   CancelOrder, RecordReturn, RecordRefund,
+                                                   RecordInvoice, AddNote
     cancelled-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
                                                    CancelLines, CancelOrder, ChangeCustomer,
                                                    ChangeDates
-    completed-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
+    no-change-after-shipped                        ReplaceOrder, ChangeLines, ConfirmOrder,
                                                    CancelLines, CancelOrder, ChangeCustomer,
-                                                   ChangeDates
+                                                   ChangeDates, CreateFulfillment
     acknowledgement-direction-follows-role         ConfirmOrder
-    no-fulfilment-after-shipped                    CreateFulfillment
     cancelled-quantity-cannot-be-fulfilled         CreateFulfillment
     fulfilment-takes-only-open-quantity            CreateFulfillment
+    carrier-must-be-known                          CreateFulfillment
+    tracking-number-required                       CreateFulfillment
+    tracking-number-must-be-valid                  CreateFulfillment
+    tracking-number-used-once                      CreateFulfillment
+    tracking-url-http-only                         CreateFulfillment
+    ship-date-plausible                            CreateFulfillment
     several-tracking-numbers-need-several-products CreateFulfillment
     sscc-must-be-valid                             CreateFulfillment
     packs-match-fulfilment                         CreateFulfillment
     shipment-status-moves-forward                  CreateFulfillment, UpdateShipmentStatus
-    fulfilment-must-exist                          UpdateShipmentStatus, MarkFulfillmentPassedOn
-    fulfilment-passed-on-once                      MarkFulfillmentPassedOn
+    fulfilment-must-exist                          UpdateShipmentStatus, TrackDocument
+    document-must-be-tracked                       RecordDocumentState
+    document-state-moves-forward                   RecordDocumentState
     fulfilled-quantity-cannot-be-cancelled         CancelLines
     cancellation-takes-only-open-quantity          CancelLines
     nothing-open-to-cancel                         CancelOrder
     replace-cannot-reduce-below-settled            ReplaceOrder, ChangeLines
     replace-cannot-remove-fulfilled-line           ReplaceOrder
-    replace-cannot-reopen-shipped-order            ReplaceOrder, ChangeLines
     return-only-of-fulfilled-unreturned-quantity   RecordReturn
+    refund-only-of-shipped-quantity                RecordRefund
+    refund-cannot-exceed-paid                      RecordRefund
     invoice-must-exist                             AcceptInvoice
     invoice-accepted-once                          AcceptInvoice
     paid-order-cannot-be-marked-paid               MarkPaid
+    payment-needs-invoiced-balance                 MarkPaid
+    payment-cannot-exceed-balance                  MarkPaid
     note-must-exist                                EditNote, DeleteNote
     note-needs-text                                AddNote, EditNote
 
@@ -64,8 +78,8 @@ Rules kept by the absence of a command (nothing to check, nothing can break them
     rule                                           what is missing on purpose
     ---------------------------------------------  --------------------------------------------
     fulfilment-is-never-edited                     no command edits or deletes a fulfilment;
-                                                   only its shipment status and passed-on mark
-                                                   move on
+                                                   only its shipment status moves on, and it is
+                                                   passed on when its 856 reaches the partner
     cancellation-is-final                          no command undoes a cancellation or lowers a
                                                    cancelled quantity
 
@@ -73,38 +87,47 @@ Rules that derive a status (computed on demand, never stored)::
 
     rule                                           derived from
     ---------------------------------------------  --------------------------------------------
-    confirmed-once-acknowledged                    confirmations (855 sent/received, vendor
-                                                   notified)
+    confirmed-once-vendor-has-the-order            their 855 received; our 850 or order email
+                                                   reaching the seller; our 855 delivered
     settled-when-every-unit-fulfilled-or-cancelled open quantity of every line is zero
     shipped-when-every-line-fulfilled              settled, with some quantity fulfilled
     cancelled-when-every-unit-cancelled            settled, with nothing fulfilled
-    completed-when-settled-and-passed-on           shipped, and every fulfilment passed on
+    completed-when-fulfilment-information-reached-the-other-side
+                                                   shipped, confirmed, every fulfilment passed
+                                                   on, no 855/856 still queued or failed
     returned-when-return-or-refund-recorded        returns and refunds
-    paid-when-invoice-accepted-or-marked-paid      invoices, their acceptance, payments
-    fulfilment-status-at-a-glance                  quantities, shipment statuses, returns
+    paid-when-payments-reach-invoiced-and-shipped-invoiced
+                                                   invoices, their lines, payments
+    fulfilment-status-at-a-glance                  quantities
     payment-status-from-amounts                    invoiced, paid and refunded amounts
 
 A derived flag can raise an event of its own (state-triggered, as h11 has them): when a command
-makes the order Shipped, Cancelled or Completed, `FLAG_EVENTS` says which event follows the
-command's own.
+makes the order Confirmed, Shipped, Cancelled or Completed, `FLAG_EVENTS` says which event
+follows the command's own.
 
-Two deliberate readings: after Completed the goods side is closed (no replacement, confirmation,
-cancellation or customer change; no fulfilment since it is Shipped), but returns, refunds,
-invoices, payments, shipment tracking and notes still go on, because an 810 and the carrier's
-delivery scan normally come after the 856 that completes a drop-ship order. And a fulfilment's
-quantity counts as fulfilled whatever its shipment status, CANCELLED included: a fulfilment is a
-fact that is never undone, so the units of a cancelled shipment stay fulfilled.
+Flags are facts the gateway can prove, never intentions: a document queued proves nothing. The
+order follows each document of ours about it (`Dispatch`: queued, delivered, accepted, rejected,
+failed, moved on by `TrackDocument` and `RecordDocumentState` as the outbox, the mail server and
+the partner's acknowledgements report), and Confirmed and Completed are read from those states.
+
+Two deliberate readings: Shipped locks the order's goods and terms (no replacement, deciding
+acknowledgement, cancellation, customer or date change, no new fulfilment), but returns, refunds,
+invoices, payments, shipment tracking, notes and acknowledgements that agree with what shipped
+still go on, because an 810 and the carrier's delivery scan normally come after the 856. And a
+fulfilment's quantity counts as fulfilled whatever its shipment status, CANCELLED included: a
+fulfilment is a fact that is never undone, so the units of a cancelled shipment stay fulfilled.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from gateway.domain import events
+from gateway.domain import carriers, events
 from gateway.domain.commands import (
     AcceptInvoice,
     AddNote,
@@ -118,19 +141,26 @@ from gateway.domain.commands import (
     CreateFulfillment,
     DeleteNote,
     EditNote,
-    MarkFulfillmentPassedOn,
     MarkPaid,
     ReceiveOrder,
     RecordChangeAnswer,
+    RecordDocumentState,
     RecordInvoice,
     RecordRefund,
     RecordRefusal,
     RecordReturn,
     ReplaceOrder,
+    TrackDocument,
     UpdateShipmentStatus,
 )
 from gateway.domain.values import (
+    COUNTED_UNITS,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
     ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
+    LineAnswerStatus,
     LineQuantity,
     Pack,
     PurchaseOrderLine,
@@ -143,9 +173,10 @@ from gateway.domain.values import (
 from gateway.errors import RuleViolation
 
 if TYPE_CHECKING:
-    from gateway.domain.model import Order
+    from gateway.domain.model import Dispatch, Order
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 class Flag(enum.StrEnum):
@@ -162,26 +193,23 @@ class Flag(enum.StrEnum):
 
 
 class FulfillmentStatus(enum.StrEnum):
-    """Where the goods of the whole order stand."""
+    """Where the goods of the whole order stand (the specification's order page)."""
 
     UNFULFILLED = "unfulfilled"
     PARTIALLY_FULFILLED = "partially fulfilled"
     FULFILLED = "fulfilled"
-    DELIVERED = "delivered"
-    PARTIALLY_RETURNED = "partially returned"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
 
 
 class PaymentStatus(enum.StrEnum):
-    """Where the money of the whole order stands."""
+    """Where the money of the whole order stands (the specification's order page)."""
 
-    UNPAID = "unpaid"
-    IN_PROGRESS = "in progress"  # invoiced, not accepted nor paid
+    PENDING = "pending"  # nothing paid yet
+    AUTHORIZED = "authorized"  # every invoice accepted by the side that owes it, not paid yet
     PARTIALLY_PAID = "partially paid"
     PAID = "paid"
     PARTIALLY_REFUNDED = "partially refunded"
     REFUNDED = "refunded"
+    VOIDED = "voided"  # cancelled with nothing paid: nothing will be
 
 
 @dataclass(frozen=True)
@@ -200,7 +228,8 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
     ConfirmOrder,
     CreateFulfillment,
     UpdateShipmentStatus,
-    MarkFulfillmentPassedOn,
+    TrackDocument,
+    RecordDocumentState,
     CancelLines,
     CancelOrder,
     RecordReturn,
@@ -225,6 +254,17 @@ CLOSING: tuple[type[Command], ...] = (
     ChangeCustomer,
     ChangeDates,
 )
+LOCKED_AFTER_SHIPPED: tuple[type[Command], ...] = (*CLOSING, CreateFulfillment)
+"""What Shipped locks: the order's goods, terms, ship-to and dates. Returns, refunds, invoices,
+payments, notes, shipment statuses, documents' progress and acknowledgements that agree with
+what shipped go on."""
+RECORD_LINES: tuple[type[Command], ...] = (
+    CreateFulfillment,
+    CancelLines,
+    RecordReturn,
+    RecordRefund,
+)
+"""The records whose line quantities are counted goods (whole numbers for counted units)."""
 
 GUARD_RULES = (
     Rule("command-matches-order", "a command names the order it is given to", EVERY_COMMAND),
@@ -259,6 +299,16 @@ GUARD_RULES = (
         ),
     ),
     Rule(
+        "quantity-within-limit",
+        f"a quantity recorded is at most {MAX_QUANTITY:,}",
+        RECORD_LINES,
+    ),
+    Rule(
+        "counted-units-are-whole",
+        "a quantity of a unit that is counted (EA, CA, PK...) is a whole number",
+        RECORD_LINES,
+    ),
+    Rule(
         "price-cannot-be-negative",
         "a unit price, when given, is zero or more",
         (ReceiveOrder, ReplaceOrder, ChangeLines),
@@ -266,6 +316,11 @@ GUARD_RULES = (
     Rule(
         "amount-must-be-positive",
         "an amount of money given is a finite number above zero",
+        (RecordRefund, RecordInvoice, MarkPaid),
+    ),
+    Rule(
+        "amount-within-limit",
+        f"an amount of money is in cents and at most {MAX_AMOUNT:,}",
         (RecordRefund, RecordInvoice, MarkPaid),
     ),
     Rule(
@@ -291,6 +346,7 @@ GUARD_RULES = (
         "a new record does not reuse the id of one the order holds",
         (
             CreateFulfillment,
+            TrackDocument,
             CancelLines,
             CancelOrder,
             RecordReturn,
@@ -306,19 +362,15 @@ GUARD_RULES = (
         CLOSING,
     ),
     Rule(
-        "completed-order-is-closed",
-        "after Completed only returns, refunds, money, tracking and notes change the order",
-        CLOSING,
+        "no-change-after-shipped",
+        "after Shipped only returns, refunds, invoices, payments, notes, shipment statuses and"
+        " acknowledgements that agree with what shipped change the order",
+        LOCKED_AFTER_SHIPPED,
     ),
     Rule(
         "acknowledgement-direction-follows-role",
         "a seller sends the 855, a buyer receives it",
         (ConfirmOrder,),
-    ),
-    Rule(
-        "no-fulfilment-after-shipped",
-        "once Shipped, no fulfilment is added",
-        (CreateFulfillment,),
     ),
     Rule(
         "cancelled-quantity-cannot-be-fulfilled",
@@ -328,6 +380,36 @@ GUARD_RULES = (
     Rule(
         "fulfilment-takes-only-open-quantity",
         "a line is not fulfilled beyond its open quantity",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "carrier-must-be-known",
+        "a fulfilment names its carrier by the SCAC of a carrier of the carriers table",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "tracking-number-required",
+        "a fulfilment carries at least one tracking number",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "tracking-number-must-be-valid",
+        "a tracking number has its carrier's form and check digit, and is no dummy",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "tracking-number-used-once",
+        "a tracking number appears once on an order",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "tracking-url-http-only",
+        "a tracking URL is an absolute http or https address",
+        (CreateFulfillment,),
+    ),
+    Rule(
+        "ship-date-plausible",
+        "a ship date is not before the order date and not in the future",
         (CreateFulfillment,),
     ),
     Rule(
@@ -353,12 +435,17 @@ GUARD_RULES = (
     Rule(
         "fulfilment-must-exist",
         "a command about a fulfilment names one the order holds",
-        (UpdateShipmentStatus, MarkFulfillmentPassedOn),
+        (UpdateShipmentStatus, TrackDocument),
     ),
     Rule(
-        "fulfilment-passed-on-once",
-        "a fulfilment is passed on to the other side once",
-        (MarkFulfillmentPassedOn,),
+        "document-must-be-tracked",
+        "the progress recorded is of a document the order follows",
+        (RecordDocumentState,),
+    ),
+    Rule(
+        "document-state-moves-forward",
+        "a document's state follows DOCUMENT_TRANSITIONS",
+        (RecordDocumentState,),
     ),
     Rule(
         "fulfilled-quantity-cannot-be-cancelled",
@@ -386,20 +473,35 @@ GUARD_RULES = (
         (ReplaceOrder,),
     ),
     Rule(
-        "replace-cannot-reopen-shipped-order",
-        "a replacement or a change of a Shipped order adds no open quantity",
-        (ReplaceOrder, ChangeLines),
-    ),
-    Rule(
         "return-only-of-fulfilled-unreturned-quantity",
         "a return takes only quantity fulfilled and not yet returned",
         (RecordReturn,),
+    ),
+    Rule(
+        "refund-only-of-shipped-quantity",
+        "the quantities refunded on a line add up to at most what shipped of it",
+        (RecordRefund,),
+    ),
+    Rule(
+        "refund-cannot-exceed-paid",
+        "refunds add up to at most what was paid",
+        (RecordRefund,),
     ),
     Rule("invoice-must-exist", "an accepted invoice is one the order holds", (AcceptInvoice,)),
     Rule("invoice-accepted-once", "an invoice is accepted once", (AcceptInvoice,)),
     Rule(
         "paid-order-cannot-be-marked-paid",
         "an order already Paid is not marked paid again",
+        (MarkPaid,),
+    ),
+    Rule(
+        "payment-needs-invoiced-balance",
+        "a payment pays an invoiced balance still open",
+        (MarkPaid,),
+    ),
+    Rule(
+        "payment-cannot-exceed-balance",
+        "a payment is at most the invoiced balance still open (no overpayment)",
         (MarkPaid,),
     ),
     Rule(
@@ -414,7 +516,12 @@ STRUCTURAL_RULES = (
 )
 
 DERIVATION_RULES = (
-    Rule("confirmed-once-acknowledged", "Confirmed once acknowledged or the vendor notified"),
+    Rule(
+        "confirmed-once-vendor-has-the-order",
+        "Confirmed once the vendor is known to have the order: their 855 received, our 850"
+        " delivered (and accepted when they owe a 997), our order email taken by the mail"
+        " server, or, when we sell, our 855 delivered",
+    ),
     Rule(
         "settled-when-every-unit-fulfilled-or-cancelled",
         "settled (complete) when every unit is fulfilled or cancelled",
@@ -428,15 +535,17 @@ DERIVATION_RULES = (
         "Cancelled when every unit is cancelled and none fulfilled",
     ),
     Rule(
-        "completed-when-settled-and-passed-on",
-        "Completed when shipped and every fulfilment passed on",
+        "completed-when-fulfilment-information-reached-the-other-side",
+        "Completed when Shipped, Confirmed, every fulfilment passed on (its 856 delivered, and"
+        " accepted when a 997 is owed, or received from the seller) and no 855 or 856 about the"
+        " order still queued or failed",
     ),
     Rule("returned-when-return-or-refund-recorded", "Returned once a return or refund is recorded"),
     Rule(
-        "paid-when-invoice-accepted-or-marked-paid",
-        "Paid when invoiced and accepted, marked paid, or paid the invoiced amount",
+        "paid-when-payments-reach-invoiced-and-shipped-invoiced",
+        "Paid when the payments reach the invoiced total and what shipped is invoiced",
     ),
-    Rule("fulfilment-status-at-a-glance", "one fulfilment status from quantities and shipments"),
+    Rule("fulfilment-status-at-a-glance", "one fulfilment status from the quantities"),
     Rule("payment-status-from-amounts", "one payment status from invoices, payments, refunds"),
 )
 
@@ -444,41 +553,70 @@ RULES: dict[str, Rule] = {
     rule.name: rule for rule in (*GUARD_RULES, *STRUCTURAL_RULES, *DERIVATION_RULES)
 }
 
+_ON_THE_WAY = frozenset(
+    {
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.DELIVERED,
+        ShipmentStatus.DELIVERY_FAILED,
+        ShipmentStatus.RETURNED_TO_SENDER,
+    }
+)
 SHIPMENT_TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
     ShipmentStatus.AWAITING_SHIPMENT: frozenset(
-        {
-            ShipmentStatus.SHIPPED,
-            ShipmentStatus.IN_TRANSIT,
-            ShipmentStatus.OUT_FOR_DELIVERY,
-            ShipmentStatus.DELIVERED,
-            ShipmentStatus.DELIVERY_FAILED,
-            ShipmentStatus.CANCELLED,
-        }
+        {ShipmentStatus.LABEL_CREATED, ShipmentStatus.SHIPPED, ShipmentStatus.CANCELLED}
+        | _ON_THE_WAY
     ),
-    ShipmentStatus.SHIPPED: frozenset(
-        {
-            ShipmentStatus.IN_TRANSIT,
-            ShipmentStatus.OUT_FOR_DELIVERY,
-            ShipmentStatus.DELIVERED,
-            ShipmentStatus.DELIVERY_FAILED,
-        }
-    ),
-    ShipmentStatus.IN_TRANSIT: frozenset(
-        {ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERED, ShipmentStatus.DELIVERY_FAILED}
-    ),
+    ShipmentStatus.LABEL_CREATED: frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.CANCELLED})
+    | _ON_THE_WAY,
+    ShipmentStatus.SHIPPED: _ON_THE_WAY,
+    ShipmentStatus.IN_TRANSIT: _ON_THE_WAY - {ShipmentStatus.IN_TRANSIT},
     ShipmentStatus.OUT_FOR_DELIVERY: frozenset(
-        {ShipmentStatus.DELIVERED, ShipmentStatus.DELIVERY_FAILED}
+        {
+            ShipmentStatus.DELIVERED,
+            ShipmentStatus.DELIVERY_FAILED,
+            ShipmentStatus.RETURNED_TO_SENDER,
+        }
     ),
-    # a failed delivery is tried again
-    ShipmentStatus.DELIVERY_FAILED: frozenset(
-        {ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERED}
-    ),
+    # a failed delivery is tried again, or the parcel goes back
+    ShipmentStatus.DELIVERY_FAILED: _ON_THE_WAY - {ShipmentStatus.DELIVERY_FAILED},
     ShipmentStatus.DELIVERED: frozenset(),
+    ShipmentStatus.RETURNED_TO_SENDER: frozenset(),
     ShipmentStatus.CANCELLED: frozenset(),
 }
 """Which shipment status may follow which (a repeated status is no move and is refused)."""
 
-INITIAL_SHIPMENT_STATUSES = frozenset(ShipmentStatus) - {ShipmentStatus.CANCELLED}
+DOCUMENT_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
+    # the partner's answer proves delivery too (a crash may lose our record of handing it over)
+    DocumentState.QUEUED: frozenset(
+        {
+            DocumentState.DELIVERED,
+            DocumentState.ACCEPTED,
+            DocumentState.REJECTED,
+            DocumentState.FAILED,
+        }
+    ),
+    # a later acknowledgement may correct an earlier one; anything may be queued to be resent
+    DocumentState.DELIVERED: frozenset(
+        {DocumentState.ACCEPTED, DocumentState.REJECTED, DocumentState.QUEUED}
+    ),
+    DocumentState.ACCEPTED: frozenset({DocumentState.REJECTED, DocumentState.QUEUED}),
+    DocumentState.REJECTED: frozenset({DocumentState.ACCEPTED, DocumentState.QUEUED}),
+    DocumentState.FAILED: frozenset({DocumentState.QUEUED, DocumentState.DELIVERED}),
+}
+"""Which state of a followed document may follow which (the same state again records
+nothing)."""
+
+OUTSTANDING = frozenset({DocumentState.QUEUED, DocumentState.FAILED})
+"""A document in these states has not reached the partner, and may still be sent."""
+
+FULFILMENT_INFORMATION = frozenset({DocumentKind.ACKNOWLEDGEMENT, DocumentKind.SHIP_NOTICE})
+"""The documents that carry what the other side must know before the order is Completed."""
+
+INITIAL_SHIPMENT_STATUSES = frozenset(ShipmentStatus) - {
+    ShipmentStatus.CANCELLED,
+    ShipmentStatus.RETURNED_TO_SENDER,
+}
 
 ACKNOWLEDGEMENT_DIRECTION: dict[ConfirmationMethod, Role] = {
     ConfirmationMethod.ACKNOWLEDGEMENT_SENT: Role.SELLER,
@@ -491,6 +629,7 @@ RECEIVABLE_PURPOSES = frozenset(
 )
 
 FLAG_EVENTS: tuple[tuple[Flag, type[events.Event]], ...] = (
+    (Flag.CONFIRMED, events.ConfirmationProven),
     (Flag.SHIPPED, events.OrderShipped),
     (Flag.CANCELLED, events.OrderCancelled),
     (Flag.COMPLETED, events.OrderCompleted),
@@ -557,9 +696,42 @@ def refunded_amount(order: Order) -> Decimal:
 # Derived flags and statuses -------------------------------------------------------------------
 
 
+def delivered(dispatch: Dispatch) -> bool:
+    """The document reached the partner (their mailbox or mail server took it) and was not
+    rejected since."""
+    return dispatch.state in (DocumentState.DELIVERED, DocumentState.ACCEPTED)
+
+
+def reached(dispatch: Dispatch) -> bool:
+    """The document reached the partner's system: accepted by their 997/999 when they owe one,
+    else delivered."""
+    if dispatch.needs_acceptance:
+        return dispatch.state is DocumentState.ACCEPTED
+    return delivered(dispatch)
+
+
+def carried(order: Order, fulfillment_id: str) -> bool:
+    """Whether an 856 of ours carries the fulfilment, on its way or arrived (a rejected one
+    does not: it must be sent again)."""
+    return any(
+        d.kind is DocumentKind.SHIP_NOTICE
+        and fulfillment_id in d.fulfillment_ids
+        and d.state is not DocumentState.REJECTED
+        for d in order.dispatches
+    )
+
+
 def is_confirmed(order: Order) -> bool:
-    """confirmed-once-acknowledged."""
-    return bool(order.confirmations)
+    """confirmed-once-vendor-has-the-order."""
+    if any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED for c in order.confirmations):
+        return True
+    for dispatch in order.dispatches:
+        if order.our_role is Role.SELLER:
+            if dispatch.kind is DocumentKind.ACKNOWLEDGEMENT and delivered(dispatch):
+                return True
+        elif dispatch.kind in (DocumentKind.ORDER, DocumentKind.ORDER_EMAIL) and reached(dispatch):
+            return True
+    return False
 
 
 def is_settled(order: Order) -> bool:
@@ -578,8 +750,21 @@ def is_cancelled(order: Order) -> bool:
 
 
 def is_completed(order: Order) -> bool:
-    """completed-when-settled-and-passed-on (a fully cancelled order is Cancelled instead)."""
-    return is_shipped(order) and all(f.passed_on for f in order.fulfillments)
+    """completed-when-fulfilment-information-reached-the-other-side (a fully cancelled order is
+    Cancelled instead)."""
+    return (
+        is_shipped(order)
+        and is_confirmed(order)
+        and all(f.passed_on for f in order.fulfillments)
+        and not any(
+            d.state in OUTSTANDING for d in order.dispatches if d.kind in FULFILMENT_INFORMATION
+        )
+    )
+
+
+def is_archived(order: Order) -> bool:
+    """Nothing more is expected of the order but returns or problems: Completed or Cancelled."""
+    return is_completed(order) or is_cancelled(order)
 
 
 def is_returned(order: Order) -> bool:
@@ -587,15 +772,31 @@ def is_returned(order: Order) -> bool:
     return bool(order.returns or order.refunds)
 
 
-def is_paid(order: Order) -> bool:
-    """paid-when-invoice-accepted-or-marked-paid: marked paid in full; or invoiced and every
-    invoice accepted; or invoiced and paid at least the invoiced amount."""
-    if any(payment.in_full for payment in order.payments):
+def invoiced_quantity(order: Order, line_number: str) -> Decimal:
+    """Quantity of the line in all invoices."""
+    return sum((quantity_of(i.lines, line_number) for i in order.invoices), ZERO)
+
+
+def shipped_is_invoiced(order: Order) -> bool:
+    """Every line's fulfilled quantity is invoiced (an invoice without lines bills the order as
+    a whole)."""
+    if any(not i.lines for i in order.invoices):
         return True
+    return all(
+        invoiced_quantity(order, line.line_number) >= fulfilled_quantity(order, line.line_number)
+        for line in order.lines
+    )
+
+
+def open_balance(order: Order) -> Decimal:
+    """The invoiced amount not paid yet (zero or more)."""
+    return max(invoiced_amount(order) - paid_amount(order), ZERO)
+
+
+def is_paid(order: Order) -> bool:
+    """paid-when-payments-reach-invoiced-and-shipped-invoiced."""
     invoiced = invoiced_amount(order)
-    if invoiced <= 0:
-        return False
-    return all(i.accepted for i in order.invoices) or paid_amount(order) >= invoiced
+    return invoiced > 0 and paid_amount(order) >= invoiced and shipped_is_invoiced(order)
 
 
 def flags(order: Order) -> frozenset[Flag]:
@@ -614,43 +815,33 @@ def flags(order: Order) -> frozenset[Flag]:
 
 
 def fulfillment_status(order: Order) -> FulfillmentStatus:
-    """fulfilment-status-at-a-glance: Cancelled when fully cancelled; else by returns (Returned
-    when every fulfilled unit came back, Partially returned when some did); else Unfulfilled,
-    Partially fulfilled (some open quantity left), Delivered (every fulfilment delivered) or
-    Fulfilled."""
-    if is_cancelled(order):
-        return FulfillmentStatus.CANCELLED
-    fulfilled = total_fulfilled(order)
-    returned = sum((e.quantity for r in order.returns for e in r.lines), ZERO)
-    if returned > 0:
-        if returned >= fulfilled:
-            return FulfillmentStatus.RETURNED
-        return FulfillmentStatus.PARTIALLY_RETURNED
-    if fulfilled == 0:
+    """fulfilment-status-at-a-glance: Unfulfilled while nothing is fulfilled, Fulfilled once
+    every line is fulfilled or cancelled, Partially fulfilled between the two."""
+    if total_fulfilled(order) == 0:
         return FulfillmentStatus.UNFULFILLED
     if not is_settled(order):
         return FulfillmentStatus.PARTIALLY_FULFILLED
-    if all(f.status is ShipmentStatus.DELIVERED for f in order.fulfillments):
-        return FulfillmentStatus.DELIVERED
     return FulfillmentStatus.FULFILLED
 
 
 def payment_status(order: Order) -> PaymentStatus:
-    """payment-status-from-amounts. With refunds: Refunded once they reach what was paid (the
-    payments, or the invoiced amount when the order is Paid), else Partially refunded. Without:
-    Paid (see `is_paid`), Partially paid (some payment), In progress (invoiced), Unpaid."""
+    """payment-status-from-amounts. With refunds: Refunded once they reach what was paid, else
+    Partially refunded. Without: Paid (see `is_paid`), Partially paid (some payment), Voided (a
+    cancelled order with nothing paid), Authorized (invoiced and every invoice accepted),
+    Pending."""
     paid = paid_amount(order)
     refunded = refunded_amount(order)
     if refunded > 0:
-        basis = max(paid, invoiced_amount(order) if is_paid(order) else ZERO)
-        return PaymentStatus.REFUNDED if refunded >= basis else PaymentStatus.PARTIALLY_REFUNDED
+        return PaymentStatus.REFUNDED if refunded >= paid else PaymentStatus.PARTIALLY_REFUNDED
     if is_paid(order):
         return PaymentStatus.PAID
     if paid > 0:
         return PaymentStatus.PARTIALLY_PAID
-    if invoiced_amount(order) > 0:
-        return PaymentStatus.IN_PROGRESS
-    return PaymentStatus.UNPAID
+    if is_cancelled(order):
+        return PaymentStatus.VOIDED
+    if order.invoices and all(i.accepted for i in order.invoices):
+        return PaymentStatus.AUTHORIZED
+    return PaymentStatus.PENDING
 
 
 def raised_flags(before: frozenset[Flag], after: frozenset[Flag]) -> list[type[events.Event]]:
@@ -699,8 +890,14 @@ def check(order: Order, command: Command) -> None:
             _check_fulfillment(order, command)
         case UpdateShipmentStatus():
             _check_shipment_status(order, command)
-        case MarkFulfillmentPassedOn():
-            _check_passed_on(order, command)
+        case TrackDocument():
+            _check_new_id(
+                order, command.document, [d.document for d in order.dispatches], "document"
+            )
+            for fulfillment_id in command.fulfillment_ids:
+                _find_fulfillment_status(order, fulfillment_id)
+        case RecordDocumentState():
+            _check_document_state(order, command)
         case CancelLines():
             _check_cancel_lines(order, command)
         case CancelOrder():
@@ -724,9 +921,14 @@ def check(order: Order, command: Command) -> None:
         case DeleteNote():
             _check_note_exists(order, command.note_id)
         case ChangeCustomer():
-            _check_not_closed(order)
+            _check_not_closed(order, "the goods are on their way to the ship-to they had")
         case ChangeDates():
-            _check_not_closed(order)
+            moved = any(
+                (new := getattr(command, name)) is not None and new != getattr(order, name)
+                for name in ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
+            )
+            if moved:  # the same dates again (an 860 restating them) change nothing
+                _check_not_closed(order, "its dates can no longer move")
         case RecordRefusal():
             pass  # a refusal is kept on any order, closed or not
         case RecordChangeAnswer():  # any order, closed or not, but only its own lines
@@ -786,11 +988,15 @@ def _positive(number: Decimal) -> bool:
     return number.is_finite() and number > 0
 
 
-def _check_not_closed(order: Order) -> None:
+def _check_not_closed(order: Order, what: str = "") -> None:
     if is_cancelled(order):
         raise refusal("cancelled-order-is-closed", "the order is cancelled", po_number=_po(order))
-    if is_completed(order):
-        raise refusal("completed-order-is-closed", "the order is completed", po_number=_po(order))
+    if is_shipped(order):
+        raise refusal(
+            "no-change-after-shipped",
+            f"the order is shipped{': ' + what if what else ''}",
+            po_number=_po(order),
+        )
 
 
 def _check_new_id(order: Order, new_id: str, held: Iterable[str], kind: str) -> None:
@@ -801,9 +1007,15 @@ def _check_new_id(order: Order, new_id: str, held: Iterable[str], kind: str) -> 
 
 
 def _check_line_quantities(
-    order: Order, lines: tuple[LineQuantity, ...], *, required: bool, what: str
+    order: Order,
+    lines: tuple[LineQuantity, ...],
+    *,
+    required: bool,
+    what: str,
+    goods: bool = True,
 ) -> None:
-    """record-needs-lines, then quantity-must-be-positive and line-must-exist per entry."""
+    """record-needs-lines, then per entry quantity-must-be-positive, line-must-exist and, for
+    records of goods (`goods`), quantity-within-limit and counted-units-are-whole."""
     if required and not lines:
         raise refusal("record-needs-lines", f"{what} names no line", po_number=_po(order))
     for entry in lines:
@@ -814,17 +1026,37 @@ def _check_line_quantities(
                 po_number=_po(order),
                 line=entry.line_number,
             )
-        if order.line(entry.line_number) is None:
+        line = order.line(entry.line_number)
+        if line is None:
             raise refusal(
                 "line-must-exist",
                 f"{what} names a line the order does not have",
                 po_number=_po(order),
                 line=entry.line_number,
             )
+        if not goods:
+            continue
+        if entry.quantity > MAX_QUANTITY:
+            raise refusal(
+                "quantity-within-limit",
+                f"{what} quantity {entry.quantity} is above {MAX_QUANTITY:,}",
+                po_number=_po(order),
+                line=entry.line_number,
+            )
+        if (
+            line.unit_of_measure.upper() in COUNTED_UNITS
+            and entry.quantity != entry.quantity.to_integral_value()
+        ):
+            raise refusal(
+                "counted-units-are-whole",
+                f"{what} quantity {entry.quantity} {line.unit_of_measure} is not a whole number",
+                po_number=_po(order),
+                line=entry.line_number,
+            )
 
 
 def _check_replace(order: Order, command: ReplaceOrder) -> None:
-    _check_not_closed(order)
+    _check_not_closed(order, "its lines and terms can no longer be replaced")
     _check_order_lines(command.lines, _po(order))
     new = {line.line_number for line in command.lines}
     for held in order.lines:
@@ -840,25 +1072,16 @@ def _check_replace(order: Order, command: ReplaceOrder) -> None:
 
 
 def _check_change_lines(order: Order, command: ChangeLines) -> None:
-    _check_not_closed(order)
+    _check_not_closed(order, "its lines, quantities and prices can no longer change")
     _check_order_lines(command.lines, _po(order))
     _check_new_line_terms(order, command.lines, "change")
 
 
 def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], what: str) -> None:
-    """New terms for held lines keep them at their settled quantity at least; a Shipped order
-    gets no open quantity back, neither by a raised quantity nor by a new line."""
-    shipped = is_shipped(order)
+    """New terms for held lines keep them at their settled quantity at least."""
     for terms in lines:
         number = terms.line_number
         if order.line(number) is None:
-            if shipped:
-                raise refusal(
-                    "replace-cannot-reopen-shipped-order",
-                    f"the order is shipped; the {what} adds a line",
-                    po_number=_po(order),
-                    line=number,
-                )
             continue
         settled = settled_quantity(order, number)
         if terms.ordered < settled:
@@ -868,19 +1091,17 @@ def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], wh
                 po_number=_po(order),
                 line=number,
             )
-        if shipped and terms.ordered > settled:
-            raise refusal(
-                "replace-cannot-reopen-shipped-order",
-                f"the order is shipped; the {what} would leave {terms.ordered - settled} open",
-                po_number=_po(order),
-                line=number,
-            )
 
 
 def _check_confirm(order: Order, command: ConfirmOrder) -> None:
     restating = command.restates and any(c.how is command.how for c in order.confirmations)
     if not restating:  # a restatement decides nothing: a closed order records it too
-        _check_not_closed(order)
+        if is_cancelled(order):
+            raise refusal(
+                "cancelled-order-is-closed", "the order is cancelled", po_number=_po(order)
+            )
+        if is_shipped(order):
+            _check_agrees_with_shipment(order, command)
     expected = ACKNOWLEDGEMENT_DIRECTION.get(command.how)
     if expected is not None and expected is not order.our_role:
         raise refusal(
@@ -898,11 +1119,42 @@ def _check_confirm(order: Order, command: ConfirmOrder) -> None:
             )
 
 
+NOT_ACCEPTING = frozenset(
+    {LineAnswerStatus.REJECTED, LineAnswerStatus.BACKORDERED, LineAnswerStatus.ON_HOLD}
+)
+"""Line answers that accept no quantity now."""
+
+
+def _check_agrees_with_shipment(order: Order, command: ConfirmOrder) -> None:
+    """After Shipped, an acknowledgement may still be recorded (a seller who shipped before
+    answering), but only one that says what happened: each line it answers accepted at exactly
+    its fulfilled quantity."""
+    answered: dict[str, Decimal] = {}
+    for answer in command.lines:
+        line = order.line(answer.line_number)
+        if line is None:
+            continue  # line-must-exist says so
+        accepted = ZERO
+        if answer.status not in NOT_ACCEPTING:
+            accepted = line.ordered if answer.quantity is None else answer.quantity
+        answered[answer.line_number] = answered.get(answer.line_number, ZERO) + accepted
+    for number, accepted in answered.items():
+        shipped = fulfilled_quantity(order, number)
+        if accepted != shipped:
+            raise refusal(
+                "no-change-after-shipped",
+                f"the order is shipped with {shipped} of the line; an acknowledgement"
+                f" accepting {accepted} contradicts it",
+                po_number=_po(order),
+                line=number,
+            )
+
+
 def _check_fulfillment(order: Order, command: CreateFulfillment) -> None:
     _check_new_id(order, command.fulfillment_id, [f.id for f in order.fulfillments], "fulfilment")
     if is_shipped(order):
         raise refusal(
-            "no-fulfilment-after-shipped",
+            "no-change-after-shipped",
             f"the order is shipped; fulfilment {command.fulfillment_id!r} comes too late",
             po_number=_po(order),
         )
@@ -923,6 +1175,7 @@ def _check_fulfillment(order: Order, command: CreateFulfillment) -> None:
                 po_number=_po(order),
                 line=number,
             )
+    _check_shipment_data(order, command)
     if len(command.tracking_numbers) > 1 and len(lines) < 2:
         raise refusal(
             "several-tracking-numbers-need-several-products",
@@ -937,6 +1190,62 @@ def _check_fulfillment(order: Order, command: CreateFulfillment) -> None:
             f"a fulfilment cannot start as {command.status.value}",
             po_number=_po(order),
         )
+
+
+SHIP_DATE_LEEWAY = dt.timedelta(days=1)
+"""A ship date may be one day past the command's UTC date: where the seller is, east of UTC,
+it may already be tomorrow."""
+
+
+def _check_shipment_data(order: Order, command: CreateFulfillment) -> None:
+    """What a fulfilment tells the other side, checked before it is recorded for good: a known
+    carrier, valid tracking numbers used once, an http(s) tracking URL, a plausible ship
+    date."""
+    carrier = carriers.by_scac(command.carrier)
+    if carrier is None:
+        known = sorted(c.scac for c in carriers.CARRIERS)
+        given = f"carrier {command.carrier!r} is not" if command.carrier else "no carrier is"
+        raise refusal(
+            "carrier-must-be-known",
+            f"{given} a SCAC of the carriers table (known: {', '.join(known)})",
+            po_number=_po(order),
+        )
+    if not command.tracking_numbers:
+        raise refusal(
+            "tracking-number-required",
+            f"fulfilment {command.fulfillment_id!r} has no tracking number",
+            po_number=_po(order),
+        )
+    held = {number for f in order.fulfillments for number in f.tracking_numbers}
+    seen: set[str] = set()
+    for number in command.tracking_numbers:
+        problem = carriers.tracking_problem(carrier, number)
+        if problem is not None:
+            raise refusal("tracking-number-must-be-valid", problem, po_number=_po(order))
+        if number in held or number in seen:
+            raise refusal(
+                "tracking-number-used-once",
+                f"tracking number {number!r} is already on the order",
+                po_number=_po(order),
+            )
+        seen.add(number)
+    problem = carriers.tracking_url_problem(command.tracking_url)
+    if problem is not None:
+        raise refusal("tracking-url-http-only", problem, po_number=_po(order))
+    ship_date = command.ship_date
+    if ship_date is not None:
+        latest = (command.at + SHIP_DATE_LEEWAY).date()
+        if ship_date < order.order_date or ship_date > latest:
+            raise refusal(
+                "ship-date-plausible",
+                f"ship date {ship_date.isoformat()} is "
+                + (
+                    f"before the order date {order.order_date.isoformat()}"
+                    if ship_date < order.order_date
+                    else "in the future"
+                ),
+                po_number=_po(order),
+            )
 
 
 def _check_packs(order: Order, packs: tuple[Pack, ...], lines: tuple[LineQuantity, ...]) -> None:
@@ -1001,13 +1310,20 @@ def _check_shipment_status(order: Order, command: UpdateShipmentStatus) -> None:
         )
 
 
-def _check_passed_on(order: Order, command: MarkFulfillmentPassedOn) -> None:
-    _find_fulfillment_status(order, command.fulfillment_id)
-    fulfillment = order.fulfillment(command.fulfillment_id)
-    if fulfillment is not None and fulfillment.passed_on:
+def _check_document_state(order: Order, command: RecordDocumentState) -> None:
+    dispatch = order.dispatch(command.document)
+    if dispatch is None:
         raise refusal(
-            "fulfilment-passed-on-once",
-            f"fulfilment {command.fulfillment_id!r} was already passed on",
+            "document-must-be-tracked",
+            f"the order follows no {command.document}",
+            po_number=_po(order),
+        )
+    if dispatch.state is not command.state and (
+        command.state not in DOCUMENT_TRANSITIONS[dispatch.state]
+    ):
+        raise refusal(
+            "document-state-moves-forward",
+            f"{command.document} cannot go from {dispatch.state.value} to {command.state.value}",
             po_number=_po(order),
         )
 
@@ -1068,18 +1384,44 @@ def _check_amount(order: Order, amount: Decimal, what: str) -> None:
             f"{what} amount {amount} is not above zero",
             po_number=_po(order),
         )
+    if amount > MAX_AMOUNT or amount != amount.quantize(CENT):
+        raise refusal(
+            "amount-within-limit",
+            f"{what} amount {amount} is "
+            + (f"above {MAX_AMOUNT:,}" if amount > MAX_AMOUNT else "not in whole cents"),
+            po_number=_po(order),
+        )
 
 
 def _check_refund(order: Order, command: RecordRefund) -> None:
     _check_new_id(order, command.refund_id, [r.id for r in order.refunds], "refund")
     _check_amount(order, command.amount, "the refund")
     _check_line_quantities(order, command.lines, required=False, what="the refund")
+    refundable = paid_amount(order) - refunded_amount(order)
+    if command.amount > refundable:
+        raise refusal(
+            "refund-cannot-exceed-paid",
+            f"cannot refund {command.amount}: {paid_amount(order)} paid,"
+            f" {refunded_amount(order)} refunded already",
+            po_number=_po(order),
+        )
+    for entry in merge_quantities(command.lines):
+        number = entry.line_number
+        before = sum((quantity_of(r.lines, number) for r in order.refunds), ZERO)
+        shipped = fulfilled_quantity(order, number)
+        if before + entry.quantity > shipped:
+            raise refusal(
+                "refund-only-of-shipped-quantity",
+                f"cannot refund {entry.quantity}: {shipped} shipped, {before} refunded already",
+                po_number=_po(order),
+                line=number,
+            )
 
 
 def _check_invoice(order: Order, command: RecordInvoice) -> None:
     _check_new_id(order, command.invoice_number, [i.number for i in order.invoices], "invoice")
     _check_amount(order, command.amount, "the invoice")
-    _check_line_quantities(order, command.lines, required=False, what="the invoice")
+    _check_line_quantities(order, command.lines, required=False, what="the invoice", goods=False)
 
 
 def _check_accept_invoice(order: Order, command: AcceptInvoice) -> None:
@@ -1105,6 +1447,21 @@ def _check_mark_paid(order: Order, command: MarkPaid) -> None:
         )
     if command.amount is not None:
         _check_amount(order, command.amount, "the payment")
+    balance = open_balance(order)
+    if balance <= 0:
+        raise refusal(
+            "payment-needs-invoiced-balance",
+            "nothing is invoiced yet: invoice what shipped first"
+            if not order.invoices
+            else f"the {invoiced_amount(order)} invoiced is paid; invoice what shipped since",
+            po_number=_po(order),
+        )
+    if command.amount is not None and command.amount > balance:
+        raise refusal(
+            "payment-cannot-exceed-balance",
+            f"a payment of {command.amount} is more than the {balance} still owed",
+            po_number=_po(order),
+        )
 
 
 def _check_note_exists(order: Order, note_id: str) -> None:
@@ -1167,6 +1524,8 @@ def broken_invariants(order: Order) -> list[str]:
 
 
 def _broken_flags(order: Order, totals: dict[str, dict[str, Decimal]]) -> list[str]:
+    """The flags and statuses worked out again from the raw records, each from its definition,
+    and compared with what `flags` and the status functions say."""
     problems: list[str] = []
     now = flags(order)
     every_open_zero = all(
@@ -1177,33 +1536,96 @@ def _broken_flags(order: Order, totals: dict[str, dict[str, Decimal]]) -> list[s
         for line in order.lines
     )
     any_fulfilled = any(sums["fulfilment"] > 0 for sums in totals.values())
+    answered = any(
+        c.how is ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED for c in order.confirmations
+    )
+    proof = {
+        Role.SELLER: {DocumentKind.ACKNOWLEDGEMENT},
+        Role.BUYER: {DocumentKind.ORDER, DocumentKind.ORDER_EMAIL},
+    }[order.our_role]
+    notified = any(
+        d.kind in proof
+        and (
+            d.state is DocumentState.ACCEPTED
+            or (
+                d.state is DocumentState.DELIVERED
+                and (not d.needs_acceptance or d.kind is DocumentKind.ACKNOWLEDGEMENT)
+            )
+        )
+        for d in order.dispatches
+    )
+    waiting = any(
+        d.kind in (DocumentKind.ACKNOWLEDGEMENT, DocumentKind.SHIP_NOTICE)
+        and d.state in (DocumentState.QUEUED, DocumentState.FAILED)
+        for d in order.dispatches
+    )
+    confirmed = answered or notified
+    invoiced = sum((i.amount for i in order.invoices), ZERO)
+    paid = sum((p.amount for p in order.payments), ZERO)
+    billed = {
+        line.line_number: sum(
+            (
+                e.quantity
+                for i in order.invoices
+                for e in i.lines
+                if e.line_number == line.line_number
+            ),
+            ZERO,
+        )
+        for line in order.lines
+    }
+    whole_invoice = any(not i.lines for i in order.invoices)
     expected = {
         Flag.SETTLED: every_open_zero,
         Flag.SHIPPED: every_open_zero and any_fulfilled,
         Flag.CANCELLED: every_open_zero and not any_fulfilled,
         Flag.COMPLETED: every_open_zero
         and any_fulfilled
+        and confirmed
+        and not waiting
         and all(f.passed_on for f in order.fulfillments),
         Flag.RETURNED: bool(order.returns or order.refunds),
-        Flag.CONFIRMED: bool(order.confirmations),
+        Flag.CONFIRMED: confirmed,
         Flag.TEST: order.is_test,
+        Flag.PAID: invoiced > 0
+        and paid >= invoiced
+        and (
+            whole_invoice
+            or all(billed[number] >= sums["fulfilment"] for number, sums in totals.items())
+        ),
     }
     for flag, holds in expected.items():
         if (flag in now) != holds:
             problems.append(f"flag {flag.value} is {'missing' if holds else 'set'} wrongly")
     if Flag.SHIPPED in now and Flag.CANCELLED in now:
         problems.append("both Shipped and Cancelled")
+    for fulfillment in order.fulfillments:
+        carried = any(
+            d.kind is DocumentKind.SHIP_NOTICE
+            and fulfillment.id in d.fulfillment_ids
+            and reached(d)
+            for d in order.dispatches
+        )
+        if carried and not fulfillment.passed_on:
+            problems.append(f"fulfilment {fulfillment.id} reached the partner, not passed on")
     status = fulfillment_status(order)
-    if (status is FulfillmentStatus.CANCELLED) != (Flag.CANCELLED in now):
-        problems.append(f"fulfilment status {status.value} disagrees with the Cancelled flag")
-    if status is FulfillmentStatus.UNFULFILLED and any_fulfilled:
-        problems.append("fulfilment status Unfulfilled with quantity fulfilled")
-    paid_statuses = {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    goods = (
+        FulfillmentStatus.UNFULFILLED
+        if not any_fulfilled
+        else FulfillmentStatus.FULFILLED
+        if every_open_zero
+        else FulfillmentStatus.PARTIALLY_FULFILLED
+    )
+    if status is not goods:
+        problems.append(f"fulfilment status {status.value}, the quantities say {goods.value}")
     money = payment_status(order)
-    if Flag.PAID in now and money not in paid_statuses:
-        problems.append(f"flag Paid with payment status {money.value}")
-    if money is PaymentStatus.PAID and Flag.PAID not in now:
-        problems.append("payment status Paid without the Paid flag")
+    if (money is PaymentStatus.PAID) != (Flag.PAID in now and not order.refunds):
+        problems.append(f"payment status {money.value} disagrees with the Paid flag")
+    refunded = sum((r.amount for r in order.refunds), ZERO)
+    if refunded > paid:
+        problems.append(f"refunded {refunded} > paid {paid}")
+    if paid > invoiced:
+        problems.append(f"paid {paid} > invoiced {invoiced}")
     for kind, amounts in (
         ("invoice", [i.amount for i in order.invoices]),
         ("payment", [p.amount for p in order.payments]),

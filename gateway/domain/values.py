@@ -81,12 +81,75 @@ class ShipmentStatus(enum.StrEnum):
     """Where the goods of one fulfilment are; the moves allowed between these are in `rules`."""
 
     AWAITING_SHIPMENT = "awaiting shipment"
+    LABEL_CREATED = "label created"
     SHIPPED = "shipped"
     IN_TRANSIT = "in transit"
     OUT_FOR_DELIVERY = "out for delivery"
     DELIVERED = "delivered"
     DELIVERY_FAILED = "delivery failed"
+    RETURNED_TO_SENDER = "returned to sender"
     CANCELLED = "cancelled"
+
+
+class DocumentKind(enum.StrEnum):
+    """What a document of ours about an order is, for the flags it can prove."""
+
+    ORDER = "850"  # our purchase order to an EDI seller
+    ORDER_EMAIL = "order email"  # our order emailed to a seller who fulfils directly
+    ACKNOWLEDGEMENT = "855"
+    SHIP_NOTICE = "856"
+    INVOICE = "810"
+    CHANGE = "860"
+    CHANGE_ANSWER = "865"
+
+
+class DocumentState(enum.StrEnum):
+    """How far a document of ours about an order got: queued (in our outbox), delivered (the
+    partner's mailbox or the mail server took it), accepted or rejected (their 997/999/TA1
+    answered it), failed (given up: a mail server refused it for good)."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+COUNTED_UNITS = frozenset(
+    {
+        "EA",  # each
+        "CA",  # case
+        "PK",  # package
+        "BX",  # box
+        "CT",  # carton
+        "PC",  # piece
+        "PR",  # pair
+        "DZ",  # dozen
+        "BG",  # bag
+        "BO",  # bottle
+        "CN",  # can
+        "DR",  # drum
+        "PL",  # pallet
+        "RL",  # roll
+        "ST",  # set
+        "KT",  # kit
+        "UN",  # unit
+        "BD",  # bundle
+        "TB",  # tube
+        "JR",  # jar
+        "CS",  # case (non-standard, common)
+        "SH",  # sheet
+        "PH",  # pack of several
+    }
+)
+"""Units of measure (X12 355) counted in whole numbers: a half of one is not shipped,
+cancelled, returned or refunded."""
+
+MAX_QUANTITY = Decimal(1_000_000_000)
+"""The largest quantity a record takes (no order line in trade comes near it)."""
+
+MAX_AMOUNT = Decimal(1_000_000_000_000)
+"""The largest amount of money a record takes (an 810's TDS01 holds at most 15 digits)."""
 
 
 @dataclass(frozen=True, slots=True)

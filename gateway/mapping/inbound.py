@@ -1099,11 +1099,9 @@ def _packs(
 
 
 def _carrier(level: _Level) -> str:
-    """TD503 (the SCAC) with TD505 (the routing) in brackets, or whichever is sent."""
-    scac, routing = level.text("carrier"), level.text("routing")
-    if scac and routing:
-        return f"{scac} ({routing})"
-    return scac or routing
+    """TD503 (the SCAC), else TD505 (the routing, often the carrier's name): the service
+    resolves it to a SCAC of the carriers table."""
+    return level.text("carrier") or level.text("routing")
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

@@ -29,14 +29,16 @@ from gateway.domain.values import (
     Party,
     PurchaseOrderLine,
     Role,
+    ShipmentStatus,
     Side,
 )
 from gateway.errors import GatewayError, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, acknowledged_by_us
 from gateway.service.export import export, find_order
-from gateway.service.messagebus import MessageBus
+from gateway.service.messagebus import MessageBus, RefusalRecorded
 from gateway.service.ports import UnitOfWork
+from gateway.service.shipping import with_carrier_resolved
 
 
 def _now() -> dt.datetime:
@@ -116,13 +118,14 @@ class OrderDesk:
         ship_date: dt.date | None = None,
         fulfillment_id: str | None = None,
     ) -> ActionResult:
-        """Record a shipment; an order we sell sends its 856."""
+        """Record a shipment, its carrier resolved to a SCAC through the partner's aliases. An
+        order we sell sends its 856, built and checked in the same unit of work: when it cannot
+        be sent, the fulfilment is not recorded either (a fulfilment is never edited, so one
+        whose 856 could never leave must not be made)."""
         order = self._order(po_number, partner)
         record = fulfillment_id or new_id("F")
-        result = self._apply(
-            "fulfilled",
-            order,
-            record,
+        profile = self.partners.get(order.partner)
+        command = with_carrier_resolved(
             commands.CreateFulfillment(
                 **self._about(order),
                 fulfillment_id=record,
@@ -133,9 +136,16 @@ class OrderDesk:
                 ship_date=ship_date or self.clock().date(),
                 passed_on=order.our_role is Role.BUYER,  # reported by the seller
             ),
+            profile.carrier_aliases() if profile else {},
         )
-        if order.our_role is Role.SELLER:
-            self._send(result, "856", fulfillment_ids=(record,))
+        if order.our_role is Role.BUYER:
+            return self._apply("fulfilled", order, record, command)
+        result = ActionResult("fulfilled", order.partner, order.po_number, record)
+        try:
+            self._send(result, "856", required=True, fulfillment_ids=(record,), first=command)
+        except RefusalRecorded:
+            return self._apply("fulfilled", order, record, command)  # records it, then refuses
+        result.flags = self._flags(order)
         return result
 
     def cancel(
@@ -186,6 +196,26 @@ class OrderDesk:
         self._send(result, "855", decision=decision, required=True)
         result.flags = self._flags(order)
         return result
+
+    def shipment_status(
+        self,
+        po_number: str,
+        fulfillment_id: str,
+        status: ShipmentStatus,
+        *,
+        partner: str | None = None,
+    ) -> ActionResult:
+        """Record how far a fulfilment's shipment got (in transit, delivered, failed, returned to
+        sender...): goes on after Shipped and Completed, as the carrier's scans come in."""
+        order = self._order(po_number, partner)
+        return self._apply(
+            f"shipment {status.value}",
+            order,
+            fulfillment_id,
+            commands.UpdateShipmentStatus(
+                **self._about(order), fulfillment_id=fulfillment_id, status=status
+            ),
+        )
 
     def record_return(
         self,

@@ -5,7 +5,8 @@ takes each due entry with a lease (a short transaction sets its next attempt to 
 so another worker leaves it alone, and a worker that dies lets it come due again), delivers it to
 the partner's outbound mailbox under a name fixed by the document (so a retry overwrites nothing
 and delivering twice the same name and bytes is a no-op), then marks it sent, and the document
-sent, in a second transaction. A transport error puts the entry back with exponential backoff.
+sent, in a second transaction, where the orders that follow the document record it delivered. A
+transport error puts the entry back with exponential backoff.
 
 The one window left is a crash after the partner's mailbox took the file and before the store
 marked it sent: the retry finds the file still there and does nothing, or, if the partner already
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from gateway.config import PartnerProfile
 from gateway.errors import TransportError
 from gateway.service.ports import OutboundMailbox, OutboxEntry, StoredDocument, UnitOfWork
+from gateway.service.tracking import set_document_status
 
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
@@ -179,7 +181,7 @@ class Deliverer:
             }
             uow.outbox.settle(entry.id, "sent", at=sent_at, payload=payload)
             if document.status == "queued":
-                uow.documents.set_status(document.id, "sent")
+                set_document_status(uow, document.id, "sent", sent_at, f"delivered to {where}")
             uow.commit()
         return Delivery(entry.id, entry.partner, document.id, "sent", where=where)
 

@@ -18,6 +18,7 @@ from typing import Any
 from gateway.errors import RuleViolation
 from gateway.service.ingest import Ingestor, IngestResult
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
+from gateway.service.tracking import set_document_status
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
@@ -135,7 +136,7 @@ def resend(
                 {"document_id": document_id, "kind": ",".join(document.transaction_sets)},
                 document_id=document_id,
             )
-        uow.documents.set_status(document_id, "queued")
+        set_document_status(uow, document_id, "queued", now, "queued again by an operator")
         entry = uow.outbox.entry(outbox_id)
         uow.commit()
     assert entry is not None

@@ -7,7 +7,8 @@ overrides), control numbers are taken from the store, and the interchange is wri
 back through the gateway's own validation before anything else happens: a document that would not
 pass it is our fault and stops the export. Then the document is stored (linked to the order),
 queued in the outbox, and the order records it (an 855 confirms the order and cancels what it
-withdraws, an 856 passes its fulfilments on, an 810 records the invoice). The commit takes all of
+withdraws, an 810 records the invoice) and follows the document (`tracking`): an 855 confirms
+and an 856 passes its fulfilments on only once it reaches the partner). The commit takes all of
 it or nothing; the control numbers of a transaction that does not commit are given back. When
 another worker changed the order first, the whole export runs again on the fresh order.
 
@@ -30,7 +31,14 @@ from gateway.config import PartnerProfile
 from gateway.domain import commands
 from gateway.domain.commands import Command
 from gateway.domain.model import Fulfillment, Order
-from gateway.domain.values import ConfirmationMethod, ShipmentStatus, Side
+from gateway.domain.rules import carried
+from gateway.domain.values import (
+    ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
+    ShipmentStatus,
+    Side,
+)
 from gateway.errors import (
     ConcurrentUpdate,
     ConfigurationError,
@@ -69,6 +77,7 @@ from gateway.mapping.outbound_settings import (
 )
 from gateway.service.messagebus import apply_command
 from gateway.service.ports import StoredDocument, UnitOfWork
+from gateway.service.tracking import document_name, owes_acceptance, track
 from gateway.x12.document import Segment
 from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
@@ -103,6 +112,7 @@ class _Built:
 
     bodies: list[list[Segment]]
     commands: Callable[[str, str], list[Command]]  # (source, record id) -> commands
+    fulfillment_ids: tuple[str, ...] = ()  # the fulfilments an 856 carries
 
 
 def _now() -> dt.datetime:
@@ -124,6 +134,7 @@ def export(
     sender_id: str | None = None,
     change_answer: ChangeAnswer | None = None,
     profiles: Mapping[str, PartnerProfile] | None = None,
+    first: Command | None = None,
 ) -> ExportResult:
     """Build, check, store and queue the `set_id` document for an order (855, 856, 810 as
     seller; 850, 860 as buyer) and record on the order what it means.
@@ -133,7 +144,10 @@ def export(
     810's number (default: PO-n, n counting the order's invoices); `structure` the 856
     hierarchy instead of the mapping's; `sender_id` our ISA id when no document of the order
     tells it. Raises OrderNotFound, RuleViolation (ExportRefused and the order rules) for what
-    the order cannot give, ConfigurationError for a request that makes no sense."""
+    the order cannot give, ConfigurationError for a request that makes no sense.
+
+    `first` is a command applied to the order in the same unit of work before the document is
+    built (a fulfilment and the 856 that passes it on): both are recorded, or neither."""
     if set_id not in FUNCTIONAL_IDS:
         raise ConfigurationError(
             f"the gateway sends {', '.join(FUNCTIONAL_IDS)}, not transaction set {set_id!r}"
@@ -167,6 +181,7 @@ def export(
         sender_id,
         change_answer,
         dict(profiles or {}),
+        first,
     )
     for attempt in range(RETRIES + 1):
         try:
@@ -193,8 +208,11 @@ class _Request:
     sender_id: str | None
     change_answer: ChangeAnswer | None = None
     profiles: dict[str, PartnerProfile] = field(default_factory=dict)
+    first: Command | None = None
 
     def run(self, uow: UnitOfWork, now: dt.datetime) -> ExportResult:
+        if self.first is not None:
+            apply_command(self.first, uow)
         order = find_order(uow, self.po_number, self.partner)
         check_role(order, self.set_id)
         documents = uow.documents.for_order(order.partner, order.po_number)
@@ -248,6 +266,15 @@ class _Request:
             {"document_id": document_id, "kind": self.set_id, "po_number": order.po_number},
             document_id=document_id,
             order=order,
+        )
+        track(
+            order,
+            document_name(document_id),
+            DocumentKind(self.set_id),
+            now,
+            fulfillment_ids=built.fulfillment_ids,
+            needs_acceptance=owes_acceptance(self.profiles.get(partner)),
+            source=source,
         )
         return ExportResult(
             partner=partner,
@@ -317,20 +344,7 @@ class _Request:
             fulfillments = self._fulfillments(order)
             bodies = [ship_notice(order, f, settings_856, now) for f in fulfillments]
 
-            def passed_on(source: str, record: str) -> list[Command]:
-                return [
-                    commands.MarkFulfillmentPassedOn(
-                        partner=partner,
-                        po_number=po_number,
-                        at=now,
-                        source=source,
-                        fulfillment_id=f.id,
-                        via=source,
-                    )
-                    for f in fulfillments
-                ]
-
-            return _Built(bodies, passed_on)
+            return _Built(bodies, _nothing, tuple(f.id for f in fulfillments))
         if self.set_id == "810":
             settings_810 = settings_for(self.mappings, "810", partner, InvoiceSettings)
             number = self.invoice_number or f"{order.po_number}-{len(order.invoices) + 1}"
@@ -367,7 +381,9 @@ class _Request:
     def _fulfillments(self, order: Order) -> list[Fulfillment]:
         if not self.fulfillment_ids:
             waiting = [
-                f for f in order.fulfillments if not f.passed_on and f.status not in NOT_SHIPPED
+                f
+                for f in order.fulfillments
+                if not f.passed_on and not carried(order, f.id) and f.status not in NOT_SHIPPED
             ]
             if not waiting:
                 raise ExportRefused(
@@ -379,14 +395,30 @@ class _Request:
         chosen = []
         for fulfillment_id in dict.fromkeys(self.fulfillment_ids):
             found = order.fulfillment(fulfillment_id)
-            if found is None or found.status in NOT_SHIPPED:
-                what = "no such fulfilment" if found is None else f"it is {found.status.value}"
-                raise ExportRefused(
-                    "ship-notice-needs-fulfilment",
-                    f"cannot send fulfilment {fulfillment_id!r}: {what}",
-                    po_number=order.po_number,
-                )
-            chosen.append(found)
+            carrier = next(
+                (
+                    d.document
+                    for d in order.dispatches
+                    if fulfillment_id in d.fulfillment_ids and d.state is not DocumentState.REJECTED
+                ),
+                None,
+            )
+            if found is None:
+                what = "no such fulfilment"
+            elif found.status in NOT_SHIPPED:
+                what = f"it is {found.status.value}"
+            elif found.passed_on:
+                what = "it was passed on already"
+            elif carrier is not None:
+                what = f"an 856 of ours carries it already ({carrier}): resend that one if lost"
+            else:
+                chosen.append(found)
+                continue
+            raise ExportRefused(
+                "ship-notice-needs-fulfilment",
+                f"cannot send fulfilment {fulfillment_id!r}: {what}",
+                po_number=order.po_number,
+            )
         return chosen
 
 

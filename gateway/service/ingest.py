@@ -45,6 +45,8 @@ from gateway.service.export import answer_change
 from gateway.service.messagebus import RefusalRecorded, apply_command
 from gateway.service.notify import Alerts
 from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
+from gateway.service.shipping import with_carrier_resolved
+from gateway.service.tracking import set_document_status
 from gateway.x12.ack import (
     AckFormat,
     GroupAck,
@@ -178,6 +180,7 @@ class Ingestor:
         self.uow_factory = uow_factory
         self.alerts = alerts
         self.names = {p.key: p.name for p in partners}
+        self.profiles = {p.key: p for p in partners}
         self.mappings = mappings
         self.catalog = catalog or load_catalog()
         self.clock = clock
@@ -631,6 +634,10 @@ class Ingestor:
                 outcome.action, outcome.message = "refused", str(exc)
                 return
 
+    def _carrier_aliases(self, partner: str) -> dict[str, str]:
+        profile = self.profiles.get(partner)
+        return profile.carrier_aliases() if profile else {}
+
     def _apply_order_document(
         self,
         uow: UnitOfWork,
@@ -663,7 +670,8 @@ class Ingestor:
             try:
                 with uow.savepoint():
                     orders = _held_orders(uow, partner, mapped.po_numbers)
-                    made = mapped.commands(orders)
+                    aliases = self._carrier_aliases(partner)
+                    made = [with_carrier_resolved(c, aliases) for c in mapped.commands(orders)]
                     for command in made:
                         try:
                             apply_command(command, uow)
@@ -840,7 +848,9 @@ class Ingestor:
             status = ACK_STATUSES.get(answer.status, "acknowledged")
             for document in answered:
                 assert document.id is not None
-                uow.documents.set_status(document.id, status)
+                set_document_status(
+                    uow, document.id, status, self.clock(), f"their {transaction.set_id}"
+                )
             outcome.action = "acknowledged"
             rejected = [t for t in answer.transactions if not t.accepted]
             detail = "".join(
@@ -911,7 +921,7 @@ class Ingestor:
                 assert document.id is not None
                 if status != "rejected" and document.status in set(ACK_STATUSES.values()):
                     continue  # a functional acknowledgement says more than an envelope's
-                uow.documents.set_status(document.id, status)
+                set_document_status(uow, document.id, status, self.clock(), "their TA1")
             if status == "rejected":
                 note = f", TA105 {answer.note_code}" if answer.note_code else ""
                 what = f"their TA1: interchange {answer.control_number} rejected{note}"

@@ -50,7 +50,7 @@ def apply_command(command: Command, uow: UnitOfWork) -> Order:
         try:
             order.handle(command)
         except RuleViolation as refusal:
-            if refusal.rule != "no-fulfilment-after-shipped":
+            if refusal.rule != "no-change-after-shipped":
                 raise
             # The late fulfilment is kept on the order for an operator, then refused.
             order.record_refused_fulfillment(command, refusal)

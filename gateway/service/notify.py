@@ -28,7 +28,6 @@ the operators are told instead.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import socket
 import uuid
@@ -38,18 +37,19 @@ from email.utils import parseaddr
 from typing import Any
 
 from gateway.config import MailSettings, PartnerProfile
-from gateway.domain.commands import ConfirmOrder
 from gateway.domain.events import ChangeAnswered, LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
-from gateway.domain.values import ConfirmationMethod, Party, Role, Side
-from gateway.errors import MailRefused, RuleViolation, TransportError
+from gateway.domain.values import DocumentKind, Party, Role, Side
+from gateway.errors import ConcurrentUpdate, MailRefused, RuleViolation, TransportError
 from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
+from gateway.service.tracking import email_name, follow_email, track
 from gateway.service.views import number_text
 
 KIND = "email"
 """The outbox kind of emails."""
 DRAIN_ROUNDS = 3
+RETRIES = 3  # settling an email again when its order changed meanwhile
 """Rounds of one drain: the emails it sends can queue others (alerts), sent in the next round."""
 
 Clock = Callable[[], dt.datetime]
@@ -116,14 +116,12 @@ class MailQueue:
         order: Order | None = None,
         group_key: str | None = None,
     ) -> int:
-        """Queue one email; its outbox id."""
-        return uow.outbox.queue(
-            KIND,
-            partner,
-            self.payload(template, data, recipients),
-            order=order,
-            group_key=group_key,
-        )
+        """Queue one email; its outbox id. An email about an order names it in its payload,
+        so that what becomes of it can be recorded on the order (`tracking.follow_email`)."""
+        payload = self.payload(template, data, recipients)
+        if order is not None:
+            payload["order"] = {"partner": order.partner, "po_number": order.po_number}
+        return uow.outbox.queue(KIND, partner, payload, order=order, group_key=group_key)
 
     def payload(
         self,
@@ -328,16 +326,14 @@ class Notifier:
         sent = self.mail.queue(
             uow, "order-received", data, recipients, partner=profile.key, order=order
         )
-        with contextlib.suppress(RuleViolation):  # (cancelled meanwhile: emailed, not confirmed)
-            order.handle(
-                ConfirmOrder(
-                    partner=order.partner,
-                    po_number=order.po_number,
-                    at=event.at,
-                    source=f"email to {', '.join(recipients)} (outbox {sent})",
-                    how=ConfirmationMethod.VENDOR_NOTIFIED,
-                )
-            )
+        # Confirmed once the mail server takes it (`Mailer`), not now: queued proves nothing.
+        track(
+            order,
+            email_name(sent),
+            DocumentKind.ORDER_EMAIL,
+            event.at,
+            source=f"email to {', '.join(recipients)} (outbox {sent})",
+        )
 
 
 # -- alerts for operators -----------------------------------------------------------------------
@@ -520,16 +516,24 @@ class Mailer:
         next_attempt_at: dt.datetime | None = None,
         payload: dict[str, object] | None = None,
     ) -> None:
-        with self.uow_factory() as uow:
-            uow.outbox.settle(
-                entry.id,
-                status,
-                at=self.clock(),
-                next_attempt_at=next_attempt_at,
-                error=error,
-                payload=payload,
-            )
-            uow.commit()
+        for attempt in range(RETRIES + 1):
+            try:
+                with self.uow_factory() as uow:
+                    at = self.clock()
+                    uow.outbox.settle(
+                        entry.id,
+                        status,
+                        at=at,
+                        next_attempt_at=next_attempt_at,
+                        error=error,
+                        payload=payload,
+                    )
+                    follow_email(uow, entry.payload, entry.id, status, at)
+                    uow.commit()
+                return
+            except ConcurrentUpdate:  # the order changed meanwhile: record it on the fresh one
+                if attempt == RETRIES:
+                    raise
 
     def _tell_operators(self, entry: OutboxEntry, email: Email, error: str) -> None:
         if entry.payload.get("template") == "alert":

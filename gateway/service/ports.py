@@ -33,6 +33,79 @@ class OrderSummary:
     updated_at: dt.datetime
 
 
+ORDER_SORTS = ("date", "po", "partner", "updated")
+"""What an order listing can be sorted by: the order date, the PO number, the partner (then the
+PO number), the last change."""
+ORDER_SCOPES = ("open", "archived", "all")
+"""Which orders a listing looks at: open work (neither completed nor cancelled), the archive
+(completed or cancelled), or both."""
+SCOPE_STATUSES = ("open", "archived")
+"""Status names that are not flags: where an order stands in the scopes above."""
+MAX_PAGE = 1000
+"""The most orders one page of a listing holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """Which orders to list, in what order, and which page of them.
+
+    Every filter given must hold. `statuses` are flag names (`rules.Flag` values) or `open` /
+    `archived`, all of which must hold; `fulfillment_status` and `payment_status` are values of
+    `rules.FulfillmentStatus` and `rules.PaymentStatus`; `since` and `until` bound the order
+    date, both included. `search` matches, case-insensitively, the start of a PO number, of a
+    product id of any line, of a tracking number of any fulfilment, or of the ship-to party's
+    name or any word of it. `scope` None is open work unless a status asks for completed,
+    cancelled or archived orders (then every order). Test orders are left out unless
+    `include_test`, or a status asks for them (`test`). `limit` None: every order (for
+    reports)."""
+
+    partner: str | None = None
+    statuses: tuple[str, ...] = ()
+    fulfillment_status: str | None = None
+    payment_status: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    search: str | None = None
+    scope: str | None = None
+    include_test: bool = False
+    sort: str = "date"
+    descending: bool = False
+    limit: int | None = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.scope is not None and self.scope not in ORDER_SCOPES:
+            raise ValueError(f"scope {self.scope!r} is not one of {', '.join(ORDER_SCOPES)}")
+        if self.sort not in ORDER_SORTS:
+            raise ValueError(f"sort {self.sort!r} is not one of {', '.join(ORDER_SORTS)}")
+        if self.limit is not None and not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit {self.limit} is not between 1 and {MAX_PAGE}")
+        if self.offset < 0:
+            raise ValueError(f"offset {self.offset} is negative")
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError(f"since {self.since} is after until {self.until}")
+        if self.search is not None and not self.search.strip():
+            raise ValueError("the search text is empty")
+
+    @property
+    def effective_scope(self) -> str:
+        """The scope the listing uses (see the class docstring)."""
+        if self.scope is not None:
+            return self.scope
+        if {"completed", "cancelled", "archived"} & {name.lower() for name in self.statuses}:
+            return "all"
+        return "open"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """One page of an order listing: its summaries and how many orders the query found in all."""
+
+    summaries: tuple[OrderSummary, ...]
+    total: int
+    offset: int = 0
+
+
 @dataclass(slots=True)
 class StoredDocument:
     """A document in or out, as the store keeps it."""
@@ -98,9 +171,13 @@ class OrderRepository(Protocol):
 
     def find(self, po_number: str, partner: str | None = None) -> list[Order]: ...
 
-    def summaries(
-        self, *, partner: str | None = None, status: str | None = None, include_test: bool = False
-    ) -> list[OrderSummary]: ...
+    def summaries(self, query: OrderQuery) -> OrderPage:
+        """The page of order summaries the query asks for, with the number found in all."""
+        ...
+
+    def partners(self) -> list[str]:
+        """The partners that have orders in the store."""
+        ...
 
     def history(self, partner: str, po_number: str) -> list[dict[str, object]]: ...
 

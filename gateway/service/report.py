@@ -3,16 +3,21 @@
 Orders counted per partner and state (each flag, the open ones, the total), the documents we
 sent that a partner has not acknowledged past its deadline, the files in quarantine; all since
 a day when asked (orders changed, documents sent, files quarantined since then). And the
-partners' mailboxes unreachable now, since when (kept across runs). Test orders are
-left out unless asked for, as everywhere.
+partners' mailboxes unreachable now, since when (kept across runs). And the late documents of
+the open orders now, whatever `since` says (`late`: an 855 overdue, a ship or cancel-after date
+passed with quantity open, an 856 due before the 855). Test orders are left out unless asked
+for, as everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from gateway.service.ports import FileStore, UnitOfWork
+from gateway.config import PartnerProfile
+from gateway.service.late import find_late
+from gateway.service.ports import FileStore, OrderQuery, UnitOfWork
 
 STATES = ("open", "confirmed", "shipped", "completed", "paid", "returned", "cancelled")
 """The columns of the order counts: `open` is neither completed nor cancelled."""
@@ -23,12 +28,21 @@ def _day(moment: dt.datetime | None) -> dt.date | None:
 
 
 def build_report(
-    uow: UnitOfWork, files: FileStore, *, since: dt.date | None = None, include_test: bool = False
+    uow: UnitOfWork,
+    files: FileStore,
+    *,
+    since: dt.date | None = None,
+    include_test: bool = False,
+    profiles: Mapping[str, PartnerProfile] | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The report as data (see the module docstring)."""
+    moment = now or dt.datetime.now(dt.UTC)
     with uow:
+        late = [d.as_dict() for d in find_late(uow, profiles or {}, moment)]
         counts: dict[str, dict[str, int]] = {}
-        for summary in uow.orders.summaries(include_test=include_test):
+        listing = OrderQuery(scope="all", include_test=include_test, sort="partner", limit=None)
+        for summary in uow.orders.summaries(listing).summaries:
             if since is not None and summary.updated_at.date() < since:
                 continue
             row = counts.setdefault(summary.partner, dict.fromkeys((*STATES, "total"), 0))
@@ -76,4 +90,5 @@ def build_report(
         "overdue_acknowledgements": overdue,
         "quarantined_files": quarantined,
         "unreachable_mailboxes": unreachable,
+        "late_documents": late,
     }

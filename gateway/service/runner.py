@@ -29,6 +29,7 @@ from gateway.service.delivery import (
     release_dead_workers,
     this_worker,
 )
+from gateway.service.late import alert_late
 from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
 from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork
@@ -42,6 +43,7 @@ FIRST_BACKOFF = 30.0
 IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
 PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
 SETTLE_WAITS = 3  # a one-pass run waits at most this many times for files still being written
+LATE_CHECK_SECONDS = 600.0  # a running gateway looks for late documents this often
 
 
 def _quiet(event: str, **fields: object) -> None:
@@ -67,6 +69,7 @@ class PassSummary:
     unreachable: dict[str, str] = field(default_factory=dict)
     overdue: list[int] = field(default_factory=list)
     mails: list[MailDelivery] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)  # the late documents alerted
 
 
 class Runner:
@@ -101,6 +104,7 @@ class Runner:
         self.alerts = alerts
         self.mail = mail or MailSettings()
         self.states = {p.key: PartnerState() for p in self.partners}
+        self._late_checked: float | None = None
         self._mailboxes: dict[str, InboundMailbox] = {}
 
     def run_once(
@@ -163,6 +167,7 @@ class Runner:
             self.log("acknowledgement overdue", partner=document.partner, document=document.id)
         self._overdue_alerts(late)
         summary.overdue = [d.id for d in late if d.id is not None]
+        self._late_documents(summary)
         if self.mailer is not None:
             summary.mails = self.mailer.drain()
             for sent in summary.mails:
@@ -173,6 +178,20 @@ class Runner:
                     error=sent.error,
                 )
         return summary
+
+    def _late_documents(self, summary: PassSummary) -> None:
+        """Alert the late documents of open orders, at most every LATE_CHECK_SECONDS (it reads
+        every open order)."""
+        if self.alerts is None:
+            return
+        moment = self.monotonic()
+        if self._late_checked is not None and moment - self._late_checked < LATE_CHECK_SECONDS:
+            return
+        self._late_checked = moment
+        profiles = {p.key: p for p in self.partners}
+        for late in alert_late(self.uow_factory, self.alerts, profiles, self.clock()):
+            self.log("late document", partner=late.partner, po=late.po_number, late=late.kind)
+            summary.late.append(late.key)
 
     def _alert(
         self, key: str, kind: str, title: str, details: list[tuple[str, str]], *, partner: str

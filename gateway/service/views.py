@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from gateway.domain import rules
 from gateway.domain.model import DATE_FIELDS, Order
 from gateway.domain.values import LineAnswer, LineAnswerStatus, LineQuantity
 from gateway.service.export import find_order
-from gateway.service.ports import OrderSummary, UnitOfWork
+from gateway.service.ports import OrderQuery, OrderSummary, UnitOfWork
 
 
 def number_text(value: Decimal | None) -> str:
@@ -67,6 +68,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
         "currency": order.currency,
         "test": order.is_test,
         "flags": sorted(flag.value for flag in order.flags),
+        "archived": rules.is_archived(order),
         "fulfillment_status": order.fulfillment_status.value,
         "payment_status": order.payment_status.value,
         "version": order.version,
@@ -149,6 +151,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
                 "amount": number_text(r.amount),
                 "reason": r.reason,
                 "at": r.at.isoformat(),
+                "lines": _quantities(r.lines),
             }
             for r in order.refunds
         ],
@@ -157,8 +160,25 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
             for i in order.invoices
         ],
         "payments": [
-            {"amount": number_text(p.amount), "in_full": p.in_full, "at": p.at.isoformat()}
+            {
+                "amount": number_text(p.amount),
+                "in_full": p.in_full,
+                "reference": p.reference,
+                "at": p.at.isoformat(),
+            }
             for p in order.payments
+        ],
+        "followed_documents": [
+            {
+                "document": d.document,
+                "kind": d.kind.value,
+                "state": d.state.value,
+                "needs_acceptance": d.needs_acceptance,
+                "fulfillments": list(d.fulfillment_ids),
+                "queued_at": d.queued_at.isoformat(),
+                "updated_at": d.updated_at.isoformat() if d.updated_at else "",
+            }
+            for d in order.dispatches
         ],
         "notes": [
             {"id": n.id, "author": n.author, "text": n.text, "at": n.created_at.isoformat()}
@@ -194,19 +214,23 @@ def summary_view(summary: OrderSummary) -> dict[str, Any]:
     }
 
 
-def list_orders(
-    uow: UnitOfWork,
-    *,
-    partner: str | None = None,
-    status: str | None = None,
-    include_test: bool = False,
-) -> list[dict[str, Any]]:
-    """The orders held, filtered by partner and by a flag or status name."""
+def list_orders(uow: UnitOfWork, query: OrderQuery) -> dict[str, Any]:
+    """A page of the orders held, as the query asks: `orders` (their summaries), `total` (how
+    many the query finds in all), `offset` and `limit`."""
     with uow:
-        return [
-            summary_view(s)
-            for s in uow.orders.summaries(partner=partner, status=status, include_test=include_test)
-        ]
+        page = uow.orders.summaries(query)
+    return {
+        "orders": [summary_view(s) for s in page.summaries],
+        "total": page.total,
+        "offset": page.offset,
+        "limit": query.limit,
+    }
+
+
+def known_partners(uow: UnitOfWork) -> list[str]:
+    """The partners that have orders in the store."""
+    with uow:
+        return uow.orders.partners()
 
 
 def show_order(uow: UnitOfWork, po_number: str, partner: str | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import GatewayConfig
 from gateway.domain import commands
+from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
 from gateway.domain.values import Side
 from gateway.service.messagebus import MessageBus
 from tests.unit.domain.builders import at, fulfil, on_order, quantities, receive_order
@@ -50,11 +51,12 @@ def config_file(store_config: GatewayConfig, folder: Path) -> Path:
 
 @pytest.fixture
 def filled(store_config: GatewayConfig, tmp_path: Path) -> Path:
-    """A store holding two orders: PO-1001 shipped in part with one line cancelled, PO-2002 new."""
+    """A store holding three orders: PO-1001 shipped in part with one line cancelled, PO-2002
+    new, PO-3003 cancelled whole (archived)."""
     engine = create_store_engine(store_config)
     bus = MessageBus(lambda: SqlUnitOfWork(engine))
     bus.handle(receive_order(("1", 10), ("2", 4)))
-    bus.handle(fulfil("F1", ("1", 10), carrier="UPS", tracking_numbers=("1Z999AA10123456784",)))
+    bus.handle(fulfil("F1", ("1", 10), carrier="UPSN", tracking_numbers=("1Z999AA10123456784",)))
     bus.handle(
         on_order(
             commands.CancelLines,
@@ -67,6 +69,17 @@ def filled(store_config: GatewayConfig, tmp_path: Path) -> Path:
     )
     other = receive_order(("1", 3))
     bus.handle(commands.ReceiveOrder(**{**other.__dict__, "po_number": "PO-2002"}))
+    bus.handle(commands.ReceiveOrder(**{**other.__dict__, "po_number": "PO-3003"}))
+    bus.handle(
+        commands.CancelOrder(
+            partner="ACME",
+            po_number="PO-3003",
+            cancellation_id="C-all",
+            requested_by=Side.SELLER,
+            reason="discontinued",
+            at=at(6),
+        )
+    )
     engine.dispose()
     return config_file(store_config, tmp_path)
 
@@ -84,9 +97,67 @@ def test_orders_list_filters_by_status_and_prints_json(filled: Path):
     (order,) = json.loads(result.stdout)
     assert order["po_number"] == "PO-1001"
     assert "shipped" in order["flags"] and order["fulfillment_status"] == "fulfilled"
-    assert (
-        json.loads(gateway(filled, "orders", "list", "--partner", "NOBODY", "--json").stdout) == []
+    assert json.loads(gateway(filled, "orders", "list", "--partner", "ACME", "--json").stdout)
+    assert json.loads(gateway(filled, "orders", "list", "--status", "test", "--json").stdout) == []
+
+
+def test_orders_list_shows_open_work_the_archive_or_both(filled: Path):
+    def listed(*args: str) -> list[str]:
+        result = gateway(filled, "orders", "list", "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return [order["po_number"] for order in json.loads(result.stdout)]
+
+    assert listed() == ["PO-1001", "PO-2002"]
+    assert listed("--archived") == ["PO-3003"]
+    assert listed("--all") == ["PO-1001", "PO-2002", "PO-3003"]
+    assert listed("--status", "cancelled") == ["PO-3003"]
+    table = gateway(filled, "orders", "list", "--archived")
+    assert "PO-3003" in table.stdout and "PO-1001" not in table.stdout
+    assert "showing 1-1 of 1 order\n" in table.stdout
+
+
+def test_orders_list_searches_sorts_and_pages(filled: Path):
+    found = gateway(filled, "orders", "list", "--search", "1z999aa1", "--json")
+    assert found.returncode == 0, found.stderr
+    assert [order["po_number"] for order in json.loads(found.stdout)] == ["PO-1001"]
+    product = gateway(filled, "orders", "list", "--all", "--search", "SKU-2", "--json")
+    assert [order["po_number"] for order in json.loads(product.stdout)] == ["PO-1001"]
+    by_po = gateway(filled, "orders", "list", "--all", "--sort", "po", "--desc", "--json")
+    assert [o["po_number"] for o in json.loads(by_po.stdout)] == ["PO-3003", "PO-2002", "PO-1001"]
+    page = gateway(
+        filled, "orders", "list", "--all", "--sort", "po", "--limit", "1", "--offset", "1"
     )
+    assert page.returncode == 0, page.stderr
+    assert "PO-2002" in page.stdout and "PO-1001" not in page.stdout
+    assert "showing 2-2 of 3 orders" in page.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--status", "bogus"), [f.value for f in Flag] + ["open", "archived"]),
+        (("--fulfilment", "bogus"), [s.value for s in FulfillmentStatus]),
+        (("--payment", "bogus"), [s.value for s in PaymentStatus]),
+        (("--partner", "NOBODY"), ["ACME"]),
+        (("--since", "2026-13-01"), ["YYYY-MM-DD"]),
+        (("--since", "2026-12-02", "--until", "2026-12-01"), ["--since", "--until"]),
+        (("--limit", "0"), ["1<=x<=1000"]),
+        (("--limit", "1001"), ["1<=x<=1000"]),
+        (("--offset", "-1"), ["--offset"]),
+        (("--sort", "size"), ["date", "po", "partner", "updated"]),
+        (("--archived", "--all"), ["--archived", "--all"]),
+        (("--search", " "), ["--search"]),
+    ],
+)
+def test_a_mistaken_orders_list_is_a_usage_error_naming_what_is_valid(
+    filled: Path, args: tuple[str, ...], named: list[str]
+):
+    result = gateway(filled, "orders", "list", *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    for name in named:
+        assert name in error, (name, error)
 
 
 def test_orders_show_gives_lines_fulfilments_cancellations_and_history(filled: Path):

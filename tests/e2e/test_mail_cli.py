@@ -23,6 +23,14 @@ domain = "gateway.test"
 """
 
 
+LATE_OFF = """[late]
+ack_due_hours = 0
+ship_date = false
+cancel_after = false
+"""
+"""The samples' ship dates have passed; these tests count the cancellation's emails only."""
+
+
 def site(folder: Path, smtp: SmtpServer | None) -> Path:
     config = folder / "config"
     (config / "partners").mkdir(parents=True)
@@ -35,7 +43,7 @@ def site(folder: Path, smtp: SmtpServer | None) -> Path:
         '[gateway]\ndata_dir = "../data"\n' + MAIL.format(server=server)
     )
     (config / "partners" / "harborview.toml").write_text(
-        PARTNER.format(us="CEDARRIDGEOUT", key="harborview")
+        PARTNER.format(us="CEDARRIDGEOUT", key="harborview") + LATE_OFF
     )
     inbox = folder / "mailboxes" / "harborview" / "in"
     inbox.mkdir(parents=True)

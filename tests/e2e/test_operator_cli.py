@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import pexpect
 
@@ -84,6 +85,11 @@ def site(folder: Path, database_url: str = "") -> Path:
     return path
 
 
+def flags_of(config: Path) -> list[str]:
+    shown = json.loads(gateway(config, "orders", "show", PO, "--json").stdout)
+    return list(shown["flags"])
+
+
 def ok(config: Path, *args: str) -> dict[str, object]:
     result = gateway(config, *args, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -97,7 +103,9 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     config = site(tmp_path / "site", store_config.database.url)
     acknowledged = ok(config, "ack", PO, "--line", "2:reject", "--line", "3:qty=3")
     assert [d["set"] for d in acknowledged["documents"]] == ["855"]  # type: ignore[index]
-    assert acknowledged["flags"] == ["confirmed"]
+    assert acknowledged["flags"] == []  # the 855 is queued: the buyer does not know yet
+    assert gateway(config, "run", "--once").returncode == 0  # delivered to their mailbox
+    assert flags_of(config) == ["confirmed"]
     first = gateway(config, "fulfill", PO, "--id", "F-1", "--line", "1:2", "--carrier", "UPS",
                     "--tracking", "1Z999AA10123456784",
                     "--tracking-url", "https://www.ups.com/track?n=1Z999AA10123456784")  # fmt: skip
@@ -110,7 +118,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert cancelled["action"] == "cancelled"
     assert [d["set"] for d in cancelled["documents"]] == ["855"]  # type: ignore[index]
     second = ok(config, "fulfill", PO, "--id", "F-2", "--line", "3:3", "--carrier", "FedEx",
-                "--tracking", "7489000001")  # fmt: skip
+                "--tracking", "748900000010")  # fmt: skip
     assert "shipped" in second["flags"]  # type: ignore[operator]
     invoiced = ok(config, "invoice", PO, "--number", "INV-1")
     assert [d["set"] for d in invoiced["documents"]] == ["810"]  # type: ignore[index]
@@ -121,9 +129,10 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
         "note edited"
     )
     # what the rules refuse: one line, exit 1, nothing changed
-    late = gateway(config, "fulfill", PO, "--line", "1:1", "--carrier", "UPS")
+    late = gateway(config, "fulfill", PO, "--line", "1:1", "--carrier", "UPS",
+                   "--tracking", "1Z5R89390357567127")  # fmt: skip
     assert late.returncode == 1 and late.stdout == ""
-    assert late.stderr.strip().endswith("[no-fulfilment-after-shipped]")
+    assert late.stderr.strip().endswith("[no-change-after-shipped]")
     assert "Traceback" not in late.stderr
     unknown = gateway(config, "cancel", "NO-SUCH-PO", "--reason", "x", "--by", "buyer")
     assert unknown.returncode == 1 and "NO-SUCH-PO" in unknown.stderr
@@ -136,9 +145,20 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert gateway(config, "note", PO, "edit", note_id).returncode == 2
     assert gateway(config, "change-dates", PO).returncode == 2  # no date given
     moved = gateway(config, "change-dates", PO, "--ship-date", "20261201")
-    assert moved.returncode == 1 and "[completed-order-is-closed]" in moved.stderr
-    # the record: every action in the order's history, the documents queued and delivered
+    assert moved.returncode == 1 and "[no-change-after-shipped]" in moved.stderr
+    # the documents delivered: Shipped, not Completed while the buyer owes its 997s
     assert gateway(config, "run", "--once").returncode == 0
+    assert flags_of(config) == ["confirmed", "paid", "settled", "shipped"]
+    outbox = tmp_path / "site" / "mailboxes" / "harborview" / "out"
+    inbox = tmp_path / "site" / "mailboxes" / "harborview" / "in"
+    ours = sorted(p for p in outbox.glob("*.x12") if not p.name.startswith("997"))
+    for control, path in enumerate(ours, start=900):  # the buyer's translator answers each
+        answer = gateway(config, "ack-file", "--control", str(control), str(path))
+        assert answer.returncode == 0, answer.stderr
+        (inbox / f"997_for_{path.name}").write_text(answer.stdout, encoding="latin-1")
+    assert gateway(config, "run", "--once").returncode == 0
+    assert flags_of(config) == ["completed", "confirmed", "paid", "settled", "shipped"]
+    # the record: every action in the order's history, the documents delivered and accepted
     shown = json.loads(gateway(config, "orders", "show", PO, "--json").stdout)
     events = [entry["event"] for entry in shown["history"]]
     for expected in ("OrderConfirmed", "LinesCancelled", "FulfillmentCreated", "OrderShipped",
@@ -146,7 +166,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
         assert expected in events, (expected, events)
     assert [n["text"] for n in shown["notes"]] == ["the buyer called twice"]
     assert [line["open"] for line in shown["lines"]] == ["0", "0", "0", "0"]
-    outbox = tmp_path / "site" / "mailboxes" / "harborview" / "out"
+    assert {d["state"] for d in shown["followed_documents"]} == {"accepted"}
     sent = sorted(p.name.split("_")[0] for p in outbox.glob("*.x12"))
     assert sent == ["810", "855", "855", "856", "856", "997"]
     for path in outbox.glob("*.x12"):
@@ -176,7 +196,6 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     table = gateway(config, "report")
     assert table.returncode == 0 and "files in quarantine: 1" in table.stdout
     assert "mailboxes unreachable" not in table.stdout
-    inbox = tmp_path / "site" / "mailboxes" / "harborview" / "in"
     shutil.rmtree(inbox)  # the share is gone: the next run cannot reach the mailbox
     assert gateway(config, "run", "--once").returncode == 1
     down = gateway(config, "report")
@@ -184,10 +203,20 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     inbox.mkdir()
     mails = json.loads(gateway(config, "mail", "list", "--json").stdout)
     # the 855's rejection and cut, then our cancellation: each emailed to the buyer
-    assert [(m["kind"], m["to"]) for m in mails] == [
-        ("alert", ["ops@cedarridge.example"]),  # the quarantined file
-        ("cancellation", ["orders@harborview.example"]),
-        ("cancellation", ["orders@harborview.example"]),
+    assert [(m["kind"], m["to"], m["subject"]) for m in mails] == [
+        (
+            "alert",
+            ["ops@cedarridge.example"],
+            "[gateway] File 850_004010_bad_SE01_count.x12 from harborview was quarantined",
+        ),
+        ("cancellation", ["orders@harborview.example"], ANY),
+        ("cancellation", ["orders@harborview.example"], ANY),
+        # the sample's requested ship date (2026-11-06) had passed when it came in, open
+        (
+            "alert",
+            ["ops@cedarridge.example"],
+            f"[gateway] Late: ship date passed, PO {PO} (Harborview Home Goods)",
+        ),
     ]
 
 
@@ -197,6 +226,7 @@ def test_the_order_page_on_a_terminal_and_in_a_pipe(tmp_path: Path):
     page, the documents with their states; in a pipe the same words and no escape codes."""
     config = site(tmp_path / "site")
     ok(config, "ack", PO, "--accept-all")
+    assert gateway(config, "run", "--once").returncode == 0  # the 855 delivered: Confirmed
     url = "https://www.ups.com/track?n=1Z999AA10123456784"
     ok(config, "fulfill", PO, "--line", "1:2", "--carrier", "UPS",
        "--tracking", "1Z999AA10123456784", "--tracking-url", url)  # fmt: skip

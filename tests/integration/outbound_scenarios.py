@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,9 +39,12 @@ from gateway.domain.values import (
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
 from gateway.mapping.outbound_settings import HierarchyStructure
+from gateway.service.delivery import Deliverer, Delivery
 from gateway.service.export import ExportResult, export
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
+from gateway.service.tracking import set_document_status
+from tests.unit.domain.builders import tracking_for
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "samples" / "outbound"
@@ -52,7 +55,7 @@ VENDOR = "CEDARRIDGEOUT"  # Cedar Ridge's ISA id: the partner of the orders we p
 NOW = dt.datetime(2026, 11, 21, 12, 30, tzinfo=dt.UTC)
 SHIPPED = dt.date(2026, 11, 20)
 SSCC_1, SSCC_2 = "008123450000451276", "008123450000451283"
-TRACKING_1, TRACKING_2 = "1Z8E47W10391284756", "1Z8E47W10391284765"
+TRACKING_1, TRACKING_2 = "1Z8E47W10391284758", "1Z8E47W10391284767"
 
 
 def clock() -> dt.datetime:
@@ -67,6 +70,18 @@ def fresh_store(folder: Path) -> Engine:
     return engine
 
 
+@dataclass
+class Mailbox:
+    """A partner's outbound mailbox in memory: the files handed to it, by name."""
+
+    partner: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def deliver(self, name: str, content: bytes) -> str:
+        self.files[name] = content
+        return f"{self.partner}'s mailbox"
+
+
 class Store:
     """A store with the gateway's paths into it, for one scenario."""
 
@@ -74,6 +89,7 @@ class Store:
         self.engine = engine
         self.mappings = Mappings(load_mappings())
         self.bus = MessageBus(self.uow)
+        self.mailboxes: dict[str, Mailbox] = {}
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -87,6 +103,20 @@ class Store:
     def export(self, po_number: str, set_id: str, **options: object) -> ExportResult:
         return export(self.uow, po_number, set_id, mappings=self.mappings, clock=clock, **options)
 
+    def mailbox(self, partner: str) -> Mailbox:
+        return self.mailboxes.setdefault(partner, Mailbox(partner))
+
+    def deliver(self) -> list[Delivery]:
+        """Drain the outbox to the partners' mailboxes, as the running gateway does: each order
+        that follows a document delivered records it delivered."""
+        return Deliverer(self.uow, self.mailbox, clock=clock).drain()
+
+    def acknowledge(self, document_id: int, status: str = "acknowledged") -> None:
+        """The partner's 997 about a document we sent, recorded as taking it in records it."""
+        with self.uow() as uow:
+            set_document_status(uow, document_id, status, NOW, "their 997")
+            uow.commit()
+
 
 def quantities(*pairs: tuple[str, int]) -> tuple[LineQuantity, ...]:
     return tuple(LineQuantity(number, Decimal(quantity)) for number, quantity in pairs)
@@ -98,6 +128,9 @@ SELLER_PO, SELLER_PO_5010 = "HV4500871234", "HV4500871288"
 
 
 def ship(store: Store, fulfillment_id: str, *lines: tuple[str, int], **fields: object) -> None:
+    """A fulfilment by UPS with a valid tracking number of its own unless told."""
+    fields.setdefault("carrier", "UPSN")
+    fields.setdefault("tracking_numbers", tracking_for(fulfillment_id))
     store.bus.handle(
         commands.CreateFulfillment(
             partner=BUYER,
@@ -145,7 +178,7 @@ def shipped_5010(store: Store) -> None:
         ("2", 2),
         po_number=SELLER_PO_5010,
         carrier="UPSN",
-        tracking_numbers=("1Z4A90F20377215904",),
+        tracking_numbers=("1Z4A90F20377215908",),
         packs=(Pack(quantities(("1", 1), ("2", 2)), "108560172000004170"),),
     )
 
@@ -164,7 +197,15 @@ def shipped_with_a_return(store: Store) -> None:
             reason="sleeping bag no longer wanted",
         )
     )
-    ship(store, "CRS-SH-0045127", ("1", 2), ("3", 4), ("4", 1), carrier="UPSN")
+    ship(
+        store,
+        "CRS-SH-0045127",
+        ("1", 2),
+        ("3", 4),
+        ("4", 1),
+        carrier="UPSN",
+        tracking_numbers=(TRACKING_1,),
+    )
     store.bus.handle(
         commands.RecordReturn(
             partner=BUYER,

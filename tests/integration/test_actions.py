@@ -17,11 +17,12 @@ from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import FolderTransport, GatewayConfig, Identity, MailSettings, PartnerProfile
 from gateway.domain import commands
 from gateway.domain.values import LineQuantity, Party, PurchaseOrderLine, Role, Side
-from gateway.errors import RuleViolation
+from gateway.errors import GatewayError, RuleViolation
 from gateway.mapping.outbound import Decision
 from gateway.service.actions import ActionResult, OrderDesk, parse_answer, parse_line_quantity
 from gateway.service.export import export
 from gateway.service.notify import KIND
+from gateway.service.ports import OrderQuery
 from gateway.x12.reader import parse_bytes
 
 PO = "CR-2001"
@@ -112,15 +113,24 @@ def test_a_fulfilment_a_direct_seller_reports_is_theirs_and_sends_nothing(gatewa
         PO,
         [LineQuantity("1", Decimal(4)), LineQuantity("2", Decimal(2))],
         carrier="UPS",
-        tracking_numbers=("1Z1", "1Z2"),
+        tracking_numbers=("1Z999AA10123456784", "1Z5R89390357567127"),
         fulfillment_id="PINE-1",
     )
     assert result.record == "PINE-1" and result.documents == [] and "shipped" in result.flags
     with gateway.uow_factory() as uow:
         order = uow.orders.get("pinecrest", PO)
         assert order is not None and order.fulfillments[0].passed_on
-    with pytest.raises(RuleViolation, match="no-fulfilment-after-shipped"):
-        desk(gateway).fulfill(PO, [LineQuantity("1", Decimal(1))], carrier="UPS")
+    with pytest.raises(RuleViolation, match="no-change-after-shipped"):
+        desk(gateway).fulfill(
+            PO,
+            [LineQuantity("1", Decimal(1))],
+            carrier="UPS",
+            tracking_numbers=("1Z879E930346834440",),
+        )
+    with gateway.uow_factory() as uow:  # the late one is kept for an operator, not recorded
+        order = uow.orders.get("pinecrest", PO)
+        assert order is not None and len(order.fulfillments) == 1
+        assert order.fulfillments[0].carrier == "UPSN"  # "UPS" recorded as its SCAC
 
 
 def test_an_acknowledgement_is_for_an_order_we_sell(gateway: Gateway):
@@ -162,8 +172,9 @@ def test_a_test_order_goes_to_an_edi_seller_as_a_test_850_in_its_profiles_envelo
     with gateway.uow_factory() as uow:
         stored = uow.documents.get(document["document_id"])
         assert stored is not None and stored.raw is not None
-        assert uow.orders.summaries() == []  # test orders are left out of listings
-        assert [s.po_number for s in uow.orders.summaries(include_test=True)] == [result.po_number]
+        assert uow.orders.summaries(OrderQuery()).total == 0  # test orders are left out
+        listed = uow.orders.summaries(OrderQuery(include_test=True)).summaries
+        assert [s.po_number for s in listed] == [result.po_number]
     interchanges, report = parse_bytes(stored.raw)
     assert report.accepted, report.first_issue()
     (interchange,) = interchanges
@@ -174,7 +185,7 @@ def test_a_test_order_goes_to_an_edi_seller_as_a_test_850_in_its_profiles_envelo
 
 def test_a_test_order_to_a_direct_seller_is_a_test_email(gateway: Gateway):
     result = desk(gateway).test_order("pinecrest")
-    assert result.documents == [] and "confirmed" in result.flags
+    assert result.documents == [] and "confirmed" not in result.flags  # queued proves nothing
     with gateway.uow_factory() as uow:
         (email,) = uow.outbox.listing(KIND)
     assert str(email.payload["subject"]).startswith("[TEST] New order TEST-")
@@ -317,3 +328,29 @@ def test_new_dates_on_an_order_we_sell_are_recorded_and_send_nothing(
     with pytest.raises(RuleViolation, match="cancelled-order-is-closed"):
         selling.cancel(PO, [], by=Side.BUYER, reason="gone")
         selling.change_dates(PO, cancel_after_date=dt.date(2026, 12, 31))
+
+
+def test_a_fulfilment_whose_856_cannot_be_built_is_not_recorded(gateway: Gateway):
+    """An order we sell to a buyer the gateway has no profile and no document for: the 856 has
+    no envelope to go in, so the fulfilment (never to be edited) is not recorded either."""
+    gateway.bus.handle(
+        commands.ReceiveOrder(
+            partner="stranger",
+            po_number=PO,
+            at=dt.datetime.now(dt.UTC),
+            our_role=Role.SELLER,
+            order_date=dt.date(2026, 11, 21),
+            lines=(PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),),
+        )
+    )
+    with pytest.raises(GatewayError, match="which interchange id we use"):
+        desk(gateway).fulfill(
+            PO,
+            [LineQuantity("1", Decimal(4))],
+            carrier="UPS",
+            tracking_numbers=("1Z999AA10123456784",),
+        )
+    with gateway.uow_factory() as uow:
+        order = uow.orders.get("stranger", PO)
+        assert order is not None and order.fulfillments == [] and order.dispatches == []
+        assert uow.outbox.listing("x12") == []

@@ -28,6 +28,7 @@ from gateway.mapping.inbound import (
     order_change,
     ship_notice,
 )
+from gateway.service.shipping import with_carrier_resolved
 from gateway.x12.document import Segment, TransactionSet
 from gateway.x12.reader import parse_bytes
 from gateway.x12.schema import load_catalog
@@ -60,7 +61,21 @@ FAULTS = {
         RuleViolation,
         "'0354023220190916' is not an SSCC-18",
     ),
+    # TD503 and TD505 name no carrier: the placeholder XXXX
+    ("aaronhuggins__node-x12__test__test-data__856.edi", "99999817"): (
+        RuleViolation,
+        "unknown carrier 'XXXX'",
+    ),
+    ("apimeister__x12-types__test-data__004060_856.edi", "99999817"): (
+        RuleViolation,
+        "unknown carrier 'XXXX'",
+    ),
 }
+CARRIER_ALIASES = {"UPS NxtDay Air Svr": "UPSN"}
+"""The carriers the corpus names by a service in TD503, as a partner's `[carriers]` maps them."""
+ORDERED = dt.date(2001, 1, 1)
+"""The date of the orders held: before every corpus document, whose ship dates are then
+plausible (not before the order)."""
 MAPPINGS = Mappings(load_mappings())
 CATALOG = load_catalog()
 NOW = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
@@ -82,7 +97,7 @@ def held(po_number: str, role: Role, lines: list[PurchaseOrderLine]) -> Order:
             po_number=po_number,
             at=NOW,
             our_role=role,
-            order_date=dt.date(2026, 11, 20),
+            order_date=ORDERED,
             lines=tuple(lines) or (PurchaseOrderLine("1", Decimal(1)),),
         )
     )
@@ -154,8 +169,9 @@ def test_order_documents_map_without_loss_and_apply(name):
                     mapped = assemble(tree, MAPPINGS.get(mapping_name), context)
                     lines = checked(mapped, transaction)
                     orders = {po: held(po, role, lines) for po in mapped.po_numbers}
-                    for command in mapped.commands(orders):
-                        orders[command.po_number].handle(command)
+                    for command in mapped.commands(orders):  # as ingest applies them
+                        resolved = with_carrier_resolved(command, CARRIER_ALIASES)
+                        orders[command.po_number].handle(resolved)
                 except (MappingError, RuleViolation) as exc:
                     assert fault is not None, f"{transaction.set_id} {_po(transaction)}: {exc}"
                     assert isinstance(exc, fault[0]) and fault[1] in str(exc)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from gateway.domain import commands
+from gateway.domain.model import Order
 from gateway.domain.values import ConfirmationMethod, Side
 from gateway.errors import ConfigurationError, OrderNotFound, RuleViolation
 from gateway.mapping import outbound
@@ -74,6 +75,15 @@ def next_number(store: Store, partner: str, kind: str) -> int:
         return uow.control_numbers.next(partner, kind)  # rolled back: nothing is taken
 
 
+def flags_of(order: Order) -> set[str]:
+    return {flag.value for flag in order.flags}
+
+
+def deliveries(store: Store) -> set[tuple[int | None, str]]:
+    """Drain the outbox to the partners' mailboxes: each document handed over, and how."""
+    return {(delivery.document_id, delivery.status) for delivery in store.deliver()}
+
+
 def test_an_acknowledgement_is_stored_queued_and_confirms_the_order(store: Store):
     store.ingest(PO_4010)
     result = store.export(SELLER_PO, "855", decision=Decision.accept_all())
@@ -93,6 +103,17 @@ def test_an_acknowledgement_is_stored_queued_and_confirms_the_order(store: Store
     assert order.source_documents[-1].startswith(
         f"855 #0001 in interchange {result.interchange_control}"
     )
+    (followed,) = order.dispatches
+    assert (followed.document, followed.kind.value, followed.state.value) == (
+        f"document {result.document_id}",
+        "855",
+        "queued",
+    )
+    assert "confirmed" not in flags_of(order)  # queued proves nothing
+    assert (result.document_id, "sent") in deliveries(store)  # with the 997 to the 850
+    order, documents, _ = held(store)
+    assert documents[-1].status == "sent" and order.dispatches[0].state.value == "delivered"
+    assert "confirmed" in flags_of(order)
 
 
 def test_an_acknowledgement_with_changes_cancels_what_it_withdraws(store: Store):
@@ -123,7 +144,10 @@ def test_rejecting_the_order_cancels_it(store: Store):
     result = store.export(SELLER_PO, "855", decision=Decision.reject_all())
     order, _, _ = held(store)
     assert result.recorded == ["ConfirmOrder", "CancelOrder"]
-    assert {"confirmed", "cancelled"} <= {flag.value for flag in order.flags}
+    assert "cancelled" in flags_of(order) and "confirmed" not in flags_of(order)
+    store.deliver()
+    order, _, _ = held(store)
+    assert {"confirmed", "cancelled"} <= flags_of(order)
     with pytest.raises(RuleViolation) as caught:
         store.export(SELLER_PO, "855", decision=Decision.accept_all())
     assert caught.value.rule == "cancelled-order-is-closed"
@@ -131,27 +155,57 @@ def test_rejecting_the_order_cancels_it(store: Store):
 
 def test_a_ship_notice_passes_its_fulfilments_on_and_is_not_sent_twice(store: Store):
     shipped_twice(store)
+    acknowledged = store.export(SELLER_PO, "855", decision=Decision.accept_all())
     result = store.export(SELLER_PO, "856")
     order, _, _ = held(store)
-    assert result.set_controls == ("0001", "0002")
-    assert result.recorded == ["MarkFulfillmentPassedOn", "MarkFulfillmentPassedOn"]
+    assert result.set_controls == ("0002", "0003")
+    assert result.recorded == []  # the order only follows the 856
+    notice = order.dispatch(f"document {result.document_id}")
+    assert notice is not None and notice.needs_acceptance  # no profile: a 997 is owed
+    assert notice.fulfillment_ids == ("CRS-SH-0045127", "CRS-SH-0045128")
+    assert not any(f.passed_on for f in order.fulfillments)  # queued proves nothing
+    assert "completed" not in flags_of(order)
+    with pytest.raises(RuleViolation) as caught:
+        store.export(SELLER_PO, "856")  # what it carries is on its way
+    assert caught.value.rule == "ship-notice-needs-fulfilment"
+
+    assert {(acknowledged.document_id, "sent"), (result.document_id, "sent")} <= deliveries(store)
+    order, _, _ = held(store)
+    assert "confirmed" in flags_of(order)  # our 855 delivered
+    assert not any(f.passed_on for f in order.fulfillments)  # delivered, their 997 owed
+    assert "completed" not in flags_of(order)
+
+    store.acknowledge(result.document_id)
+    order, _, _ = held(store)
     assert all(f.passed_on for f in order.fulfillments)
-    assert "completed" in {flag.value for flag in order.flags}
+    assert {"shipped", "confirmed", "completed"} <= flags_of(order)
     with pytest.raises(RuleViolation) as caught:
         store.export(SELLER_PO, "856")
     assert caught.value.rule == "ship-notice-needs-fulfilment"
-    with pytest.raises(RuleViolation) as caught:
+
+
+def test_a_fulfilment_named_again_is_not_sent_twice(store: Store):
+    shipped_twice(store)
+    store.export(SELLER_PO, "856")
+    _, documents_before, pending_before = held(store)
+    with pytest.raises(RuleViolation, match="carries it already"):
         store.export(SELLER_PO, "856", fulfillment_ids=["CRS-SH-0045127"])
-    assert caught.value.rule == "fulfilment-passed-on-once"
+    _, documents, pending = held(store)
+    assert (documents, pending) == (documents_before, pending_before)
 
 
 def test_a_ship_notice_sends_only_the_fulfilments_named(store: Store):
     shipped_twice(store)
     result = store.export(SELLER_PO, "856", fulfillment_ids=["CRS-SH-0045128"])
     order, _, _ = held(store)
-    assert [f.passed_on for f in order.fulfillments] == [False, True]
+    assert [d.fulfillment_ids for d in order.dispatches] == [("CRS-SH-0045128",)]
+    assert [f.passed_on for f in order.fulfillments] == [False, False]  # not there yet
     assert b"BSN*00*CRS-SH-0045128*" in result.content
     assert b"CRS-SH-0045127" not in result.content
+    store.deliver()
+    store.acknowledge(result.document_id)
+    order, _, _ = held(store)
+    assert [f.passed_on for f in order.fulfillments] == [False, True]
     with pytest.raises(RuleViolation, match="no such fulfilment") as caught:
         store.export(SELLER_PO, "856", fulfillment_ids=["NOPE"])
     assert caught.value.rule == "ship-notice-needs-fulfilment"
@@ -164,11 +218,11 @@ def test_an_invoice_is_recorded_and_not_sent_twice(store: Store):
     (recorded,) = order.invoices
     assert (recorded.number, recorded.amount) == (f"{SELLER_PO}-1", Decimal("230.00"))
     assert b"TDS*23000~" in result.content
-    assert order.payment_status.value == "in progress"
+    assert order.payment_status.value == "pending"  # invoiced, nothing paid nor accepted
     with pytest.raises(RuleViolation) as caught:
         store.export(SELLER_PO, "810")
     assert caught.value.rule == "invoice-needs-shipped-quantity"
-    ship(store, "CRS-SH-0045129", ("4", 1))
+    ship(store, "CRS-SH-0045129", ("4", 1), carrier="FDEG", tracking_numbers=("748900000010",))
     second = store.export(SELLER_PO, "810")
     assert (
         b"BIG*20261121*HV4500871234-2*" in second.content and b"IT1*4*1*EA*38.00" in second.content
@@ -218,9 +272,14 @@ def test_an_order_we_place_goes_out_with_the_sender_id_given_then_as_before(stor
     assert first.interchange_control != again.interchange_control
     order, documents, _ = held(store, VENDOR, BUYER_PO)
     assert [d.transaction_sets for d in documents] == [("850",), ("850",)]
-    assert order.confirmations == []
+    assert order.confirmations == [] and "confirmed" not in flags_of(order)
+    assert [d.document for d in order.dispatches] == [f"document {d.id}" for d in documents]
     with store.uow() as uow:
-        assert [e["name"] for e in uow.orders.history(VENDOR, BUYER_PO)] == ["OrderReceived"]
+        assert [e["name"] for e in uow.orders.history(VENDOR, BUYER_PO)] == [
+            "OrderReceived",
+            "DocumentTracked",
+            "DocumentTracked",
+        ]
 
 
 def test_change_orders_are_numbered_in_sequence(store: Store):

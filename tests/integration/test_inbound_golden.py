@@ -34,6 +34,7 @@ from gateway.mapping.engine import Mappings
 from gateway.mapping.inbound import Context, order_change, purchase_order
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
+from gateway.service.ports import OrderQuery
 from gateway.service.views import order_view
 from gateway.x12.reader import parse_bytes
 from gateway.x12.schema import load_catalog
@@ -125,7 +126,9 @@ def orders_after(name: str, folder: Path) -> list[dict[str, Any]]:
         assert all(s.action not in ("refused", "rejected") for s in result.sets), result.sets
     views = []
     with SqlUnitOfWork(engine) as uow:
-        for summary in uow.orders.summaries(include_test=True):
+        for summary in uow.orders.summaries(
+            OrderQuery(scope="all", include_test=True, sort="partner", limit=None)
+        ).summaries:
             order = uow.orders.get(summary.partner, summary.po_number)
             assert order is not None
             views.append(order_view(order, uow.orders.history(summary.partner, summary.po_number)))

@@ -13,6 +13,7 @@ from gateway.adapters.store import SqlUnitOfWork
 from gateway.config import load_mappings
 from gateway.mapping.engine import Mappings
 from gateway.service.ingest import Ingestor
+from gateway.service.ports import OrderQuery
 from gateway.x12.reader import read_bytes
 from tests.builders import isa
 
@@ -129,7 +130,7 @@ def test_a_rejected_file_is_stored_and_acknowledged_but_not_applied(store_engine
     (ack,) = result.acknowledgements
     assert b"AK5*R*4~" in ack.content
     with SqlUnitOfWork(store_engine) as uow:
-        assert uow.orders.summaries() == []
+        assert uow.orders.summaries(OrderQuery(scope="all")).total == 0
         assert uow.documents.with_sha256(result.sha256)[0].status == "partly accepted"
 
 

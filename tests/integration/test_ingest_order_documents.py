@@ -85,10 +85,13 @@ def history(engine: Engine, partner: str = SELLER, po: str = PO) -> list[str]:
         return [str(event["name"]) for event in uow.orders.history(partner, po)]
 
 
-def last_event(engine: Engine, partner: str = SELLER, po: str = PO) -> tuple[str, dict[str, Any]]:
-    """The name and data of the last event the store keeps of the order."""
+def last_event(
+    engine: Engine, partner: str = SELLER, po: str = PO, back: int = 1
+) -> tuple[str, dict[str, Any]]:
+    """The name and data of the last event the store keeps of the order (or the one `back`
+    events from the end)."""
     with SqlUnitOfWork(engine) as uow:
-        entry = uow.orders.history(partner, po)[-1]
+        entry = uow.orders.history(partner, po)[-back]
     assert isinstance(entry["payload"], dict)
     return str(entry["name"]), entry["payload"]
 
@@ -168,9 +171,10 @@ def test_an_856_fulfils_our_order_with_its_packs_carrier_and_tracking(store_engi
     assert (outcome.po_number, outcome.action) == (PO, "fulfilled")
     order = held(store_engine)
     (shipment,) = order.fulfillments
-    assert shipment.id == "CRS-SH-0045127" and shipment.passed_on
-    assert shipment.carrier == "UPSN (UPS GROUND)"
-    assert shipment.tracking_numbers == ("1Z8E47W10391284756",)
+    assert shipment.id == "CRS-SH-0045127" and shipment.passed_on  # from the seller: at once
+    assert shipment.carrier == "UPSN"  # TD503, its SCAC
+    assert shipment.tracking_numbers == ("1Z8E47W10391284758",)
+    assert shipment.tracking_url == "https://www.ups.com/track?tracknum=1Z8E47W10391284758"
     assert shipment.ship_date == dt.date(2026, 11, 6)
     assert [(q.line_number, q.quantity) for q in shipment.lines] == [("1", 2), ("3", 3), ("5", 2)]
     assert [pack.sscc for pack in shipment.packs] == ["008123450000451276", "008123450000451283"]
@@ -185,7 +189,7 @@ def test_the_seller_documents_in_order_leave_the_order_shipped_and_invoiced(stor
     assert actions == ["confirmed", "fulfilled", "invoiced"]
     order = held(store_engine)
     assert [line.open for line in order.lines] == [0, 0, 0, 1, 0]  # line 4 is backordered
-    assert order.payment_status.value == "in progress"
+    assert order.payment_status.value == "pending"  # invoiced, nothing paid nor accepted
     with SqlUnitOfWork(store_engine) as uow:
         assert len(uow.documents.for_order(SELLER, PO)) == 3
 
@@ -198,7 +202,7 @@ def test_a_late_856_is_refused_and_kept_on_the_shipped_order(store_engine: Engin
     assert "shipped" in {flag.value for flag in held(store_engine).flags}
     late = resent(data, "000730203", "000730204").replace(b"CRS-SH-0045127", b"CRS-SH-0045128")
     (outcome,) = taker.ingest(late, "asn-late.x12").sets
-    assert outcome.action == "refused" and "no-fulfilment-after-shipped" in outcome.message
+    assert outcome.action == "refused" and "no-change-after-shipped" in outcome.message
     order = held(store_engine)
     assert [f.id for f in order.fulfillments] == ["CRS-SH-0045127"]
     assert history(store_engine)[-1] == "FulfillmentRefused"
@@ -214,7 +218,7 @@ def test_an_856_for_two_orders_is_applied_to_both_or_to_neither(store_engine: En
     def notice(shipment: str, control: str, second_quantity: int) -> bytes:
         body = [
             f"BSN*00*{shipment}*20261121*1200*0001",
-            "HL*1**S~TD5*B*2*UPSN~REF*CN*1Z0000000000000009~DTM*011*20261121",
+            "HL*1**S~TD5*B*2*UPSN~REF*CN*1Z5R89390357567127~DTM*011*20261121",
             "HL*2*1*O~PRF*PO-A~HL*3*2*I~LIN*1*UP*812345100211~SN1**2*EA",
             f"HL*4*1*O~PRF*PO-B~HL*5*4*I~LIN*1*UP*812345100211~SN1**{second_quantity}*EA",
         ]
@@ -296,6 +300,7 @@ def ship_line_2(engine: Engine) -> None:
             fulfillment_id="F1",
             lines=(LineQuantity("2", Decimal(1)),),
             carrier="UPSN",
+            tracking_numbers=("1Z999AA10123456784",),
         )
     )
 
@@ -315,8 +320,16 @@ def test_an_860_the_rules_refuse_is_kept_on_the_order_and_refused_by_an_865(stor
     assert "865 refusing it queued" in outcome.message
     order = held(store_engine, BUYER)
     assert not order.cancellations and order.line("5") is None  # nothing of it applied
-    name, refused = last_event(store_engine, BUYER)
+    name, refused = last_event(store_engine, BUYER, back=2)
     assert (name, refused["what"]) == ("DocumentRefused", "change order (860)")
+    with SqlUnitOfWork(store_engine) as uow:
+        (sent,) = [d for d in uow.documents.for_order(BUYER, PO) if d.direction == "out"]
+    name, tracked = last_event(store_engine, BUYER)  # the order follows the 865 queued
+    assert (name, tracked["kind"], tracked["document"]) == (
+        "DocumentTracked",
+        "865",
+        f"document {sent.id}",
+    )
     (answer,) = outbound(store_engine)
     report = read_bytes(answer)
     assert report.accepted, report.first_issue()

@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.config import FolderTransport, GatewayConfig, Identity, MailSettings, PartnerProfile
+from gateway.config import (
+    FolderTransport,
+    GatewayConfig,
+    Identity,
+    LatePolicy,
+    MailSettings,
+    PartnerProfile,
+)
 from gateway.domain import commands
 from gateway.domain.values import (
     LineAnswer,
@@ -48,7 +55,12 @@ OPERATORS = ("ops@cedarridge.example",)
 HARBORVIEW_CANCELLATIONS = ("orders@harborview.example",)
 
 
-def harborview(folder: Path) -> PartnerProfile:
+QUIET = LatePolicy(ack_due_hours=0, ship_date=False, cancel_after=False)
+"""The samples' ship dates have passed: the emails of these tests are their own, not the late
+documents' alerts (tested apart, with the policy that counts them)."""
+
+
+def harborview(folder: Path, late: LatePolicy = QUIET) -> PartnerProfile:
     return PartnerProfile(
         key="harborview",
         name="Harborview Home Goods",
@@ -60,6 +72,7 @@ def harborview(folder: Path) -> PartnerProfile:
             ("default", ("edi@harborview.example",)),
             ("cancellations", HARBORVIEW_CANCELLATIONS),
         ),
+        late=late,
     )
 
 
@@ -128,6 +141,11 @@ def drop(gateway: Gateway, *samples: str) -> None:
     assert isinstance(transport, FolderTransport)
     for sample in samples:
         (transport.inbox / sample).write_bytes((SAMPLES / sample[:3] / sample).read_bytes())
+
+
+def orders_history(gateway: Gateway, partner: str, po_number: str) -> list[dict[str, object]]:
+    with gateway.uow_factory() as uow:
+        return uow.orders.history(partner, po_number)
 
 
 def emails(gateway: Gateway) -> list[OutboxEntry]:
@@ -381,13 +399,30 @@ def test_an_order_for_a_direct_seller_is_emailed_to_them_and_confirmed(
     wire: Callable[..., Gateway], smtp_server: SmtpServer
 ):
     gateway = wire()
+    clock = Clock()
+    gateway.mailer.clock = clock
     place(gateway)
+
+    def flags() -> set[str]:
+        with gateway.uow_factory() as uow:
+            order = uow.orders.get("pinecrest", "CR-1001")
+            assert order is not None
+            return {flag.value for flag in order.flags}
+
+    assert "confirmed" not in flags()  # the email is queued: the seller does not know yet
+    with smtp_server.stopped():  # the mail server refuses connections
+        assert [m.status for m in gateway.mailer.drain()] == ["retry"]
+    assert "confirmed" not in flags()
+    clock.now += dt.timedelta(minutes=2)
+    assert [m.status for m in gateway.mailer.drain()] == ["sent"]
+    assert "confirmed" in flags()  # the mail server took it: the order is Confirmed
     with gateway.uow_factory() as uow:
         order = uow.orders.get("pinecrest", "CR-1001")
         assert order is not None
-        assert "confirmed" in {flag.value for flag in order.flags}
-        assert order.confirmations[0].how.value == "vendor notified"
-    assert [m.status for m in gateway.mailer.drain()] == ["sent"]
+        (followed,) = order.dispatches
+        assert (followed.kind.value, followed.state.value) == ("order email", "delivered")
+    history = [entry["name"] for entry in orders_history(gateway, "pinecrest", "CR-1001")]
+    assert history[-2:] == ["DocumentStateChanged", "ConfirmationProven"]
     (received,) = smtp_server.wait_for(1)
     assert received.rcpt_tos == ("ship@pinecrest.example",)
     assert (
@@ -407,7 +442,7 @@ def test_an_order_for_a_direct_seller_without_contact_is_not_confirmed_and_alert
     place(gateway)
     with gateway.uow_factory() as uow:
         order = uow.orders.get("pinecrest", "CR-1001")
-        assert order is not None and not order.confirmations
+        assert order is not None and not order.dispatches and not order.flags
     gateway.mailer.drain()
     (received,) = smtp_server.wait_for(1)
     assert received.rcpt_tos == OPERATORS
@@ -663,3 +698,30 @@ def test_the_queue_is_listed_shown_and_a_failed_email_retried(
     assert [m.status for m in gateway.mailer.drain()] == ["sent"]
     messages = smtp_server.wait_for(1)
     assert messages[-1].message["Message-ID"] == shown["message_id"]
+
+
+# -- late documents --------------------------------------------------------------------------
+
+
+def test_a_late_document_alerts_the_operators_once_and_the_report_lists_it(
+    wire: Callable[..., Gateway], smtp_server: SmtpServer, tmp_path: Path
+):
+    mailboxes = tmp_path / "mailboxes"
+    gateway = wire(harborview(mailboxes, LatePolicy()), pinecrest(mailboxes))
+    drop(gateway, "850_004010_good.x12")  # its requested ship date, 2026-11-06, has passed
+    gateway.runner().run_once()
+    (alert,) = smtp_server.wait_for(1)
+    assert alert.rcpt_tos == OPERATORS
+    subject = str(alert.message["Subject"])
+    assert subject.startswith("[gateway] Late: ship date passed, PO HV4500871234")
+    assert "gateway fulfill HV4500871234" in body(alert.message)  # what to do
+    again = gateway.runner().run_once()  # a new process, as a cron of `run --once` is
+    assert again.late == [] and len(smtp_server.messages) == 1  # alerted once
+    report = build_report(
+        gateway.uow_factory(),
+        gateway.files,
+        profiles={p.key: p for p in gateway.config.partners},
+    )
+    assert [(d["kind"], d["po_number"]) for d in report["late_documents"]] == [
+        ("ship date passed", "HV4500871234")
+    ]

@@ -36,6 +36,7 @@ from gateway.service import runner as runner_module
 from gateway.service.documents import list_documents, replay, show_document
 from gateway.service.export import export
 from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
+from gateway.service.ports import OrderQuery
 from gateway.service.views import order_view
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,9 @@ def state(gateway: Gateway) -> dict[str, object]:
     """Everything the store and the mailboxes hold, for comparing two runs."""
     with gateway.uow_factory() as uow:
         orders = []
-        for summary in uow.orders.summaries(include_test=True):
+        for summary in uow.orders.summaries(
+            OrderQuery(scope="all", include_test=True, sort="partner", limit=None)
+        ).summaries:
             order = uow.orders.get(summary.partner, summary.po_number)
             assert order is not None
             view = order_view(order, uow.orders.history(summary.partner, summary.po_number))
@@ -235,6 +238,7 @@ def shipment_of_line_2() -> CreateFulfillment:
         fulfillment_id="F1",
         lines=(LineQuantity("2", Decimal(1)),),
         carrier="UPSN",
+        tracking_numbers=("1Z999AA10123456784",),
     )
 
 

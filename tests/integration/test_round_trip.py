@@ -35,6 +35,20 @@ def taken_in(store: Store, sent: ExportResult, name: str) -> list[str]:
     return [outcome.action for outcome in result.sets]
 
 
+def sent_over(sender: Store, sent: ExportResult, receiver: Store, name: str) -> list[str]:
+    """`sent` delivered by `sender`'s outbox and taken in by `receiver`, whose 997 `sender`
+    takes in; the action `receiver` took on each transaction set."""
+    assert (sent.document_id, "sent") in {(d.document_id, d.status) for d in sender.deliver()}
+    result = Ingestor(receiver.uow, receiver.mappings, clock=lambda: NOW).ingest(sent.content, name)
+    assert result.accepted, result.first_issue
+    (acknowledgement,) = result.acknowledgements
+    answer = Ingestor(sender.uow, sender.mappings, clock=lambda: NOW).ingest(
+        acknowledgement.content, f"997-{name}"
+    )
+    assert [outcome.action for outcome in answer.sets] == ["acknowledged"]
+    return [outcome.action for outcome in result.sets]
+
+
 def order_in(store: Store, partner: str) -> Order:
     with store.uow() as uow:
         order = uow.orders.get(partner, BUYER_PO)
@@ -60,9 +74,12 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
         LineDecision("2", LineStatus.REJECTED),
         LineDecision("3", LineStatus.QUANTITY_CHANGED, Decimal(8)),
     )
-    assert taken_in(buyer, seller.export(BUYER_PO, "855", decision=answer), "855") == ["confirmed"]
+    acknowledgement = seller.export(BUYER_PO, "855", decision=answer)
+    assert "confirmed" not in {flag.value for flag in order_in(seller, OUR_ID).flags}
+    assert sent_over(seller, acknowledgement, buyer, "855") == ["confirmed"]
     bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
     assert bought.confirmations and sold.confirmations
+    assert all("confirmed" in {flag.value for flag in o.flags} for o in (bought, sold))
     assert quantities_of(bought) == quantities_of(sold)
     assert [line.open for line in sold.lines] == [6, 0, 8]
 
@@ -74,7 +91,7 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
             fulfillment_id="CRS-SH-0045200",
             lines=(LineQuantity("1", Decimal(6)), LineQuantity("3", Decimal(5))),
             carrier="UPSN",
-            tracking_numbers=("1Z8E47W10391284756", "1Z8E47W10391284765"),
+            tracking_numbers=("1Z8E47W10391284758", "1Z8E47W10391284767"),
             ship_date=dt.date(2026, 11, 20),
             packs=(
                 Pack((LineQuantity("1", Decimal(6)),), "008123450000451276"),
@@ -82,7 +99,9 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
             ),
         )
     )
-    assert taken_in(buyer, seller.export(BUYER_PO, "856"), "856") == ["fulfilled"]
+    notice = seller.export(BUYER_PO, "856")
+    assert not order_in(seller, OUR_ID).fulfillments[0].passed_on  # only queued
+    assert sent_over(seller, notice, buyer, "856") == ["fulfilled"]
     bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
     assert quantities_of(bought) == quantities_of(sold)
     (received,) = bought.fulfillments
@@ -189,6 +208,7 @@ def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: 
             fulfillment_id="SH-1",
             lines=(LineQuantity("3", line_3.ordered),),
             carrier="UPSN",
+            tracking_numbers=("1Z5R89390357567127",),
         )
     )
     assert taken_in(seller, cut("C-2", "3"), "860-2") == ["refused"]

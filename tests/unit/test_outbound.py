@@ -244,7 +244,7 @@ def packed_order() -> Order:
             ("1", 10),
             ("2", 4),
             carrier="UPSN",
-            tracking_numbers=("1Z1", "1Z2"),
+            tracking_numbers=("1Z999AA10123456784", "1Z5R89390357567127"),
             ship_date=dt.date(2026, 11, 20),
             packs=(
                 Pack((LineQuantity("1", Decimal(6)),), SSCC_1),
@@ -269,12 +269,12 @@ def test_a_packed_shipment_goes_shipment_order_pack_item():
         "HL*7*5*I*0",
     ]
     assert "TD1*CTN25*2" in lines and "TD5*B*2*UPSN" in lines and "DTM*011*20261120" in lines
-    assert starting(lines, "REF") == ["REF*CN*1Z1", "REF*CN*1Z2"]
+    assert starting(lines, "REF") == ["REF*CN*1Z999AA10123456784", "REF*CN*1Z5R89390357567127"]
     assert starting(lines, "MAN") == [
         f"MAN*GM*{SSCC_1}",
-        "MAN*CP*1Z1",
+        "MAN*CP*1Z999AA10123456784",
         f"MAN*GM*{SSCC_2}",
-        "MAN*CP*1Z2",
+        "MAN*CP*1Z5R89390357567127",
     ]
     assert starting(lines, "SN1") == ["SN1*1*6*EA", "SN1*1*4*EA", "SN1*2*4*EA"]
     assert starting(lines, "LIN")[0] == "LIN*1*VP*SKU-1"
@@ -308,7 +308,11 @@ def test_item_then_pack_puts_each_pack_under_the_items_it_holds_under_0002():
 
 def test_a_shipment_without_packs_goes_shipment_order_item_under_0004():
     order = three_lines()
-    order.handle(fulfil("SHIP-1", ("1", 10), ("3", 6), carrier="UPSN", tracking_numbers=("1Z1",)))
+    order.handle(
+        fulfil(
+            "SHIP-1", ("1", 10), ("3", 6), carrier="UPSN", tracking_numbers=("1Z999AA10123456784",)
+        )
+    )
     lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
     assert lines[0].endswith("*0004")
     assert starting(lines, "HL") == ["HL*1**S*1", "HL*2*1*O*1", "HL*3*2*I*0", "HL*4*2*I*0"]
@@ -322,7 +326,7 @@ def test_tracking_numbers_go_on_the_packs_only_one_for_one():
             "SHIP-1",
             ("1", 10),
             ("2", 4),
-            tracking_numbers=("1Z1",),
+            tracking_numbers=("1Z999AA10123456784",),
             packs=(
                 Pack((LineQuantity("1", Decimal(10)),)),
                 Pack((LineQuantity("2", Decimal(4)),), SSCC_2),
@@ -331,8 +335,8 @@ def test_tracking_numbers_go_on_the_packs_only_one_for_one():
     )
     lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
     assert starting(lines, "MAN") == [f"MAN*GM*{SSCC_2}"]  # an unlabelled pack has no MAN*GM
-    assert starting(lines, "REF") == ["REF*CN*1Z1"]
-    assert not starting(lines, "TD5")  # no carrier named
+    assert starting(lines, "REF") == ["REF*CN*1Z999AA10123456784"]
+    assert starting(lines, "TD5") == ["TD5*B*2*UPSN"]  # the carrier, by its SCAC
 
 
 def test_ship_from_is_the_vendor_named_on_the_order():

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from gateway.adapters.state import StateError, dump, restore
 from gateway.config import DEFAULT_DATABASE_FILE, load_config
 from gateway.domain.model import Order
-from gateway.domain.values import EntityCode, Party, ShipmentStatus
+from gateway.domain.values import DocumentKind, DocumentState, EntityCode, Party, ShipmentStatus
 from gateway.errors import ConfigurationError, RuleViolation
 from tests.unit.domain import builders as b
 
 STEPS = [
-    lambda n: b.fulfil(f"F{n}", ("1", 1), carrier="UPS", tracking_numbers=(f"1Z{n}",)),
-    lambda n: b.fulfil(f"F{n}", ("2", 2), ("3", "0.5"), tracking_numbers=("A", "B")),
+    lambda n: b.fulfil(f"F{n}", ("1", 1)),
+    lambda n: b.fulfil(f"F{n}", ("2", 2), ("3", "1"), tracking_numbers=b.tracking_for(f"F{n}", 2)),
     lambda n: b.cancel(f"C{n}", ("2", 1), reason="short"),
     lambda n: b.cancel_order(f"CO{n}", reason="closing"),
     lambda n: b.give_back(f"R{n}", ("1", 1), reason="damaged", source="cli"),
@@ -29,7 +29,8 @@ STEPS = [
     lambda n: b.invoice(f"INV{n}", "25.00", ("1", 1), source="810"),
     lambda n: b.accept("INV1"),
     lambda n: b.mark_paid(),
-    lambda n: b.passed_on("F1", via="856"),
+    lambda n: b.track(f"document {n}", DocumentKind.SHIP_NOTICE, "F1", needs_acceptance=True),
+    lambda n: b.document_state("document 1", DocumentState.ACCEPTED),
     lambda n: b.shipment("F1", ShipmentStatus.DELIVERED),
     lambda n: b.confirm(),
 ]

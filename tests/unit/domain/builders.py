@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from gateway.domain import commands
+from gateway.domain import carriers, commands
 from gateway.domain.model import Order
 from gateway.domain.rules import RULES
 from gateway.domain.values import (
     ConfirmationMethod,
+    DocumentKind,
+    DocumentState,
     LineQuantity,
     PurchaseOrderLine,
     Role,
@@ -67,13 +70,31 @@ def new_order(*lines: tuple[str, Quantity], **header) -> Order:
     return order
 
 
-def on_order(kind, **fields):
-    """A command of class `kind` for the test order, at T0 + 1 minute unless told."""
+def on_order(command_class, **fields):
+    """A command of class `command_class` for the test order, at T0 + 1 minute unless told."""
     fields.setdefault("at", at(1))
-    return kind(partner=PARTNER, po_number=PO, **fields)
+    return command_class(partner=PARTNER, po_number=PO, **fields)
+
+
+def ups_tracking(serial: int) -> str:
+    """A UPS tracking number with a right check digit, different for each serial."""
+    body = f"1Z999AA1{serial:09d}"
+    for digit in "0123456789":
+        if carriers.tracking_problem(carriers.by_scac("UPSN"), body + digit) is None:
+            return body + digit
+    raise AssertionError(f"no check digit makes {body} a UPS number")
+
+
+def tracking_for(fulfillment_id: str, count: int = 1) -> tuple[str, ...]:
+    """Valid UPS tracking numbers of a fulfilment, the same for the same id."""
+    seed = int(hashlib.sha256(fulfillment_id.encode()).hexdigest()[:6], 16) * 10
+    return tuple(ups_tracking(seed + index) for index in range(count))
 
 
 def fulfil(fulfillment_id: str, *lines: tuple[str, Quantity], **fields):
+    """A fulfilment by UPS with a valid tracking number of its own unless told."""
+    fields.setdefault("carrier", "UPSN")
+    fields.setdefault("tracking_numbers", tracking_for(fulfillment_id))
     return on_order(
         commands.CreateFulfillment,
         fulfillment_id=fulfillment_id,
@@ -126,8 +147,35 @@ def mark_paid(amount: Quantity | None = None, **fields):
     return on_order(commands.MarkPaid, amount=None if amount is None else qty(amount), **fields)
 
 
-def passed_on(fulfillment_id: str, **fields):
-    return on_order(commands.MarkFulfillmentPassedOn, fulfillment_id=fulfillment_id, **fields)
+def track(document: str, kind: DocumentKind, *fulfillment_ids: str, **fields):
+    """Follow a document of ours just queued (an 856 carrying `fulfillment_ids`)."""
+    return on_order(
+        commands.TrackDocument,
+        document=document,
+        kind=kind,
+        fulfillment_ids=fulfillment_ids,
+        **fields,
+    )
+
+
+def document_state(document: str, state: DocumentState, **fields):
+    return on_order(commands.RecordDocumentState, document=document, state=state, **fields)
+
+
+def deliver(order: Order, document: str, kind: DocumentKind, *fulfillment_ids: str) -> None:
+    """Queue a document of ours about the order, then record it delivered."""
+    order.handle(track(document, kind, *fulfillment_ids))
+    order.handle(document_state(document, DocumentState.DELIVERED))
+
+
+def passed_on(order: Order, *fulfillment_ids: str) -> None:
+    """Our 855 (once) and an 856 carrying the fulfilments, both delivered: a shipped order we
+    sell becomes Completed."""
+    if order.dispatch("855 #1") is None:
+        deliver(order, "855 #1", DocumentKind.ACKNOWLEDGEMENT)
+    deliver(
+        order, f"856 for {','.join(fulfillment_ids)}", DocumentKind.SHIP_NOTICE, *fulfillment_ids
+    )
 
 
 def shipment(fulfillment_id: str, status, **fields):
@@ -167,8 +215,8 @@ def refused(order: Order, command) -> RuleViolation:
 def shipped_order(passed: bool = False) -> Order:
     """Lines 1 (10) and 2 (4), both fully fulfilled by F1; passed on when asked (Completed)."""
     order = new_order(("1", 10), ("2", 4))
-    order.handle(fulfil("F1", ("1", 10), ("2", 4), tracking_numbers=("1Z1", "1Z2")))
+    order.handle(fulfil("F1", ("1", 10), ("2", 4), tracking_numbers=tracking_for("F1", 2)))
     if passed:
-        order.handle(passed_on("F1", via="856"))
+        passed_on(order, "F1")
     order.events.clear()
     return order

@@ -52,10 +52,10 @@ def test_a_change_cannot_reduce_below_settled():
     assert (violation.rule, violation.line) == ("replace-cannot-reduce-below-settled", "1")
 
 
-def test_a_change_cannot_reopen_a_shipped_order():
+def test_a_shipped_order_takes_no_change():
     order = shipped_order()
-    assert refused(order, change(("1", 11))).rule == "replace-cannot-reopen-shipped-order"
-    assert refused(order, change(("9", 1))).rule == "replace-cannot-reopen-shipped-order"
+    for lines in ((("1", 11),), (("9", 1),), (("1", 10),)):  # more, a new line, a price
+        assert refused(order, change(*lines)).rule == "no-change-after-shipped", lines
 
 
 def test_a_change_needs_lines_unique_positive_and_priced_sanely():

@@ -34,7 +34,7 @@ def test_an_invoice_is_recorded_for_its_total_and_lines():
     assert record.lines == (LineQuantity("1", Decimal(2)), LineQuantity("3", Decimal(3)))
     assert mapped.action == "invoiced"
     order_held = apply(held(), [record])
-    assert order_held.payment_status.value == "in progress"
+    assert order_held.payment_status.value == "pending"
 
 
 def test_a_total_that_is_not_the_lines_total_is_a_mapping_error():

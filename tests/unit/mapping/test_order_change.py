@@ -146,6 +146,8 @@ def test_deleting_a_shipped_line_is_refused_by_the_rules():
             at=NOW,
             fulfillment_id="F1",
             lines=(LineQuantity("2", Decimal(1)),),
+            carrier="UPSN",
+            tracking_numbers=("1Z999AA10123456784",),
         )
     )
     with pytest.raises(RuleViolation) as refused:

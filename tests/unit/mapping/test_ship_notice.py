@@ -22,7 +22,7 @@ SHIPMENT = [
     "HL*1**S*1",
     "TD5*B*2*UPSN*U*UPS GROUND",
     "REF*BM*BOL-1",
-    "REF*CN*1Z0000000000000001",
+    "REF*CN*1Z999AA10123456784",
     "DTM*011*20261120",
 ]
 
@@ -50,8 +50,8 @@ def test_a_carton_pack_notice_becomes_one_passed_on_fulfilment_with_its_packs():
     assert isinstance(fulfil, CreateFulfillment)
     assert fulfil.fulfillment_id == "SH-1" and fulfil.passed_on
     assert fulfil.status is ShipmentStatus.SHIPPED
-    assert fulfil.carrier == "UPSN (UPS GROUND)"
-    assert fulfil.tracking_numbers == ("1Z0000000000000001",)
+    assert fulfil.carrier == "UPSN"
+    assert fulfil.tracking_numbers == ("1Z999AA10123456784",)
     assert fulfil.ship_date == dt.date(2026, 11, 20)
     assert fulfil.lines == (
         LineQuantity("1", Decimal(2)),
@@ -82,8 +82,8 @@ def test_a_pick_and_pack_notice_reads_the_packs_below_each_item():
     mapped = notice(
         f"HL*2*1*O*1~PRF*{PO}",
         "HL*3*2*I*1~LIN*2*UP*000000000028~SN1**3*EA",
-        f"HL*4*3*P*0~SN1**2*EA~MAN*GM*{SSCC_1}~MAN*CP*1Z0000000000000002",
-        f"HL*5*3*P*0~SN1**1*EA~MAN*GM*{SSCC_2}~MAN*CP*1Z0000000000000003",
+        f"HL*4*3*P*0~SN1**2*EA~MAN*GM*{SSCC_1}~MAN*CP*1Z5R89390357567127",
+        f"HL*5*3*P*0~SN1**1*EA~MAN*GM*{SSCC_2}~MAN*CP*1Z879E930346834440",
         "HL*6*2*I*1~LIN*3*UP*000000000035~SN1**1*EA",
         "HL*7*6*P*0~MAN*GM*00108560172000004187",
         head=[*SHIPMENT[:4], "DTM*011*20261120"],
@@ -95,7 +95,7 @@ def test_a_pick_and_pack_notice_reads_the_packs_below_each_item():
         Pack((LineQuantity("2", Decimal(1)),), SSCC_2),
         Pack((LineQuantity("3", Decimal(1)),), "108560172000004187"),
     )
-    assert fulfil.tracking_numbers == ("1Z0000000000000002", "1Z0000000000000003")
+    assert fulfil.tracking_numbers == ("1Z5R89390357567127", "1Z879E930346834440")
     apply(held(), [fulfil])
 
 

@@ -176,6 +176,7 @@ def cases(rows: list[dict[str, Any]]) -> dict[str, OrderQuery]:
         "updated desc, offset 5,000": OrderQuery(sort="updated", descending=True, offset=5_000),
         "every order, by PO": OrderQuery(scope="all", sort="po"),
         "every order, by partner": OrderQuery(scope="all", sort="partner"),
+        "search a street (1 ship-to name in 7)": OrderQuery(search="riverside"),
         "search a word of every ship-to name": OrderQuery(search="store"),
     }
 

@@ -428,7 +428,9 @@ def orders_list(
     if as_json:
         click.echo(json.dumps(found["orders"], indent=2))
         return
-    render.order_table(found["orders"], total=found["total"], offset=found["offset"])
+    render.order_table(
+        found["orders"], total=found["total"], offset=found["offset"], more=found["more"]
+    )
 
 
 def _check_partner(gateway: Gateway, partner: str) -> None:

@@ -74,9 +74,12 @@ def table(rows: list[dict[str, Any]]) -> None:
     out.print(drawn)
 
 
-def order_table(orders: list[dict[str, Any]], *, total: int | None = None, offset: int = 0) -> None:
-    """The `orders list` table: a page of `total` orders, starting after `offset` of them, and
-    which ones it shows below it (`showing 1-50 of 1,234 orders`)."""
+def order_table(
+    orders: list[dict[str, Any]], *, total: int | None = None, offset: int = 0, more: bool = False
+) -> None:
+    """The `orders list` table: a page of `total` orders (of more than `total`, with `more`),
+    starting after `offset` of them, and which ones it shows below it (`showing 1-50 of 1,234
+    orders`, `showing 1-50 of more than 1,000 orders`)."""
     out = console()
     total = len(orders) if total is None else total
     if not orders:
@@ -97,8 +100,8 @@ def order_table(orders: list[dict[str, Any]], *, total: int | None = None, offse
         )
     out.print(table)
     out.print(
-        f"showing {offset + 1:,}-{offset + len(orders):,} of {total:,} order"
-        + ("s" if total != 1 else "")
+        f"showing {offset + 1:,}-{offset + len(orders):,} of {'more than ' if more else ''}"
+        f"{total:,} order" + ("s" if total != 1 or more else "")
     )
 
 
@@ -159,7 +162,7 @@ def order_detail(view: dict[str, Any]) -> None:
                 f["carrier"],
                 tracking,
                 f["ship_date"],
-                ", ".join(f"{q['line']}x{q['quantity']}" for q in f["lines"]),
+                _line_quantities(f["lines"]),
                 "yes" if f["passed_on"] else "no",
             )
         out.print(table)
@@ -172,18 +175,23 @@ def order_detail(view: dict[str, Any]) -> None:
                 c["id"],
                 c["requested_by"],
                 c["reason"],
-                ", ".join(f"{q['line']}x{q['quantity']}" for q in c["lines"]),
+                _line_quantities(c["lines"]),
                 c["source"],
                 c["at"],
             )
         out.print(table)
-    for confirmation in view["confirmations"]:
+    for confirmation in view["confirmations"]:  # what was decided; Confirmed when it arrives
         out.print(
-            f"confirmed: {confirmation['how']} at {confirmation['at']} ({confirmation['source']})"
+            f"acknowledgement: {confirmation['how']} at {confirmation['at']}"
+            f" ({confirmation['source']})"
         )
     for kind in ("returns", "refunds", "invoices", "payments", "notes"):
         for entry in view[kind]:
-            details = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "lines")
+            details = ", ".join(
+                f"{k}={_line_quantities(v) if k == 'lines' else v}"
+                for k, v in entry.items()
+                if k != "lines" or v
+            )
             out.print(f"{kind[:-1]}: {details}")
     if view.get("documents"):
         table = Table(title="documents", title_justify="left")
@@ -243,3 +251,8 @@ def ingest_progress(files: int) -> Iterator[IngestProgress]:
     progress = IngestProgress(files)
     with progress.bar:
         yield progress
+
+
+def _line_quantities(lines: list[dict[str, str]]) -> str:
+    """`1x2, 3x1`: each line and its quantity."""
+    return ", ".join(f"{q['line']}x{q['quantity']}" for q in lines)

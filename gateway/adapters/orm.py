@@ -104,7 +104,10 @@ order_search_terms = Table(
 """The words an order is found by (`gateway orders list --search`), lower-cased: its PO number,
 the product ids of its lines, the ship-to party's name and each word of it, the tracking numbers
 of its fulfilments (see `gateway.adapters.search`). Written with the order, every time; the
-primary key (term, order) is the search's index."""
+primary key (term, order) is the search's index when few orders match, the index on (order,
+term) when many do: the listing then walks the orders in the page's order and asks it, for
+each, whether one of its terms starts with the text (`SqlOrderRepository.summaries`)."""
+Index("ix_order_search_terms_order_id", order_search_terms.c.order_id, order_search_terms.c.term)
 
 order_events = Table(
     "order_events",

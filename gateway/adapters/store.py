@@ -15,6 +15,7 @@ import contextlib
 import copy
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    exists,
     false,
     func,
     insert,
@@ -129,6 +131,15 @@ _DELETE_TERM = delete(orm.order_search_terms).where(
     orm.order_search_terms.c.order_id == bindparam("p_order"),
     orm.order_search_terms.c.term == bindparam("p_term"),
 )
+_TERMS_HELD = select(func.count()).select_from(
+    select(literal(1))
+    .where(
+        orm.order_search_terms.c.term >= bindparam("p_low"),
+        orm.order_search_terms.c.term < bindparam("p_high"),
+    )
+    .limit(bindparam("p_most"))
+    .subquery()
+)  # the rows of a search's range, up to p_most (see `_Search.plan`)
 _SUMMARY_COLUMNS = tuple(
     orm.orders.c[name]
     for name in (
@@ -208,12 +219,32 @@ class SqlOrderRepository:
                 found.append(order)
         return found
 
+    broad_search = 2_000
+    """A search whose range holds more term rows than this is read orders first."""
+    counted_at_most = 1_000
+    """A broad search counts its orders up to this, then says "more than" (`OrderPage.more`):
+    counting every match of a word half the orders hold would cost more than the page."""
+    """The most rows of the terms' index a search's range may hold and be read terms first;
+    above, orders first (see `summaries`). An attribute so that tests can choose the plan."""
+
     def summaries(self, query: OrderQuery) -> OrderPage:
         """One page of the orders the query finds, and how many it finds: filtered, counted,
-        sorted and paged by the database (see the listing's indexes in `orm`)."""
+        sorted and paged by the database (see the listing's indexes in `orm`).
+
+        A search is read one of two ways, chosen by how many rows of the terms' index its
+        range holds, counted first up to `broad_search` (`_Search`): terms first when they are
+        few (the work follows the matches), orders first when they are many (the work stops
+        with the page)."""
         table = orm.orders
         conditions = _conditions(query)
+        search = None
+        if query.search is not None:
+            search = _Search.plan(self._connection, query.search, self.broad_search)
+            if search is None:  # no term starts with the text
+                return OrderPage(summaries=(), total=0, offset=query.offset)
         page = select(*_SUMMARY_COLUMNS).where(*conditions)
+        if search is not None:
+            page = page.where(search.condition)
         keys = {
             "date": (table.c.order_date, table.c.id),
             "po": (table.c.po_number, table.c.id),
@@ -226,11 +257,28 @@ class SqlOrderRepository:
         if query.offset:
             page = page.offset(query.offset)
         found = tuple(_summary(row) for row in self._connection.execute(page))
+        shown = query.offset + len(found)
         if query.limit is None or (len(found) < query.limit and (found or not query.offset)):
-            total = query.offset + len(found)  # the last page: nothing to count
-        else:
-            counting = select(func.count()).select_from(table).where(*conditions)
-            total = int(self._connection.execute(counting).scalar() or 0)
+            return OrderPage(summaries=found, total=shown, offset=query.offset)  # the last page
+        if search is not None and search.broad:  # counted up to `counted_at_most`, no further
+            held = (
+                select(literal(1))
+                .select_from(table)
+                .where(*conditions, search.condition)
+                .limit(self.counted_at_most + 1)
+                .subquery()
+            )
+            counted = int(
+                self._connection.execute(select(func.count()).select_from(held)).scalar() or 0
+            )
+            if counted > self.counted_at_most:  # at least this many; a full page past it, more
+                total = max(self.counted_at_most, shown if found else 0)
+                return OrderPage(summaries=found, total=total, offset=query.offset, more=True)
+            return OrderPage(summaries=found, total=counted, offset=query.offset)
+        counting = select(func.count()).select_from(table).where(*conditions)
+        if search is not None:
+            counting = counting.where(search.condition)
+        total = int(self._connection.execute(counting).scalar() or 0)
         return OrderPage(summaries=found, total=total, offset=query.offset)
 
     def partners(self) -> list[str]:
@@ -508,7 +556,7 @@ def _status_condition(name: str) -> ColumnElement[bool]:
 
 
 def _conditions(query: OrderQuery) -> list[ColumnElement[bool]]:
-    """The WHERE of a listing: what every order found must be."""
+    """The WHERE of a listing but for its search (`_Search`): what every order found must be."""
     table = orm.orders
     conditions: list[ColumnElement[bool]] = []
     statuses = {name.lower() for name in query.statuses}
@@ -528,16 +576,51 @@ def _conditions(query: OrderQuery) -> list[ColumnElement[bool]]:
         conditions.append(table.c.order_date >= query.since.isoformat())
     if query.until is not None:
         conditions.append(table.c.order_date <= query.until.isoformat())
-    if query.search is not None:
-        terms = orm.order_search_terms
-        low, high = prefix_range(query.search)
-        matching = [terms.c.term >= low]
-        if high is None:
-            matching.append(func.substr(terms.c.term, 1, len(low)) == low)
-        else:
-            matching.append(terms.c.term < high)
-        conditions.append(table.c.id.in_(select(terms.c.order_id).where(*matching)))
     return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """How a listing reads its search: the terms that start with the text are one range of the
+    terms' primary key (`matching`); `broad` when it holds more rows than the listing's
+    threshold. Either way the search is a condition on the order (an order with several
+    matching terms is found, and counted, once), so both plans find the same orders.
+
+    Terms first (few rows): the orders whose id the range holds, read by id, then filtered
+    and sorted; the work follows the matches. Orders first (broad): the orders in the page's
+    order through the listing index, each kept if the index on `(order_id, term)` holds one
+    of its terms in the range; the work stops with the page. Its count, which must see every
+    match, reads the ids the other filters leave (a listing index), in id order, each looked
+    up in `(order_id, term)`: cheaper than the same look-ups in the listing's order (they
+    follow the index) or than reading every order the range names by id."""
+
+    matching: tuple[ColumnElement[bool], ...]
+    broad: bool
+
+    @classmethod
+    def plan(cls, connection: Connection, text: str, threshold: int) -> _Search | None:
+        """The plan for a search text, from the rows of its range counted up to `threshold`
+        + 1 (one short read of the terms' index); None when the range holds none."""
+        terms = orm.order_search_terms
+        low, high = prefix_range(text)
+        if high is None:  # rare (see `prefix_range`): a statement of its own
+            matching = (terms.c.term >= low, func.substr(terms.c.term, 1, len(low)) == low)
+            held = select(literal(1)).where(*matching).limit(threshold + 1).subquery()
+            counted = connection.execute(select(func.count()).select_from(held))
+        else:
+            matching = (terms.c.term >= low, terms.c.term < high)
+            values = {"p_low": low, "p_high": high, "p_most": threshold + 1}
+            counted = connection.execute(_TERMS_HELD, values)
+        rows = int(counted.scalar() or 0)
+        return cls(matching, broad=rows > threshold) if rows else None
+
+    @property
+    def condition(self) -> ColumnElement[bool]:
+        """What an order found must be, besides the other filters."""
+        terms = orm.order_search_terms
+        if self.broad:
+            return exists().where(terms.c.order_id == orm.orders.c.id, *self.matching)
+        return orm.orders.c.id.in_(select(terms.c.order_id).where(*self.matching))
 
 
 def _summary(row: Any) -> OrderSummary:

@@ -905,28 +905,34 @@ class Ingestor:
         answer = read_ta1(segment)
         outcome = SetOutcome("TA1", answer.control_number, "acknowledged")
         partner = self.partner_of(interchange)
-        with self.uow_factory() as uow:
-            answered = uow.documents.with_interchange(
-                partner, "out", interchange.receiver_id, answer.control_number
-            )
-            if not answered:
-                outcome.action = "refused"
-                outcome.message = (
-                    f"answers interchange {answer.control_number}, which was never sent to"
-                    f" {partner}"
-                )
-                return outcome
-            status = ACK_STATUSES.get(answer.status, "acknowledged")
-            for document in answered:
-                assert document.id is not None
-                if status != "rejected" and document.status in set(ACK_STATUSES.values()):
-                    continue  # a functional acknowledgement says more than an envelope's
-                set_document_status(uow, document.id, status, self.clock(), "their TA1")
-            if status == "rejected":
-                note = f", TA105 {answer.note_code}" if answer.note_code else ""
-                what = f"their TA1: interchange {answer.control_number} rejected{note}"
-                self._rejected_alert(uow, partner, answered, what)
-            uow.commit()
+        status = ACK_STATUSES.get(answer.status, "acknowledged")
+        for attempt in range(RETRIES + 1):  # the orders following the documents may change
+            try:
+                with self.uow_factory() as uow:
+                    answered = uow.documents.with_interchange(
+                        partner, "out", interchange.receiver_id, answer.control_number
+                    )
+                    if not answered:
+                        outcome.action = "refused"
+                        outcome.message = (
+                            f"answers interchange {answer.control_number}, which was never sent"
+                            f" to {partner}"
+                        )
+                        return outcome
+                    for document in answered:
+                        assert document.id is not None
+                        if status != "rejected" and document.status in set(ACK_STATUSES.values()):
+                            continue  # a functional acknowledgement says more than an envelope's
+                        set_document_status(uow, document.id, status, self.clock(), "their TA1")
+                    if status == "rejected":
+                        note = f", TA105 {answer.note_code}" if answer.note_code else ""
+                        what = f"their TA1: interchange {answer.control_number} rejected{note}"
+                        self._rejected_alert(uow, partner, answered, what)
+                    uow.commit()
+                break
+            except ConcurrentUpdate:
+                if attempt == RETRIES:
+                    raise
         outcome.message = (
             f"interchange {answer.control_number} {status}"
             + (f" (TA105 {answer.note_code})" if answer.note_code not in ("", "000") else "")

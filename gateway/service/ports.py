@@ -104,6 +104,7 @@ class OrderPage:
     summaries: tuple[OrderSummary, ...]
     total: int
     offset: int = 0
+    more: bool = False  # more than `total` orders match (a broad search counts no further)
 
 
 @dataclass(slots=True)

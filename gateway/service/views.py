@@ -216,12 +216,14 @@ def summary_view(summary: OrderSummary) -> dict[str, Any]:
 
 def list_orders(uow: UnitOfWork, query: OrderQuery) -> dict[str, Any]:
     """A page of the orders held, as the query asks: `orders` (their summaries), `total` (how
-    many the query finds in all), `offset` and `limit`."""
+    many the query finds in all; with `more`, at least that many: a broad search counts no
+    further), `offset` and `limit`."""
     with uow:
         page = uow.orders.summaries(query)
     return {
         "orders": [summary_view(s) for s in page.summaries],
         "total": page.total,
+        "more": page.more,
         "offset": page.offset,
         "limit": query.limit,
     }

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gateway.adapters.store import SqlUnitOfWork
-from gateway.config import load_mappings
+from gateway.config import FolderTransport, Identity, PartnerProfile, load_mappings
 from gateway.domain import commands
 from gateway.domain.model import Order
 from gateway.domain.values import LineQuantity, PurchaseOrderLine, Role, Side
@@ -179,6 +179,37 @@ def test_an_856_fulfils_our_order_with_its_packs_carrier_and_tracking(store_engi
     assert [(q.line_number, q.quantity) for q in shipment.lines] == [("1", 2), ("3", 3), ("5", 2)]
     assert [pack.sscc for pack in shipment.packs] == ["008123450000451276", "008123450000451283"]
     assert order.fulfillment_status.value == "partially fulfilled"
+
+
+def test_a_carrier_named_the_sellers_way_is_recorded_by_its_scac_through_their_aliases(
+    store_engine: Engine, tmp_path: Path
+):
+    place(store_engine)
+    named = sample("856_004010_good.x12").replace(
+        b"TD5*B*2*UPSN*U*UPS GROUND", b"TD5*B***U*BIG BROWN GROUND"
+    )  # no SCAC: only the routing, as this seller's system writes it
+    (refused,) = ingestor(store_engine).ingest(named, "asn.x12").sets
+    assert refused.action == "refused" and "carrier-must-be-known" in refused.message
+    assert "known carriers are" in refused.message
+    profile = PartnerProfile(
+        key=SELLER,
+        name="Cedar Ridge",
+        role="seller",
+        identity=Identity("ZZ", SELLER, SELLER),
+        us=Identity("01", BUYER, BUYER),
+        transport=FolderTransport(tmp_path / "in", tmp_path / "out", 0),
+        carriers=(("Big Brown Ground", "UPSN"),),
+    )
+    taker = Ingestor(
+        lambda: SqlUnitOfWork(store_engine),
+        Mappings(load_mappings()),
+        clock=lambda: NOW,
+        partners=(profile,),
+    )
+    (outcome,) = taker.ingest(resent(named, "000730203", "000730299"), "asn-again.x12").sets
+    assert outcome.action == "fulfilled", outcome.message
+    (shipment,) = held(store_engine).fulfillments
+    assert shipment.carrier == "UPSN"
 
 
 def test_the_seller_documents_in_order_leave_the_order_shipped_and_invoiced(store_engine: Engine):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     create_engine,
+    event,
     func,
     insert,
     select,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 
 from gateway.adapters import orm
 from gateway.adapters.migrate import upgrade
+from gateway.adapters.search import normalized, search_terms
 from gateway.adapters.store import SqlOrderRepository, SqlUnitOfWork, create_store_engine
 from gateway.domain import commands
 from gateway.domain.model import Order
@@ -308,6 +310,206 @@ def test_orders_written_in_one_batch_get_their_terms(store_engine: Engine):
     desk = Desk(store_engine)
     assert desk.find(search="pier") == ["PO-X1", "PO-X2"]
     assert desk.find(search="south") == ["PO-X2"]
+
+
+# -- a search read terms first or orders first ---------------------------------------------------
+
+SHIP_TO = ("Store 01 Riverside", "Store 02 Harbor", "Storage Depot", "Riverside Mall", "")
+PRODUCTS = (
+    ("SKU-RED-1",),
+    ("SKU-RED-1", "SKU-RED-2"),  # two terms of the order start with "sku-red"
+    ("SKU-BLUE-1",),
+    ("UPC-0840001", "SKU-RED-9"),
+)
+SEARCHES = ("stor", "store", "STORE 01", "riverside", "sku-red", "sku-red-1", "po-001", "1z", "zzz")
+FILTERS: tuple[dict[str, Any], ...] = (
+    {},
+    {"scope": "all"},
+    {"scope": "archived"},
+    {"include_test": True, "scope": "all"},
+    {"partner": "BOLT"},
+    {"statuses": ("shipped",)},
+    {"since": DAY + dt.timedelta(days=3), "until": DAY + dt.timedelta(days=8), "scope": "all"},
+)
+SORTS = (("date", False), ("po", True), ("partner", False), ("updated", True))
+PAGES = ((5, 0), (5, 5), (4, 40), (None, 0))  # (limit, offset); 40 is past the end
+
+
+@pytest.fixture
+def varied(desk: Desk) -> Desk:
+    """36 orders of three partners over twelve days: ship-to names that share words, lines whose
+    product ids share a prefix (several terms of one order match "sku-red"), shipped (with
+    their tracking numbers), cancelled, completed and test orders."""
+    days = [3, 0, 7, 11, 3, 5, 9, 1, 3, 10, 6, 2]
+    for n in range(36):
+        po, partner, fate = f"PO-{n:04d}", ("ACME", "BOLT", "CRUX")[n % 3], n % 6
+        desk.receive(
+            po,
+            partner=partner,
+            day=DAY + dt.timedelta(days=days[n % 12]),
+            ship_to=SHIP_TO[n % 5],
+            products=PRODUCTS[n % 4],
+            role=Role.BUYER if fate == 4 else Role.SELLER,
+            is_test=n % 12 == 5,
+        )
+        if fate in (1, 2):
+            desk.ship(po, "1", partner=partner)
+        elif fate == 3:
+            desk.cancel(po, partner)
+        elif fate == 4:
+            desk.complete(po, partner)
+    return desk
+
+
+def expected(engine: Engine, query: OrderQuery) -> tuple[list[str], int]:
+    """The page and total of `query`, by a plain filter over every order in Python."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(orm.orders)).all()
+    statuses = {name.lower() for name in query.statuses}
+
+    def status(row: Any, name: str) -> bool:
+        if name in ("open", "archived"):
+            return bool(row.archived) == (name == "archived")
+        if name == "test":
+            return bool(row.is_test)
+        if name in orm.FLAG_COLUMNS:
+            return bool(row._mapping[name])
+        return name in row.flags.split(",")
+
+    def kept(row: Any) -> bool:
+        scope = query.effective_scope
+        return (
+            ("test" in statuses or query.include_test or not row.is_test)
+            and (scope == "all" or bool(row.archived) == (scope == "archived"))
+            and query.partner in (None, row.partner)
+            and all(status(row, name) for name in statuses)
+            and (query.since is None or row.order_date >= query.since.isoformat())
+            and (query.until is None or row.order_date <= query.until.isoformat())
+            and (
+                query.search is None
+                or any(t.startswith(normalized(query.search)) for t in search_terms(row.state))
+            )
+        )
+
+    keys = {
+        "date": lambda r: (r.order_date, r.id),
+        "po": lambda r: (r.po_number, r.id),
+        "partner": lambda r: (r.partner, r.po_number),
+        "updated": lambda r: (r.updated_at, r.id),
+    }[query.sort]
+    found = sorted(filter(kept, rows), key=keys, reverse=query.descending)
+    end = None if query.limit is None else query.offset + query.limit
+    return [row.po_number for row in found[query.offset : end]], len(found)
+
+
+def test_a_search_finds_the_same_read_terms_first_or_orders_first(varied: Desk):
+    """Every search, filter, sort and page read both ways (the threshold of the listing set so
+    that one or the other is chosen) finds what a plain filter over every order finds."""
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(varied.engine, "before_cursor_execute", note)
+    checked = 0
+    try:
+        for n, (search, filters) in enumerate(itertools.product(SEARCHES, FILTERS)):
+            sort, descending = SORTS[n % len(SORTS)]
+            for limit, offset in dict.fromkeys((PAGES[0], PAGES[n % len(PAGES)])):
+                query = OrderQuery(
+                    search=search,
+                    sort=sort,
+                    descending=descending,
+                    limit=limit,
+                    offset=offset,
+                    **filters,
+                )
+                want = expected(varied.engine, query)
+                for threshold, broad in ((10**9, False), (0, True)):
+                    statements.clear()
+                    with SqlUnitOfWork(varied.engine) as uow:
+                        uow.orders.broad_search = threshold
+                        page = uow.orders.summaries(query)
+                    got = ([s.po_number for s in page.summaries], page.total)
+                    assert got == want, (query, broad)
+                    assert page.offset == offset
+                    if want[1]:  # else no order is read: the range holds no term
+                        read = [s for s in statements if "FROM orders" in s]
+                        assert any("EXISTS" in s for s in read) == broad, (query, read)
+                checked += bool(want[1])
+    finally:
+        event.remove(varied.engine, "before_cursor_execute", note)
+    assert checked > 80  # most of them find something
+
+
+def test_the_plan_follows_how_many_terms_the_range_holds(varied: Desk):
+    """Terms first up to the threshold (rows of the terms' index, not orders), orders first
+    above it; a text that starts no term reads no order at all."""
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    with varied.engine.connect() as connection:
+        terms = orm.order_search_terms
+        held = connection.execute(
+            select(func.count()).where(terms.c.term >= "sku-red", terms.c.term < "sku-ree")
+        ).scalar()
+    found = expected(varied.engine, OrderQuery(search="sku-red", scope="all"))[1]
+    assert held is not None and held > found  # some orders have two of these terms
+    event.listen(varied.engine, "before_cursor_execute", note)
+    try:
+        for threshold, broad in ((held, False), (held - 1, True)):
+            statements.clear()
+            with SqlUnitOfWork(varied.engine) as uow:
+                uow.orders.broad_search = threshold
+                page = uow.orders.summaries(OrderQuery(search="sku-red", scope="all", limit=3))
+            assert any("EXISTS" in s for s in statements) == broad
+            assert page.total == found
+        statements.clear()
+        assert varied.page(search="zzz").total == 0
+        assert [s for s in statements if "FROM orders" in s] == []
+    finally:
+        event.remove(varied.engine, "before_cursor_execute", note)
+
+
+def test_a_broad_search_counts_so_far_then_says_more(varied: Desk):
+    """Read orders first, a search counts its orders up to `counted_at_most`: past it, the
+    page says "more than" that many (never more than there are); under it, the exact total."""
+    query = OrderQuery(search="sku-red", scope="all", limit=2)
+    found = expected(varied.engine, query)
+    assert found[1] > 3
+    for at_most, total, more in ((found[1] + 5, found[1], False), (3, 3, True)):
+        with SqlUnitOfWork(varied.engine) as uow:
+            uow.orders.broad_search = 0
+            uow.orders.counted_at_most = at_most
+            page = uow.orders.summaries(query)
+        assert ([s.po_number for s in page.summaries], page.total, page.more) == (
+            found[0],
+            total,
+            more,
+        )
+    with SqlUnitOfWork(varied.engine) as uow:  # read terms first, the count is exact
+        uow.orders.counted_at_most = 3
+        assert (uow.orders.summaries(query).total, uow.orders.summaries(query).more) == (
+            found[1],
+            False,
+        )
+
+
+def test_a_search_ending_with_the_highest_code_point_either_way(desk: Desk):
+    """No string is above every term starting with such a text: the range is closed by
+    comparing the start of the terms instead, in both plans ("ac" and "abz" are not found)."""
+    top = chr(0x10FFFF)
+    for n, name in enumerate((f"Ab{top}", f"Ab{top}cd Depot", "Ac", "Abz")):
+        desk.receive(f"PO-{n}", ship_to=name, day=DAY + dt.timedelta(days=n))
+    for threshold in (10**9, 0):
+        with SqlUnitOfWork(desk.engine) as uow:
+            uow.orders.broad_search = threshold
+            page = uow.orders.summaries(OrderQuery(search=f"AB{top}", limit=1))
+            assert ([s.po_number for s in page.summaries], page.total) == (["PO-0"], 2)
+            page = uow.orders.summaries(OrderQuery(search=f"ab{top}c"))
+            assert [s.po_number for s in page.summaries] == ["PO-1"]
 
 
 # -- the migration ------------------------------------------------------------------------------

@@ -65,8 +65,11 @@ def quantities_of(order: Order) -> list[tuple[str, Decimal, Decimal, Decimal]]:
 def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(tmp_path: Path):
     buyer, seller = Store(fresh_store(tmp_path / "buyer")), Store(fresh_store(tmp_path / "seller"))
     placed(buyer)
-    assert taken_in(seller, buyer.export(BUYER_PO, "850", sender_id=OUR_ID), "850") == ["created"]
+    placing = buyer.export(BUYER_PO, "850", sender_id=OUR_ID)
+    assert "confirmed" not in {flag.value for flag in order_in(buyer, VENDOR).flags}
+    assert sent_over(buyer, placing, seller, "850") == ["created"]
     bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
+    assert "confirmed" in {f.value for f in bought.flags}  # our 850 accepted by their 997
     assert quantities_of(bought) == quantities_of(sold)
     assert [line.product_ids for line in sold.lines] == [line.product_ids for line in bought.lines]
 

@@ -38,6 +38,11 @@ default = ["edi@harborview.example"]
 cancellations = ["orders@harborview.example"]
 [mappings."850-in".required]
 parties = ["ST"]
+[carriers]
+"Big Brown Ground" = "UPSN"
+[late]
+ack_due_hours = 12
+cancel_after = false
 """
 
 SFTP = """
@@ -84,6 +89,9 @@ def test_a_folder_profile_reads_with_its_defaults(tmp_path: Path):
     assert profile.contacts_for("quarantine") == ("edi@harborview.example",)
     assert profile.mapping_overrides() == {"850-in": {"required": {"parties": ["ST"]}}}
     assert (profile.acknowledgements.send, profile.x12.version) == ("997", "004010")
+    assert profile.carrier_aliases() == {"Big Brown Ground": "UPSN"}
+    assert (profile.late.ack_due_hours, profile.late.cancel_after) == (12, False)
+    assert (profile.late.ship_date, profile.late.ship_notice_before_ack) == (True, True)
 
 
 def test_an_sftp_profile_reads_every_key(tmp_path: Path):
@@ -117,6 +125,10 @@ def test_an_sftp_profile_reads_every_key(tmp_path: Path):
         (SFTP, 'version = "005010"', 'version = "003060"', "version = '003060'"),
         (FOLDER, 'role = "buyer"', 'role = "buyer"\nfulfilment = "direct"', "is for a seller"),
         (SFTP, 'role = "seller"', 'role = "seller"\nfulfilment = "fax"', "fulfilment = 'fax'"),
+        (FOLDER, '= "UPSN"', '= "UPS"', "'Big Brown Ground' = 'UPS' is not a SCAC"),
+        (FOLDER, "ack_due_hours = 12", "ack_due_hours = -1", "ack_due_hours cannot be negative"),
+        (FOLDER, "cancel_after = false", 'cancel_after = "no"', "cancel_after is true or false"),
+        (FOLDER, "cancel_after = false", "cancel_afterwards = false", "unknown key"),
     ],
 )
 def test_a_mistake_names_the_file_the_key_and_the_fix(

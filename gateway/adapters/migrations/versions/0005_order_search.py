@@ -93,6 +93,11 @@ def upgrade() -> None:
         if found:
             connection.execute(terms.insert(), found)
         last = rows[-1].id
+    # built once the terms are in: a broad search walks the orders and asks, for each, whether
+    # one of its terms starts with the text
+    op.create_index(
+        "ix_order_search_terms_order_id", "order_search_terms", ["order_id", "term"], unique=False
+    )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_updated_at")  # the listing's index by updated_at has it
         for name, columns in LISTING_INDEXES.items():
@@ -104,6 +109,7 @@ def downgrade() -> None:
         for name in LISTING_INDEXES:
             batch_op.drop_index(name)
         batch_op.create_index("ix_orders_updated_at", ["updated_at"], unique=False)
+    op.drop_index("ix_order_search_terms_order_id", table_name="order_search_terms")
     op.drop_table("order_search_terms")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_column("archived")

@@ -28,14 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.config import PartnerProfile
-from gateway.errors import ConcurrentUpdate, TransportError
+from gateway.errors import TransportError
+from gateway.service.messagebus import committed
 from gateway.service.ports import OutboundMailbox, OutboxEntry, StoredDocument, UnitOfWork
 from gateway.service.tracking import set_document_status
 
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
 LAST_RETRY = dt.timedelta(hours=1)
-SETTLE_RETRIES = 3
 ACKNOWLEDGEMENTS = frozenset({"997", "999", "TA1"})
 """Sets that are never acknowledged themselves."""
 
@@ -174,19 +174,14 @@ class Deliverer:
         self.checkpoint("delivered")
         sent_at = self.clock()
         payload = {**entry.payload, "file": name, "where": where, "sent_at": sent_at.isoformat()}
-        for attempt in range(SETTLE_RETRIES + 1):  # an order following it changed meanwhile
-            try:
-                with self.uow_factory() as uow:
-                    uow.outbox.settle(entry.id, "sent", at=sent_at, payload=payload)
-                    if document.status == "queued":
-                        set_document_status(
-                            uow, document.id, "sent", sent_at, f"delivered to {where}"
-                        )
-                    uow.commit()
-                break
-            except ConcurrentUpdate:
-                if attempt == SETTLE_RETRIES:
-                    raise
+        delivered = document.id
+
+        def settle(uow: UnitOfWork) -> None:
+            uow.outbox.settle(entry.id, "sent", at=sent_at, payload=payload)
+            if document.status == "queued":
+                set_document_status(uow, delivered, "sent", sent_at, f"delivered to {where}")
+
+        committed(self.uow_factory, settle)  # again when an order following it changed
         return Delivery(entry.id, entry.partner, document.id, "sent", where=where)
 
 

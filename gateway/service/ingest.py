@@ -42,7 +42,7 @@ from gateway.mapping.inbound import (
 )
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
-from gateway.service.messagebus import RefusalRecorded, apply_command
+from gateway.service.messagebus import RefusalRecorded, apply_command, committed
 from gateway.service.notify import Alerts
 from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
 from gateway.service.shipping import with_carrier_resolved
@@ -906,33 +906,29 @@ class Ingestor:
         outcome = SetOutcome("TA1", answer.control_number, "acknowledged")
         partner = self.partner_of(interchange)
         status = ACK_STATUSES.get(answer.status, "acknowledged")
-        for attempt in range(RETRIES + 1):  # the orders following the documents may change
-            try:
-                with self.uow_factory() as uow:
-                    answered = uow.documents.with_interchange(
-                        partner, "out", interchange.receiver_id, answer.control_number
-                    )
-                    if not answered:
-                        outcome.action = "refused"
-                        outcome.message = (
-                            f"answers interchange {answer.control_number}, which was never sent"
-                            f" to {partner}"
-                        )
-                        return outcome
-                    for document in answered:
-                        assert document.id is not None
-                        if status != "rejected" and document.status in set(ACK_STATUSES.values()):
-                            continue  # a functional acknowledgement says more than an envelope's
-                        set_document_status(uow, document.id, status, self.clock(), "their TA1")
-                    if status == "rejected":
-                        note = f", TA105 {answer.note_code}" if answer.note_code else ""
-                        what = f"their TA1: interchange {answer.control_number} rejected{note}"
-                        self._rejected_alert(uow, partner, answered, what)
-                    uow.commit()
-                break
-            except ConcurrentUpdate:
-                if attempt == RETRIES:
-                    raise
+
+        def take(uow: UnitOfWork) -> list[StoredDocument]:
+            answered = uow.documents.with_interchange(
+                partner, "out", interchange.receiver_id, answer.control_number
+            )
+            for document in answered:
+                assert document.id is not None
+                if status != "rejected" and document.status in set(ACK_STATUSES.values()):
+                    continue  # a functional acknowledgement says more than an envelope's
+                set_document_status(uow, document.id, status, self.clock(), "their TA1")
+            if answered and status == "rejected":
+                note = f", TA105 {answer.note_code}" if answer.note_code else ""
+                what = f"their TA1: interchange {answer.control_number} rejected{note}"
+                self._rejected_alert(uow, partner, answered, what)
+            return answered
+
+        answered = committed(self.uow_factory, take)  # again if an order following one changed
+        if not answered:
+            outcome.action = "refused"
+            outcome.message = (
+                f"answers interchange {answer.control_number}, which was never sent to {partner}"
+            )
+            return outcome
         outcome.message = (
             f"interchange {answer.control_number} {status}"
             + (f" (TA105 {answer.note_code})" if answer.note_code not in ("", "000") else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gateway.domain.commands import Command, CreateFulfillment, ReceiveOrder
 from gateway.domain.model import Order
@@ -19,6 +20,7 @@ from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
 from gateway.service.ports import UnitOfWork
 
 EventHandler = Callable[[object, Callable[[], UnitOfWork]], None]
+T = TypeVar("T")
 DEFAULT_RETRIES = 3
 
 
@@ -58,6 +60,27 @@ def apply_command(command: Command, uow: UnitOfWork) -> Order:
         return order
     order.handle(command)
     return order
+
+
+def committed(
+    uow_factory: Callable[[], UnitOfWork],
+    work: Callable[[UnitOfWork], T],
+    *,
+    retries: int = DEFAULT_RETRIES,
+) -> T:
+    """Run `work` in a unit of work and commit it; when another worker changed an order it
+    touched first (`ConcurrentUpdate`), run it again on a fresh one, `retries` times at most.
+    `work` reads what it decides on from the unit of work it is given."""
+    for attempt in range(retries + 1):
+        try:
+            with uow_factory() as uow:
+                result = work(uow)
+                uow.commit()
+            return result
+        except ConcurrentUpdate:
+            if attempt == retries:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class RefusalRecorded(Exception):

@@ -40,8 +40,9 @@ from gateway.config import MailSettings, PartnerProfile
 from gateway.domain.events import ChangeAnswered, LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
 from gateway.domain.values import DocumentKind, Party, Role, Side
-from gateway.errors import ConcurrentUpdate, MailRefused, RuleViolation, TransportError
+from gateway.errors import MailRefused, RuleViolation, TransportError
 from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
+from gateway.service.messagebus import committed
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
 from gateway.service.tracking import email_name, follow_email, track
 from gateway.service.views import number_text
@@ -49,7 +50,6 @@ from gateway.service.views import number_text
 KIND = "email"
 """The outbox kind of emails."""
 DRAIN_ROUNDS = 3
-RETRIES = 3  # settling an email again when its order changed meanwhile
 """Rounds of one drain: the emails it sends can queue others (alerts), sent in the next round."""
 
 Clock = Callable[[], dt.datetime]
@@ -516,24 +516,19 @@ class Mailer:
         next_attempt_at: dt.datetime | None = None,
         payload: dict[str, object] | None = None,
     ) -> None:
-        for attempt in range(RETRIES + 1):
-            try:
-                with self.uow_factory() as uow:
-                    at = self.clock()
-                    uow.outbox.settle(
-                        entry.id,
-                        status,
-                        at=at,
-                        next_attempt_at=next_attempt_at,
-                        error=error,
-                        payload=payload,
-                    )
-                    follow_email(uow, entry.payload, entry.id, status, at)
-                    uow.commit()
-                return
-            except ConcurrentUpdate:  # the order changed meanwhile: record it on the fresh one
-                if attempt == RETRIES:
-                    raise
+        def settle(uow: UnitOfWork) -> None:
+            at = self.clock()
+            uow.outbox.settle(
+                entry.id,
+                status,
+                at=at,
+                next_attempt_at=next_attempt_at,
+                error=error,
+                payload=payload,
+            )
+            follow_email(uow, entry.payload, entry.id, status, at)  # on its order, if any
+
+        committed(self.uow_factory, settle)  # again when the order changed meanwhile
 
     def _tell_operators(self, entry: OutboxEntry, email: Email, error: str) -> None:
         if entry.payload.get("template") == "alert":

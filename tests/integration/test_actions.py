@@ -205,24 +205,32 @@ def test_a_buyer_gets_no_test_order_from_us(gateway: Gateway, tmp_path: Path):
 # -- cancellations of an order we sell: the 855 the buyer is owed ------------------------------
 
 
-@pytest.fixture
-def selling(gateway: Gateway) -> OrderDesk:
-    """An order we sell to Harborview, a buyer on EDI (its 850 came in; the 855 is ours)."""
+SOLD = (
+    PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),
+    PurchaseOrderLine("2", Decimal(2), "EA", Decimal(7), (("VP", "B-2"),)),
+    PurchaseOrderLine("3", Decimal(1), "EA", Decimal(9), (("VP", "C-3"),)),
+)
+
+
+def sell(gateway: Gateway, partner: str, lines: tuple[PurchaseOrderLine, ...] = SOLD) -> None:
+    """An order we sell to `partner` (as if its 850 came in)."""
     gateway.bus.handle(
         commands.ReceiveOrder(
-            partner="harborview",
+            partner=partner,
             po_number=PO,
             at=dt.datetime.now(dt.UTC),
             our_role=Role.SELLER,
             order_date=dt.date(2026, 11, 21),
-            lines=(
-                PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),
-                PurchaseOrderLine("2", Decimal(2), "EA", Decimal(7), (("VP", "B-2"),)),
-                PurchaseOrderLine("3", Decimal(1), "EA", Decimal(9), (("VP", "C-3"),)),
-            ),
+            lines=lines,
             parties=(Party("ST", "Jane Doe"),),
         )
     )
+
+
+@pytest.fixture
+def selling(gateway: Gateway) -> OrderDesk:
+    """An order we sell to Harborview, a buyer on EDI (its 850 came in; the 855 is ours)."""
+    sell(gateway, "harborview")
     return desk(gateway)
 
 
@@ -333,16 +341,7 @@ def test_new_dates_on_an_order_we_sell_are_recorded_and_send_nothing(
 def test_a_fulfilment_whose_856_cannot_be_built_is_not_recorded(gateway: Gateway):
     """An order we sell to a buyer the gateway has no profile and no document for: the 856 has
     no envelope to go in, so the fulfilment (never to be edited) is not recorded either."""
-    gateway.bus.handle(
-        commands.ReceiveOrder(
-            partner="stranger",
-            po_number=PO,
-            at=dt.datetime.now(dt.UTC),
-            our_role=Role.SELLER,
-            order_date=dt.date(2026, 11, 21),
-            lines=(PurchaseOrderLine("1", Decimal(4), "EA", Decimal(5), (("VP", "A-1"),)),),
-        )
-    )
+    sell(gateway, "stranger", SOLD[:1])
     with pytest.raises(GatewayError, match="which interchange id we use"):
         desk(gateway).fulfill(
             PO,

@@ -653,21 +653,24 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
     """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
     acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
 
-    With --once the exit code is 1 when a mailbox was unreachable or a file was quarantined."""
+    With --once the exit code is 1 when a mailbox was unreachable, a file was quarantined or a
+    mail server refused an email for good."""
     gateway = settings.gateway()
     log = event_logger(log_format)
     runner = gateway.runner(log=log)
     if once:
         summary = runner.run_once(wait_settling=True)
         quarantined = [f for f in summary.files if f.status == "quarantined"]
+        refused = [m for m in summary.mails if m.status == "failed"]  # for good: a person acts
         log(
             "pass done",
             files=len(summary.files),
             quarantined=len(quarantined),
             delivered=sum(1 for d in summary.deliveries if d.status == "sent"),
             unreachable=",".join(summary.unreachable),
+            emails_failed=len(refused),
         )
-        sys.exit(EXIT_REJECTED if quarantined or summary.unreachable else EXIT_OK)
+        sys.exit(EXIT_REJECTED if quarantined or summary.unreachable or refused else EXIT_OK)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -1379,6 +1382,10 @@ def report(settings: Settings, since: str | None, include_test: bool, as_json: b
     click.echo(f"late documents: {len(late)}")
     if late:
         render.table(late)
+    failed = found["failed_emails"]
+    if failed:
+        click.echo(f"emails refused for good: {len(failed)} (`gateway mail retry ID` once fixed)")
+        render.table(failed)
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ sent that a partner has not acknowledged past its deadline, the files in quarant
 a day when asked (orders changed, documents sent, files quarantined since then). And the
 partners' mailboxes unreachable now, since when (kept across runs). And the late documents of
 the open orders now, whatever `since` says (`late`: an 855 overdue, a ship or cancel-after date
-passed with quantity open, an 856 due before the 855). Test orders are left out unless asked
-for, as everywhere.
+passed with quantity open, an 856 due before the 855), and the emails a mail server refused for
+good, until they are retried. Test orders are left out unless asked for, as everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config import PartnerProfile
 from gateway.service.late import find_late
+from gateway.service.notify import KIND
 from gateway.service.ports import FileStore, OrderQuery, UnitOfWork
 
 STATES = ("open", "confirmed", "shipped", "completed", "paid", "returned", "cancelled")
@@ -63,6 +64,17 @@ def build_report(
             for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
             if since is None or (_day(document.updated_at) or since) >= since
         ]
+        failed_emails = [  # refused for good (5xx): until retried, whatever `since` says
+            {
+                "id": entry.id,
+                "partner": entry.partner,
+                "to": ", ".join(str(r) for r in _recipients(entry.payload)),
+                "subject": str(entry.payload.get("subject", "")),
+                "error": entry.last_error or "",
+                "at": entry.updated_at.isoformat(),
+            }
+            for entry in uow.outbox.listing(KIND, status="failed", limit=10_000)
+        ]
         unreachable = [  # going on now, whatever `since` says
             {
                 "partner": outage.partner,
@@ -91,4 +103,10 @@ def build_report(
         "quarantined_files": quarantined,
         "unreachable_mailboxes": unreachable,
         "late_documents": late,
+        "failed_emails": failed_emails,
     }
+
+
+def _recipients(payload: Mapping[str, object]) -> list[object]:
+    found = payload.get("recipients")
+    return list(found) if isinstance(found, list) else []

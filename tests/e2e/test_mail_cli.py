@@ -76,7 +76,13 @@ def test_killed_after_the_handover_the_restart_sends_the_same_message_id_once_mo
 def test_mail_list_show_and_retry(tmp_path: Path, smtp_server: SmtpServer):
     config = site(tmp_path, smtp_server)
     smtp_server.refuse_recipient("orders@cedarridge.example", "550 5.1.1 no such user")
-    assert gateway(config, "run", "--once").returncode == 0
+    refused_run = gateway(config, "run", "--once")
+    assert refused_run.returncode == 1  # an email refused for good is a permanent failure
+    assert "emails_failed=1" in refused_run.stdout
+    day = gateway(config, "report")
+    assert "emails refused for good: 1" in day.stdout and "550 5.1.1" in day.stdout
+    (failed_email,) = json.loads(gateway(config, "report", "--json").stdout)["failed_emails"]
+    assert failed_email["to"] == "orders@cedarridge.example"
     listing = gateway(config, "mail", "list")
     assert listing.returncode == 0
     assert "failed" in listing.stdout and "[gateway] An email was refused" in listing.stdout
@@ -95,6 +101,7 @@ def test_mail_list_show_and_retry(tmp_path: Path, smtp_server: SmtpServer):
     assert retried.returncode == 0, retried.stdout + retried.stderr
     assert f"email {entry['id']} queued again" in retried.stdout and "sent" in retried.stdout
     assert smtp_server.messages[-1].rcpt_tos == ("orders@cedarridge.example",)
+    assert json.loads(gateway(config, "report", "--json").stdout)["failed_emails"] == []
     unknown = gateway(config, "mail", "show", "999")
     assert (
         unknown.returncode == 1 and unknown.stderr.strip() == "error: no email 999 [email-exists]"

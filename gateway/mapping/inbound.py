@@ -814,6 +814,11 @@ notification); a cancelling (01) or replacing (05) notice has no command yet."""
 
 DEFAULT_LEVELS = {"shipment": "S", "order": "O", "tare": "T", "pack": "P", "item": "I"}
 
+MAX_HL_DEPTH = 50
+"""The deepest HL hierarchy an 856 may have, its shipment level counted. A real one has five or
+six levels (S, O, T, P, I and perhaps a sub-pack); one nested deeper is the partner's error (or
+an attack), refused before any walk of the hierarchy."""
+
 
 @dataclass(frozen=True, slots=True)
 class ShippedItem:
@@ -960,29 +965,42 @@ class _Level:
         return chain
 
     def down(self) -> list[_Level]:
-        """Every level below this one, in document order."""
+        """Every level below this one, depth first, each level's children in document order
+        (an explicit stack: no recursion, however deep the hierarchy)."""
         found: list[_Level] = []
-        for child in self.children:
-            found.append(child)
-            found.extend(child.down())
+        pending = list(reversed(self.children))
+        while pending:
+            level = pending.pop()
+            found.append(level)
+            pending.extend(reversed(level.children))
         return found
 
 
 def _levels(mapping: SetMapping, root: Loop) -> list[_Level]:
-    """The HL levels in document order, linked to their parents (HL02 names an earlier HL01)."""
+    """The HL levels in document order, linked to their parents (HL02 names an earlier HL01, so
+    the parents cannot loop), none nested deeper than `MAX_HL_DEPTH`."""
     levels: dict[str, _Level] = {}
+    depths: dict[str, int] = {}
     for record, loop in records_with_loops(mapping, root, "levels"):
         level = _Level(record, loop)
         if not level.id or level.id in levels:
             raise MappingError(f"HL01 {level.id!r} is empty or used twice")
+        depth = 1
         parent_id = level.text("parent")
         if parent_id:
             parent = levels.get(parent_id)
             if parent is None:
                 raise MappingError(f"HL {level.id} names parent {parent_id}, not an earlier level")
+            depth = depths[parent_id] + 1
+            if depth > MAX_HL_DEPTH:
+                raise MappingError(
+                    f"HL {level.id} is nested deeper than {MAX_HL_DEPTH} levels (HL02 parents);"
+                    " a ship notice has a handful"
+                )
             parent.children.append(level)
             level.parent = parent
         levels[level.id] = level
+        depths[level.id] = depth
     return list(levels.values())
 
 

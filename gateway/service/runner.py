@@ -229,7 +229,9 @@ class Runner:
 
     def run(self, stop: threading.Event, wake: Callable[[float], bool]) -> None:
         """Passes until `stop` is set; between passes, sleep until the next mailbox is due, a
-        watched folder changes (`wake(timeout)` returns early) or IDLE_WAKE passes."""
+        file seen still being written counts as complete (its settle time: no event of the
+        folder will say so), a watched folder changes (`wake(timeout)` returns early) or
+        IDLE_WAKE passes."""
         self.log("gateway started", partners=len(self.partners), worker=self.worker)
         first = True
         while not stop.is_set():
@@ -243,7 +245,14 @@ class Runner:
                 for p, s in zip(self.partners, self.states.values(), strict=True)
                 if not isinstance(p.transport, FolderTransport)
             ]
-            pause = min([IDLE_WAKE, *(max(t - now, 0.0) for t in polled)])
+            settling = [m.settling() for m in self._mailboxes.values()]
+            pause = min(
+                [
+                    IDLE_WAKE,
+                    *(max(t - now, 0.0) for t in polled),
+                    *(wait + 0.05 for wait in settling if wait > 0),
+                ]
+            )
             wake(max(pause, 0.05))
         self.log("gateway stopped", worker=self.worker)
 

@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -153,6 +155,43 @@ def test_a_one_pass_run_waits_for_a_file_dropped_a_moment_ago_a_running_pass_doe
         assert len(waits) == 1 and 0 < float(str(waits[0]["seconds"])) <= 0.5
     finally:
         wired.close()
+
+
+def test_a_running_gateway_takes_a_file_once_it_has_settled_not_at_its_next_idle_wake(
+    store_config: GatewayConfig, tmp_path: Path
+):
+    """A file lands and wakes the running gateway while it is still too fresh to count as
+    complete: the gateway sleeps until its settle time has passed, not its whole idle interval
+    (no folder event will come to wake it)."""
+    mailboxes = tmp_path / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True)
+    transport = FolderTransport(mailboxes / "in", mailboxes / "out", settle_seconds=0.5)
+    config = dataclasses.replace(
+        store_config, partners=(harborview(mailboxes, transport=transport),)
+    )
+    wired = bootstrap(config)
+    stop = threading.Event()
+    sleeps: list[float] = []
+    taken: list[str] = []
+    runner = wired.runner(log=lambda event, **fields: taken.append(event))
+
+    def wake(timeout: float) -> bool:  # instead of waiting for a folder event
+        sleeps.append(timeout)
+        if len(sleeps) == 1:
+            drop(wired, "850_004010_good.x12")  # lands now: seen at once, too fresh
+            return True
+        if any(event == "file applied" for event in taken) or len(sleeps) > 5:
+            stop.set()
+            return True
+        time.sleep(timeout)
+        return False
+
+    try:
+        runner.run(stop, wake)
+    finally:
+        wired.close()
+    assert "file applied" in taken, taken
+    assert sleeps[1] <= 0.6  # the settle time left, not IDLE_WAKE (30 s)
 
 
 def test_a_one_pass_run_gives_up_on_a_file_that_keeps_changing_after_a_few_waits(

@@ -633,10 +633,21 @@ def event_logger(log_format: str) -> Callable[..., None]:
         if log_format == "json":
             click.echo(json.dumps({"at": at, "event": event, **shown}, default=str))
         else:
-            details = " ".join(f"{k}={v}" for k, v in shown.items())
+            details = " ".join(f"{k}={log_value(v)}" for k, v in shown.items())
             click.echo(f"{at} {event}" + (f" {details}" if details else ""))
 
     return log
+
+
+def log_value(value: object) -> str:
+    """A field's value in a text log line: as it is when it is plain printable text without
+    spaces, quotes or `=`; else quoted with every control, non-ASCII and quote character
+    escaped, so that text from a partner (a file name, a reason) can neither split the line, nor
+    forge a field or a line, nor reach the terminal as an escape sequence."""
+    text = str(value)
+    if text and text.isascii() and text.isprintable() and not any(c in text for c in ' "=\\'):
+        return text
+    return json.dumps(text)
 
 
 @cli.command("run")

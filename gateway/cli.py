@@ -1412,10 +1412,10 @@ def main() -> None:
         exc.show()
         sys.exit(EXIT_USAGE)
     except GatewayFault as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {render.safe(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
-    except GatewayError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except GatewayError as exc:  # its text may quote a partner's: shown, never obeyed
+        click.echo(f"error: {render.safe(str(exc))}", err=True)
         sys.exit(EXIT_REJECTED)
     except OSError as exc:
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)

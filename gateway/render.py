@@ -43,6 +43,37 @@ DOCUMENT_STYLES = {  # a document's state in the order's trail: its acknowledgem
 }
 
 
+UNSAFE = frozenset(
+    [chr(c) for c in range(0x20) if chr(c) not in "\t"]
+    + [chr(0x7F)]
+    + [chr(c) for c in range(0x80, 0xA0)]
+    + [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+"""What a terminal acts on rather than shows: C0 and C1 controls (ESC, CSI, a line break...),
+DEL, and the bidirectional overrides that reorder what is shown."""
+
+
+def safe(value: Any) -> Any:
+    """`value` (a view: text, or dicts and lists of them) with every character a terminal would
+    act on written out as an escape (`\x1b`, `\u202e`): partners' text (a file name, a note,
+    a ship-to name) is shown, never obeyed."""
+    if isinstance(value, str):
+        if not any(c in UNSAFE for c in value):
+            return value
+        return "".join(
+            c.encode("unicode_escape").decode("ascii") if c in UNSAFE else c for c in value
+        )
+    if isinstance(value, dict):
+        return {k: safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe(v) for v in value]
+    return value
+
+
+def _escaped(character: str) -> str:
+    return character.encode("unicode_escape").decode("ascii")
+
+
 def console() -> Console:
     """A console as wide as the terminal, or wide enough for whole values in a pipe. Strings are
     printed as they are, never read as markup: they hold partners' data ("[gateway]", a name
@@ -65,6 +96,7 @@ def badges(flags: list[str]) -> Text:
 
 def table(rows: list[dict[str, Any]]) -> None:
     """Rows of plain values as a table, one column per key of the first row."""
+    rows = safe(rows)
     out = console()
     drawn = Table(show_lines=False)
     for heading in rows[0]:
@@ -80,6 +112,7 @@ def order_table(
     """The `orders list` table: a page of `total` orders (of more than `total`, with `more`),
     starting after `offset` of them, and which ones it shows below it (`showing 1-50 of 1,234
     orders`, `showing 1-50 of more than 1,000 orders`)."""
+    orders = safe(orders)
     out = console()
     total = len(orders) if total is None else total
     if not orders:
@@ -107,6 +140,7 @@ def order_table(
 
 def order_detail(view: dict[str, Any]) -> None:
     """The `orders show` page."""
+    view = safe(view)
     out = console()
     title = Text(f"PO {view['po_number']} from {view['partner']}  ", style="bold")
     title.append_text(badges(view["flags"]))

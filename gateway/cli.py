@@ -839,6 +839,7 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     if as_json:
         click.echo(json.dumps(view, indent=2))
         return
+    view = render.safe(view)  # a file name, a set's message: the partner's words, escaped
     for key in ("id", "partner", "direction", "sets", "interchange", "status", "file", "at",
                 "sha256", "sender", "receiver", "processed_at"):  # fmt: skip
         value = view[key]
@@ -940,12 +941,14 @@ def mail_show(settings: Settings, outbox_id: int, as_json: bool, as_html: bool) 
     if as_html:
         click.echo(view["html"], nl=False)
         return
+    shown = render.safe(view)  # a subject or text quoting a partner: shown, never obeyed
     for key in ("id", "status", "kind", "message_id", "from", "to", "subject", "attempts",
                 "queued_at", "sent_at", "next_attempt_at", "last_error"):  # fmt: skip
-        value = view[key]
+        value = shown[key]
         click.echo(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
     click.echo("")
-    click.echo(view["text"], nl=False)
+    for line in str(view["text"]).splitlines():  # its line breaks kept, each line escaped
+        click.echo(render.safe(line))
 
 
 @mail.command("retry")

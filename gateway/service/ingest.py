@@ -58,8 +58,11 @@ from gateway.x12.ack import (
 from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
 from gateway.x12.model import (
     FileReport,
+    GroupCode,
     GroupReport,
     InterchangeReport,
+    Issue,
+    Level,
     TransactionReport,
     envelope_values,
 )
@@ -134,7 +137,7 @@ class IngestResult:
     sets: list[SetOutcome] = field(default_factory=list)
     acknowledgements: list[Acknowledgement] = field(default_factory=list)
     first_issue: str = ""
-    unauthorized: str = ""  # why the file was refused for the mailbox it came from
+    unauthorized: str = ""  # why the file, or a group of it, was refused for its mailbox
     resumed: bool = False  # taking it in had been cut short; the sets not done were applied
 
     @property
@@ -227,7 +230,9 @@ class Ingestor:
         A file whose bytes were taken in before is a duplicate, unless that earlier taking was cut
         short (a crash): then it resumes with the sets not applied yet. With `mailbox`, the
         partner whose mailbox the file came from, an interchange from or to anyone else is stored
-        as unauthorized and never applied."""
+        as unauthorized and never applied; a functional group from or to anyone else (GS02 not
+        the partner's gs_id, GS03 not ours) is refused in its 997/999 and never applied, while
+        the other groups of the file go through."""
         result = IngestResult(filename, sha256)
         with self.uow_factory() as uow:
             earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]
@@ -239,6 +244,7 @@ class Ingestor:
             result.document_ids = [d.id for d in earlier if d.id is not None]
             return result
         report = read_chunks(chunks(), catalog=self.catalog)
+        foreign_groups = _refuse_foreign_groups(report, mailbox)  # id of the group -> why
         result.accepted = report.accepted
         first = report.first_issue()
         result.first_issue = first.describe() if first else ""
@@ -248,8 +254,11 @@ class Ingestor:
             applicable = self._resume(earlier, report, result)
         else:
             stored = StoredFile(sha256, size, filename, raw, raw_path)
-            applicable = self._store(stored, report, mailbox, now, result)
+            applicable = self._store(stored, report, mailbox, foreign_groups, now, result)
             self.checkpoint("stored")
+        if foreign_groups:
+            refusals = [result.unauthorized, *foreign_groups.values()]
+            result.unauthorized = "; ".join(r for r in refusals if r)
         if applicable:
             self._apply_stream(chunks, applicable, now, result)
         with self.uow_factory() as uow:
@@ -361,11 +370,14 @@ class Ingestor:
         stored: StoredFile,
         report: FileReport,
         mailbox: PartnerProfile | None,
+        foreign_groups: dict[int, str],
         now: dt.datetime,
         result: IngestResult,
     ) -> dict[int, tuple[InterchangeReport, int]]:
         """Store each interchange of a new file and queue its acknowledgements, in one
-        transaction; the interchanges to apply, by their place in the file."""
+        transaction; the interchanges to apply, by their place in the file. The sets of a group
+        refused for the mailbox (`foreign_groups`, by the group's id) are recorded as
+        unauthorized there, so neither a resumption nor a replay ever applies them."""
         applicable: dict[int, tuple[InterchangeReport, int]] = {}
         with self.uow_factory() as uow:
             for place, interchange_report in enumerate(report.interchanges):
@@ -411,6 +423,9 @@ class Ingestor:
                     )
                 )
                 result.document_ids.append(document_id)
+                for group in interchange_report.groups:
+                    if id(group) in foreign_groups:
+                        _record_unauthorized(uow, document_id, group, foreign_groups[id(group)])
                 if refusal:
                     result.unauthorized = refusal
                     continue  # never acknowledged nor applied: the sender is not who it says
@@ -1020,6 +1035,80 @@ def _unauthorized(report: InterchangeReport, mailbox: PartnerProfile | None) -> 
             f" us ({'/'.join(ours)} towards {mailbox.key})"
         )
     return ""
+
+
+def _refuse_foreign_groups(report: FileReport, mailbox: PartnerProfile | None) -> dict[int, str]:
+    """Refuse each functional group of the authorized interchanges that is not from `mailbox`'s
+    partner to us (GS02 their gs_id, GS03 ours, as the profile says): the group gets an issue,
+    so its 997/999 rejects it and it is never applied. Why, by the id of each group refused."""
+    found: dict[int, str] = {}
+    if mailbox is None:
+        return found
+    for interchange in report.interchanges:
+        if _unauthorized(interchange, mailbox):
+            continue  # refused whole, never acknowledged
+        for group in interchange.groups:
+            checks = (
+                (2, group.sender, mailbox.identity.gs_id, "is from", f"{mailbox.key}'s gs_id"),
+                (
+                    3,
+                    group.receiver,
+                    mailbox.us.gs_id,
+                    "is addressed to",
+                    f"our gs_id towards {mailbox.key}",
+                ),
+            )
+            for element, value, expected, verb, whose in checks:
+                if value == expected:
+                    continue
+                why = (
+                    f"group {group.control_number} of interchange {interchange.control_number}"
+                    f" {verb} GS{element:02d} {value!r}, expected {expected!r} ({whose})"
+                )
+                # AK905 / IK905 (element 716) has no code for an application sender or receiver
+                # the receiver does not know: 13 and 14 (unknown security recipient /
+                # originator) are about the security structures (S3S, S4S), which these groups
+                # do not carry. 1, "Functional Group Not Supported", says what is true: we do
+                # not take this group.
+                group.issues.append(
+                    Issue(
+                        Level.GROUP,
+                        GroupCode.NOT_SUPPORTED,
+                        why,
+                        line=group.line,
+                        segment_index=group.segment_index,
+                        segment_id="GS",
+                        element=element,
+                        bad_value=value,
+                    )
+                )
+                found[id(group)] = why
+                break
+    return found
+
+
+def _record_unauthorized(uow: UnitOfWork, document_id: int, group: GroupReport, why: str) -> None:
+    """Record each set of a group refused for its mailbox that would be applied otherwise as
+    unauthorized: done, never applied. A group with faults of its own, and a set with faults, is
+    never applied anyway (and may hold control numbers too long to record)."""
+    if len(group.issues) > 1:
+        return
+    sets: dict[str, TransactionReport] = {}
+    for transaction in group.transactions:
+        sets.setdefault(transaction.control_number, transaction)  # the first, as applying has it
+    for control_number, transaction in sets.items():
+        if transaction.accepted:
+            uow.documents.record_set(
+                document_id,
+                SetRecord(
+                    group.control_number,
+                    control_number,
+                    transaction.set_id,
+                    "unauthorized",
+                    "",
+                    why,
+                ),
+            )
 
 
 def _held_orders(uow: UnitOfWork, partner: str, po_numbers: tuple[str, ...]) -> dict[str, Order]:

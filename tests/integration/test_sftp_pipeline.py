@@ -88,8 +88,9 @@ def site(sshd_server: SshdServer, tmp_path: Path) -> Iterator[Site]:
 
 
 def kitchen_order() -> bytes:
-    """The 005010 sample, sent by the kitchen buyer's own ISA id."""
+    """The 005010 sample, sent by the kitchen buyer's own ISA id and GS id."""
     data = (SAMPLES / "850" / "850_005010_good.x12").read_bytes()
+    data = data.replace(b"GS*PO*079845213*", b"GS*PO*HARBORKITCHEN*")
     return data.replace(b"01*079845213      ", b"ZZ*HARBORKITCHEN  ")
 
 

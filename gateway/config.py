@@ -10,6 +10,7 @@ variable the file names.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -263,6 +264,7 @@ def load_partners(folder: Path) -> list[PartnerProfile]:
     if not folder.is_dir():
         return []
     profiles = [load_partner(path) for path in sorted(folder.glob("*.toml"))]
+    _check_mailboxes_apart(profiles)
     seen: dict[tuple[str, str], str] = {}
     for profile in profiles:
         key = (profile.identity.isa_qualifier, profile.identity.isa_id)
@@ -311,7 +313,7 @@ def load_partner(path: Path) -> PartnerProfile:
             f'{where}: fulfilment = "direct" is for a seller (role = "seller"): a buyer does not '
             "fulfil orders"
         )
-    poll = _number(raw, "poll_minutes", DEFAULT_POLL_SECONDS / 60, where)
+    poll = _number(raw, "poll_minutes", DEFAULT_POLL_SECONDS / 60, where, most=24 * 60)
     if poll <= 0:
         raise ConfigurationError(f"{where}: poll_minutes must be above 0")
     contacts = _table(raw.get("contacts", {}), f"{where} [contacts]")
@@ -362,7 +364,7 @@ def _late(value: Any, where: str) -> LatePolicy:
     _check_keys(
         table, {"ack_due_hours", "ship_date", "cancel_after", "ship_notice_before_ack"}, where
     )
-    hours = _number(table, "ack_due_hours", DEFAULT_ACK_DUE_HOURS, where)
+    hours = _number(table, "ack_due_hours", DEFAULT_ACK_DUE_HOURS, where, most=24 * 90)
     if hours < 0:
         raise ConfigurationError(f"{where}: ack_due_hours cannot be negative (0 turns it off)")
     flags = {}
@@ -374,11 +376,51 @@ def _late(value: Any, where: str) -> LatePolicy:
     return LatePolicy(ack_due_hours=hours, **flags)
 
 
+def _mailbox_places(profile: PartnerProfile) -> list[tuple[str, tuple[object, ...]]]:
+    """Where a partner's mailbox reads and writes: ("inbox"/"outbox", the place)."""
+    transport = profile.transport
+    if isinstance(transport, FolderTransport):
+        return [("inbox", ("folder", transport.inbox)), ("outbox", ("folder", transport.outbox))]
+    server = ("sftp", transport.host.lower(), transport.port, transport.user)
+    return [
+        ("inbox", (*server, transport.remote_inbox.rstrip("/"))),
+        ("outbox", (*server, transport.remote_outbox.rstrip("/"))),
+    ]
+
+
+def _check_mailboxes_apart(profiles: list[PartnerProfile]) -> None:
+    """No two partners read the same inbox (a file would be taken as whichever partner's pass
+    came first, and refused as unauthorized), and no inbox is where a partner's documents go
+    (ours would be read back as theirs)."""
+    readers: dict[tuple[object, ...], PartnerProfile] = {}
+    for profile in profiles:
+        for side, place in _mailbox_places(profile):
+            if side == "inbox":
+                other = readers.setdefault(place, profile)
+                if other is not profile:
+                    raise ConfigurationError(
+                        f"{profile.source}: its inbox is also {other.key}'s"
+                        f" ({other.source}); give each partner a mailbox of its own"
+                    )
+    for profile in profiles:
+        for side, place in _mailbox_places(profile):
+            reader = readers.get(place)
+            if side == "outbox" and reader is not None:
+                raise ConfigurationError(
+                    f"{profile.source}: its outbox is {reader.key}'s inbox ({reader.source}):"
+                    " our documents would be read back as the partner's"
+                )
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
 
@@ -397,12 +439,19 @@ def _text(table: dict[str, Any], key: str, default: str, where: str) -> str:
     return value
 
 
-def _number(table: dict[str, Any], key: str, default: float, where: str) -> float:
+def _number(
+    table: dict[str, Any], key: str, default: float, where: str, *, most: float = 1e9
+) -> float:
+    """A finite number of at most `most` (a value no setting can mean: 1e308 seconds, nan)."""
     if key not in table:
         return default
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigurationError(f"{where}: {key} must be a number, not {value!r}")
+    if not math.isfinite(value) or value > most:
+        raise ConfigurationError(
+            f"{where}: {key} = {value!r} must be a finite number, at most {most:g}"
+        )
     return float(value)
 
 
@@ -424,12 +473,31 @@ def _identity(value: Any, where: str) -> Identity:
     qualifier = _text(table, "isa_qualifier", "ZZ", where)
     if not 1 <= len(isa_id) <= 15 or isa_id != isa_id.strip():
         raise ConfigurationError(f"{where}: isa_id {isa_id!r} must be 1 to 15 characters")
+    for name, text in (("isa_id", isa_id), ("isa_qualifier", qualifier)):
+        _check_id_characters(text, name, where)
     if len(qualifier) != 2:
         raise ConfigurationError(f"{where}: isa_qualifier {qualifier!r} must be 2 characters")
     gs_id = _text(table, "gs_id", isa_id, where)
     if not 2 <= len(gs_id) <= 15:
         raise ConfigurationError(f"{where}: gs_id {gs_id!r} must be 2 to 15 characters")
+    _check_id_characters(gs_id, "gs_id", where)
     return Identity(qualifier, isa_id, gs_id)
+
+
+ID_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -.,_/&#@()+'"
+)
+"""What an interchange id may hold: letters, digits, spaces and punctuation no partner uses as
+a delimiter (an id holding `*`, `~`, `>`, `^` or `:` would break the envelope it is written in)."""
+
+
+def _check_id_characters(text: str, name: str, where: str) -> None:
+    wrong = sorted({c for c in text if c not in ID_CHARACTERS})
+    if wrong:
+        raise ConfigurationError(
+            f"{where}: {name} {text!r} holds {', '.join(repr(c) for c in wrong)}: an id holds"
+            " letters, digits, spaces and - . , _ / & # @ ( ) + ' (no X12 delimiter)"
+        )
 
 
 def _x12_style(value: Any, where: str) -> X12Style:
@@ -471,7 +539,7 @@ def _x12_style(value: Any, where: str) -> X12Style:
 def _acknowledgements(value: Any, where: str) -> AcknowledgementPolicy:
     table = _table(value, where)
     _check_keys(table, {"send", "ta1", "expect", "deadline_hours"}, where)
-    deadline = _number(table, "deadline_hours", DEFAULT_ACK_DEADLINE_HOURS, where)
+    deadline = _number(table, "deadline_hours", DEFAULT_ACK_DEADLINE_HOURS, where, most=24 * 90)
     if deadline <= 0:
         raise ConfigurationError(f"{where}: deadline_hours must be above 0")
     return AcknowledgementPolicy(
@@ -490,15 +558,21 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
         for key in ("inbox", "outbox"):
             if key not in table:
                 raise ConfigurationError(f"{where}: {key} (a folder path) is missing")
-        settle = _number(table, "settle_seconds", DEFAULT_SETTLE_SECONDS, where)
+        settle = _number(table, "settle_seconds", DEFAULT_SETTLE_SECONDS, where, most=3600)
         if settle < 0:
             raise ConfigurationError(f"{where}: settle_seconds cannot be negative")
-        return FolderTransport(
+        folders = FolderTransport(
             inbox=(base / _text(table, "inbox", "", where)).resolve(),
             outbox=(base / _text(table, "outbox", "", where)).resolve(),
             settle_seconds=settle,
             pattern=_text(table, "pattern", "*", where),
         )
+        if folders.inbox == folders.outbox:
+            raise ConfigurationError(
+                f"{where}: inbox and outbox are both {folders.inbox}: the gateway would read its"
+                " own documents back as the partner's; give each its own folder"
+            )
+        return folders
     if kind == "sftp":
         allowed = {
             "type",
@@ -547,7 +621,7 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
         port = int(_number(table, "port", 22, where))
         if not 0 < port < 65536:
             raise ConfigurationError(f"{where}: port {port} is not a TCP port")
-        timeout = _number(table, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS, where)
+        timeout = _number(table, "timeout_seconds", DEFAULT_TIMEOUT_SECONDS, where, most=3600)
         if timeout <= 0:
             raise ConfigurationError(f"{where}: timeout_seconds must be above 0")
         return SftpTransport(

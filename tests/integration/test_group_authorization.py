@@ -12,25 +12,15 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.config import FolderTransport, GatewayConfig, Identity, PartnerProfile
+from gateway.config import FolderTransport, GatewayConfig
 from gateway.service.documents import replay
 from gateway.service.pipeline import FileOutcome
+from tests.integration.test_pipeline import harborview
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
 PO = "HV4500871234"
 GS = b"GS*PO*079845213*CEDARRIDGEOUT*20261103*0915*5101*X*004010~"
-
-
-def harborview(folder: Path) -> PartnerProfile:
-    return PartnerProfile(
-        key="harborview",
-        name="Harborview Home Goods",
-        role="buyer",
-        identity=Identity("01", "079845213", "079845213"),
-        us=Identity("ZZ", "CEDARRIDGEOUT", "CEDARRIDGEOUT"),
-        transport=FolderTransport(folder / "in", folder / "out", settle_seconds=0),
-    )
 
 
 @pytest.fixture
@@ -78,14 +68,25 @@ def quarantine_report(taken: FileOutcome) -> str:
     return taken.quarantined.with_name(taken.quarantined.name + ".report.txt").read_text()
 
 
-def test_a_group_from_another_gs02_sender_is_refused_quarantined_and_not_applied(
-    gateway: Gateway,
+@pytest.mark.parametrize(
+    ("group", "reason"),
+    [
+        (
+            {"sender": "SOMEONEELSE"},
+            "is from GS02 'SOMEONEELSE', expected '079845213' (harborview's gs_id)",
+        ),
+        (
+            {"receiver": "SOMEONEELSE"},
+            "is addressed to GS03 'SOMEONEELSE', expected 'CEDARRIDGEOUT' (our gs_id towards"
+            " harborview)",
+        ),
+    ],
+)
+def test_a_group_from_or_to_another_application_id_is_refused_quarantined_and_not_applied(
+    gateway: Gateway, group: dict[str, str], reason: str
 ):
-    taken = take(gateway, with_group(sender="SOMEONEELSE"))
-    reason = (
-        "not authorized: group 5101 of interchange 000051001 is from GS02 'SOMEONEELSE',"
-        " expected '079845213' (harborview's gs_id)"
-    )
+    taken = take(gateway, with_group(**group))
+    reason = f"not authorized: group 5101 of interchange 000051001 {reason}"
     assert taken.status == "quarantined"
     assert reason in taken.reasons
     assert reason in quarantine_report(taken)
@@ -94,23 +95,6 @@ def test_a_group_from_another_gs02_sender_is_refused_quarantined_and_not_applied
     assert b"AK9*A" not in answer
     assert b"AK1*PO*5101~" in answer
     assert b"AK9*R*1*1*1*1~" in answer  # AK905 1: functional group not supported
-
-
-def test_a_group_addressed_to_another_gs03_receiver_is_refused_quarantined_and_not_applied(
-    gateway: Gateway,
-):
-    taken = take(gateway, with_group(receiver="SOMEONEELSE"))
-    reason = (
-        "not authorized: group 5101 of interchange 000051001 is addressed to GS03"
-        " 'SOMEONEELSE', expected 'CEDARRIDGEOUT' (our gs_id towards harborview)"
-    )
-    assert taken.status == "quarantined"
-    assert reason in taken.reasons
-    assert reason in quarantine_report(taken)
-    assert orders(gateway) == []
-    answer = sent_back(gateway)
-    assert b"AK9*A" not in answer
-    assert b"AK9*R*1*1*1*1~" in answer
 
 
 def test_a_group_from_the_partners_gs_id_to_ours_is_applied(gateway: Gateway):

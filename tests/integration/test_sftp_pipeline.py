@@ -189,18 +189,26 @@ port = {sshd_server.port}
 user = "{sshd_server.user}"
 key_file = "{sshd_server.client_key}"
 host_key = "{{host_key}}"
-remote_inbox = "{remote_out}"
+remote_inbox = "{{inbox}}"
 remote_outbox = "{{outbox}}"
 timeout_seconds = 3
 """
+    # each partner its own inbox: one inbox read for two partners is refused at load
+    moved_in = sshd_server.remote_folder("check-out-moved")
     (partners / "good.toml").write_text(
-        profile.format(isa="079845213", host_key=sshd_server.host_key, outbox=remote_in)
+        profile.format(
+            isa="079845213", host_key=sshd_server.host_key, inbox=remote_out, outbox=remote_in
+        )
     )
     (partners / "moved.toml").write_text(
-        profile.format(isa="111111111", host_key=sshd_server.other_host_key, outbox="/nowhere")
+        profile.format(
+            isa="111111111", host_key=sshd_server.other_host_key, inbox=moved_in, outbox="/nowhere"
+        )
     )
     (partners / "spoofed.toml").write_text(
-        profile.format(isa="222222222", host_key="SHA256:" + "B" * 43, outbox=remote_in)
+        profile.format(
+            isa="222222222", host_key="SHA256:" + "B" * 43, inbox="/spoofed-in", outbox=remote_in
+        )
     )
     result = subprocess.run(
         [sys.executable, "-c", "from gateway.cli import main; main()",

@@ -126,6 +126,12 @@ def test_an_sftp_profile_reads_every_key(tmp_path: Path):
         (FOLDER, 'role = "buyer"', 'role = "buyer"\nfulfilment = "direct"', "is for a seller"),
         (SFTP, 'role = "seller"', 'role = "seller"\nfulfilment = "fax"', "fulfilment = 'fax'"),
         (FOLDER, '= "UPSN"', '= "UPS"', "'Big Brown Ground' = 'UPS' is not a SCAC"),
+        (FOLDER, 'isa_id = "079845213"', 'isa_id = "0798*5213"', "holds '*'"),
+        (FOLDER, 'isa_id = "CEDARRIDGEOUT"', 'isa_id = "CEDAR~RIDGE"', "holds '~'"),
+        (FOLDER, 'outbox = "out"', 'outbox = "in"', "inbox and outbox are both"),
+        (FOLDER, 'outbox = "out"', 'outbox = "out"\nsettle_seconds = 1e308', "at most 3600"),
+        (FOLDER, 'outbox = "out"', 'outbox = "out"\nsettle_seconds = nan', "a finite number"),
+        (FOLDER, "poll_minutes = 5", "poll_minutes = inf", "a finite number"),
         (FOLDER, "ack_due_hours = 12", "ack_due_hours = -1", "ack_due_hours cannot be negative"),
         (FOLDER, "cancel_after = false", 'cancel_after = "no"', "cancel_after is true or false"),
         (FOLDER, "cancel_after = false", "cancel_afterwards = false", "unknown key"),
@@ -144,9 +150,31 @@ def test_a_mistake_names_the_file_the_key_and_the_fix(
 
 def test_two_profiles_with_one_isa_identity_are_refused(tmp_path: Path):
     write(tmp_path, "harborview", FOLDER)
-    write(tmp_path, "harborview-again", FOLDER)
-    with pytest.raises(ConfigurationError, match=r"is also harborview(-again)?'s"):
+    write(tmp_path, "harborview-again", FOLDER.replace('"in"', '"in2"').replace('"out"', '"out2"'))
+    with pytest.raises(ConfigurationError, match=r"identity 01/079845213 is also harborview"):
         load_partners(tmp_path)
+
+
+def test_two_partners_never_share_a_mailbox(tmp_path: Path):
+    """One inbox read for two partners takes a file as whichever partner's pass came first; an
+    inbox that is a partner's outbox reads our own documents back as the partner's."""
+    other = FOLDER.replace('"079845213"', '"OTHERBUYER"')
+    write(tmp_path, "harborview", FOLDER)
+    write(tmp_path, "other", other.replace('outbox = "out"', 'outbox = "out2"'))
+    with pytest.raises(ConfigurationError, match="its inbox is also harborview's"):
+        load_partners(tmp_path)
+    write(tmp_path, "other", other.replace('"in"', '"in2"').replace('"out"', '"in"'))
+    with pytest.raises(ConfigurationError, match="its outbox is harborview's inbox"):
+        load_partners(tmp_path)
+    write(tmp_path, "other", other.replace('"in"', '"in2"').replace('"out"', '"out2"'))
+    assert [p.key for p in load_partners(tmp_path)] == ["harborview", "other"]
+
+
+def test_a_profile_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path):
+    path = tmp_path / "harborview.toml"
+    path.write_bytes(FOLDER.replace("Harborview", "Harborview Caf\xe9").encode("latin-1"))
+    with pytest.raises(ConfigurationError, match=r"harborview.toml: not UTF-8 text"):
+        load_partner(path)
 
 
 def test_the_example_configuration_loads(tmp_path: Path):

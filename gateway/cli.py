@@ -671,7 +671,7 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
     runner = gateway.runner(log=log)
     if once:
         summary = runner.run_once(wait_settling=True)
-        quarantined = [f for f in summary.files if f.status == "quarantined"]
+        quarantined = [f for f in summary.files if f.quarantined is not None]  # duplicates too
         refused = [m for m in summary.mails if m.status == "failed"]  # for good: a person acts
         log(
             "pass done",

@@ -382,11 +382,12 @@ class Runner:
     def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
         self._renew(f"mailbox:{outcome.partner}")  # still ours: renewed after every file
         summary.files.append(outcome)
-        if outcome.status in ("quarantined", "failed"):
+        if outcome.quarantined is not None:  # put aside for a person: a duplicate too
             self._alert(
                 f"quarantine:{outcome.partner}:{outcome.sha256}",
                 "quarantine",
-                f"File {outcome.name} from {outcome.partner} was quarantined",
+                f"File {outcome.name} from {outcome.partner} was quarantined"
+                + (" as a duplicate" if outcome.status == "duplicate" else ""),
                 [
                     ("Partner", outcome.partner),
                     ("File", outcome.name),

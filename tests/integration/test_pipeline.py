@@ -232,11 +232,30 @@ def test_the_same_file_again_is_quarantined_as_a_duplicate_and_not_applied(gatew
     gateway.runner().run_once()
     before = state(gateway)
     drop(gateway, "850_004010_good.x12", "again.x12")
-    (taken,) = gateway.runner().run_once().files
+    alerted: list[str] = []
+    runner = gateway.runner()
+    runner.alerts = Recorded(alerted)  # type: ignore[assignment]
+    (taken,) = runner.run_once().files
     assert taken.status == "duplicate" and taken.quarantined is not None
     report = taken.quarantined.with_name(taken.quarantined.name + ".report.txt").read_text()
     assert "duplicate: the same bytes were taken in before" in report
     assert state(gateway)["orders"] == before["orders"]
+    # put aside for a person: the operators hear of it, as of any file quarantined
+    quarantined = [title for title in alerted if "quarantined" in title]
+    assert quarantined == ["File again.x12 from harborview was quarantined as a duplicate"]
+
+
+class Recorded:
+    """Alerts kept in a list instead of emailed."""
+
+    def __init__(self, titles: list[str]):
+        self.titles = titles
+
+    def raise_alert(self, key: str, kind: str, title: str, *args: object, **kw: object) -> None:
+        self.titles.append(title)
+
+    def record(self, uow: object, key: str, kind: str, title: str, *args: object, **kw: object):
+        self.titles.append(title)
 
 
 def test_a_file_from_someone_else_through_this_mailbox_is_quarantined_and_never_applied(

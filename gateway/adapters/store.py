@@ -589,10 +589,8 @@ class _Search:
     Terms first (few rows): the orders whose id the range holds, read by id, then filtered
     and sorted; the work follows the matches. Orders first (broad): the orders in the page's
     order through the listing index, each kept if the index on `(order_id, term)` holds one
-    of its terms in the range; the work stops with the page. Its count, which must see every
-    match, reads the ids the other filters leave (a listing index), in id order, each looked
-    up in `(order_id, term)`: cheaper than the same look-ups in the listing's order (they
-    follow the index) or than reading every order the range names by id."""
+    of its terms in the range; the work stops with the page, and its count stops at
+    `SqlOrderRepository.counted_at_most` (the page then says "more than")."""
 
     matching: tuple[ColumnElement[bool], ...]
     broad: bool

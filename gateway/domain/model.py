@@ -256,10 +256,6 @@ class Note:
     edited_at: datetime | None = None
 
 
-DATE_FIELDS = ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
-"""The order's dates that ChangeDates changes."""
-
-
 @dataclass
 class Order:
     """One purchase order and everything that happened to it."""
@@ -878,14 +874,11 @@ class Order:
         """Put the dates the command gives in place of the order's (the others stay)."""
         rules.check(self, command)
         before = rules.flags(self)
-        changed = []
-        for name in DATE_FIELDS:
-            new = getattr(command, name)
-            if new is not None and new != getattr(self, name):
-                changed.append((name, getattr(self, name), new))
-                setattr(self, name, new)
+        changed = rules.dates_moved(self, command)
         if not changed:
             return  # the same dates again (a repeated 860): nothing happened
+        for name, _, new in changed:
+            setattr(self, name, new)
         self._record(
             command,
             before,

@@ -124,6 +124,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -155,6 +156,7 @@ from gateway.domain.commands import (
 )
 from gateway.domain.values import (
     COUNTED_UNITS,
+    DATE_FIELDS,
     MAX_AMOUNT,
     MAX_QUANTITY,
     ConfirmationMethod,
@@ -710,28 +712,46 @@ def reached(dispatch: Dispatch) -> bool:
     return delivered(dispatch)
 
 
-def carried(order: Order, fulfillment_id: str) -> bool:
-    """Whether an 856 of ours carries the fulfilment, on its way or arrived (a rejected one
-    does not: it must be sent again)."""
-    return any(
-        d.kind is DocumentKind.SHIP_NOTICE
-        and fulfillment_id in d.fulfillment_ids
-        and d.state is not DocumentState.REJECTED
-        for d in order.dispatches
+def carrying_notice(order: Order, fulfillment_id: str) -> str | None:
+    """The 856 of ours that carries the fulfilment, on its way or arrived (a rejected one does
+    not: it must be sent again); None when none does."""
+    return next(
+        (
+            d.document
+            for d in order.dispatches
+            if d.kind is DocumentKind.SHIP_NOTICE
+            and fulfillment_id in d.fulfillment_ids
+            and d.state is not DocumentState.REJECTED
+        ),
+        None,
     )
+
+
+def acknowledgement_delivered(order: Order) -> bool:
+    """An 855 of ours reached the buyer (and was not rejected since)."""
+    return any(d.kind is DocumentKind.ACKNOWLEDGEMENT and delivered(d) for d in order.dispatches)
 
 
 def is_confirmed(order: Order) -> bool:
     """confirmed-once-vendor-has-the-order."""
     if any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED for c in order.confirmations):
         return True
-    for dispatch in order.dispatches:
-        if order.our_role is Role.SELLER:
-            if dispatch.kind is DocumentKind.ACKNOWLEDGEMENT and delivered(dispatch):
-                return True
-        elif dispatch.kind in (DocumentKind.ORDER, DocumentKind.ORDER_EMAIL) and reached(dispatch):
-            return True
-    return False
+    if order.our_role is Role.SELLER:
+        return acknowledgement_delivered(order)
+    return any(
+        d.kind in (DocumentKind.ORDER, DocumentKind.ORDER_EMAIL) and reached(d)
+        for d in order.dispatches
+    )
+
+
+def dates_moved(order: Order, command: ChangeDates) -> list[tuple[str, date | None, date]]:
+    """The dates `command` gives that differ from the order's: (name, now, new) each."""
+    moved = []
+    for name in DATE_FIELDS:
+        new = getattr(command, name)
+        if new is not None and new != getattr(order, name):
+            moved.append((name, getattr(order, name), new))
+    return moved
 
 
 def is_settled(order: Order) -> bool:
@@ -923,11 +943,7 @@ def check(order: Order, command: Command) -> None:
         case ChangeCustomer():
             _check_not_closed(order, "the goods are on their way to the ship-to they had")
         case ChangeDates():
-            moved = any(
-                (new := getattr(command, name)) is not None and new != getattr(order, name)
-                for name in ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
-            )
-            if moved:  # the same dates again (an 860 restating them) change nothing
+            if dates_moved(order, command):  # the same dates again (an 860 restating them) pass
                 _check_not_closed(order, "its dates can no longer move")
         case RecordRefusal():
             pass  # a refusal is kept on any order, closed or not

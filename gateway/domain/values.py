@@ -145,6 +145,9 @@ COUNTED_UNITS = frozenset(
 """Units of measure (X12 355) counted in whole numbers: a half of one is not shipped,
 cancelled, returned or refunded."""
 
+DATE_FIELDS = ("requested_ship_date", "requested_delivery_date", "cancel_after_date")
+"""The order's dates that ChangeDates changes (the same names on the order and the command)."""
+
 MAX_QUANTITY = Decimal(1_000_000_000)
 """The largest quantity a record takes (no order line in trade comes near it)."""
 

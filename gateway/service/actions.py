@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.config import PartnerProfile
-from gateway.domain import commands
+from gateway.domain import commands, rules
 from gateway.domain.model import Order
 from gateway.domain.values import (
     Address,
@@ -390,24 +390,15 @@ class OrderDesk:
         """New dates for the order (those not given stay); an order we placed with a seller
         who takes EDI sends its 860 with them, when one of them moved."""
         order = self._order(po_number, partner)
-        given = {
-            "requested_ship_date": requested_ship_date,
-            "requested_delivery_date": requested_delivery_date,
-            "cancel_after_date": cancel_after_date,
-        }
-        moved = any(day is not None and getattr(order, name) != day for name, day in given.items())
-        result = self._apply(
-            "dates changed" if moved else "dates unchanged",
-            order,
-            "",
-            commands.ChangeDates(
-                **self._about(order),
-                requested_ship_date=requested_ship_date,
-                requested_delivery_date=requested_delivery_date,
-                cancel_after_date=cancel_after_date,
-                reason=reason,
-            ),
+        command = commands.ChangeDates(
+            **self._about(order),
+            requested_ship_date=requested_ship_date,
+            requested_delivery_date=requested_delivery_date,
+            cancel_after_date=cancel_after_date,
+            reason=reason,
         )
+        moved = bool(rules.dates_moved(order, command))
+        result = self._apply("dates changed" if moved else "dates unchanged", order, "", command)
         if moved and order.our_role is Role.BUYER and self._takes_edi(order.partner):
             self._send(result, "860")
         return result

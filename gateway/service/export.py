@@ -31,11 +31,10 @@ from gateway.config import PartnerProfile
 from gateway.domain import commands
 from gateway.domain.commands import Command
 from gateway.domain.model import Fulfillment, Order
-from gateway.domain.rules import carried
+from gateway.domain.rules import carrying_notice
 from gateway.domain.values import (
     ConfirmationMethod,
     DocumentKind,
-    DocumentState,
     ShipmentStatus,
     Side,
 )
@@ -383,7 +382,9 @@ class _Request:
             waiting = [
                 f
                 for f in order.fulfillments
-                if not f.passed_on and not carried(order, f.id) and f.status not in NOT_SHIPPED
+                if not f.passed_on
+                and carrying_notice(order, f.id) is None
+                and f.status not in NOT_SHIPPED
             ]
             if not waiting:
                 raise ExportRefused(
@@ -395,14 +396,7 @@ class _Request:
         chosen = []
         for fulfillment_id in dict.fromkeys(self.fulfillment_ids):
             found = order.fulfillment(fulfillment_id)
-            carrier = next(
-                (
-                    d.document
-                    for d in order.dispatches
-                    if fulfillment_id in d.fulfillment_ids and d.state is not DocumentState.REJECTED
-                ),
-                None,
-            )
+            carrier = carrying_notice(order, fulfillment_id)
             if found is None:
                 what = "no such fulfilment"
             elif found.status in NOT_SHIPPED:

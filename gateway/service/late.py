@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from gateway.config import LatePolicy, PartnerProfile
 from gateway.domain import rules
 from gateway.domain.model import Order
-from gateway.domain.values import DocumentKind, Role
+from gateway.domain.values import Role
 from gateway.service.notify import KIND, Alerts
 from gateway.service.ports import OrderQuery, UnitOfWork
 
@@ -49,12 +49,6 @@ class LateDocument:
         }
 
 
-def _acknowledged(order: Order) -> bool:
-    return any(
-        d.kind is DocumentKind.ACKNOWLEDGEMENT and rules.delivered(d) for d in order.dispatches
-    )
-
-
 def late_documents(order: Order, policy: LatePolicy, now: dt.datetime) -> list[LateDocument]:
     """What is late about `order` at `now`, as `policy` counts it (nothing for an order
     Completed or Cancelled)."""
@@ -69,7 +63,7 @@ def late_documents(order: Order, policy: LatePolicy, now: dt.datetime) -> list[L
 
     today = now.date()
     selling = order.our_role is Role.SELLER
-    if selling and policy.ack_due_hours > 0 and not _acknowledged(order):
+    if selling and policy.ack_due_hours > 0 and not rules.acknowledgement_delivered(order):
         received = order.received_at
         due = received + dt.timedelta(hours=policy.ack_due_hours) if received else None
         if due is not None and now >= due:
@@ -101,7 +95,7 @@ def late_documents(order: Order, policy: LatePolicy, now: dt.datetime) -> list[L
         selling
         and policy.ship_notice_before_ack
         and order.fulfillments
-        and not _acknowledged(order)
+        and not rules.acknowledgement_delivered(order)
     ):
         waiting = ",".join(f.id for f in order.fulfillments)
         first = min(f.created_at for f in order.fulfillments)

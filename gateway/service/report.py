@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.config import PartnerProfile
 from gateway.service.late import find_late
-from gateway.service.notify import KIND
+from gateway.service.notify import KIND, mail_view
 from gateway.service.ports import FileStore, OrderQuery, UnitOfWork
 
 STATES = ("open", "confirmed", "shipped", "completed", "paid", "returned", "cancelled")
@@ -64,16 +64,17 @@ def build_report(
             for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
             if since is None or (_day(document.updated_at) or since) >= since
         ]
+        refused = uow.outbox.listing(KIND, status="failed", limit=10_000)
         failed_emails = [  # refused for good (5xx): until retried, whatever `since` says
             {
-                "id": entry.id,
-                "partner": entry.partner,
-                "to": ", ".join(str(r) for r in _recipients(entry.payload)),
-                "subject": str(entry.payload.get("subject", "")),
-                "error": entry.last_error or "",
+                "id": view["id"],
+                "partner": view["partner"],
+                "to": ", ".join(view["to"]),
+                "subject": view["subject"],
+                "error": view["last_error"],
                 "at": entry.updated_at.isoformat(),
             }
-            for entry in uow.outbox.listing(KIND, status="failed", limit=10_000)
+            for entry, view in ((e, mail_view(e)) for e in refused)
         ]
         unreachable = [  # going on now, whatever `since` says
             {
@@ -105,8 +106,3 @@ def build_report(
         "late_documents": late,
         "failed_emails": failed_emails,
     }
-
-
-def _recipients(payload: Mapping[str, object]) -> list[object]:
-    found = payload.get("recipients")
-    return list(found) if isinstance(found, list) else []

@@ -92,6 +92,7 @@ class Runner:
         mail: MailSettings | None = None,
     ):
         self.partners = list(partners)
+        self.profiles = {p.key: p for p in self.partners}
         self.inbound = inbound
         self.pipeline = pipeline
         self.deliverer = deliverer
@@ -162,7 +163,7 @@ class Runner:
                     ],
                     partner=delivery.partner,
                 )
-        late = overdue(self.uow_factory, {p.key: p for p in self.partners}, self.clock())
+        late = overdue(self.uow_factory, self.profiles, self.clock())
         for document in late:
             self.log("acknowledgement overdue", partner=document.partner, document=document.id)
         self._overdue_alerts(late)
@@ -188,8 +189,7 @@ class Runner:
         if self._late_checked is not None and moment - self._late_checked < LATE_CHECK_SECONDS:
             return
         self._late_checked = moment
-        profiles = {p.key: p for p in self.partners}
-        for late in alert_late(self.uow_factory, self.alerts, profiles, self.clock()):
+        for late in alert_late(self.uow_factory, self.alerts, self.profiles, self.clock()):
             self.log("late document", partner=late.partner, po=late.po_number, late=late.kind)
             summary.late.append(late.key)
 

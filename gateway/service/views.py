@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.domain import rules
-from gateway.domain.model import DATE_FIELDS, Order
-from gateway.domain.values import LineAnswer, LineAnswerStatus, LineQuantity
+from gateway.domain.model import Order
+from gateway.domain.values import DATE_FIELDS, LineAnswer, LineAnswerStatus, LineQuantity
 from gateway.service.export import find_order
 from gateway.service.ports import OrderQuery, OrderSummary, UnitOfWork
 

@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from gateway.domain import commands, rules
-from gateway.domain.model import DATE_FIELDS, Order
+from gateway.domain.model import Order
 from gateway.domain.plain import PlainData
 from gateway.domain.rules import RULES, Flag, check_invariants
 from gateway.domain.values import (
+    DATE_FIELDS,
     ConfirmationMethod,
     DocumentKind,
     DocumentState,

@@ -204,6 +204,7 @@ def bootstrap(
         factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts
     )
     files = LocalFiles(config.data_dir)
+    ingestor.archived = lambda path: files.chunks(Path(path))
     pipeline = Pipeline(ingestor, files, checkpoint=checkpoint)
     gateway: Gateway
 

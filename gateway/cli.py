@@ -495,7 +495,9 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
         rejected = rejected or not result.accepted
         click.echo(f"{path}: {verdict}")
         if result.duplicate:
-            click.echo(f"  duplicate: {result.duplicate}")
+            click.echo(render.safe(f"  duplicate: {result.duplicate}"))
+        for line in result.reused:
+            click.echo(render.safe(f"  {line}"))
         for outcome in result.sets:
             what = f"  {outcome.set_id} #{outcome.control_number}"
             if outcome.po_number:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import RuleViolation
-from gateway.service.ingest import Ingestor, IngestResult
+from gateway.service.ingest import REUSED, Ingestor, IngestResult
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
 from gateway.service.tracking import set_document_status
 
@@ -150,7 +150,8 @@ def replay(
     files: FileStore | None = None,
 ) -> IngestResult:
     """Take an inbound document in again for the sets that did not go through the first time
-    (after the order arrived, a mapping or a profile was fixed)."""
+    (after the order arrived, a mapping or a profile was fixed), or, for an interchange rejected
+    for reusing a control number, apply it as new business and send its acknowledgement."""
     with uow_factory() as uow:
         document = _get(uow, document_id)
         if document.direction != "in" or (document.raw is None and document.raw_path is None):
@@ -169,7 +170,7 @@ def replay(
             for r in uow.documents.sets(document_id)
             if r.action in TROUBLED
         ]
-        if not troubled and document.processed_at is not None:
+        if not troubled and document.processed_at is not None and document.status != REUSED:
             raise DocumentActionRefused(
                 "replay-needs-sets-not-applied",
                 f"every transaction set of document {document_id} went through; nothing to replay",
@@ -178,7 +179,7 @@ def replay(
         uow.commit()
     name = document.filename or f"document {document_id}"
     if document.raw is not None:
-        return ingestor.ingest(document.raw, name)
+        return ingestor.ingest(document.raw, name, release=True)
     if files is None or document.raw_path is None:
         raise DocumentActionRefused(
             "replay-needs-the-archive",
@@ -191,4 +192,5 @@ def replay(
         sha256=document.sha256,
         size=document.size,
         raw_path=document.raw_path,
+        release=True,
     )

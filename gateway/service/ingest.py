@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import PartnerProfile
@@ -55,6 +55,7 @@ from gateway.x12.ack import (
     read_functional_ack,
     read_ta1,
 )
+from gateway.x12.digest import InterchangeDigest, digest_of, interchange_digests
 from gateway.x12.document import FunctionalGroup, Interchange, Segment, TransactionSet
 from gateway.x12.model import (
     FileReport,
@@ -63,6 +64,7 @@ from gateway.x12.model import (
     InterchangeReport,
     Issue,
     Level,
+    TA1Code,
     TransactionReport,
     envelope_values,
 )
@@ -139,6 +141,7 @@ class IngestResult:
     first_issue: str = ""
     unauthorized: str = ""  # why the file, or a group of it, was refused for its mailbox
     resumed: bool = False  # taking it in had been cut short; the sets not done were applied
+    reused: list[str] = field(default_factory=list)  # interchanges reusing a control number
 
     @property
     def troubled(self) -> list[SetOutcome]:
@@ -196,18 +199,26 @@ class Ingestor:
         self.progress: Callable[[int, int], None] = lambda done, total: None
         """Called as a file's sets are applied: (sets applied so far, sets to apply), for a
         progress bar."""
+        self.archived: Callable[[str], Iterable[bytes]] | None = None
+        """Reads a file the archive holds (a stored document's raw_path), a chunk at a time."""
 
     def ingest(
-        self, raw: bytes, filename: str, *, mailbox: PartnerProfile | None = None
+        self,
+        raw: bytes,
+        filename: str,
+        *,
+        mailbox: PartnerProfile | None = None,
+        release: bool = False,
     ) -> IngestResult:
         """Take in a file held in memory (see `ingest_chunks`)."""
         return self.ingest_chunks(
-            lambda: (raw[i : i + CHUNK_SIZE] for i in range(0, max(len(raw), 1), CHUNK_SIZE)),
+            lambda: _chunked(raw),
             filename,
             sha256=hashlib.sha256(raw).hexdigest(),
             size=len(raw),
             raw=raw,
             mailbox=mailbox,
+            release=release,
         )
 
     def ingest_chunks(
@@ -220,6 +231,7 @@ class Ingestor:
         raw: bytes | None = None,
         raw_path: str | None = None,
         mailbox: PartnerProfile | None = None,
+        release: bool = False,
     ) -> IngestResult:
         """Take in one file, read twice as a stream of chunks (`chunks()` starts it again), so a
         file of any size is taken in within the memory of its largest transaction set: the first
@@ -228,7 +240,12 @@ class Ingestor:
         second reading applies each accepted set as it comes, one transaction each.
 
         A file whose bytes were taken in before is a duplicate, unless that earlier taking was cut
-        short (a crash): then it resumes with the sets not applied yet. With `mailbox`, the
+        short (a crash): then it resumes with the sets not applied yet. Only bytes applied before
+        for the same partner make a duplicate: bytes refused (unauthorized, rejected) are judged
+        again. An interchange whose sender and ISA13 were accepted before is rejected with a TA1
+        (duplicate control number) and not applied: a resend when its sets are the same, a
+        control number reused for new content when they are not, which an operator's replay
+        applies (`release`: its 997/999 goes out then). With `mailbox`, the
         partner whose mailbox the file came from, an interchange from or to anyone else is stored
         as unauthorized and never applied; a functional group from or to anyone else (GS02 not
         the partner's gs_id, GS03 not ours) is refused in its 997/999 and never applied, while
@@ -236,26 +253,32 @@ class Ingestor:
         result = IngestResult(filename, sha256)
         with self.uow_factory() as uow:
             earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]
-        if earlier and all(d.processed_at is not None for d in earlier):
+        unfinished = [d for d in earlier if d.processed_at is None]
+        applied = [
+            d
+            for d in earlier
+            if d.status in TAKEN_STATUSES and (mailbox is None or d.partner == mailbox.key)
+        ]
+        if applied and not unfinished:
             result.duplicate = (
-                f"the same bytes were taken in before (document {earlier[0].id}, "
-                f"{earlier[0].filename or 'no name'}); not applied again"
+                f"the same bytes were taken in before (document {applied[0].id}, "
+                f"{applied[0].filename or 'no name'}); not applied again"
             )
-            result.document_ids = [d.id for d in earlier if d.id is not None]
+            result.document_ids = [d.id for d in applied if d.id is not None]
             return result
         report = read_chunks(chunks(), catalog=self.catalog)
         foreign_groups = _refuse_foreign_groups(report, mailbox)  # id of the group -> why
-        result.accepted = report.accepted
-        first = report.first_issue()
-        result.first_issue = first.describe() if first else ""
         now = self.clock()
-        if earlier:
+        if unfinished:
             result.resumed = True
-            applicable = self._resume(earlier, report, result)
+            applicable = self._resume(unfinished, report, result, now, release=release)
         else:
             stored = StoredFile(sha256, size, filename, raw, raw_path)
-            applicable = self._store(stored, report, mailbox, foreign_groups, now, result)
+            applicable = self._store(stored, chunks, report, mailbox, foreign_groups, now, result)
             self.checkpoint("stored")
+        result.accepted = report.accepted  # after _store, which may reject a repeated ISA13
+        first = report.first_issue()
+        result.first_issue = first.describe() if first else ""
         if foreign_groups:
             refusals = [result.unauthorized, *foreign_groups.values()]
             result.unauthorized = "; ".join(r for r in refusals if r)
@@ -368,6 +391,7 @@ class Ingestor:
     def _store(
         self,
         stored: StoredFile,
+        chunks: Callable[[], Iterable[bytes]],
         report: FileReport,
         mailbox: PartnerProfile | None,
         foreign_groups: dict[int, str],
@@ -377,20 +401,35 @@ class Ingestor:
         """Store each interchange of a new file and queue its acknowledgements, in one
         transaction; the interchanges to apply, by their place in the file. The sets of a group
         refused for the mailbox (`foreign_groups`, by the group's id) are recorded as
-        unauthorized there, so neither a resumption nor a replay ever applies them."""
+        unauthorized there, so neither a resumption nor a replay ever applies them. An
+        interchange repeating an accepted one's sender and ISA13 is rejected (TA1 025)."""
         applicable: dict[int, tuple[InterchangeReport, int]] = {}
+        digests: list[InterchangeDigest] = []  # of this file, read once if a control repeats
         with self.uow_factory() as uow:
             for place, interchange_report in enumerate(report.interchanges):
                 partner = self.partner_of(interchange_report)
                 refusal = _unauthorized(interchange_report, mailbox)
-                repeat = uow.documents.with_interchange(
-                    partner, "in", interchange_report.sender_id, interchange_report.control_number
-                )
+                repeat = [
+                    d
+                    for d in uow.documents.with_interchange(
+                        partner,
+                        "in",
+                        interchange_report.sender_id,
+                        interchange_report.control_number,
+                    )
+                    if d.status in TAKEN_STATUSES
+                ]
                 status = _status(interchange_report)
                 if refusal:
                     status = "unauthorized"
-                elif repeat:
-                    status = "duplicate"
+                elif repeat and not interchange_report.issues:
+                    if not digests:
+                        digests = interchange_digests(chunks())
+                    resend = _digest_at(digests, place, interchange_report) == self._digest_of(
+                        repeat[0], interchange_report
+                    )
+                    status = "duplicate" if resend else REUSED
+                    interchange_report.issues.append(_repeated_control(interchange_report))
                 document_id = uow.documents.add(
                     StoredDocument(
                         sha256=stored.sha256,
@@ -430,11 +469,22 @@ class Ingestor:
                     result.unauthorized = refusal
                     continue  # never acknowledged nor applied: the sender is not who it says
                 self._acknowledge(uow, interchange_report, partner, now, result)
-                if repeat:
+                if status == "duplicate":
                     result.duplicate = (
                         f"interchange {interchange_report.control_number} from "
-                        f"{interchange_report.sender_id} was processed before "
-                        f"(document {repeat[0].id}); not applied again"
+                        f"{interchange_report.sender_id} was taken in before with the same"
+                        f" transaction sets (document {repeat[0].id}): a resend, answered with a"
+                        " TA1 rejecting its repeated control number (025) and not applied again"
+                    )
+                    continue
+                if status == REUSED:
+                    result.reused.append(
+                        f"control number reused: interchange {interchange_report.control_number}"
+                        f" from {interchange_report.sender_id} was taken in before with other"
+                        f" transaction sets (document {repeat[0].id}); this one is rejected with"
+                        " a TA1 (025, duplicate interchange control number) and not applied. If"
+                        " it is new business, `gateway documents replay"
+                        f" {document_id}` applies it and sends its acknowledgement"
                     )
                     continue
                 if not interchange_report.issues:  # a rejected one: its TA1 says why
@@ -442,11 +492,30 @@ class Ingestor:
             uow.commit()
         return applicable
 
+    def _digest_of(self, document: StoredDocument, report: InterchangeReport) -> str | None:
+        """The content digest of the interchange `report` repeats in an earlier document (None
+        when its bytes cannot be read: the content is then taken as new, for a person)."""
+        if document.raw is not None:
+            chunks: Iterable[bytes] = _chunked(document.raw)
+        elif document.raw_path is not None and self.archived is not None:
+            chunks = self.archived(document.raw_path)
+        else:
+            return None
+        return digest_of(chunks, report.sender_id, report.control_number)
+
     def _resume(
-        self, earlier: list[StoredDocument], report: FileReport, result: IngestResult
+        self,
+        earlier: list[StoredDocument],
+        report: FileReport,
+        result: IngestResult,
+        now: dt.datetime,
+        *,
+        release: bool,
     ) -> dict[int, tuple[InterchangeReport, int]]:
         """The interchanges of a file whose taking in was cut short, with their stored
-        documents (stored and acknowledged already): applied again, they skip the sets done."""
+        documents (stored and acknowledged already): applied again, they skip the sets done.
+        With `release` (an operator's replay), an interchange rejected for reusing a control
+        number is accepted now: its 997/999 is queued and its sets applied."""
         applicable: dict[int, tuple[InterchangeReport, int]] = {}
         waiting = sorted((d for d in earlier if d.id is not None), key=lambda d: d.id or 0)
         for place, interchange_report in enumerate(report.interchanges):
@@ -466,10 +535,28 @@ class Ingestor:
             if stored.status == "unauthorized":
                 result.unauthorized = "the interchange was refused when first taken in"
                 continue
-            if stored.status == "duplicate" or interchange_report.issues:
+            if stored.status == REUSED and release and not interchange_report.issues:
+                self._release(stored, interchange_report, now, result)
+            elif stored.status in ("duplicate", REUSED) or interchange_report.issues:
                 continue
             applicable[place] = (interchange_report, stored.id)
         return applicable
+
+    def _release(
+        self,
+        stored: StoredDocument,
+        report: InterchangeReport,
+        now: dt.datetime,
+        result: IngestResult,
+    ) -> None:
+        """Accept an interchange rejected for reusing a control number, on an operator's word:
+        its status follows its validation and its functional acknowledgements are queued (its
+        TA1 went out when it was rejected)."""
+        assert stored.id is not None
+        with self.uow_factory() as uow:
+            uow.documents.set_status(stored.id, _status(report))
+            self._acknowledge(uow, report, stored.partner, now, result, ta1="never")
+            uow.commit()
 
     def partner_of(self, report: InterchangeReport) -> str:
         """The partner an interchange comes from: the profile with its ISA sender, else the
@@ -484,18 +571,24 @@ class Ingestor:
         partner: str,
         now: dt.datetime,
         result: IngestResult,
+        *,
+        ta1: str | None = None,
     ) -> None:
+        """Queue the acknowledgements owed for an interchange, as its partner's profile asks
+        (`ta1`, when given, overrides the profile's TA1 policy)."""
         numbers = StoreControlNumbers(uow, partner)
         stamp = Stamp(now.strftime("%Y%m%d"), now.strftime("%H%M"))
         profile = self.directory.get((report.sender_qualifier, report.sender_id))
-        ack_format, ta1, functional = self.ack_format, "requested", True
+        ack_format, ta1_policy, functional = self.ack_format, "requested", True
         if profile is not None:
             policy = profile.acknowledgements
             functional = policy.send != "none"
             ack_format = AckFormat.IA999 if policy.send == "999" else AckFormat.FA997
-            ta1 = policy.ta1
+            ta1_policy = policy.ta1
+        if ta1 is not None:
+            ta1_policy = ta1
         for interchange in build_acknowledgements(
-            report, numbers, stamp, ack_format=ack_format, ta1=ta1, functional=functional
+            report, numbers, stamp, ack_format=ack_format, ta1=ta1_policy, functional=functional
         ):
             content = serialize(interchange)
             kinds = sorted({t.set_id for g in interchange.groups for t in g.transactions})
@@ -968,6 +1061,44 @@ class StoredFile:
     filename: str
     raw: bytes | None
     raw_path: str | None
+
+
+REUSED = "control reused"
+"""The status of an interchange rejected for reusing an accepted one's control number with other
+content: an operator's replay applies it as new business."""
+
+TAKEN_STATUSES = frozenset({"accepted", "partly accepted"})
+"""The inbound documents whose bytes and interchange control number are taken: those accepted
+(a 997/999 went back for them). Refused, rejected and repeated ones leave both free."""
+
+
+def _chunked(raw: bytes) -> Iterator[bytes]:
+    return (raw[i : i + CHUNK_SIZE] for i in range(0, max(len(raw), 1), CHUNK_SIZE))
+
+
+def _digest_at(
+    digests: list[InterchangeDigest], place: int, report: InterchangeReport
+) -> str | None:
+    """The content digest of the interchange at `place` in its file (None if out of step)."""
+    if place < len(digests):
+        found = digests[place]
+        if (found.sender_id, found.control_number) == (report.sender_id, report.control_number):
+            return found.digest
+    return None
+
+
+def _repeated_control(report: InterchangeReport) -> Issue:
+    return Issue(
+        Level.INTERCHANGE,
+        TA1Code.DUPLICATE_CONTROL_NUMBER,
+        f"interchange control number {report.control_number} from {report.sender_id} was"
+        " accepted before",
+        line=report.line,
+        segment_index=report.segment_index,
+        segment_id="ISA",
+        element=13,
+        bad_value=report.control_number,
+    )
 
 
 BATCH_SETS = 200

@@ -172,7 +172,8 @@ def reasons(result: IngestResult) -> list[str]:
         found.append(f"not authorized: {result.unauthorized}")
     if result.duplicate:
         found.append(f"duplicate: {result.duplicate}")
-    if not result.accepted and not result.unauthorized and not result.duplicate:
+    found.extend(result.reused)
+    if not result.accepted and not (result.unauthorized or result.duplicate or result.reused):
         found.append(f"rejected: {result.first_issue or 'not X12'}")
     for outcome in result.troubled:
         po = f" PO {outcome.po_number}" if outcome.po_number else ""
@@ -183,7 +184,7 @@ def reasons(result: IngestResult) -> list[str]:
 
 
 def _only_duplicate(result: IngestResult) -> bool:
-    return bool(result.duplicate) and not result.troubled and not result.unauthorized
+    return bool(result.duplicate) and not (result.troubled or result.unauthorized or result.reused)
 
 
 def report(outcome: FileOutcome, partner: str, at: dt.datetime) -> str:

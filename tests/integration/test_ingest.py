@@ -74,9 +74,10 @@ def test_a_repeated_interchange_control_number_is_not_applied_again(store_engine
     taker.ingest(GOOD.read_bytes(), "po.x12")
     resent = GOOD.read_bytes() + b"\n"  # other bytes, same sender and ISA13
     result = taker.ingest(resent, "po-resent.x12")
-    assert "was processed before" in result.duplicate
-    assert result.sets == []
-    assert result.acknowledgements, "the partner still gets its acknowledgement"
+    assert "was taken in before with the same transaction sets" in result.duplicate
+    assert result.sets == [] and not result.accepted
+    (answer,) = result.acknowledgements  # a TA1 naming the repeated control number, no 997
+    assert answer.kind == "TA1" and b"*R*025~" in answer.content
 
 
 def test_a_replacement_850_updates_the_order(store_engine: Engine):

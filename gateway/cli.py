@@ -25,7 +25,7 @@ from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import FolderTransport, PartnerProfile, load_config
 from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
 from gateway.domain.values import Address, LineQuantity, Party, ShipmentStatus, Side
-from gateway.errors import GatewayError, GatewayFault, X12SyntaxError
+from gateway.errors import GatewayError, GatewayFault, StoreUnavailable, X12SyntaxError
 from gateway.mapping.outbound import Decision, LineDecision
 from gateway.mapping.outbound_settings import HierarchyStructure
 from gateway.service.actions import ActionResult, OrderDesk, parse_answer, parse_line_quantity
@@ -49,6 +49,7 @@ from gateway.x12.serializer import serialize
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+EXIT_TEMPFAIL = 75  # sysexits' EX_TEMPFAIL: the database could not be used; run again later
 STOP_CHECK_SECONDS = 0.25  # how soon a running gateway notices SIGINT/SIGTERM while idle
 
 
@@ -683,6 +684,13 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
             unreachable=",".join(summary.unreachable),
             emails_failed=len(refused),
         )
+        if summary.store_unavailable:
+            click.echo(
+                f"error: {render.safe(summary.store_unavailable)}; the pass stopped there and"
+                " nothing was lost: run it again once the database is back",
+                err=True,
+            )
+            sys.exit(EXIT_TEMPFAIL)
         sys.exit(EXIT_REJECTED if quarantined or summary.unreachable or refused else EXIT_OK)
     stop = threading.Event()
 
@@ -1416,6 +1424,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
+    except StoreUnavailable as exc:
+        click.echo(f"error: {render.safe(str(exc))}; nothing was changed: try again", err=True)
+        sys.exit(EXIT_TEMPFAIL)
     except GatewayFault as exc:
         click.echo(f"error: {render.safe(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)

@@ -44,6 +44,7 @@ class DatabaseConfig:
     url: str = ""
     password_env: str = ""  # variable holding the password, merged into the URL at connect time
     pool_size: int = 5
+    busy_timeout_seconds: float = 30.0  # how long SQLite waits for another writer's lock
 
     def resolved_url(self, data_dir: Path) -> str:
         """The URL to connect to (without its password)."""
@@ -704,7 +705,8 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
             " the path"
         )
     database = raw.get("database", {})
-    _check_keys(database, {"url", "password_env", "pool_size"}, f"{where} [database]")
+    keys = {"url", "password_env", "pool_size", "busy_timeout_seconds"}
+    _check_keys(database, keys, f"{where} [database]")
     section = f"{where} [database]"
     url = _expect(database, "url", str, section) if "url" in database else ""
     if url and not url.startswith(("sqlite:", "postgresql")):
@@ -721,6 +723,9 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
     pool = _expect(database, "pool_size", int, section) if "pool_size" in database else 5
     if pool < 1:
         raise ConfigurationError(f"{section}: pool_size must be at least 1")
+    busy = _number(database, "busy_timeout_seconds", 30.0, section, most=3600)
+    if busy <= 0:
+        raise ConfigurationError(f"{section}: busy_timeout_seconds must be above 0")
     return GatewayConfig(
         data_dir=(data_dir or folder or base / DEFAULT_DATA_DIR).resolve(),
         database=DatabaseConfig(
@@ -729,6 +734,7 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
             if "password_env" in database
             else "",
             pool_size=pool,
+            busy_timeout_seconds=busy,
         ),
         source=where,
         partners=tuple(load_partners(partners_dir)),

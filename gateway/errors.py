@@ -10,6 +10,10 @@ Two families, so that a caller can tell whose fault a failure is::
     │       │                      a fulfilment after Shipped); names the rule, order and line
     │       └── OrderNotFound     a change for an order the gateway does not hold
     ├── ConcurrentUpdate          another worker changed the same order first: retry or give up
+    ├── StoreUnavailable          the database cannot be used now (locked past the busy timeout,
+    │                              read-only, full, its server unreachable): the transaction is
+    │                              rolled back whole; the service waits with backoff, a command
+    │                              exits 75 (try again later)
     ├── TransportError            a mailbox could not be reached or a transfer failed: the file
     │   │                          stays where it was and the transfer is retried with backoff
     │   ├── HostKeyRejected       the SFTP server's host key is not the pinned one: the
@@ -70,6 +74,13 @@ class OrderNotFound(RuleViolation):
 
 class ConcurrentUpdate(GatewayError):
     """Another worker committed a change to the same order first (its version moved on)."""
+
+
+class StoreUnavailable(GatewayError):
+    """The database cannot be used now: locked by another program past the busy timeout,
+    read-only or immutable, full, or its server unreachable. The transaction in hand is rolled
+    back whole, so nothing is half done; it is the store's state, not a bug nor a partner's
+    fault, and the same work succeeds once the store is back."""
 
 
 class TransportError(GatewayError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ from gateway.config import GatewayConfig
 from gateway.domain.events import Fact
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
-from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation
+from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation, StoreUnavailable
 from gateway.service.ports import (
     OrderPage,
     OrderQuery,
@@ -75,22 +76,82 @@ def create_store_engine(config: GatewayConfig) -> Engine:
         database = url.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
-        return engine
-    if url.get_backend_name() != "postgresql":
+        busy = config.database.busy_timeout_seconds
+        engine = create_engine(url, connect_args={"timeout": busy})
+        _configure_sqlite(engine, busy)
+    elif url.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_size=config.database.pool_size, pool_pre_ping=True)
+    else:
         raise ConfigurationError(f"database {url.get_backend_name()} is not supported")
-    return create_engine(url, pool_size=config.database.pool_size, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _store_unavailable)
+    return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def store_fault(message: str) -> str:
+    """What an SQLite error says of the database's state, for an operator ('' when it is not a
+    fault of the store's state but of the statement: a bug, a missing migration)."""
+    text = message.lower()
+    if "locked" in text or "busy" in text:
+        return "the database is locked by another program for longer than busy_timeout_seconds"
+    if "readonly" in text or "read-only" in text:
+        return "the database cannot be written (the file or its folder is read-only or immutable)"
+    if "full" in text:
+        return "the database is full (no space left on its disk)"
+    if "disk i/o error" in text:
+        return "the database's disk failed a read or a write (disk I/O error)"
+    if "unable to open database file" in text:
+        return "the database file cannot be opened (its folder missing or not writable)"
+    return ""
+
+
+UNAVAILABLE_STATES = ("08", "53", "57P", "25006")
+"""PostgreSQL SQLSTATEs that say the server cannot be used now: connection exceptions,
+insufficient resources (disk full, out of memory, too many connections), operator intervention
+(shutdown, restart), a read-only transaction (a standby)."""
+
+MISCONFIGURED_STATES = ("28", "3D")
+"""PostgreSQL SQLSTATEs met when connecting that are the configuration's fault: the login
+refused, the database missing. Other connection failures (refused, reset, timed out) are the
+server's state."""
+
+
+def unavailable(original: BaseException, dialect: str, *, connecting: bool = False) -> str:
+    """Why the database cannot be used now, from the driver's error (`original`), or '' when
+    the error is not the store's state (a bug, a missing migration, a wrong login)."""
+    if dialect == "sqlite":
+        if isinstance(original, sqlite3.OperationalError):
+            reason = store_fault(str(original))
+            return f"{reason} ({original})" if reason else ""
+        return ""
+    state = str(getattr(original, "sqlstate", "") or "")
+    text = str(original).strip()
+    first = text.splitlines()[0] if text else type(original).__name__
+    if connecting and not state.startswith(MISCONFIGURED_STATES) and "authentication" not in text:
+        return f"the database server cannot be reached: {first}"
+    if state.startswith(UNAVAILABLE_STATES):
+        return f"the database server cannot be used now: {first}"
+    return ""
+
+
+def _store_unavailable(context: Any) -> None:
+    """Turn an error of the database's state into `StoreUnavailable` (SQLAlchemy's handle_error
+    event): the service waits for the store to come back instead of failing."""
+    if getattr(context, "is_pre_ping", False):
+        return  # the pool's own check of a pooled connection: it reconnects by itself
+    dialect = context.engine.dialect.name if context.engine is not None else ""
+    reason = unavailable(context.original_exception, dialect, connecting=context.is_disconnect)
+    if reason:
+        raise StoreUnavailable(reason) from None
+
+
+def _configure_sqlite(engine: Engine, busy: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun explicitly below
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={round(busy * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -1244,6 +1305,9 @@ class SqlUnitOfWork:
         try:
             self._connection = self._engine.connect()
         except OperationalError as exc:
+            reason = unavailable(exc.orig, self._engine.dialect.name, connecting=True)
+            if reason:
+                raise StoreUnavailable(reason) from None
             raise ConfigurationError(f"cannot open the database: {exc.orig}") from None
         self.orders = SqlOrderRepository(self._connection)
         self.documents = SqlDocumentRepository(self._connection, self.orders)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import FolderTransport, MailSettings, PartnerProfile
-from gateway.errors import TransportError
+from gateway.errors import StoreUnavailable, TransportError
 from gateway.service.delivery import (
     Deliverer,
     Delivery,
@@ -44,6 +44,8 @@ IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
 PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
 SETTLE_WAITS = 3  # a one-pass run waits at most this many times for files still being written
 LATE_CHECK_SECONDS = 600.0  # a running gateway looks for late documents this often
+STORE_FIRST_BACKOFF = 1.0  # seconds before the first pass after the store could not be used
+STORE_LAST_BACKOFF = 60.0  # ... doubling up to this
 
 
 def _quiet(event: str, **fields: object) -> None:
@@ -70,6 +72,7 @@ class PassSummary:
     overdue: list[int] = field(default_factory=list)
     mails: list[MailDelivery] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # the late documents alerted
+    store_unavailable: str = ""  # why the pass stopped short: the database could not be used
 
 
 class Runner:
@@ -119,13 +122,31 @@ class Runner:
         acknowledgements owed. With `wait_settling` (`gateway run --once`), files found still
         being written (or dropped a moment ago) are waited for, their settle time at most
         SETTLE_WAITS times, and taken in the same pass; a running gateway takes them on a
-        later pass instead."""
+        later pass instead.
+
+        When the database cannot be used (`StoreUnavailable`: locked, read-only, full, its
+        server down), the pass stops there with the reason in `store_unavailable`: what it did
+        so far is committed, the transaction in hand rolled back, a file being taken in stays
+        claimed and is taken in again first on the next pass."""
         summary = PassSummary()
+        try:
+            self._pass(summary, every_partner, stop, wait_settling)
+        except StoreUnavailable as exc:
+            summary.store_unavailable = str(exc)
+        return summary
+
+    def _pass(
+        self,
+        summary: PassSummary,
+        every_partner: bool,
+        stop: threading.Event | None,
+        wait_settling: bool,
+    ) -> None:
         for holder in release_dead_workers(self.uow_factory):
             self.log("leases of a dead worker freed", worker=holder)
         for profile in self.partners:
             if stop is not None and stop.is_set():
-                return summary
+                return
             state = self.states[profile.key]
             due = (
                 isinstance(profile.transport, FolderTransport)
@@ -178,7 +199,6 @@ class Runner:
                     to=", ".join(sent.recipients),
                     error=sent.error,
                 )
-        return summary
 
     def _late_documents(self, summary: PassSummary) -> None:
         """Alert the late documents of open orders, at most every LATE_CHECK_SECONDS (it reads
@@ -233,9 +253,23 @@ class Runner:
         folder will say so), a watched folder changes (`wake(timeout)` returns early) or
         IDLE_WAKE passes."""
         self.log("gateway started", partners=len(self.partners), worker=self.worker)
-        first = True
+        first, store_failures = True, 0
         while not stop.is_set():
-            self.run_once(every_partner=first, stop=stop)
+            summary = self.run_once(every_partner=first, stop=stop)
+            if summary.store_unavailable:  # everything needs the store: wait for it, whole
+                store_failures += 1
+                wait = min(STORE_FIRST_BACKOFF * 2 ** (store_failures - 1), STORE_LAST_BACKOFF)
+                self.log(
+                    "store unavailable",
+                    error=summary.store_unavailable,
+                    failures=store_failures,
+                    retry_in=wait,
+                )
+                stop.wait(wait)
+                continue
+            if store_failures:
+                self.log("store available again", after=store_failures)
+                store_failures = 0
             first = False
             if stop.is_set():
                 break
@@ -308,7 +342,9 @@ class Runner:
                 )
                 pause.wait(settling + 0.05)
             reached = True
-        except Exception as exc:  # the store unreachable, a fault: this partner waits, others go on
+        except StoreUnavailable:
+            raise  # not this partner's: the pass stops, every partner waits for the store
+        except Exception as exc:  # a mailbox unreachable, a fault: this partner waits, others go on
             transport = isinstance(exc, TransportError)
             error = str(exc) if transport else f"{type(exc).__name__}: {exc}"
             state.failures += 1

@@ -1305,7 +1305,7 @@ class SqlUnitOfWork:
         try:
             self._connection = self._engine.connect()
         except OperationalError as exc:
-            reason = unavailable(exc.orig, self._engine.dialect.name, connecting=True)
+            reason = unavailable(exc.orig or exc, self._engine.dialect.name, connecting=True)
             if reason:
                 raise StoreUnavailable(reason) from None
             raise ConfigurationError(f"cannot open the database: {exc.orig}") from None

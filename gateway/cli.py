@@ -667,8 +667,9 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
     """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
     acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
 
-    With --once the exit code is 1 when a mailbox was unreachable, a file was quarantined or a
-    mail server refused an email for good."""
+    With --once the exit code is 1 when a mailbox was unreachable, a file in one could not be
+    picked up, a file was quarantined or a mail server refused an email for good; 75 when the
+    database could not be used."""
     gateway = settings.gateway()
     log = event_logger(log_format)
     runner = gateway.runner(log=log)
@@ -683,6 +684,7 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
             delivered=sum(1 for d in summary.deliveries if d.status == "sent"),
             unreachable=",".join(summary.unreachable),
             emails_failed=len(refused),
+            unmovable=len(summary.unmovable),
         )
         if summary.store_unavailable:
             click.echo(
@@ -691,7 +693,8 @@ def run_gateway(settings: Settings, once: bool, log_format: str) -> None:
                 err=True,
             )
             sys.exit(EXIT_TEMPFAIL)
-        sys.exit(EXIT_REJECTED if quarantined or summary.unreachable or refused else EXIT_OK)
+        troubled = quarantined or summary.unreachable or refused or summary.unmovable
+        sys.exit(EXIT_REJECTED if troubled else EXIT_OK)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

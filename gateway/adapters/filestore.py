@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import itertools
 import os
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,41 @@ from gateway.service.ports import Quarantined, Staged
 WORK = "work"
 CHUNK = 1 << 20
 SEPARATOR = "--"
+NAME_MAX = 255  # bytes in one path component on the usual file systems
+
+
+def _fits(name: str) -> bool:
+    return len(os.fsencode(name)) <= NAME_MAX
+
+
+def part_name(name: str) -> str:
+    """The temporary name a file is written under before it is renamed to `name`: `.name.part`,
+    or `.<hash of name>.part` when that would pass NAME_MAX (a partner's 250-character name)."""
+    candidate = f".{name}.part"
+    if _fits(candidate):
+        return candidate
+    return f".{hashlib.sha256(os.fsencode(name)).hexdigest()[:32]}.part"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """`name` as (stem, suffix): `po.x12` -> (`po`, `.x12`); no dot, or only a leading one,
+    has no suffix."""
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:
+        return name, ""
+    return stem, dot + suffix
+
+
+def numbered_name(name: str, number: int) -> str:
+    """`name` itself for 0, else `<stem>.<number><suffix>` (`po.x12` -> `po.1.x12`), its stem
+    shortened when needed so that the name and its `part_name` fit NAME_MAX."""
+    if number == 0:
+        return name
+    stem, suffix = split_name(name)
+    tail = f".{number}{suffix}"
+    while stem and not _fits(f"{stem}{tail}"):
+        stem = stem[:-1]
+    return f"{stem}{tail}"
 
 
 def safe_name(name: str) -> str:
@@ -52,7 +88,7 @@ def write_whole(path: Path, content: bytes | Iterable[bytes]) -> None:
     """Write `content` (bytes, or chunks of them) to `path` so that `path` is never seen
     half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
+    partial = path.with_name(part_name(path.name))
     try:
         with open(partial, "wb") as handle:
             for chunk in [content] if isinstance(content, bytes) else content:

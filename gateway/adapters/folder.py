@@ -47,10 +47,11 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
-from gateway.adapters.filestore import fsync_folder
+from gateway.adapters.filestore import fsync_folder, numbered_name, part_name
+from gateway.adapters.pickup import Unmovables
 from gateway.config import FolderTransport
 from gateway.errors import TransportError
-from gateway.service.ports import Staged
+from gateway.service.ports import Staged, Unmovable
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +137,17 @@ class FolderMailbox:
         self._settle = SettleTracker(settings.settle_seconds, clock)
         self._wall = wall
         self._settling = 0.0
+        self._unmovable = Unmovables(clock)
 
     # -- inbound ------------------------------------------------------------------------------
 
     def collect(self, staging: Path, *, limit: int = 100) -> list[Staged]:
         """Move up to `limit` complete files (oldest mtime first) from the inbox into `staging`,
         each durable there before it leaves the inbox. A file still being written, or one that
-        vanishes meanwhile, is left for the next call. Raises TransportError when the inbox
-        cannot be listed (a missing folder is an unmounted share, an outage) or when the first
-        file cannot be moved; a later file's failure ends the call with the files already
-        staged, and is met again (and raised) by the next one."""
+        vanishes meanwhile, is left for the next call; one that cannot be moved (unreadable, a
+        name staging cannot hold) is left and reported by `unmovable`, and the files after it
+        go on. Raises TransportError when the inbox cannot be listed (a missing folder is an
+        unmounted share, an outage) or the staging folder cannot be made."""
         candidates = self._scan()
         settled_before = self._wall() - self.settings.settle_seconds
         complete: list[_Candidate] = []
@@ -173,18 +175,24 @@ class FolderMailbox:
         for found in complete:
             if len(staged) >= limit:
                 break
+            if not self._unmovable.due(found.name, found.size, found.mtime_ns):
+                continue  # failed before and unchanged: reported, tried again later
             try:
                 target = self._move(found, staging)
             except OSError as error:
-                if staged:
-                    break
-                raise TransportError(
-                    f"cannot move {found.path} into {staging}: {error}", partner=self.partner
-                ) from error
+                reason = f"cannot move it into {staging}: {error.strerror or error}"
+                record = Unmovable(found.name, str(found.path), reason)
+                self._unmovable.failed(record, found.size, found.mtime_ns)
+                continue
             self._settle.forget(found.name)
+            self._unmovable.moved(found.name)
             if target is not None:
                 staged.append(Staged(path=target, name=found.name, source=str(found.path)))
         return staged
+
+    def unmovable(self) -> list[Unmovable]:
+        """The inbox's files that could not be moved into staging (see `collect`)."""
+        return self._unmovable.listing()
 
     def settling(self) -> float:
         """Seconds until the files the last `collect` found still changing (or seen for less
@@ -225,6 +233,7 @@ class FolderMailbox:
                 f"cannot list the inbox folder {inbox}: {error}", partner=self.partner
             ) from error
         self._settle.keep_only(listed)
+        self._unmovable.keep_only(listed)
         candidates.sort(key=lambda found: (found.mtime_ns, found.name))
         return candidates
 
@@ -262,7 +271,7 @@ class FolderMailbox:
             raise ValueError(f"{name!r} is not a plain file name")
         outbox = self.settings.outbox
         target = outbox / name
-        temporary = outbox / f".{name}.part"
+        temporary = outbox / part_name(name)
         try:
             outbox.mkdir(parents=True, exist_ok=True)
             if _holds(target, content):
@@ -308,19 +317,18 @@ def _holds(path: Path, content: bytes) -> bool:
 
 def _free_name(folder: Path, name: str) -> Path:
     """`folder/name`, or `folder/<stem>.<n><suffix>` with the first free n when it is taken."""
-    target = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
     counter = 0
-    while target.exists() or (folder / f".{target.name}.part").exists():
+    target = folder / name
+    while target.exists() or (folder / part_name(target.name)).exists():
         counter += 1
-        target = folder / f"{stem}.{counter}{suffix}"
+        target = folder / numbered_name(name, counter)
     return target
 
 
 def _copy_across(found: _Candidate, staging: Path, target: Path) -> Path | None:
     """The cross-filesystem move: copy to `.<name>.part`, fsync, rename, fsync the folder, then
     unlink the original. None (and no copy left) when the original vanished or changed."""
-    temporary = staging / f".{target.name}.part"
+    temporary = staging / part_name(target.name)
     try:
         with open(found.path, "rb") as source, open(temporary, "wb") as copy:
             shutil.copyfileobj(source, copy, COPY_CHUNK_BYTES)

@@ -49,9 +49,11 @@ from typing import TYPE_CHECKING
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
 
+from gateway.adapters.filestore import numbered_name, part_name
+from gateway.adapters.pickup import Unmovables
 from gateway.config import SftpTransport
 from gateway.errors import ConfigurationError, HostKeyRejected, TransportError
-from gateway.service.ports import InboundMailbox, OutboundMailbox, Staged
+from gateway.service.ports import InboundMailbox, OutboundMailbox, Staged, Unmovable
 
 PROBE_NAME = ".gateway-probe"
 # Names of uploads still under way: ours and common clients' (WinSCP writes `.filepart`).
@@ -81,6 +83,7 @@ class SftpMailbox:
         self._key: paramiko.PKey | None = None
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self._unmovable = Unmovables()
 
     def __enter__(self) -> SftpMailbox:
         return self
@@ -119,16 +122,27 @@ class SftpMailbox:
     def collect(self, staging: Path, *, limit: int = 100) -> list[Staged]:
         """Move up to `limit` files of `remote_inbox` (regular files matching `pattern`, oldest
         first; never dot-files nor `.part`, `.tmp`, ... ones, uploads still under way) into
-        `staging`, each durable there before it leaves the server. Raises TransportError: the
-        file it failed on stays on the server, the ones before it stay staged."""
+        `staging`, each durable there before it leaves the server. A file the server will not
+        let us read, or that staging cannot hold, stays on the server, is reported by
+        `unmovable` and tried again later, while the files after it go on; one picked up that
+        the server will not let us remove (or move to archive_folder) is staged, reported, and
+        not picked up again while it is unchanged. Raises TransportError when the server cannot
+        be reached or the connection drops: the file it failed on stays on the server, the ones
+        before it stay staged."""
         if limit <= 0:
             return []
         settings = self.settings
         sftp = self._client()
         with self._failure(f"cannot list remote_inbox {settings.remote_inbox}"):
             entries = sftp.listdir_attr(settings.remote_inbox)
+        self._unmovable.keep_only(entry.filename for entry in entries)
         ready = sorted(
-            (entry for entry in entries if self._is_ready(entry)),
+            (
+                entry
+                for entry in entries
+                if self._is_ready(entry)
+                and self._unmovable.due(entry.filename, entry.st_size or 0, entry.st_mtime or 0)
+            ),
             key=lambda entry: (entry.st_mtime or 0, entry.filename),
         )[:limit]
         if not ready:
@@ -147,8 +161,14 @@ class SftpMailbox:
                 if staged
                 else ""
             )
-            staged.append(self._pick_up(sftp, entry, staging, archive, earlier))
+            picked = self._pick_up(sftp, entry, staging, archive, earlier)
+            if picked is not None:
+                staged.append(picked)
         return staged
+
+    def unmovable(self) -> list[Unmovable]:
+        """The remote inbox's files that could not be picked up whole (see `collect`)."""
+        return self._unmovable.listing()
 
     def settling(self) -> float:
         """Always 0.0: uploads under way are told by their names (dot-files, `.part`, ...)."""
@@ -161,7 +181,7 @@ class SftpMailbox:
         _check_file_name(name)
         folder = self.settings.remote_outbox
         target = posixpath.join(folder, name)
-        part = posixpath.join(folder, f".{name}.part")
+        part = posixpath.join(folder, part_name(name))
         location = self._location(target)
         sftp = self._client()
         with self._failure(f"cannot look for {target}"):
@@ -242,12 +262,16 @@ class SftpMailbox:
         staging: Path,
         archive: str,
         earlier: str,
-    ) -> Staged:
+    ) -> Staged | None:
+        """Download one file into staging, then remove it from the server (or move it to the
+        archive folder). None when the file cannot be read or staged (recorded as unmovable);
+        TransportError when the connection fails."""
         name = entry.filename
         remote = posixpath.join(self.settings.remote_inbox, name)
-        part = staging / f".{name}.part"
+        part = staging / part_name(name)
+        stamp = (entry.st_size or 0, entry.st_mtime or 0)
         try:
-            with self._failure(f"cannot download {remote}", earlier), part.open("wb") as local:
+            with part.open("wb") as local:
                 sftp.getfo(remote, local)
                 local.flush()
                 size = os.fstat(local.fileno()).st_size
@@ -258,21 +282,44 @@ class SftpMailbox:
                         f"{earlier}"
                     )
                 os.fsync(local.fileno())
-            with self._failure(f"cannot stage {remote} in {staging}", earlier):
-                final = _claim_name(part, staging, name)
-                _fsync_folder(staging)
+            final = _claim_name(part, staging, name)
+            _fsync_folder(staging)
+        except CONNECTION_ERRORS as exc:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            if not self._file_fault(exc):
+                message = f"cannot download {remote}: {self._reason(exc)}{earlier}"
+                self.close()
+                raise self._error(message) from exc
+            reason = f"cannot pick it up: {self._reason(exc)}"
+            self._unmovable.failed(Unmovable(name, self._location(remote), reason), *stamp)
+            return None
         except BaseException:
             with contextlib.suppress(OSError):
                 part.unlink(missing_ok=True)
             raise
+        staged = Staged(path=final, name=name, source=self._location(remote))
         kept = f" (it is staged as {final}, so it may come a second time){earlier}"
-        if archive:
-            with self._failure(f"cannot move {remote} into {archive}", kept):
+        what = f"cannot move {remote} into {archive}" if archive else f"cannot remove {remote}"
+        try:
+            if archive:
                 _move_aside(sftp, remote, archive, name)
-        else:
-            with self._failure(f"cannot remove {remote}", kept):
+            else:
                 sftp.remove(remote)
-        return Staged(path=final, name=name, source=self._location(remote))
+        except CONNECTION_ERRORS as exc:
+            if not self._file_fault(exc):
+                message = f"{what}: {self._reason(exc)}{kept}"
+                self.close()
+                raise self._error(message) from exc
+            reason = (
+                f"picked up, but {what.removeprefix('cannot ').replace(remote, 'it')} is"
+                f" refused: {self._reason(exc)}; it is not picked up again while unchanged"
+            )
+            record = Unmovable(name, self._location(remote), reason)
+            self._unmovable.failed(record, *stamp, again=False)
+            return staged
+        self._unmovable.moved(name)
+        return staged
 
     @staticmethod
     def _ensure_folder(sftp: paramiko.SFTPClient, folder: str) -> None:
@@ -532,11 +579,17 @@ class SftpMailbox:
             self.close()
             raise self._error(message) from exc
 
+    def _file_fault(self, exc: BaseException) -> bool:
+        """Whether `exc` is about one file (a status error from a server still connected, such
+        as permission denied or no such file, or a local error writing staging), not the
+        connection."""
+        status = isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
+        return status and self._transport is not None and self._transport.is_active()
+
     def _raise_if_connection_lost(self, exc: BaseException) -> None:
         """A status error (no such folder, permission denied) is a finding; a lost connection
         ends the check with a TransportError."""
-        status = isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
-        if status and self._transport is not None and self._transport.is_active():
+        if self._file_fault(exc):
             return
         message = f"the connection to {self._where} failed: {self._reason(exc)}"
         self.close()
@@ -598,26 +651,11 @@ def _stat_or_none(sftp: paramiko.SFTPClient, path: str) -> paramiko.SFTPAttribut
         raise
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    stem, dot, suffix = name.rpartition(".")
-    if not stem:  # no dot, or only a leading one
-        return name, ""
-    return stem, dot + suffix
-
-
-def _numbered(name: str, number: int) -> str:
-    """`name` itself for 0, else `<stem>.<number><suffix>` (`po.x12` -> `po.1.x12`)."""
-    if number == 0:
-        return name
-    stem, suffix = _split_name(name)
-    return f"{stem}.{number}{suffix}"
-
-
 def _claim_name(part: Path, staging: Path, name: str) -> Path:
     """Rename `part` to `name` in `staging`, or to a numbered variant when `name` is taken.
     A hard link claims the name atomically, so nothing staged earlier is ever overwritten."""
     for number in range(MAX_NAME_ATTEMPTS):
-        final = staging / _numbered(name, number)
+        final = staging / numbered_name(name, number)
         try:
             os.link(part, final)
         except FileExistsError:
@@ -649,7 +687,7 @@ def _move_aside(sftp: paramiko.SFTPClient, remote: str, archive: str, name: str)
     """Rename `remote` into `archive` under `name`, numbered when taken; returns the path.
     A plain SFTP rename never overwrites."""
     for number in range(MAX_NAME_ATTEMPTS):
-        target = posixpath.join(archive, _numbered(name, number))
+        target = posixpath.join(archive, numbered_name(name, number))
         if _stat_or_none(sftp, target) is not None:
             continue
         try:

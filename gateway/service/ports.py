@@ -386,6 +386,17 @@ class Staged:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Unmovable:
+    """A file in a partner's mailbox that could not be picked up (unreadable, a name the staging
+    folder cannot hold, one we may not remove): left where it is, reported, tried again later.
+    `name` as the partner gave it, `source` where it is, `reason` what failed."""
+
+    name: str
+    source: str
+    reason: str
+
+
 class InboundMailbox(Protocol):
     """Where a partner leaves files for us (a local folder, a folder on their SFTP server)."""
 
@@ -395,7 +406,13 @@ class InboundMailbox(Protocol):
         """Move up to `limit` complete files into `staging`, each one durable there (written
         under a dot-prefixed `.part` name, fsynced, renamed) before it is removed from the
         mailbox (or moved to its archive folder); a file still being written is left for the
-        next call. Raises TransportError when the mailbox cannot be reached."""
+        next call; a file that cannot be moved is left, reported by `unmovable`, and does not
+        stop the others. Raises TransportError when the mailbox cannot be reached."""
+        ...
+
+    def unmovable(self) -> list[Unmovable]:
+        """The files of the mailbox that `collect` could not pick up (passed over, tried again
+        later): for the operators."""
         ...
 
     def settling(self) -> float:

@@ -32,7 +32,7 @@ from gateway.service.delivery import (
 from gateway.service.late import alert_late
 from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
-from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork
+from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork, Unmovable
 
 Log = Callable[..., None]
 """`log(event, **fields)`: one structured line per event."""
@@ -73,6 +73,7 @@ class PassSummary:
     mails: list[MailDelivery] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # the late documents alerted
     store_unavailable: str = ""  # why the pass stopped short: the database could not be used
+    unmovable: list[tuple[str, Unmovable]] = field(default_factory=list)  # (partner, file)
 
 
 class Runner:
@@ -110,6 +111,7 @@ class Runner:
         self.states = {p.key: PartnerState() for p in self.partners}
         self._late_checked: float | None = None
         self._mailboxes: dict[str, InboundMailbox] = {}
+        self._unmovable_told: set[tuple[str, Unmovable]] = set()
 
     def run_once(
         self,
@@ -341,6 +343,7 @@ class Runner:
                     seconds=round(settling, 1),
                 )
                 pause.wait(settling + 0.05)
+            self._unmovable(profile, mailbox.unmovable(), summary)
             reached = True
         except StoreUnavailable:
             raise  # not this partner's: the pass stops, every partner waits for the store
@@ -396,6 +399,43 @@ class Runner:
             self.log("mailbox reachable again", partner=profile.key, after=after)
         state.failures, state.last_error, state.down_since = 0, "", None
         state.next_poll = self.monotonic() + profile.poll_seconds
+
+    def _unmovable(
+        self, profile: PartnerProfile, files: list[Unmovable], summary: PassSummary
+    ) -> None:
+        """Report the mailbox's files that could not be picked up: in the pass's summary every
+        time, in the log and to the operators once (the alert repeats as alerts do)."""
+        told = {(partner, file) for partner, file in self._unmovable_told if partner != profile.key}
+        for file in files:
+            summary.unmovable.append((profile.key, file))
+            told.add((profile.key, file))
+            if (profile.key, file) in self._unmovable_told:
+                continue
+            self.log(
+                "file cannot be picked up",
+                partner=profile.key,
+                file=file.name,
+                source=file.source,
+                error=file.reason,
+            )
+            self._alert(
+                f"unmovable:{profile.key}:{file.name}",
+                "file-unmovable",
+                f"File {file.name} in the mailbox of {profile.name} cannot be picked up",
+                [
+                    ("Partner", profile.name),
+                    ("File", file.name),
+                    ("Where", file.source),
+                    ("Why", file.reason),
+                    (
+                        "What to do",
+                        "fix its permissions or its name, or remove it; the files after it"
+                        " go on, and the gateway tries it again every few minutes",
+                    ),
+                ],
+                partner=profile.key,
+            )
+        self._unmovable_told = told
 
     def _outage(self, partner: str, error: str) -> Outage | None:
         """Record a failure to reach `partner`'s mailbox in the store; the outage, or None when

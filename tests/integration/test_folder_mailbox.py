@@ -314,19 +314,47 @@ def test_a_file_vanishing_between_listing_and_moving_is_skipped(
     assert names(folders.staging) == ["b.x12"]
 
 
-def test_a_move_that_fails_for_the_first_file_is_a_transport_error_and_keeps_the_file(
+def test_a_file_that_cannot_be_moved_is_passed_over_reported_and_tried_again_later(
     folders: Folders, monkeypatch: pytest.MonkeyPatch
 ):
-    (folders.inbox / "po.x12").write_bytes(b"ISA")
+    (folders.inbox / "a.x12").write_bytes(b"ISA a")
+    (folders.inbox / "b.x12").write_bytes(b"ISA b")
+    os.utime(folders.inbox / "a.x12", (1, 1))  # the oldest: it comes first
+    real_rename = os.rename
 
-    def refused(source: object, target: object) -> None:
-        raise PermissionError(errno.EACCES, "Permission denied")
+    def refused_for_a(source: os.PathLike[str], target: os.PathLike[str]) -> None:
+        if Path(source).name == "a.x12":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        real_rename(source, target)
 
-    monkeypatch.setattr(os, "rename", refused)
+    monkeypatch.setattr(os, "rename", refused_for_a)
+    clock = FakeClock()
+    mailbox = mailbox_for(folders, clock=clock)
 
-    with pytest.raises(TransportError, match=r"cannot move .*po\.x12"):
-        mailbox_for(folders).collect(folders.staging)
-    assert names(folders.inbox) == ["po.x12"]
+    assert [s.name for s in mailbox.collect(folders.staging)] == ["b.x12"]  # not blocked
+    (skipped,) = mailbox.unmovable()
+    assert (skipped.name, skipped.source) == ("a.x12", str(folders.inbox / "a.x12"))
+    assert "Permission denied" in skipped.reason
+    assert names(folders.inbox) == ["a.x12"]
+    clock.advance(60)
+    assert mailbox.collect(folders.staging) == []  # passed over meanwhile, still reported
+    assert [s.name for s in mailbox.unmovable()] == ["a.x12"]
+    monkeypatch.setattr(os, "rename", real_rename)  # fixed
+    clock.advance(300)
+    assert [s.name for s in mailbox.collect(folders.staging)] == ["a.x12"]
+    assert mailbox.unmovable() == []
+
+
+def test_a_name_too_long_for_its_temporary_name_is_picked_up_and_delivered(folders: Folders):
+    name = "p" * 246 + ".x12"  # 250 characters: `.NAME.part` would pass 255
+    (folders.inbox / name).write_bytes(b"ISA long")
+    (folders.staging).mkdir()
+    (folders.staging / name).write_bytes(b"taken")  # so a numbered name is needed as well
+    (staged,) = mailbox_for(folders).collect(folders.staging)
+    assert staged.name == name and staged.path.read_bytes() == b"ISA long"
+    assert len(staged.path.name.encode()) <= 255 and staged.path.name.endswith(".1.x12")
+    mailbox_for(folders).deliver(name, b"ISA out")
+    assert (folders.outbox / name).read_bytes() == b"ISA out"
 
 
 def _fd_path(descriptor: int) -> str:
@@ -401,8 +429,10 @@ def test_across_filesystems_a_failed_unlink_leaves_the_file_only_in_the_inbox(
     monkeypatch.setattr(os, "rename", rename)
     monkeypatch.setattr(os, "unlink", unlink)
 
-    with pytest.raises(TransportError, match="Permission denied"):
-        mailbox_for(folders).collect(folders.staging)
+    mailbox = mailbox_for(folders)
+    assert mailbox.collect(folders.staging) == []
+    (skipped,) = mailbox.unmovable()
+    assert skipped.name == "po.x12" and "Permission denied" in skipped.reason
     assert names(folders.inbox) == ["po.x12"]
     assert names(folders.staging) == []  # no copy: it is picked up again, once
 

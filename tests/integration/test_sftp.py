@@ -166,6 +166,46 @@ def test_a_failed_pickup_leaves_the_remote_file_in_place(partner, tmp_path):
     assert names(partner.inbox) == ["po.x12"]
 
 
+def test_an_unreadable_file_is_passed_over_and_reported_and_the_others_go_on(partner, tmp_path):
+    unreadable = partner.put("po-1.x12", purchase_order("PO-1"), age=10)  # the oldest
+    partner.put("po-2.x12", purchase_order("PO-2"), age=20)
+    os.chmod(unreadable, 0)  # the partner's upload left it unreadable to our user
+    with partner.mailbox() as mailbox:
+        assert [s.name for s in mailbox.collect(tmp_path)] == ["po-2.x12"]
+        (skipped,) = mailbox.unmovable()
+        assert skipped.name == "po-1.x12" and "permission denied" in skipped.reason.lower()
+        assert skipped.source.endswith("/inbox/po-1.x12")
+        assert mailbox.collect(tmp_path) == []  # passed over, not tried at every pass
+        assert [s.name for s in mailbox.unmovable()] == ["po-1.x12"]
+        os.chmod(unreadable, 0o644)
+        os.utime(unreadable)  # fixed: it changed, so it is tried again at once
+        assert [s.name for s in mailbox.collect(tmp_path)] == ["po-1.x12"]
+        assert mailbox.unmovable() == []
+    assert names(partner.inbox) == []
+
+
+def test_a_file_that_cannot_be_removed_is_taken_once_and_reported(partner, tmp_path):
+    os.chown(partner.inbox, 0, 0)
+    os.chmod(partner.inbox, 0o1777)  # root's, sticky: our user removes only the files it owns
+    stuck = Path(partner.inbox, "po-1.x12")
+    stuck.write_bytes(purchase_order("PO-1"))  # owned by root: readable, not removable
+    with partner.mailbox() as mailbox:
+        assert [s.name for s in mailbox.collect(tmp_path)] == ["po-1.x12"]
+        (skipped,) = mailbox.unmovable()
+        assert "not picked up again while unchanged" in skipped.reason
+        assert mailbox.collect(tmp_path) == []  # not a second time: it would be a duplicate
+    assert names(partner.inbox) == ["po-1.x12"]
+
+
+def test_a_name_too_long_for_a_temporary_name_is_picked_up(partner, tmp_path):
+    name = "p" * 246 + ".x12"  # 250 characters: `.NAME.part` would pass 255
+    partner.put(name, purchase_order("PO-1"))
+    with partner.mailbox() as mailbox:
+        assert [s.name for s in mailbox.collect(tmp_path)] == [name]
+        assert mailbox.unmovable() == []
+    assert names(tmp_path) == [name]
+
+
 # -- delivery ------------------------------------------------------------------------------
 
 

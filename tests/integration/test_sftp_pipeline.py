@@ -24,6 +24,7 @@ from gateway.config import (
 )
 from gateway.mapping.outbound import Decision
 from gateway.service.export import export
+from tests.integration.test_pipeline import Recorded
 from tests.sshd import SshdServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,6 +166,33 @@ def test_a_server_down_is_retried_and_nothing_is_lost(site: Site):
     assert [f.status for f in summary.files] == ["applied"]
     assert runner.states["harborview"].failures == 0
     assert [name.split("_")[0] for name in os.listdir(site.remote_in)] == ["997"]
+
+
+def test_an_unreadable_file_on_the_server_is_reported_and_the_files_after_it_go_on(site: Site):
+    unreadable = site.server.put_file(site.remote_out, "a-po.x12", kitchen_order(), mtime=1.0)
+    os.chmod(unreadable, 0)
+    site.server.put_file(
+        site.remote_out, "b-po.x12", (SAMPLES / "850" / "850_004010_good.x12").read_bytes(),
+        mtime=2.0,
+    )  # fmt: skip
+    logged: list[tuple[str, dict[str, object]]] = []
+    alerted: list[str] = []
+    runner = site.gateway.runner(log=lambda event, **fields: logged.append((event, fields)))
+    runner.alerts = Recorded(alerted)  # type: ignore[assignment]
+    summary = runner.run_once()
+    assert [(f.name, f.status) for f in summary.files] == [("b-po.x12", "applied")]
+    assert [(p, f.name) for p, f in summary.unmovable] == [("harborview", "a-po.x12")]
+    assert summary.unreachable == {}  # the mailbox works: one file in it does not
+    assert [e for e, _ in logged].count("file cannot be picked up") == 1
+    expected = "File a-po.x12 in the mailbox of Harborview Home Goods cannot be picked up"
+    assert alerted.count(expected) == 1
+    again = runner.run_once()
+    assert [f.name for (f,) in [(f,) for _, f in again.unmovable]] == ["a-po.x12"]  # still there
+    assert (
+        alerted.count(expected) == 1
+        and [e for e, _ in logged].count("file cannot be picked up") == 1
+    )  # told once
+    assert sorted(os.listdir(site.remote_out)) == ["a-po.x12"]
 
 
 def test_partners_check_connects_and_names_what_is_wrong(sshd_server: SshdServer, tmp_path: Path):

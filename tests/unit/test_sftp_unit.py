@@ -14,7 +14,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from gateway.adapters.sftp import SftpMailbox, _numbered, host_key_fingerprint
+from gateway.adapters.filestore import numbered_name
+from gateway.adapters.sftp import SftpMailbox, host_key_fingerprint
 from gateway.config import SftpTransport
 from gateway.errors import ConfigurationError, TransportError
 
@@ -262,4 +263,4 @@ def test_the_fingerprint_is_the_one_ssh_keygen_prints():
     ],
 )
 def test_numbered_names_keep_the_suffix(name, number, expected):
-    assert _numbered(name, number) == expected
+    assert numbered_name(name, number) == expected

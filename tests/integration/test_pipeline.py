@@ -227,6 +227,20 @@ def test_a_one_pass_run_gives_up_on_a_file_that_keeps_changing_after_a_few_waits
         wired.close()
 
 
+def test_a_file_with_a_name_of_250_characters_is_taken_in_and_quarantined_whole(
+    gateway: Gateway,
+):
+    long = "a" * 240 + "-good.x12"
+    drop(gateway, "850_004010_good.x12", long)
+    (taken,) = gateway.runner().run_once().files
+    assert (taken.name, taken.status) == (long, "applied")
+    drop(gateway, "850_004010_good.x12", "b" * 240 + "-copy.x12")  # a duplicate: put aside
+    (again,) = gateway.runner().run_once().files
+    assert again.status == "duplicate" and again.quarantined is not None
+    assert again.quarantined.with_name(again.quarantined.name + ".report.txt").exists()
+    assert list(inbox(gateway).iterdir()) == []
+
+
 def test_the_same_file_again_is_quarantined_as_a_duplicate_and_not_applied(gateway: Gateway):
     drop(gateway, "850_004010_good.x12")
     gateway.runner().run_once()

@@ -50,6 +50,7 @@ from gateway.domain.values import (
 )
 from gateway.errors import PartnerError, RuleViolation
 from gateway.mapping.engine import SetMapping
+from gateway.x12.schema import is_digits
 from gateway.x12.tree import Loop, element_value, parse_reference
 
 
@@ -429,12 +430,12 @@ def _numbered_line(order: Order, number: str) -> LineItem | None:
     if not number:
         return None
     line = order.line(number)
-    if line is None and number.isdigit():
+    if line is None and is_digits(number):
         line = next(
             (
                 held
                 for held in order.lines
-                if held.line_number.isdigit() and int(held.line_number) == int(number)
+                if is_digits(held.line_number) and int(held.line_number) == int(number)
             ),
             None,
         )
@@ -1006,7 +1007,7 @@ def _levels(mapping: SetMapping, root: Loop) -> list[_Level]:
 
 def _sscc(value: str) -> str:
     """MAN02 of MAN*GM: an SSCC-18, sometimes sent with its application identifier (00)."""
-    if len(value) == 20 and value.startswith("00") and value.isdigit():
+    if len(value) == 20 and value.startswith("00") and is_digits(value):
         return value[2:]
     return value
 

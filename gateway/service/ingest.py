@@ -347,21 +347,33 @@ class Ingestor:
                 kept.append(interchange)  # keeps the id from being reused
             return found
 
-        def on_set(
-            interchange: Interchange, group: FunctionalGroup, transaction: TransactionSet
-        ) -> None:
+        def to_apply(
+            interchange: Interchange, group: FunctionalGroup, control: str
+        ) -> tuple[InterchangeReport, GroupReport, TransactionReport, int] | None:
+            """The reports and document of a set to apply now (None: not accepted, done, or
+            of an interchange not applied)."""
             target = applicable.get(place_of(interchange))
             if target is None:
-                return
+                return None
             report, document_id = target
             found = index_of(report).get(group.control_number)
             if found is None:
-                return
+                return None
             group_report, set_reports = found
-            set_report = set_reports.get(transaction.control_number)
-            key = (group_report.control_number, transaction.control_number)
+            set_report = set_reports.get(control)
+            key = (group_report.control_number, control)
             if set_report is None or not set_report.accepted or key in done[document_id]:
+                return None
+            return report, group_report, set_report, document_id
+
+        def on_set(
+            interchange: Interchange, group: FunctionalGroup, transaction: TransactionSet
+        ) -> None:
+            found = to_apply(interchange, group, transaction.control_number)
+            if found is None:
                 return
+            report, group_report, set_report, document_id = found
+            key = (group_report.control_number, transaction.control_number)
             outcome = self._apply_set(
                 batch.uow(), report, group_report, set_report, transaction, document_id, now
             )
@@ -374,7 +386,14 @@ class Ingestor:
             if committed:  # no transaction open: the lease can be written to
                 self.heartbeat()
 
-        reader = Reader(self.catalog, schema_checks=False, on_set=on_set)
+        reader = Reader(
+            self.catalog,
+            schema_checks=False,
+            on_set=on_set,
+            select=lambda interchange, group, control: (
+                to_apply(interchange, group, control) is not None
+            ),
+        )
         try:
             for chunk in chunks():
                 reader.feed(chunk)

@@ -7,17 +7,26 @@ groups when asked, a 999) per functional group received. A rejected interchange 
 functional acknowledgement groups (GS01 FA) are never acknowledged. The acknowledgement goes back
 with the partner's delimiters and control version, sender and receiver swapped, and each 997/999
 carries the version of the group it answers (GS08).
+
+An answer to bad input can always be written. When the partner's delimiters cannot be written
+(`Delimiters.usable`; the interchange is then rejected for them, TA105 004, 016 or 027), the answer
+goes back with the gateway's default delimiters instead (`reply_delimiters`). Every value copied
+from the partner (ids, qualifiers, date, time, control numbers, versions) goes in only when it fits
+its place whole, else a stand-in does (`_copied`), so the serializer never meets a delimiter or an
+over-long value in an answer.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from gateway.errors import ConfigurationError
 from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
+from gateway.x12.elements import valid_date, valid_time
 from gateway.x12.model import (
+    DEFAULT_DELIMITERS,
     AckStatus,
     Delimiters,
     GroupReport,
@@ -28,10 +37,13 @@ from gateway.x12.model import (
     TransactionCode,
     TransactionReport,
 )
-from gateway.x12.schema import family_name
+from gateway.x12.schema import family_name, is_digits
 
 MAX_AK4_PER_AK3 = 99
 MAX_CODES = 5  # AK502..AK506, AK905..AK909
+DEFAULT_CONTROL_VERSION = "00401"
+FALLBACK_QUALIFIER = "ZZ"  # mutually defined
+FALLBACK_ID = "UNKNOWN"
 
 
 class AckFormat(enum.StrEnum):
@@ -82,13 +94,23 @@ def _status_of_interchange(report: InterchangeReport) -> tuple[str, str]:
     return AckStatus.ACCEPTED, TA1Code.NO_ERROR
 
 
-def build_ta1(report: InterchangeReport) -> Segment:
-    """The TA1 segment answering one interchange."""
+def build_ta1(report: InterchangeReport, stamp: Stamp) -> Segment:
+    """The TA1 segment answering one interchange, with its ISA13, ISA09 and ISA10. A control
+    number that is not digits is answered as 000000000; a date or time that is not a real YYMMDD
+    or HHMM is replaced by the moment of the answer (`stamp`), so the TA1 stays well formed."""
     status, note = _status_of_interchange(report)
-    control = report.control_number if report.control_number.isdigit() else "0"
+    control = report.control_number if is_digits(report.control_number) else "0"
+    date = report.date if len(report.date) == 6 and is_digits(report.date) else ""
+    time = report.time if len(report.time) == 4 and is_digits(report.time) else ""
     return Segment(
         "TA1",
-        [control.zfill(9)[-9:], report.date, report.time, str(status), str(note)],
+        [
+            control.zfill(9)[-9:],
+            date if valid_date(date) else stamp.date[2:],
+            time if valid_time(time) else stamp.time,
+            str(status),
+            str(note),
+        ],
     )
 
 
@@ -104,8 +126,24 @@ def _safe(value: str, delimiters: Delimiters, limit: int = 99) -> str:
     return value[:limit]
 
 
+def _copied(value: str, delimiters: Delimiters, fallback: str, width: int = 99) -> str:
+    """A value of the partner's copied into the answer: as it came when it can be written there
+    whole (printable ASCII, none of the answer's delimiters, 1 to `width` characters), else
+    `fallback`."""
+    if not value or len(value) > width or _safe(value, delimiters) != value:
+        return fallback
+    return value
+
+
+def reply_delimiters(report: InterchangeReport) -> Delimiters:
+    """The delimiters an answer to the interchange is written with: the partner's when they can
+    be written, else the gateway's defaults (an interchange with unusable delimiters has been
+    rejected for them, and its TA1 must still go out)."""
+    return report.delimiters if report.delimiters.usable() else DEFAULT_DELIMITERS
+
+
 def _segment_id(issue: Issue) -> str:
-    candidate = "".join(c for c in issue.segment_id.upper() if c.isalnum())[:3]
+    candidate = "".join(c for c in issue.segment_id if c.isascii() and c.isalnum()).upper()[:3]
     return candidate if len(candidate) >= 2 else ""
 
 
@@ -124,9 +162,13 @@ def _transaction_loop(
     with_versions: bool,
     delimiters: Delimiters,
 ) -> list[Segment]:
-    header: list[Element] = [transaction.set_id[:3] or "000", transaction.control_number or "0000"]
-    if with_versions and transaction.implementation_reference:
-        header.append(transaction.implementation_reference)
+    header: list[Element] = [
+        _copied(transaction.set_id[:3], delimiters, "000"),
+        _copied(transaction.control_number, delimiters, "0000"),
+    ]
+    reference = _copied(transaction.implementation_reference, delimiters, "")
+    if with_versions and reference:
+        header.append(reference)
     segments = [Segment("AK2", header)]
     segment_tag, element_tag, trailer_tag = (
         ("IK3", "IK4", "IK5") if is_999 else ("AK3", "AK4", "AK5")
@@ -160,7 +202,7 @@ def _transaction_loop(
                 # 4010 has no repetition or component codes: a separator inside a simple
                 # element is an invalid character there.
                 code = "6"
-            ref = issue.element_ref if issue.element_ref.isdigit() else ""
+            ref = issue.element_ref if is_digits(issue.element_ref) else ""
             segments.append(
                 Segment(
                     element_tag,
@@ -191,7 +233,8 @@ def build_functional_ack(
     ack_format: AckFormat,
     delimiters: Delimiters,
 ) -> TransactionSet:
-    """One 997 or 999 answering one functional group."""
+    """One 997 or 999 answering one functional group, written with `delimiters` (values of the
+    group that cannot be written with them are replaced)."""
     family = family_name(group.version)
     is_999 = ack_format is AckFormat.IA999
     if is_999 and family != "005010":
@@ -200,9 +243,12 @@ def build_functional_ack(
             f"{group.version or 'of no version'}"
         )
     with_versions = family == "005010"
-    header: list[Element] = [group.functional_id[:2] or "ZZ", group.control_number or "0"]
+    header: list[Element] = [
+        _copied(group.functional_id[:2], delimiters, "ZZ"),
+        _copied(group.control_number, delimiters, "0"),
+    ]
     if with_versions:
-        header.append(group.version)
+        header.append(_copied(group.version, delimiters, ""))
     segments = [Segment("AK1", header)]
     for transaction in group.transactions:
         segments.extend(
@@ -225,22 +271,34 @@ def build_functional_ack(
     return TransactionSet(ack_format.value, control_number, segments)
 
 
+def _qualifier(value: str, delimiters: Delimiters) -> str:
+    """An ISA05 / ISA07 id qualifier copied into the answer: two letters or digits, else ZZ."""
+    copied = _copied(value, delimiters, FALLBACK_QUALIFIER, 2)
+    return copied if len(copied) == 2 and copied.isalnum() else FALLBACK_QUALIFIER
+
+
 def _reply_envelope(report: InterchangeReport, control: int, stamp: Stamp) -> Interchange:
-    """An empty interchange going back to the sender of `report`, with its delimiters."""
-    version = report.control_version if report.control_version.isdigit() else "00401"
-    if report.delimiters.repetition is None and version >= "00501":
-        version = "00401"
+    """An empty interchange going back to the sender of `report`, with its delimiters when they
+    can be written (`reply_delimiters`) and its ids when they fit the fixed-width ISA."""
+    delimiters = reply_delimiters(report)
+    version = report.control_version
+    if len(version) != 5 or not is_digits(version):
+        version = DEFAULT_CONTROL_VERSION
+    if delimiters.repetition is None and version >= "00501":
+        version = DEFAULT_CONTROL_VERSION
+    if delimiters.repetition is not None and version < "00501":  # ISA11 is `U` there
+        delimiters = replace(delimiters, repetition=None)
     return Interchange(
-        sender_qualifier=report.receiver_qualifier or "ZZ",
-        sender_id=report.receiver_id or "UNKNOWN",
-        receiver_qualifier=report.sender_qualifier or "ZZ",
-        receiver_id=report.sender_id or "UNKNOWN",
+        sender_qualifier=_qualifier(report.receiver_qualifier, delimiters),
+        sender_id=_copied(report.receiver_id, delimiters, FALLBACK_ID, 15),
+        receiver_qualifier=_qualifier(report.sender_qualifier, delimiters),
+        receiver_id=_copied(report.sender_id, delimiters, FALLBACK_ID, 15),
         date=stamp.date[2:],
         time=stamp.time,
         control_number=str(control).zfill(9),
         control_version=version,
         usage=report.usage if report.usage in ("P", "T") else "P",
-        delimiters=report.delimiters,
+        delimiters=delimiters,
     )
 
 
@@ -264,7 +322,7 @@ def build_acknowledgements(
     found: list[Interchange] = []
     if ta1 == "always" or (ta1 == "requested" and wants_ta1(report)):
         interchange = _reply_envelope(report, numbers.next_interchange(), stamp)
-        interchange.ta1s.append(build_ta1(report))
+        interchange.ta1s.append(build_ta1(report, stamp))
         found.append(interchange)
     acknowledged = (
         [g for g in report.groups if g.functional_id != "FA"]
@@ -283,19 +341,23 @@ def build_acknowledgements(
             chosen = AckFormat.FA997
         transactions = [
             build_functional_ack(
-                group, f"{number:04d}", ack_format=chosen, delimiters=report.delimiters
+                group, f"{number:04d}", ack_format=chosen, delimiters=interchange.delimiters
             )
             for number, group in enumerate(groups, start=1)
         ]
         interchange.groups.append(
             FunctionalGroup(
                 functional_id="FA",
-                sender=groups[0].receiver or interchange.sender_id,
-                receiver=groups[0].sender or interchange.receiver_id,
+                sender=_copied(
+                    groups[0].receiver, interchange.delimiters, interchange.sender_id, 15
+                ),
+                receiver=_copied(
+                    groups[0].sender, interchange.delimiters, interchange.receiver_id, 15
+                ),
                 date=stamp.date,
                 time=stamp.time,
                 control_number=str(numbers.next_group()),
-                version=version or "004010",
+                version=_copied(version, interchange.delimiters, "004010"),
                 transactions=transactions,
             )
         )
@@ -380,7 +442,7 @@ class InterchangeAck:
 
 
 def _int(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return int(value) if is_digits(value) else 0
 
 
 def _position(value: Element) -> tuple[int, int | None, int | None]:

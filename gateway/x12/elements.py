@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.x12.model import Delimiters, ElementCode, Issue, Level
-from gateway.x12.schema import CompositeDef, ElementDef, SegmentDef, SyntaxRule
+from gateway.x12.schema import CompositeDef, ElementDef, SegmentDef, SyntaxRule, is_digits
 
 Fault = tuple[str, str]
 _DIGITS = frozenset("0123456789")
@@ -25,7 +25,7 @@ def _has_control_character(value: str) -> bool:
 
 def valid_date(value: str) -> bool:
     """CCYYMMDD or YYMMDD with a real month and day (29 February only in leap years)."""
-    if len(value) not in (6, 8) or not value.isdigit():
+    if len(value) not in (6, 8) or not is_digits(value):
         return False
     year = int(value[:-4]) + (2000 if len(value) == 6 else 0)
     month, day = int(value[-4:-2]), int(value[-2:])
@@ -37,7 +37,7 @@ def valid_date(value: str) -> bool:
 
 def valid_time(value: str) -> bool:
     """HHMM, HHMMSS, HHMMSSD or HHMMSSDD with real hours, minutes and seconds."""
-    if len(value) not in (4, 6, 7, 8) or not value.isdigit():
+    if len(value) not in (4, 6, 7, 8) or not is_digits(value):
         return False
     if int(value[:2]) > 23 or int(value[2:4]) > 59:
         return False
@@ -79,7 +79,7 @@ def _check_identifier(value: str, definition: ElementDef, short_dates: bool) -> 
 
 def _check_numeric(value: str, definition: ElementDef, short_dates: bool) -> Fault | None:
     digits = value[1:] if value.startswith("-") else value
-    if not digits or not digits.isascii() or not digits.isdigit():
+    if not is_digits(digits):
         return ElementCode.INVALID_CHARACTER, f"{value!r} is not a whole number"
     return _length_fault(len(digits), definition)
 
@@ -88,7 +88,7 @@ def _check_decimal(value: str, definition: ElementDef, short_dates: bool) -> Fau
     digits = value[1:] if value.startswith("-") else value
     whole, point, fraction = digits.partition(".")
     number = whole + fraction
-    if not number or not number.isascii() or not number.isdigit():
+    if not is_digits(number):
         return ElementCode.INVALID_CHARACTER, f"{value!r} is not a decimal number"
     if point and not fraction and not whole:
         return ElementCode.INVALID_CHARACTER, f"{value!r} is not a decimal number"

@@ -29,6 +29,20 @@ class Delimiters:
         found = (self.element, self.sub_element, self.segment)
         return found + ((self.repetition,) if self.repetition else ())
 
+    def usable(self) -> bool:
+        """Whether an interchange can be written with these delimiters: each one character of
+        one byte that is neither a letter, a digit nor a space, all of them different, and only
+        the segment terminator a line break (CR or LF)."""
+        found = self.all()
+        for delimiter in found:
+            if len(delimiter) != 1 or delimiter.isalnum() or delimiter == " ":
+                return False
+            if ord(delimiter) > 255:
+                return False
+            if delimiter in "\r\n" and delimiter != self.segment:
+                return False
+        return len(set(found)) == len(found)
+
 
 DEFAULT_DELIMITERS = Delimiters()
 

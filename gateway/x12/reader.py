@@ -49,12 +49,19 @@ from gateway.x12.schema import (
     Family,
     TransactionSetSchema,
     dates_are_short,
+    is_digits,
     load_catalog,
 )
 from gateway.x12.structure import LoopTable, Placement, StructureMachine, structure_pattern
-from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, Batch, Tokenizer
+from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, NEWLINES, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
+LARGE_SET_SEGMENTS = 20_000
+"""Past this many segments a set leaves the fast mode (which keeps every segment, to replay a
+set that fails) for the segment-by-segment checks, which keep nothing per segment: the memory
+of one set stays bounded whatever its size, for about twice the time on its segments past it."""
+MAX_SET_ISSUES = 200
+"""Segment and element faults recorded for one set; past that they are counted only."""
 SEGMENT_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Inside a transaction set every segment but these belongs to the set (SE included).
 SET_BREAKING_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST"})
@@ -98,6 +105,7 @@ class _OpenSet:
     clean: bool = True
     tags: list[str] = field(default_factory=list)
     runs: list[tuple[Batch, int, int]] = field(default_factory=list)
+    unlisted: int = 0  # segment and element faults past MAX_SET_ISSUES, counted only
 
 
 class Reader:
@@ -121,10 +129,12 @@ class Reader:
         schema_checks: bool = True,
         remember: bool = True,
         on_set: Callable[[Interchange, FunctionalGroup, TransactionSet], None] | None = None,
+        select: Callable[[Interchange, FunctionalGroup, str], bool] | None = None,
     ):
         self.catalog = catalog or load_catalog()
         self.keep_documents = keep_documents or on_set is not None
         self.on_set = on_set
+        self.select = select
         self.schema_checks = schema_checks
         self.remember = remember
         self.report = FileReport()
@@ -256,7 +266,18 @@ class Reader:
         open_set.clean = clean
         open_set.runs.append((self._batch, offset, end - offset))
         open_set.position += end - offset
+        if open_set.position > LARGE_SET_SEGMENTS:
+            self._leave_fast_mode(open_set)
         return end
+
+    def _leave_fast_mode(self, open_set: _OpenSet) -> None:
+        """A set grown past LARGE_SET_SEGMENTS: check what was read of it segment by segment
+        now and the rest as it comes, so that nothing is kept per segment (the fast mode keeps
+        every segment, to replay a set that fails)."""
+        self._replay(open_set)
+        open_set.fast = False
+        open_set.runs = []
+        open_set.tags = []
 
     def _fast_segment(
         self, open_set: _OpenSet, tag: str, elements: list[str], raw: str | None
@@ -309,8 +330,18 @@ class Reader:
         )
         faults = self._checker.check(compiled.definition, elements, base)
         if faults:
-            open_set.report.issues.append(base)
-            open_set.report.issues.extend(faults)
+            self._segment_fault(open_set, base, *faults)
+
+    @staticmethod
+    def _segment_fault(open_set: _OpenSet, *issues: Issue) -> None:
+        """Record the faults of one segment, up to MAX_SET_ISSUES in a set; past that they are
+        only counted (a set with a fault in each of its million segments needs no million
+        issues to be rejected, and its acknowledgement could not carry them)."""
+        report = open_set.report
+        if len(report.issues) < MAX_SET_ISSUES:
+            report.issues.extend(issues)
+        else:
+            open_set.unlisted += 1
 
     @property
     def line(self) -> int:
@@ -473,8 +504,18 @@ class Reader:
                 TA1Code.CONTROL_STRUCTURE_INVALID,
             )
             return
+        separator = report.delimiters.element
+        holding = [p for p in range(1, 16) if separator in elements[p]]
+        if holding:  # read by position from a fixed-width ISA
+            position = holding[0]
+            fault(
+                position,
+                f"ISA{position:02d} {elements[position]!r} holds the element separator "
+                f"{separator!r}",
+            )
+            return
         if not self._tokenizer.isa_widths_ok:
-            for position, width in enumerate(ISA_WIDTHS, start=1):
+            for position, width in enumerate(ISA_WIDTHS[:15], start=1):  # ISA16 is checked below
                 if len(elements[position]) != width:
                     fault(
                         position,
@@ -498,7 +539,7 @@ class Reader:
         if not valid_time(values[10]) or len(values[10]) != 4:
             fault(10, f"ISA10 {values[10]!r} is not an HHMM time")
         version = values[12]
-        if len(version) != 5 or not version.isdigit():
+        if len(version) != 5 or not is_digits(version):
             fault(12, f"ISA12 {version!r} is not a control version number")
         elif version < MIN_CONTROL_VERSION:
             fault(
@@ -508,17 +549,32 @@ class Reader:
             )
         elif version < "00402" and values[11] != "U":
             fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
-        if len(values[13]) != 9 or not values[13].isdigit():
+        if len(values[13]) != 9 or not is_digits(values[13]):
             fault(13, f"ISA13 {values[13]!r} is not a 9-digit control number")
         if values[14] not in ("0", "1"):
             fault(14, f"ISA14 {values[14]!r} must be 0 or 1")
         if values[15] not in ("P", "T", "I"):
             fault(15, f"ISA15 {values[15]!r} must be P, T or I")
         delimiters = report.delimiters
-        if len(values[16]) != 1 or values[16].isalnum() or values[16] == delimiters.element:
-            fault(16, f"ISA16 {values[16]!r} is not a usable component element separator")
-        elif report.delimiters.repetition in (delimiters.sub_element, delimiters.segment):
-            fault(11, "ISA11 repetition separator repeats another delimiter")
+        isa16 = values[16]
+        if not isa16:
+            fault(16, "ISA16 is empty or missing: the ISA gives no component element separator")
+        elif (
+            len(isa16) != 1
+            or isa16.isalnum()
+            or isa16 in NEWLINES + " "
+            or isa16 in (delimiters.element, delimiters.segment)
+        ):
+            fault(16, f"ISA16 {isa16!r} is not a usable component element separator")
+        elif delimiters.repetition in (
+            delimiters.element,
+            delimiters.sub_element,
+            delimiters.segment,
+        ):
+            fault(
+                11,
+                f"ISA11 repetition separator {delimiters.repetition!r} repeats another delimiter",
+            )
 
     def _end_interchange(self, elements: list[str] | None = None) -> None:
         report = self._interchange
@@ -535,7 +591,7 @@ class Reader:
                     2,
                 )
             if values[1] != str(len(report.groups)) and not (
-                values[1].isdigit() and int(values[1]) == len(report.groups)
+                is_digits(values[1]) and int(values[1]) == len(report.groups)
             ):
                 self._interchange_issue(
                     TA1Code.GROUP_COUNT_INVALID,
@@ -626,7 +682,7 @@ class Reader:
             content(f"GS04 {values[4]!r} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
         if not valid_time(values[5]):
             content(f"GS05 {values[5]!r} is not a valid time", 5)
-        if not values[6].isdigit() or len(values[6]) > 9:
+        if not is_digits(values[6]) or len(values[6]) > 9:
             self._group_issue(
                 GroupCode.CONTROL_NUMBER_SYNTAX,
                 f"GS06 {values[6]!r} is not a group control number (1 to 9 digits)",
@@ -641,7 +697,7 @@ class Reader:
         self._group_controls.add(values[6])
         if values[7] not in ("X", "T"):
             content(f"GS07 {values[7]!r} must be X (ASC X12) or T (TDCC)", 7)
-        elif values[7] == "T" and report.version[:6].isdigit() and report.version >= "003010":
+        elif values[7] == "T" and is_digits(report.version[:6]) and report.version >= "003010":
             content(f"GS07 'T' names TDCC, but GS08 {report.version} is an ASC X12 version", 7)
         if self._family is None:
             self._group_issue(
@@ -667,7 +723,7 @@ class Reader:
                 "GE",
             )
         count = len(report.transactions)
-        report.declared_count = int(values[1]) if values[1].isdigit() else None
+        report.declared_count = int(values[1]) if is_digits(values[1]) else None
         if report.declared_count != count:
             self._group_issue(
                 GroupCode.COUNT_MISMATCH,
@@ -711,6 +767,13 @@ class Reader:
         schema = family.sets.get(set_id) if family else None
         checked = schema is not None and family is not None and self.schema_checks
         segments: list[Segment] | None = [] if self._group_document is not None else None
+        if (
+            self.select is not None
+            and self._document is not None
+            and self._group_document is not None
+            and not self.select(self._document, self._group_document, control)
+        ):
+            segments = None  # a set the caller will not use: read past, never built
         fast = checked and segments is None
         machine = (
             self._structure_machine(family, schema)
@@ -719,7 +782,7 @@ class Reader:
         )
         open_set = _OpenSet(report, schema, machine, segments, fast=fast)
         self._set = open_set
-        if len(set_id) != 3 or not set_id.isdigit():
+        if len(set_id) != 3 or not is_digits(set_id):
             self._set_issue(
                 open_set,
                 TransactionCode.IDENTIFIER_INVALID,
@@ -807,7 +870,7 @@ class Reader:
                 2,
             )
         counted = open_set.position - 1
-        if not values[1].isdigit() or int(values[1]) != counted:
+        if not is_digits(values[1]) or int(values[1]) != counted:
             self._set_issue(
                 open_set,
                 TransactionCode.SEGMENT_COUNT_MISMATCH,
@@ -854,11 +917,12 @@ class Reader:
         if report.segment_issues() and not any(
             i.code == TransactionCode.SEGMENTS_IN_ERROR for i in report.set_issues()
         ):
+            unlisted = f" ({open_set.unlisted} more faults not listed)" if open_set.unlisted else ""
             report.issues.append(
                 Issue(
                     Level.TRANSACTION,
                     TransactionCode.SEGMENTS_IN_ERROR,
-                    "one or more segments in error",
+                    f"one or more segments in error{unlisted}",
                     line=report.line,
                     segment_index=report.segment_index,
                     segment_id="ST",
@@ -921,18 +985,20 @@ class Reader:
         report = open_set.report
         if tag not in machine.known_segments and not _valid_segment_id(tag):
             shown = "empty segment (two terminators in a row)" if not tag else f"{tag!r}"
-            report.issues.append(
+            self._segment_fault(
+                open_set,
                 self._segment_issue(
                     SegmentCode.UNRECOGNIZED, f"{shown} is not a segment id", tag[:3], position, ""
-                )
+                ),
             )
             return
         placement = machine.place(tag)
         if placement.code:
-            report.issues.append(
+            self._segment_fault(
+                open_set,
                 self._segment_issue(
                     placement.code, placement.message, tag, position, placement.loop_id
-                )
+                ),
             )
             if placement.code not in (SegmentCode.OVER_MAXIMUM_USE, SegmentCode.LOOP_OVER_MAXIMUM):
                 return
@@ -943,7 +1009,10 @@ class Reader:
         if raw is None:
             raw = (self._tokenizer.delimiters or Delimiters()).element.join(elements)
         if not compiled.valid(raw, elements):
-            self._element_faults(open_set, compiled, elements, tag, position, placement)
+            if len(report.issues) >= MAX_SET_ISSUES:
+                open_set.unlisted += 1  # not listed: no need to find out what is wrong
+            else:
+                self._element_faults(open_set, compiled, elements, tag, position, placement)
 
 
 def read_bytes(data: bytes, *, catalog: Catalog | None = None) -> FileReport:

@@ -157,11 +157,17 @@ class Catalog:
         return "Catalog(" + "; ".join(parts) + ")"
 
 
+def is_digits(value: str) -> bool:
+    """One or more of the ASCII digits 0-9 (`str.isdigit` also takes '²' and other digit signs,
+    which `int` refuses: a byte 0xB2 in a partner's date must be a fault, not a crash)."""
+    return value.isascii() and value.isdigit()
+
+
 def family_name(version: str) -> str | None:
     """The family reading a GS08 version: `004010VICS` and `003040` -> `004010`,
     `005010X230` -> `005010`, `002001` -> None (not supported)."""
     digits = version[:6]
-    if len(digits) != 6 or not digits.isdigit():
+    if len(digits) != 6 or not is_digits(digits):
         return None
     number = int(digits)
     if 3000 <= number < 5000:
@@ -174,7 +180,7 @@ def family_name(version: str) -> str | None:
 def dates_are_short(version: str) -> bool:
     """Before 004010 dates are YYMMDD (6 digits) in the segments that later took CCYYMMDD."""
     digits = version[:6]
-    return digits.isdigit() and int(digits) < 4010
+    return is_digits(digits) and int(digits) < 4010
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -199,7 +205,7 @@ def _max_use(token: str) -> int:
 
 def _parse_rule(token: str) -> SyntaxRule:
     kind, digits = token[0], token[1:]
-    if kind not in RULE_KINDS or len(digits) % 2 or len(digits) < 4 or not digits.isdigit():
+    if kind not in RULE_KINDS or len(digits) % 2 or len(digits) < 4 or not is_digits(digits):
         raise ValueError(f"bad syntax rule {token!r}")
     return SyntaxRule(kind, tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2)))
 
@@ -326,6 +332,6 @@ def load_catalog() -> Catalog:
     root = resources.files("gateway.x12").joinpath("schemas")
     catalog = Catalog()
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.is_dir() and entry.name.isdigit():
+        if entry.is_dir() and is_digits(entry.name):
             catalog.families[entry.name] = load_family(entry.name)
     return catalog

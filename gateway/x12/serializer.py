@@ -20,11 +20,12 @@ class Serializer:
     """Writes interchanges with one set of delimiters, one segment per line if `newline`."""
 
     def __init__(self, delimiters: Delimiters, *, newline: str = "\n"):
-        if len(set(delimiters.all())) != len(delimiters.all()):
-            raise SerializationError(f"delimiters must all differ: {delimiters}")
-        for delimiter in delimiters.all():
-            if len(delimiter) != 1 or delimiter.isalnum() or delimiter == " ":
-                raise SerializationError(f"{delimiter!r} cannot be an X12 delimiter")
+        if not delimiters.usable():
+            raise SerializationError(
+                f"{delimiters} cannot be written: X12 delimiters are single characters of one "
+                "byte, all different, none a letter, a digit or a space, and only the segment "
+                "terminator a line break"
+            )
         if newline not in ("", "\n", "\r\n"):
             raise SerializationError(f"line ending {newline!r} must be '', LF or CRLF")
         self.delimiters = delimiters

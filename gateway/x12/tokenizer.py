@@ -14,15 +14,26 @@ layouts (no line breaks at all, or exactly one line break after each terminator,
 terminators) are recognised once per chunk and need no work per segment; other layouts fall back to
 counting line breaks segment by segment.
 
+The ISA is read by position when it is fixed width (so a value holding the element separator is
+still read as one element, for the reader to report), else element by element. An ISA one
+character short, with an empty or missing ISA16, has its terminator where ISA16 should be: it is
+read so when the next envelope segment (a GS) starts right after that character, or starts on the
+next line and is itself ended by that character rather than by the line break. The rest of the
+file is then cut where the partner meant, and the reader reports one precise fault (ISA16 empty)
+instead of the faults of a file cut in the wrong places.
+
 The tokenizer does not judge structure (that is `gateway.x12.reader`): it reports only what stops it
-from cutting the bytes into segments (an unreadable ISA, text outside any interchange, a file ending
-inside a segment) as `Issue` values in `issues`.
+from cutting the bytes into segments (an unreadable ISA, a segment terminator that cannot end
+segments, text outside any interchange, a file ending inside a segment) as `Issue` values in
+`issues`. Delimiters that clash with ISA16 or ISA11 are the reader's to report, as faults of those
+elements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from gateway.x12.model import Delimiters, Issue, Level, TA1Code
 
@@ -54,13 +65,60 @@ BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as latin-1 characters
 # The longest text kept while looking for an ISA before it is declared not X12.
 MAX_SEEK = 4096
 FIRST_REPETITION_VERSION = "00501"
+# The segments that may follow an ISA: the first functional group, an interchange acknowledgement,
+# X12.56 service segments, or the IEA of an empty interchange.
+AFTER_ISA = ("GS", "TA1", "ISB", "ISE", "IEA")
+# Longest look-ahead that tells whether a segment starts (`TA1` and its separator).
+SEGMENT_START_LOOKAHEAD = 4
 
 
 def repetition_separator(isa11: str, control_version: str) -> str | None:
     """ISA11 is a repetition separator from control version 00501 on; before, it is `U`."""
-    if control_version >= FIRST_REPETITION_VERSION and len(isa11) == 1 and not isa11.isalnum():
+    if (
+        control_version >= FIRST_REPETITION_VERSION
+        and len(isa11) == 1
+        and not isa11.isalnum()
+        and isa11 not in NEWLINES + " "
+    ):
         return isa11
     return None
+
+
+def _could_end_segments(character: str, element: str) -> bool:
+    """Whether a character may be a segment terminator beside `element` as element separator."""
+    return len(character) == 1 and not character.isalnum() and character not in (" ", element)
+
+
+def _past_line_breaks(text: str, start: int) -> int:
+    while start < len(text) and text[start] in NEWLINES:
+        start += 1
+    return start
+
+
+def _undecided(text: str, needed: int, *, final: bool) -> bool:
+    """Whether a look-ahead up to index `needed` must wait for more text."""
+    return needed > len(text) and not final and len(text) < MAX_SEEK
+
+
+def _starts_envelope(text: str, start: int, element: str, *, final: bool) -> bool | None:
+    """Whether a segment that may follow an ISA starts at `start`, line breaks aside (None: the
+    text so far cannot tell)."""
+    start = _past_line_breaks(text, start)
+    if _undecided(text, start + SEGMENT_START_LOOKAHEAD, final=final):
+        return None
+    return any(text.startswith(tag + element, start) for tag in AFTER_ISA)
+
+
+def _segment_follows(text: str, start: int, element: str, *, final: bool) -> bool | None:
+    """Whether, line breaks aside, the text at `start` is the end of the file or a segment id
+    of two or three letters and digits with its separator (None: the text so far cannot tell)."""
+    start = _past_line_breaks(text, start)
+    if _undecided(text, start + SEGMENT_START_LOOKAHEAD, final=final):
+        return None
+    if start >= len(text):
+        return final
+    head = text[start : start + SEGMENT_START_LOOKAHEAD].split(element, 1)
+    return len(head) == 2 and 2 <= len(head[0]) <= 3 and head[0].isalnum()
 
 
 @dataclass(slots=True)
@@ -234,21 +292,35 @@ class Tokenizer:
             text[offset] == element for offset in ISA_SEPARATOR_OFFSETS
         )
         end: int | None = ISA_LENGTH - 1  # index of the terminator
+        missing_isa16 = False  # no ISA16 and no separator before it: ISA15 meets the terminator
         if not fixed:
-            end = self._lenient_isa_end(text, element)
-            if end is None or end >= len(text):
-                if not final and len(text) < MAX_SEEK:
-                    return None
-                self._file_issue(
-                    TA1Code.PREMATURE_END_OF_FILE if final else TA1Code.CONTROL_STRUCTURE_INVALID,
-                    "file ends inside the ISA segment" if final else "ISA segment is unreadable",
-                    segment_id="ISA",
-                )
-                self._pending = "" if final else text[3:]
+            found_end = self._lenient_isa_end(text, element, final=final)
+            end, missing_isa16 = found_end if found_end is not None else (None, False)
+        empty_isa16 = missing_isa16
+        if end is not None and end < len(text) and not missing_isa16:
+            found = self._isa16_is_empty(text, end, element, final=final)
+            if found is None:
+                return None  # more text is needed to tell
+            if found:
+                empty_isa16, end = True, end - 1
+        if end is None or end >= len(text):
+            if not final and len(text) < MAX_SEEK:
                 return None
-        assert end is not None
+            self._file_issue(
+                TA1Code.PREMATURE_END_OF_FILE if final else TA1Code.CONTROL_STRUCTURE_INVALID,
+                "file ends inside the ISA segment" if final else "ISA segment is unreadable",
+                segment_id="ISA",
+            )
+            self._pending = "" if final else text[3:]
+            return None
         terminator = text[end]
-        elements = text[:end].split(element)
+        if fixed:
+            bounds = (*ISA_SEPARATOR_OFFSETS, end)
+            elements = [text[:3]] + [text[a + 1 : b] for a, b in pairwise(bounds)]
+        else:
+            elements = text[:end].split(element)
+            if missing_isa16:
+                elements.append("")
         self.index += 1
         line = self._next_line
         self._next_line += text.count("\n", 0, end)
@@ -256,11 +328,12 @@ class Tokenizer:
         sub_element = elements[16] if len(elements) > 16 else ""
         version = elements[12] if len(elements) > 12 else ""
         repetition = repetition_separator(elements[11] if len(elements) > 11 else "", version)
-        self.isa_widths_ok = fixed
-        if terminator.isalnum() or terminator in (element, sub_element, repetition):
+        self.isa_widths_ok = fixed and not empty_isa16
+        if not _could_end_segments(terminator, element):
             self._file_issue(
                 TA1Code.SEGMENT_TERMINATOR_INVALID,
-                f"segment terminator {terminator!r} after ISA16 is not a usable delimiter",
+                f"segment terminator {terminator!r} after ISA16 is not a usable delimiter"
+                + (" (it is the element separator)" if terminator == element else ""),
                 segment_id="ISA",
                 line=line,
                 index=self.index,
@@ -276,15 +349,54 @@ class Tokenizer:
         return Batch([text[:end]], self.delimiters, self.index, line, isa=elements)
 
     @staticmethod
-    def _lenient_isa_end(text: str, element: str) -> int | None:
-        """Index of the terminator of an ISA that is not fixed width: the character after the
-        one-character ISA16 that follows the 16th element separator."""
+    def _lenient_isa_end(text: str, element: str, *, final: bool) -> tuple[int, bool] | None:
+        """Index of the terminator of an ISA that is not fixed width, and whether ISA16 is
+        missing: the character after the one-character ISA16 that follows the 16th element
+        separator; or, when a one-character ISA15 is followed by a possible terminator and then
+        by the next envelope segment rather than by a 16th separator, that character (ISA16 is
+        missing with its separator). None when the text so far holds no end."""
         position = 0
-        for _ in range(16):
+        for count in range(16):
+            if count == 15:
+                after = position + 2  # past a one-character ISA15
+                if after >= len(text):
+                    return None
+                if text[after - 1] != element and _could_end_segments(text[after], element):
+                    follows = _starts_envelope(text, after + 1, element, final=final)
+                    if follows is None:
+                        return None
+                    if follows:
+                        return after, True
             position = text.find(element, position + 1)
             if position < 0 or position > MAX_SEEK:
                 return None
-        return position + 2
+        return position + 2, False
+
+    @staticmethod
+    def _isa16_is_empty(text: str, end: int, element: str, *, final: bool) -> bool | None:
+        """Whether the character read as ISA16 (at `end - 1`) is in fact the segment terminator,
+        ISA16 being empty: so it is when the supposed terminator (at `end`) is the start of the
+        next envelope segment, or when it is a line break and the next segment (a GS, say) is
+        ended by that character, not by the following line break. None when the text so far
+        cannot tell."""
+        candidate = text[end - 1]
+        if candidate in NEWLINES or not _could_end_segments(candidate, element):
+            return False
+        if text[end] not in NEWLINES:
+            return _starts_envelope(text, end, element, final=final)
+        start = _past_line_breaks(text, end)
+        follows = _starts_envelope(text, start, element, final=final)
+        if not follows:
+            return follows
+        line_end = text.find("\n", start)
+        if line_end < 0:
+            if _undecided(text, MAX_SEEK, final=final):
+                return None
+            line_end = len(text)
+        cut = text.find(candidate, start, line_end)
+        if cut < 0:
+            return False
+        return _segment_follows(text, cut + 1, element, final=final)
 
     def _split_segments(self) -> Batch | None:
         """Cut every complete segment of _pending, up to and including an IEA."""

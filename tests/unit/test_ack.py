@@ -13,9 +13,20 @@ from gateway.x12.ack import (
     build_functional_ack,
     read_functional_ack,
     read_ta1,
+    reply_delimiters,
 )
 from gateway.x12.document import Interchange
-from gateway.x12.model import FileReport
+from gateway.x12.model import (
+    DEFAULT_DELIMITERS,
+    Delimiters,
+    FileReport,
+    GroupReport,
+    InterchangeReport,
+    Issue,
+    Level,
+    TA1Code,
+    TransactionReport,
+)
 from gateway.x12.reader import parse_bytes, read_bytes
 from gateway.x12.schema import load_catalog
 from gateway.x12.serializer import serialize
@@ -216,3 +227,142 @@ def test_reading_a_ta1_back():
     result = read_ta1(documents[0].ta1s[0])
     assert (result.control_number, result.status, result.note_code) == ("000000905", "R", "001")
     assert not result.accepted
+
+
+@pytest.mark.parametrize(
+    "delimiters",
+    [
+        DEFAULT_DELIMITERS,
+        Delimiters("*", ">", "~", "^"),
+        Delimiters("|", "^", "!"),
+        Delimiters("\x1d", "@", "\x1c"),
+        Delimiters("*", ":", "\n"),
+        Delimiters("*", ">", "\r"),
+    ],
+)
+def test_single_distinct_punctuation_delimiters_are_usable(delimiters):
+    assert delimiters.usable()
+
+
+@pytest.mark.parametrize(
+    "delimiters",
+    [
+        Delimiters("*", ">", "*"),  # terminator repeats the element separator
+        Delimiters("*", "", "~"),  # no component separator (empty ISA16)
+        Delimiters("*", "~", "~"),  # component separator repeats the terminator
+        Delimiters("*", "*", "~"),
+        Delimiters("*", ">", "X"),  # alphanumeric
+        Delimiters("*", "7", "~"),
+        Delimiters("*", ">", " "),  # space
+        Delimiters("*", ">", "~", ">"),  # repetition repeats another delimiter
+        Delimiters("*", ">", "~", "*"),
+        Delimiters("*", ">", "~", "~"),
+        Delimiters("*", ">>", "~"),  # not one character
+        Delimiters("*", "\n", "~"),  # a line break only ends segments
+        Delimiters("*", ">", "~", "\n"),
+        Delimiters("*", ">", "\u20ac"),  # not one byte
+    ],
+)
+def test_clashing_or_unwritable_delimiters_are_not_usable(delimiters):
+    assert not delimiters.usable()
+
+
+def test_an_answer_keeps_usable_partner_delimiters_and_replaces_the_others():
+    odd = Delimiters("|", "^", "!")
+    assert reply_delimiters(InterchangeReport("000000001", delimiters=odd)) == odd
+    broken = InterchangeReport("000000001", delimiters=Delimiters("*", ">", "*"))
+    assert reply_delimiters(broken) == DEFAULT_DELIMITERS
+
+
+def rejected_report(**values: object) -> InterchangeReport:
+    issue = Issue(Level.INTERCHANGE, TA1Code.SEGMENT_TERMINATOR_INVALID, "terminator repeats '*'")
+    report = InterchangeReport(**values)  # type: ignore[arg-type]
+    report.issues.append(issue)
+    return report
+
+
+def test_a_ta1_to_broken_delimiters_is_written_with_the_default_ones():
+    report = rejected_report(
+        control_number="000000905",
+        sender_qualifier="ZZ",
+        sender_id="BUYERCO",
+        receiver_qualifier="ZZ",
+        receiver_id="SELLERCO",
+        date="261121",
+        time="1200",
+        control_version="00401",
+        delimiters=Delimiters("*", ">", "*"),
+    )
+    (ta1,) = build_acknowledgements(report, CountingControlNumbers(77, 88), STAMP)
+    assert ta1.delimiters == DEFAULT_DELIMITERS
+    lines = segments_text(ta1)
+    assert lines[0].startswith("ISA*00*          *00*          *ZZ*SELLERCO       *ZZ*BUYERCO ")
+    assert lines[0].endswith("*U*00401*000000077*0*P*>~")
+    assert lines[1] == "TA1*000000905*261121*1200*R*004~"
+
+
+def test_values_copied_into_a_ta1_are_made_safe():
+    """Ids, qualifiers, date, time, control numbers and versions that cannot be written in the
+    answer as they came are replaced, never passed on to make the serializer fail."""
+    report = rejected_report(
+        control_number="12>45",
+        sender_qualifier="Z~",
+        sender_id="BUY*ER",
+        receiver_qualifier="ZZZ",
+        receiver_id="A-RECEIVER-ID-LONGER-THAN-15",
+        date="26>121",
+        time="12~0",
+        control_version="0050",
+        usage="*",
+        delimiters=Delimiters("*", ">", "~"),
+    )
+    (ta1,) = build_acknowledgements(report, CountingControlNumbers(77, 88), STAMP)
+    content = serialize(ta1)
+    documents, back = parse_bytes(content, catalog=load_catalog())
+    assert back.accepted, [i.describe() for i in back.all_issues()]
+    (interchange,) = back.interchanges
+    assert (interchange.sender_qualifier, interchange.sender_id) == ("ZZ", "UNKNOWN")
+    assert (interchange.receiver_qualifier, interchange.receiver_id) == ("ZZ", "UNKNOWN")
+    assert (interchange.control_version, interchange.usage) == ("00401", "P")
+    result = read_ta1(documents[0].ta1s[0])
+    # TA102 / TA103 fall back to the moment of the answer when the partner's cannot be read
+    assert (result.control_number, result.date, result.time) == ("000000000", "261121", "1300")
+    assert (result.status, result.note_code) == ("R", "004")
+
+
+def test_values_copied_into_a_997_are_made_safe():
+    transaction = TransactionReport("8>0", "00>1", implementation_reference="005010X>")
+    transaction.issues.append(Issue(Level.TRANSACTION, "6", "ST01 is not a set identifier"))
+    group = GroupReport("P>", "9>5", "004010", transactions=[transaction])
+    report = InterchangeReport(
+        "000000905", sender_id="BUYERCO", receiver_id="SELLERCO", groups=[group]
+    )
+    (acknowledgement,) = build_acknowledgements(report, CountingControlNumbers(77, 88), STAMP)
+    lines = segments_text(acknowledgement)
+    assert lines[3:7] == ["AK1*ZZ*0~", "AK2*000*0000~", "AK5*R*6~", "AK9*R*1*1*0~"]
+    assert read_bytes(serialize(acknowledgement), catalog=load_catalog()).accepted
+
+
+def test_a_set_control_number_holding_the_component_separator_is_not_copied():
+    data = interchange_text().replace(b"ST*850*0001~", b"ST*850*00>1~")
+    data = data.replace(b"SE*5*0001~", b"SE*5*00>1~")
+    lines = segments_text(ack_for(data))
+    assert "AK2*850*0000~" in lines
+
+
+def test_a_segment_id_with_letters_beyond_ascii_is_not_copied_into_ak3():
+    body = purchase_order_body()
+    body.insert(1, "\xffLX*1")  # 'ÿ'.upper() is not a latin-1 character
+    lines = segments_text(ack_for(interchange_text([body])))
+    assert "AK3*LX*3**1~" in lines
+
+
+def test_an_unreadable_control_version_is_answered_in_00401_without_repetitions():
+    report = rejected_report(
+        control_number="000000905",
+        control_version="005E1",
+        delimiters=Delimiters("*", ">", "~", "^"),
+    )
+    (ta1,) = build_acknowledgements(report, CountingControlNumbers(77, 88), STAMP)
+    assert ta1.delimiters == DEFAULT_DELIMITERS
+    assert segments_text(ta1)[0].endswith("*U*00401*000000077*0*P*>~")

@@ -161,3 +161,45 @@ def test_mixed_layout_keeps_line_numbers():
     assert found[2] == ("ST", 3, 3)
     assert found[3] == ("BEG", 3, 4)
     assert found[4] == ("SE", 4, 5)
+
+
+def test_a_terminator_equal_to_the_element_separator_is_reported():
+    data = simple_interchange(newline="").replace(b"*P*>~", b"*P*>*", 1)
+    _, tokenizer = tokenize(data)
+    assert tokenizer.issues[0].code == TA1Code.SEGMENT_TERMINATOR_INVALID
+    assert "element separator" in tokenizer.issues[0].message
+
+
+def test_an_empty_isa16_leaves_the_terminator_beside_it():
+    for newline in ("", "\n", "\r\n"):
+        data = simple_interchange(sub="", newline=newline)
+        for chunk in (1, 3, 104, 105, 106, 1 << 16):
+            segments, tokenizer = tokenize(data, chunk)
+            assert [s[0] for s in segments] == ["ISA", "GS", "ST", "BEG", "SE", "GE", "IEA"]
+            assert len(segments[0]) == 17 and segments[0][16] == ""
+            assert tokenizer.delimiters is not None
+            assert (tokenizer.delimiters.sub_element, tokenizer.delimiters.segment) == ("", "~")
+            assert not tokenizer.isa_widths_ok and not tokenizer.issues
+
+
+def test_a_missing_isa16_and_its_separator_leave_the_terminator_after_isa15():
+    data = simple_interchange().replace(b"*P*>~", b"*P~", 1)
+    segments, tokenizer = tokenize(data)
+    assert [s[0] for s in segments][-1] == "IEA"
+    assert segments[0][15:] == ["P", ""]
+    assert tokenizer.delimiters is not None and tokenizer.delimiters.segment == "~"
+
+
+def test_a_component_separator_before_a_newline_terminator_stays_one():
+    data = simple_interchange(sub="~", terminator="\n", newline="")
+    segments, tokenizer = tokenize(data)
+    assert tokenizer.delimiters is not None
+    assert (tokenizer.delimiters.sub_element, tokenizer.delimiters.segment) == ("~", "\n")
+    assert segments[1][0] == "GS" and not tokenizer.issues
+
+
+def test_a_fixed_width_isa_is_read_by_position():
+    data = simple_interchange().replace(b"*U*00401*", b"***00501*", 1)
+    segments, _ = tokenize(data)
+    assert len(segments[0]) == 17
+    assert segments[0][11:13] == ["*", "00501"]

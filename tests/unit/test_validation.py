@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gateway.x12.model import FileReport, Issue, Level
@@ -347,3 +349,23 @@ def test_parse_keeps_documents_with_structured_values():
     assert ref.elements[3] == ("VN", "12345")
     assert transaction.segments[0].id == "BEG"
     assert transaction.segments[-1].id == "CTT"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (b"*261103*0915*", b"*26110\xb2*0915*", "TA105:014"),  # a superscript two in ISA09
+        (b"SE*", b"SE*\xb2", "AK502:4"),
+        (b"GE*1*", b"GE*\xb9*", "AK905:5"),
+        (b"IEA*1*", b"IEA*\xb3*", "TA105:021"),
+    ],
+)
+def test_digit_signs_that_are_not_ascii_digits_are_faults_not_crashes(
+    old: bytes, new: bytes, expected: str
+):
+    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    report = read_bytes(good.replace(old, new, 1))
+    assert not report.accepted
+    assert any(i.describe().startswith(expected) for i in report.all_issues()), [
+        i.describe() for i in report.all_issues()
+    ]

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run test lint typecheck imports crosscheck-readers services benchmark clean
+.PHONY: run test lint typecheck imports crosscheck-readers services benchmark fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -82,6 +82,16 @@ test: $(STAMP) crosscheck-readers services lint typecheck imports
 
 benchmark: $(STAMP) crosscheck-readers
 	$(PY) benchmarks/bench_codec.py
+
+# Coverage-guided fuzzing (atheris) of the codec and of the whole inbound path, for longer than
+# `make test` does: FUZZ_SECONDS per target, the corpus kept in .build/fuzz/ between runs, a
+# crashing input left in .build/fuzz/ as crash-*.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	@for target in codec ingest; do mkdir -p .build/fuzz/$$target; \
+		(cd .build/fuzz && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m tests.fuzz $$target \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048 \
+			-print_final_stats=1 $$target) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .build .mypy_cache .pytest_cache .ruff_cache

@@ -27,6 +27,7 @@ from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment,
 from gateway.x12.elements import valid_date, valid_time
 from gateway.x12.model import (
     DEFAULT_DELIMITERS,
+    MIN_CONTROL_VERSION,
     AckStatus,
     Delimiters,
     GroupReport,
@@ -37,11 +38,12 @@ from gateway.x12.model import (
     TransactionCode,
     TransactionReport,
 )
-from gateway.x12.schema import family_name, is_digits
+from gateway.x12.schema import dates_are_short, family_name, is_digits
 
 MAX_AK4_PER_AK3 = 99
 MAX_CODES = 5  # AK502..AK506, AK905..AK909
 DEFAULT_CONTROL_VERSION = "00401"
+DEFAULT_GROUP_VERSION = "004010"  # GS08 of an answer to a group whose version is not read
 FALLBACK_QUALIFIER = "ZZ"  # mutually defined
 FALLBACK_ID = "UNKNOWN"
 
@@ -126,11 +128,21 @@ def _safe(value: str, delimiters: Delimiters, limit: int = 99) -> str:
     return value[:limit]
 
 
-def _copied(value: str, delimiters: Delimiters, fallback: str, width: int = 99) -> str:
+def _copied(
+    value: str,
+    delimiters: Delimiters,
+    fallback: str,
+    width: int = 99,
+    *,
+    least: int = 1,
+    digits: bool = False,
+) -> str:
     """A value of the partner's copied into the answer: as it came when it can be written there
-    whole (printable ASCII, none of the answer's delimiters, 1 to `width` characters), else
-    `fallback`."""
-    if not value or len(value) > width or _safe(value, delimiters) != value:
+    whole and fits the element it goes in (printable ASCII, none of the answer's delimiters,
+    `least` to `width` characters, only digits for a numeric one), else `fallback`."""
+    if not least <= len(value) <= width or _safe(value, delimiters) != value:
+        return fallback
+    if digits and not is_digits(value):
         return fallback
     return value
 
@@ -163,10 +175,10 @@ def _transaction_loop(
     delimiters: Delimiters,
 ) -> list[Segment]:
     header: list[Element] = [
-        _copied(transaction.set_id[:3], delimiters, "000"),
-        _copied(transaction.control_number, delimiters, "0000"),
+        _copied(transaction.set_id, delimiters, "000", 3, least=3, digits=True),  # AK201 ID 3
+        _copied(transaction.control_number, delimiters, "0000", 9, least=4),  # AK202 AN 4-9
     ]
-    reference = _copied(transaction.implementation_reference, delimiters, "")
+    reference = _copied(transaction.implementation_reference, delimiters, "", 35)  # AK203
     if with_versions and reference:
         header.append(reference)
     segments = [Segment("AK2", header)]
@@ -244,11 +256,11 @@ def build_functional_ack(
         )
     with_versions = family == "005010"
     header: list[Element] = [
-        _copied(group.functional_id[:2], delimiters, "ZZ"),
-        _copied(group.control_number, delimiters, "0"),
+        _copied(group.functional_id, delimiters, "ZZ", 2, least=2),  # AK101 ID 2
+        _copied(group.control_number, delimiters, "0", 9, digits=True),  # AK102 N0 1-9
     ]
     if with_versions:
-        header.append(_copied(group.version, delimiters, ""))
+        header.append(_copied(group.version, delimiters, "", 12))  # AK103 AN 1-12
     segments = [Segment("AK1", header)]
     for transaction in group.transactions:
         segments.extend(
@@ -282,7 +294,7 @@ def _reply_envelope(report: InterchangeReport, control: int, stamp: Stamp) -> In
     can be written (`reply_delimiters`) and its ids when they fit the fixed-width ISA."""
     delimiters = reply_delimiters(report)
     version = report.control_version
-    if len(version) != 5 or not is_digits(version):
+    if len(version) != 5 or not is_digits(version) or version < MIN_CONTROL_VERSION:
         version = DEFAULT_CONTROL_VERSION
     if delimiters.repetition is None and version >= "00501":
         version = DEFAULT_CONTROL_VERSION
@@ -336,6 +348,8 @@ def build_acknowledgements(
     for group in acknowledged:
         by_version.setdefault(group.version, []).append(group)
     for version, groups in by_version.items():
+        written = version if family_name(version) else DEFAULT_GROUP_VERSION
+        written = _copied(written, interchange.delimiters, DEFAULT_GROUP_VERSION, 12)
         chosen = ack_format
         if chosen is AckFormat.IA999 and family_name(version) != "005010":
             chosen = AckFormat.FA997
@@ -354,10 +368,10 @@ def build_acknowledgements(
                 receiver=_copied(
                     groups[0].sender, interchange.delimiters, interchange.receiver_id, 15
                 ),
-                date=stamp.date,
+                date=stamp.date[2:] if dates_are_short(written) else stamp.date,
                 time=stamp.time,
                 control_number=str(numbers.next_group()),
-                version=_copied(version, interchange.delimiters, "004010"),
+                version=written,
                 transactions=transactions,
             )
         )

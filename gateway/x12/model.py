@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+MIN_CONTROL_VERSION = "00300"
+"""The oldest interchange control version (ISA12) read and written."""
+
 
 @dataclass(frozen=True, slots=True)
 class Delimiters:

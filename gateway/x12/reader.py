@@ -32,6 +32,7 @@ from gateway.x12.document import (
 )
 from gateway.x12.elements import SegmentChecker, valid_date, valid_time
 from gateway.x12.model import (
+    MIN_CONTROL_VERSION,
     Delimiters,
     FileReport,
     GroupCode,
@@ -69,7 +70,6 @@ ENVELOPE_TAGS = (*sorted(SET_BREAKING_IDS), "SE")
 ENVELOPE_TAG_SET = frozenset(ENVELOPE_TAGS)
 AUTHORIZATION_QUALIFIERS = frozenset({"00", "01", "02", "03", "04", "05", "06"})
 SECURITY_QUALIFIERS = frozenset({"00", "01"})
-MIN_CONTROL_VERSION = "00300"
 
 
 def _envelope_offsets(raws: list[str], separator: str) -> list[int]:

@@ -14,7 +14,7 @@ from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
 from gateway.service.ingest import Ingestor
 from gateway.x12.ack import AckFormat, CountingControlNumbers, Stamp, build_acknowledgements
-from gateway.x12.reader import parse_bytes, read_chunks
+from gateway.x12.reader import parse_bytes, read_bytes, read_chunks
 from gateway.x12.schema import load_catalog
 from gateway.x12.serializer import serialize
 from gateway.x12.tree import build_tree
@@ -50,7 +50,8 @@ def codec(data: bytes) -> None:
                 assert ack_format is AckFormat.IA999
                 continue
             for answer in answers:
-                serialize(answer)
+                written = read_bytes(serialize(answer), catalog=CATALOG)
+                assert written.accepted, (written.first_issue() or "no interchange").describe()
     documents, _ = parse_bytes(data, catalog=CATALOG)
     for document in documents:
         for group in document.groups:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gateway.errors import ConfigurationError
@@ -366,3 +368,32 @@ def test_an_unreadable_control_version_is_answered_in_00401_without_repetitions(
     (ta1,) = build_acknowledgements(report, CountingControlNumbers(77, 88), STAMP)
     assert ta1.delimiters == DEFAULT_DELIMITERS
     assert segments_text(ta1)[0].endswith("*U*00401*000000077*0*P*>~")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"*U*00401*", b"*U*00014*"),  # an ISA12 older than any we read
+        (b"ST*850*0001~", b"ST*850*00000000001~"),  # an ST02 too long for AK202
+        (b"*5101*X*004010~", b"*5101*X*003040~"),  # a 003040 group: GS04 is YYMMDD there
+        (b"*5101*X*004010~", b"*5101*X*002001~"),  # a version we do not read
+        (b"GS*PO*", b"GS*P*"),  # a GS01 too short for AK101
+        (b"*0915*5101*X*", b"*0915*51A1*X*"),  # a GS06 that is not a number, for AK102
+    ],
+)
+def test_every_answer_reads_back_valid_through_our_own_reader(old: bytes, new: bytes):
+    """The answers to a partner's faulty file are files we write: they must be valid X12."""
+    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    report = read_bytes(good.replace(old, new, 1))
+    (interchange,) = report.interchanges
+    for ack_format in (AckFormat.FA997, AckFormat.IA999):
+        try:
+            answers = build_acknowledgements(
+                interchange, CountingControlNumbers(), Stamp("20261207", "1200"),
+                ack_format=ack_format, ta1="always",
+            )  # fmt: skip
+        except ConfigurationError:
+            continue
+        for answer in answers:
+            written = read_bytes(serialize(answer))
+            assert written.accepted, written.first_issue()

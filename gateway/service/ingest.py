@@ -599,7 +599,9 @@ class Ingestor:
         stamp = Stamp(now.strftime("%Y%m%d"), now.strftime("%H%M"))
         profile = self.directory.get((report.sender_qualifier, report.sender_id))
         ack_format, ta1_policy, functional = self.ack_format, "requested", True
+        group_ids = None
         if profile is not None:
+            group_ids = (profile.us.gs_id, profile.identity.gs_id)
             policy = profile.acknowledgements
             functional = policy.send != "none"
             ack_format = AckFormat.IA999 if policy.send == "999" else AckFormat.FA997
@@ -607,7 +609,13 @@ class Ingestor:
         if ta1 is not None:
             ta1_policy = ta1
         for interchange in build_acknowledgements(
-            report, numbers, stamp, ack_format=ack_format, ta1=ta1_policy, functional=functional
+            report,
+            numbers,
+            stamp,
+            ack_format=ack_format,
+            ta1=ta1_policy,
+            functional=functional,
+            group_ids=group_ids,
         ):
             content = serialize(interchange)
             kinds = sorted({t.set_id for g in interchange.groups for t in g.transactions})

@@ -322,6 +322,7 @@ def build_acknowledgements(
     ack_format: AckFormat = AckFormat.FA997,
     ta1: str = "requested",
     functional: bool = True,
+    group_ids: tuple[str, str] | None = None,
 ) -> list[Interchange]:
     """The acknowledgement interchanges owed for one inbound interchange: a TA1 interchange when
     asked for or when the interchange is bad (`ta1` "requested"; "always" sends one for every
@@ -330,7 +331,9 @@ def build_acknowledgements(
     False: a partner that takes no functional acknowledgements).
 
     The TA1 travels in an interchange of its own, so the functional acknowledgements can be read
-    by translators that take no segment outside a functional group."""
+    by translators that take no segment outside a functional group. `group_ids` (our GS02, their
+    GS03, from the partner's profile) address the acknowledgement groups; without them the ids
+    of the group answered are swapped (which may be an id the partner wrongly addressed)."""
     found: list[Interchange] = []
     if ta1 == "always" or (ta1 == "requested" and wants_ta1(report)):
         interchange = _reply_envelope(report, numbers.next_interchange(), stamp)
@@ -363,10 +366,18 @@ def build_acknowledgements(
             FunctionalGroup(
                 functional_id="FA",
                 sender=_copied(
-                    groups[0].receiver, interchange.delimiters, interchange.sender_id, 15
+                    group_ids[0] if group_ids else groups[0].receiver,
+                    interchange.delimiters,
+                    interchange.sender_id,
+                    15,
+                    least=2,
                 ),
                 receiver=_copied(
-                    groups[0].sender, interchange.delimiters, interchange.receiver_id, 15
+                    group_ids[1] if group_ids else groups[0].sender,
+                    interchange.delimiters,
+                    interchange.receiver_id,
+                    15,
+                    least=2,
                 ),
                 date=stamp.date[2:] if dates_are_short(written) else stamp.date,
                 time=stamp.time,

@@ -149,3 +149,12 @@ def test_a_replay_of_the_file_never_applies_its_refused_group(gateway: Gateway):
     assert [s.set_id for s in again.sets] == ["850"]  # the refused set of group 5101 alone
     with gateway.uow_factory() as uow:
         assert uow.orders.find("HV4500871299") == []
+
+
+def test_the_997_refusing_a_misaddressed_group_comes_from_our_gs_id_to_the_partners(
+    gateway: Gateway,
+):
+    take(gateway, with_group(receiver="SOMEONEELSE"))
+    answer = sent_back(gateway)
+    assert b"GS*FA*CEDARRIDGEOUT*079845213*" in answer  # never as SOMEONEELSE
+    assert b"SOMEONEELSE" not in answer

@@ -87,6 +87,13 @@ benchmark: $(STAMP) crosscheck-readers
 # `make test` does: FUZZ_SECONDS per target, the corpus kept in .build/fuzz/ between runs, a
 # crashing input left in .build/fuzz/ as crash-*.
 FUZZ_SECONDS ?= 600
+# The soak run: a day's traffic for three buyers compressed into SOAK_MINUTES, a daemon killed
+# (-9) and its SFTP and SMTP servers taken down at random, compared with an undisturbed run.
+SOAK_MINUTES ?= 5
+SOAK_SEED ?= 1
+soak: $(STAMP) services
+	$(PY) -m tests.soak --minutes $(SOAK_MINUTES) --seed $(SOAK_SEED) --json .build/soak.json
+
 fuzz: $(STAMP)
 	@for target in codec ingest; do mkdir -p .build/fuzz/$$target; \
 		(cd .build/fuzz && PYTHONPATH=$(CURDIR) $(CURDIR)/$(PY) -m tests.fuzz $$target \

@@ -268,13 +268,23 @@ class SmtpServer:
             if loop is not None:
                 loop.call_soon_threadsafe(resume.set)
 
-    def reset(self) -> None:
-        """Forget the messages received and every failure asked for."""
+    def accept_recipient(self, address: str) -> None:
+        """Take back `refuse_recipient(address)`: RCPT TO `address` is accepted again."""
         with self._lock:
-            self._messages.clear()
+            self._refused.pop(address.lower(), None)
+
+    def forgive(self) -> None:
+        """Forget every failure asked for and not given yet (the messages received stay)."""
+        with self._lock:
             for queued in self._failures.values():
                 queued.clear()
             self._refused.clear()
+
+    def reset(self) -> None:
+        """Forget the messages received and every failure asked for."""
+        self.forgive()
+        with self._lock:
+            self._messages.clear()
 
     # -- up and down -----------------------------------------------------------------------
 

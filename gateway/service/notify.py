@@ -497,15 +497,27 @@ class Mailer:
             self._settle(entry, "queued", error=str(exc), next_attempt_at=later)
             return MailDelivery(entry.id, "retry", email.recipients, str(exc), attempts)
         self.checkpoint("mail-sent")
-        payload = {**entry.payload, "sent_at": self.clock().isoformat()}
-        error = None
-        if refused:
-            payload["refused"] = dict(refused)
-            error = "; ".join(f"{address}: {answer}" for address, answer in sorted(refused.items()))
-        self._settle(entry, "sent", error=error, payload=payload)
-        if refused:
-            self._tell_operators(entry, email, f"refused for some recipients: {error}")
-        return MailDelivery(entry.id, "sent", email.recipients, error or "", attempts)
+        # a recipient refused for now (4xx) is owed the email: it alone is tried again later
+        owed = {a: answer for a, answer in refused.items() if answer.startswith("4")}
+        for_good = {a: answer for a, answer in refused.items() if a not in owed}
+        payload = dict(entry.payload)
+        delivered = [r for r in email.recipients if r not in refused]
+        payload["delivered_to"] = [*_listed(payload.get("delivered_to")), *delivered]
+        if for_good:
+            payload["refused"] = {**_mapping(payload.get("refused")), **for_good}
+        error = "; ".join(f"{address}: {answer}" for address, answer in sorted(refused.items()))
+        if owed:
+            payload["recipients"] = [r for r in email.recipients if r in owed]
+            retry_at = self.clock() + backoff(attempts)
+            self._settle(entry, "queued", error=error, next_attempt_at=retry_at, payload=payload)
+        else:
+            payload["sent_at"] = self.clock().isoformat()
+            self._settle(entry, "sent", error=error or None, payload=payload)
+        if for_good:
+            shown = "; ".join(f"{a}: {answer}" for a, answer in sorted(for_good.items()))
+            self._tell_operators(entry, email, f"refused for some recipients: {shown}")
+        status = "retry" if owed else "sent"
+        return MailDelivery(entry.id, status, email.recipients, error, attempts)
 
     def _settle(
         self,
@@ -673,3 +685,13 @@ def _email_entry(uow: UnitOfWork, outbox_id: int) -> OutboxEntry:
     if entry is None or entry.kind != KIND:
         raise MailActionRefused("email-exists", f"no email {outbox_id}")
     return entry
+
+
+def _listed(value: object) -> list[str]:
+    """A stored JSON list of addresses ([] when absent)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _mapping(value: object) -> dict[str, str]:
+    """A stored JSON object of address -> answer ({} when absent)."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -494,6 +494,32 @@ def test_a_temporary_refusal_is_retried_with_backoff(
     assert len(smtp_server.wait_for(1)) == 1
 
 
+def test_a_recipient_refused_for_now_gets_the_email_later_and_only_it(
+    wire: Callable[..., Gateway], smtp_server: SmtpServer
+):
+    """Found by the soak run: a 4xx to one recipient of two (RCPT TO) left that recipient
+    without the email for good, the email marked sent."""
+    gateway = wire()
+    clock = Clock()
+    gateway.mailer.clock = clock
+    smtp_server.fail("451 4.2.1 mailbox busy, try again later", times=1, at="RCPT")
+    drop(gateway, "850_004010_good.x12", "860_004010_good_change.x12")
+    gateway.runner().run_once()
+    (entry,) = emails(gateway)
+    assert entry.status == "queued" and "451 4.2.1" in (entry.last_error or "")
+    (first,) = smtp_server.wait_for(1)
+    assert first.rcpt_tos == ORDER_DESK[1:]  # the first recipient was told to come back later
+    assert entry.next_attempt_at is not None
+    clock.now = entry.next_attempt_at.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=1)
+    (delivery,) = gateway.mailer.drain()
+    assert delivery.status == "sent"
+    second = smtp_server.wait_for(2)[1]
+    assert second.rcpt_tos == ORDER_DESK[:1]  # only the one still owed the email
+    assert second.message["Message-ID"] == first.message["Message-ID"]
+    (entry,) = emails(gateway)
+    assert entry.status == "sent" and sorted(entry.payload["delivered_to"]) == sorted(ORDER_DESK)
+
+
 def test_a_bad_address_fails_the_email_and_tells_the_operators(
     wire: Callable[..., Gateway], smtp_server: SmtpServer
 ):

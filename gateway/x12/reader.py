@@ -33,6 +33,7 @@ from gateway.x12.document import (
 from gateway.x12.elements import SegmentChecker, valid_date, valid_time
 from gateway.x12.model import (
     MIN_CONTROL_VERSION,
+    TOLERANCES,
     Delimiters,
     FileReport,
     GroupCode,
@@ -42,8 +43,10 @@ from gateway.x12.model import (
     Level,
     SegmentCode,
     TA1Code,
+    Tolerance,
     TransactionCode,
     TransactionReport,
+    tolerate,
 )
 from gateway.x12.schema import (
     Catalog,
@@ -57,6 +60,27 @@ from gateway.x12.structure import LoopTable, Placement, StructureMachine, struct
 from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, NEWLINES, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
+PADDED_ISA_ELEMENTS = (2, 4, 6, 8)
+"""ISA elements whose trailing spaces are padding only (the ids and the authorization and
+security information), which a partner may leave short or pad otherwise."""
+NBSP_PADDING = ("\xc2\xa0", "\xa0")  # a non-breaking space in UTF-8, then in latin-1
+
+
+def _without_nbsp_padding(value: str) -> str:
+    """`value` without its trailing padding when that padding holds non-breaking spaces
+    (`value` itself when it holds none)."""
+    kept = value
+    while True:
+        trimmed = kept.rstrip(" ")
+        for nbsp in NBSP_PADDING:
+            if trimmed.endswith(nbsp):
+                kept = trimmed[: -len(nbsp)]
+                break
+        else:
+            break
+    return value if kept == value else kept.rstrip(" ")
+
+
 LARGE_SET_SEGMENTS = 20_000
 """Past this many segments a set leaves the fast mode (which keeps every segment, to replay a
 set that fails) for the segment-by-segment checks, which keep nothing per segment: the memory
@@ -130,6 +154,7 @@ class Reader:
         remember: bool = True,
         on_set: Callable[[Interchange, FunctionalGroup, TransactionSet], None] | None = None,
         select: Callable[[Interchange, FunctionalGroup, str], bool] | None = None,
+        strict: bool = False,
     ):
         self.catalog = catalog or load_catalog()
         self.keep_documents = keep_documents or on_set is not None
@@ -139,7 +164,9 @@ class Reader:
         self.remember = remember
         self.report = FileReport()
         self.documents: list[Interchange] = []
-        self._tokenizer = Tokenizer()
+        self.strict = strict
+        self._tokenizer = Tokenizer(strict=strict)
+        self._held_tolerated: list[Tolerance] = []
         self._interchange: InterchangeReport | None = None
         self._document: Interchange | None = None
         self._group: GroupReport | None = None
@@ -164,6 +191,7 @@ class Reader:
     def close(self) -> FileReport:
         """End of input: close whatever is open and return the report."""
         self._consume(self._tokenizer.close())
+        self._collect_tolerated(final=True)
         if self._interchange is not None:
             self._interchange_issue(
                 TA1Code.PREMATURE_END_OF_FILE,
@@ -184,7 +212,9 @@ class Reader:
             self._offset = 0
             if batch.isa is not None:
                 self._envelope_segment("ISA", batch.isa)
+                self._collect_tolerated()
                 continue
+            self._collect_tolerated()
             separator = batch.delimiters.element
             raws = batch.raws
             count = len(raws)
@@ -400,6 +430,32 @@ class Reader:
             )
         )
 
+    def _collect_tolerated(self, *, final: bool = False) -> None:
+        """Give the deviations the tokenizer read as meant to the interchange they belong to: the
+        one open, else the next one to open (padding before an ISA), else, at the end, the last
+        one (padding after the last IEA) or the file."""
+        found = self._tokenizer.tolerated
+        if found:
+            self._held_tolerated.extend(found)
+            found.clear()
+        if not self._held_tolerated:
+            return
+        target = self._interchange.tolerated if self._interchange is not None else None
+        if target is None and final:
+            interchanges = self.report.interchanges
+            target = interchanges[-1].tolerated if interchanges else self.report.tolerated
+        if target is None:
+            return
+        for tolerance in self._held_tolerated:
+            tolerate(target, tolerance)
+        self._held_tolerated = []
+
+    def _tolerate(self, name: str, message: str = "") -> None:
+        """Note a deviation of the segment being read, read as meant."""
+        assert self._interchange is not None
+        text = message or TOLERANCES[name][1]
+        tolerate(self._interchange.tolerated, Tolerance(name, text, self.line, self.index))
+
     # -- envelope ----------------------------------------------------------------------------
     def _envelope_segment(self, tag: str, elements: list[str]) -> None:
         if tag == "ISA":
@@ -445,6 +501,15 @@ class Reader:
             )
             self._end_interchange()
         delimiters = self._tokenizer.delimiters or Delimiters()
+        nbsp = False
+        if not self.strict and len(elements) == 17:
+            elements = list(elements)
+            for position in PADDED_ISA_ELEMENTS:
+                value = elements[position]
+                kept = _without_nbsp_padding(value)
+                if kept != value:
+                    nbsp = True
+                    elements[position] = kept.ljust(ISA_WIDTHS[position - 1])
         values = elements + [""] * (17 - len(elements))
         header = Interchange(
             sender_qualifier=values[5],
@@ -486,6 +551,8 @@ class Reader:
             if issue.segment_index == index and issue.segment_id == "ISA":
                 report.issues.append(issue)
         self._tokenizer.issues = [i for i in self._tokenizer.issues if i not in report.issues]
+        if nbsp:
+            self._tolerate("isa-padded-with-nbsp")
         self._check_isa(elements, report)
         if self.keep_documents:
             self._document = header
@@ -517,6 +584,17 @@ class Reader:
         if not self._tokenizer.isa_widths_ok:
             for position, width in enumerate(ISA_WIDTHS[:15], start=1):  # ISA16 is checked below
                 if len(elements[position]) != width:
+                    if (
+                        not self.strict
+                        and position in PADDED_ISA_ELEMENTS
+                        and len(elements[position].rstrip()) <= width
+                    ):
+                        self._tolerate(
+                            "isa-fields-not-padded",
+                            f"ISA{position:02d} is {len(elements[position])} characters long, not"
+                            f" {width}: read as {elements[position].rstrip()!r}",
+                        )
+                        continue
                     fault(
                         position,
                         f"ISA{position:02d} is {len(elements[position])} characters long; the ISA "
@@ -539,7 +617,14 @@ class Reader:
         if not valid_time(values[10]) or len(values[10]) != 4:
             fault(10, f"ISA10 {values[10]!r} is not an HHMM time")
         version = values[12]
-        if len(version) != 5 or not is_digits(version):
+        known = len(version) == 5 and is_digits(version) and version >= MIN_CONTROL_VERSION
+        if not known and not self.strict:
+            self._tolerate(
+                "isa12-unknown-version",
+                f"ISA12 {version!r} is not a control version the gateway reads: the groups are"
+                " read by the version their GS08 names",
+            )
+        elif len(version) != 5 or not is_digits(version):
             fault(12, f"ISA12 {version!r} is not a control version number")
         elif version < MIN_CONTROL_VERSION:
             fault(
@@ -547,8 +632,14 @@ class Reader:
                 f"ISA12 control version {version} is not supported (00300 and later are)",
                 TA1Code.VERSION_NOT_SUPPORTED,
             )
-        elif version < "00402" and values[11] != "U":
-            fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
+        if (not known or version < "00501") and values[11] != "U":
+            if self.strict and known and version < "00402":
+                fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
+            elif not self.strict:
+                self._tolerate(
+                    "isa11-not-u",
+                    f"ISA11 {values[11]!r} in control version {version}: read as U",
+                )
         if len(values[13]) != 9 or not is_digits(values[13]):
             fault(13, f"ISA13 {values[13]!r} is not a 9-digit control number")
         if values[14] not in ("0", "1"):
@@ -1023,9 +1114,12 @@ def read_bytes(data: bytes, *, catalog: Catalog | None = None) -> FileReport:
     return reader.close()
 
 
-def read_chunks(chunks: Iterable[bytes], *, catalog: Catalog | None = None) -> FileReport:
-    """Validate a stream of chunks (a file read piece by piece)."""
-    reader = Reader(catalog)
+def read_chunks(
+    chunks: Iterable[bytes], *, catalog: Catalog | None = None, strict: bool = False
+) -> FileReport:
+    """Validate a stream of chunks (a file read piece by piece); `strict`: no deviation from
+    the standard read as meant."""
+    reader = Reader(catalog, strict=strict)
     for chunk in chunks:
         reader.feed(chunk)
     return reader.close()

@@ -462,7 +462,7 @@ class Reader:
             self._start_interchange(elements)
         elif self._interchange is None:
             self._interchange_issue(
-                TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!r} outside an interchange", tag
+                TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!a} outside an interchange", tag
             )
         elif tag == "IEA":
             self._end_interchange(elements)
@@ -577,8 +577,8 @@ class Reader:
             position = holding[0]
             fault(
                 position,
-                f"ISA{position:02d} {elements[position]!r} holds the element separator "
-                f"{separator!r}",
+                f"ISA{position:02d} {elements[position]!a} holds the element separator "
+                f"{separator!a}",
             )
             return
         if not self._tokenizer.isa_widths_ok:
@@ -592,7 +592,7 @@ class Reader:
                         self._tolerate(
                             "isa-fields-not-padded",
                             f"ISA{position:02d} is {len(elements[position])} characters long, not"
-                            f" {width}: read as {elements[position].rstrip()!r}",
+                            f" {width}: read as {elements[position].rstrip()!a}",
                         )
                         continue
                     fault(
@@ -603,29 +603,29 @@ class Reader:
                     return
         values = elements
         if values[1] not in AUTHORIZATION_QUALIFIERS:
-            fault(1, f"ISA01 {values[1]!r} is not an authorization qualifier")
+            fault(1, f"ISA01 {values[1]!a} is not an authorization qualifier")
         if values[3] not in SECURITY_QUALIFIERS:
-            fault(3, f"ISA03 {values[3]!r} is not a security qualifier")
+            fault(3, f"ISA03 {values[3]!a} is not a security qualifier")
         for position, name in ((5, "sender"), (7, "receiver")):
             qualifier = values[position]
             if len(qualifier) != 2 or not qualifier.isalnum():
-                fault(position, f"ISA{position:02d} {qualifier!r} is not an ID qualifier")
+                fault(position, f"ISA{position:02d} {qualifier!a} is not an ID qualifier")
             if not values[position + 1].strip():
                 fault(position + 1, f"ISA{position + 1:02d} interchange {name} id is blank")
         if not valid_date(values[9]) or len(values[9]) != 6:
-            fault(9, f"ISA09 {values[9]!r} is not a YYMMDD date")
+            fault(9, f"ISA09 {values[9]!a} is not a YYMMDD date")
         if not valid_time(values[10]) or len(values[10]) != 4:
-            fault(10, f"ISA10 {values[10]!r} is not an HHMM time")
+            fault(10, f"ISA10 {values[10]!a} is not an HHMM time")
         version = values[12]
         known = len(version) == 5 and is_digits(version) and version >= MIN_CONTROL_VERSION
         if not known and not self.strict:
             self._tolerate(
                 "isa12-unknown-version",
-                f"ISA12 {version!r} is not a control version the gateway reads: the groups are"
+                f"ISA12 {version!a} is not a control version the gateway reads: the groups are"
                 " read by the version their GS08 names",
             )
         elif len(version) != 5 or not is_digits(version):
-            fault(12, f"ISA12 {version!r} is not a control version number")
+            fault(12, f"ISA12 {version!a} is not a control version number")
         elif version < MIN_CONTROL_VERSION:
             fault(
                 12,
@@ -634,18 +634,18 @@ class Reader:
             )
         if (not known or version < "00501") and values[11] != "U":
             if self.strict and known and version < "00402":
-                fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
+                fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!a}")
             elif not self.strict:
                 self._tolerate(
                     "isa11-not-u",
-                    f"ISA11 {values[11]!r} in control version {version}: read as U",
+                    f"ISA11 {values[11]!a} in control version {version}: read as U",
                 )
         if len(values[13]) != 9 or not is_digits(values[13]):
-            fault(13, f"ISA13 {values[13]!r} is not a 9-digit control number")
+            fault(13, f"ISA13 {values[13]!a} is not a 9-digit control number")
         if values[14] not in ("0", "1"):
-            fault(14, f"ISA14 {values[14]!r} must be 0 or 1")
+            fault(14, f"ISA14 {values[14]!a} must be 0 or 1")
         if values[15] not in ("P", "T", "I"):
-            fault(15, f"ISA15 {values[15]!r} must be P, T or I")
+            fault(15, f"ISA15 {values[15]!a} must be P, T or I")
         delimiters = report.delimiters
         isa16 = values[16]
         if not isa16:
@@ -656,7 +656,7 @@ class Reader:
             or isa16 in NEWLINES + " "
             or isa16 in (delimiters.element, delimiters.segment)
         ):
-            fault(16, f"ISA16 {isa16!r} is not a usable component element separator")
+            fault(16, f"ISA16 {isa16!a} is not a usable component element separator")
         elif delimiters.repetition in (
             delimiters.element,
             delimiters.sub_element,
@@ -664,7 +664,7 @@ class Reader:
         ):
             fault(
                 11,
-                f"ISA11 repetition separator {delimiters.repetition!r} repeats another delimiter",
+                f"ISA11 repetition separator {delimiters.repetition!a} repeats another delimiter",
             )
 
     def _end_interchange(self, elements: list[str] | None = None) -> None:
@@ -677,7 +677,7 @@ class Reader:
             if values[2] != report.control_number:
                 self._interchange_issue(
                     TA1Code.CONTROL_NUMBER_MISMATCH,
-                    f"IEA02 {values[2]!r} does not match ISA13 {report.control_number!r}",
+                    f"IEA02 {values[2]!a} does not match ISA13 {report.control_number!a}",
                     "IEA",
                     2,
                 )
@@ -686,7 +686,7 @@ class Reader:
             ):
                 self._interchange_issue(
                     TA1Code.GROUP_COUNT_INVALID,
-                    f"IEA01 says {values[1]!r} functional groups, the interchange has "
+                    f"IEA01 says {values[1]!a} functional groups, the interchange has "
                     f"{len(report.groups)}",
                     "IEA",
                     1,
@@ -759,24 +759,24 @@ class Reader:
                 ("repetition separator (ISA11)", delimiters.repetition),
             ):
                 if delimiter and delimiter in values[position]:
-                    content(f"GS{position:02d} {values[position]!r} holds the {name}", position)
+                    content(f"GS{position:02d} {values[position]!a} holds the {name}", position)
                     return
         if len(values[1]) != 2 or not values[1].isalnum():
-            content(f"GS01 {values[1]!r} is not a functional identifier code", 1)
+            content(f"GS01 {values[1]!a} is not a functional identifier code", 1)
         for position in (2, 3):
             if not 2 <= len(values[position]) <= 15 or not values[position].strip():
                 content(
-                    f"GS{position:02d} {values[position]!r} must be 2 to 15 characters", position
+                    f"GS{position:02d} {values[position]!a} must be 2 to 15 characters", position
                 )
         short = dates_are_short(report.version)
         if not valid_date(values[4]) or len(values[4]) != (6 if short else 8):
-            content(f"GS04 {values[4]!r} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
+            content(f"GS04 {values[4]!a} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
         if not valid_time(values[5]):
-            content(f"GS05 {values[5]!r} is not a valid time", 5)
+            content(f"GS05 {values[5]!a} is not a valid time", 5)
         if not is_digits(values[6]) or len(values[6]) > 9:
             self._group_issue(
                 GroupCode.CONTROL_NUMBER_SYNTAX,
-                f"GS06 {values[6]!r} is not a group control number (1 to 9 digits)",
+                f"GS06 {values[6]!a} is not a group control number (1 to 9 digits)",
                 "GS",
             )
         elif values[6] in self._group_controls:
@@ -787,13 +787,13 @@ class Reader:
             )
         self._group_controls.add(values[6])
         if values[7] not in ("X", "T"):
-            content(f"GS07 {values[7]!r} must be X (ASC X12) or T (TDCC)", 7)
+            content(f"GS07 {values[7]!a} must be X (ASC X12) or T (TDCC)", 7)
         elif values[7] == "T" and is_digits(report.version[:6]) and report.version >= "003010":
             content(f"GS07 'T' names TDCC, but GS08 {report.version} is an ASC X12 version", 7)
         if self._family is None:
             self._group_issue(
                 GroupCode.VERSION_NOT_SUPPORTED,
-                f"GS08 version {report.version!r} is not supported",
+                f"GS08 version {report.version!a} is not supported",
                 "GS",
             )
 
@@ -810,7 +810,7 @@ class Reader:
         if values[2] != report.control_number:
             self._group_issue(
                 GroupCode.CONTROL_NUMBER_MISMATCH,
-                f"GE02 {values[2]!r} does not match GS06 {report.control_number!r}",
+                f"GE02 {values[2]!a} does not match GS06 {report.control_number!a}",
                 "GE",
             )
         count = len(report.transactions)
@@ -818,7 +818,7 @@ class Reader:
         if report.declared_count != count:
             self._group_issue(
                 GroupCode.COUNT_MISMATCH,
-                f"GE01 says {values[1]!r} transaction sets, the group has {count}",
+                f"GE01 says {values[1]!a} transaction sets, the group has {count}",
                 "GE",
             )
         self._group = None
@@ -877,7 +877,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.IDENTIFIER_INVALID,
-                f"ST01 {set_id!r} is not a transaction set identifier",
+                f"ST01 {set_id!a} is not a transaction set identifier",
                 "ST",
                 1,
             )
@@ -907,7 +907,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.CONTROL_NUMBER_INVALID,
-                f"ST02 {control!r} must be 4 to 9 characters",
+                f"ST02 {control!a} must be 4 to 9 characters",
                 "ST",
                 2,
             )
@@ -956,7 +956,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.CONTROL_NUMBER_MISMATCH,
-                f"SE02 {values[2]!r} does not match ST02 {report.control_number!r}",
+                f"SE02 {values[2]!a} does not match ST02 {report.control_number!a}",
                 "SE",
                 2,
             )
@@ -965,7 +965,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.SEGMENT_COUNT_MISMATCH,
-                f"SE01 says {values[1]!r} segments, the transaction set has {counted}",
+                f"SE01 says {values[1]!a} segments, the transaction set has {counted}",
                 "SE",
                 1,
             )
@@ -1075,7 +1075,7 @@ class Reader:
         assert machine is not None
         report = open_set.report
         if tag not in machine.known_segments and not _valid_segment_id(tag):
-            shown = "empty segment (two terminators in a row)" if not tag else f"{tag!r}"
+            shown = "empty segment (two terminators in a row)" if not tag else f"{tag!a}"
             self._segment_fault(
                 open_set,
                 self._segment_issue(

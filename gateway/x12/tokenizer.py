@@ -204,8 +204,8 @@ class Tokenizer:
             else:
                 self._file_issue(
                     TA1Code.PREMATURE_END_OF_FILE,
-                    f"file ends inside a segment: {segment[:30]!r} has no segment terminator "
-                    f"{self.delimiters.segment!r}",
+                    f"file ends inside a segment: {segment[:30]!a} has no segment terminator "
+                    f"{self.delimiters.segment!a}",
                     line=line,
                 )
         elif not self._in_interchange and rest.strip(NEWLINES + " \t\x00\x1a"):
@@ -243,7 +243,7 @@ class Tokenizer:
         where = "before the first ISA" if self.index == 0 else "after IEA"
         self._file_issue(
             TA1Code.CONTROL_STRUCTURE_INVALID,
-            f"text outside any interchange {where}: {shown!r}",
+            f"text outside any interchange {where}: {shown!a}",
         )
 
     def _drain(self, *, final: bool) -> Iterator[Batch]:
@@ -297,7 +297,7 @@ class Tokenizer:
         if not element or element.isalnum() or element in NEWLINES + " ":
             self._file_issue(
                 TA1Code.ELEMENT_SEPARATOR_INVALID,
-                f"ISA element separator {element!r} is not a usable delimiter",
+                f"ISA element separator {element!a} is not a usable delimiter",
                 segment_id="ISA",
             )
             self._pending = text[3:]
@@ -346,7 +346,7 @@ class Tokenizer:
         if not _could_end_segments(terminator, element):
             self._file_issue(
                 TA1Code.SEGMENT_TERMINATOR_INVALID,
-                f"segment terminator {terminator!r} after ISA16 is not a usable delimiter"
+                f"segment terminator {terminator!a} after ISA16 is not a usable delimiter"
                 + (" (it is the element separator)" if terminator == element else ""),
                 segment_id="ISA",
                 line=line,

@@ -195,3 +195,20 @@ def test_gateway_check_lists_the_warnings_and_strict_rejects():
     )  # fmt: skip
     refused = runner.invoke(cli, ["check", "--strict", sample])
     assert refused.exit_code == 1 and "rejected: TA105:011" in refused.output
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Données de commande\n".encode() + GOOD.read_bytes(),  # text in place of an ISA
+        GOOD.read_bytes().replace(b"~", b"\xe9"),  # a terminator mangled into a letter
+        b"\xff\xfeI\x00S\x00A\x00",  # UTF-16
+    ],
+)
+def test_what_cannot_be_read_is_refused_in_one_ascii_line_exit_1(content: bytes, tmp_path: Path):
+    path = tmp_path / "bad.x12"
+    path.write_bytes(content)
+    checked = CliRunner().invoke(cli, ["check", str(path)])
+    assert checked.exit_code == 1
+    (verdict,) = [line for line in checked.output.splitlines() if "rejected" in line]
+    assert verdict.isascii() and "rejected: TA105:" in verdict

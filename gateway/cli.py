@@ -59,9 +59,9 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def check_file(path: Path) -> FileReport:
-    """Validate one file, streaming it."""
-    reader = Reader()
+def check_file(path: Path, *, strict: bool = False) -> FileReport:
+    """Validate one file, streaming it (`strict`: no deviation read as meant)."""
+    reader = Reader(strict=strict)
     for chunk in _chunks(path):
         reader.feed(chunk)
     return reader.close()
@@ -98,21 +98,34 @@ def report_json(name: str, report: FileReport) -> dict[str, Any]:
         "groups": sum(len(i.groups) for i in report.interchanges),
         "transactions": transactions,
         "errors": [_issue_json(i) for i in report.all_issues()],
+        "warnings": [
+            {
+                "tolerance": t.name,
+                "code": f"TA105:{t.code}",
+                "line": t.line,
+                "segment_index": t.segment_index,
+                "count": t.count,
+                "message": t.message,
+            }
+            for t in report.all_tolerated()
+        ],
     }
 
 
-def report_line(name: str, report: FileReport) -> str:
-    """The `check` line for one file."""
+def report_lines(name: str, report: FileReport) -> list[str]:
+    """The `check` lines for one file: its verdict, then a line per deviation read as meant."""
+    warnings = [f"  warning: {t.describe()}" for t in report.all_tolerated()]
     if report.accepted:
         groups = sum(len(i.groups) for i in report.interchanges)
         sets = sum(len(g.transactions) for i in report.interchanges for g in i.groups)
-        return (
+        verdict = (
             f"{name}: accepted ({len(report.interchanges)} interchanges, {groups} groups, "
             f"{sets} transaction sets)"
         )
+        return [verdict, *warnings]
     first = report.first_issue()
     reason = first.describe() if first else "no interchange found"
-    return f"{name}: rejected: {reason}"
+    return [f"{name}: rejected: {reason}", *warnings]
 
 
 class Settings:
@@ -164,17 +177,25 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of lines.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject every deviation from the standard, even one read as meant by default.",
+)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def check(as_json: bool, files: tuple[Path, ...]) -> None:
-    """Validate X12 files: envelopes, segment order and elements against the schemas."""
-    results = [(str(path), check_file(path)) for path in files]
+def check(as_json: bool, strict: bool, files: tuple[Path, ...]) -> None:
+    """Validate X12 files: envelopes, segment order and elements against the schemas. What real
+    translators send that bends the standard without changing what the file says (layout
+    whitespace, padding, an unpadded ISA...) is read as meant and listed as a warning."""
+    results = [(str(path), check_file(path, strict=strict)) for path in files]
     if as_json:
         click.echo(json.dumps([report_json(name, r) for name, r in results], indent=2))
     else:
         for name, report in results:
-            click.echo(report_line(name, report))
+            for line in report_lines(name, report):
+                click.echo(render.safe(line))
     sys.exit(EXIT_OK if all(r.accepted for _, r in results) else EXIT_REJECTED)
 
 
@@ -499,6 +520,8 @@ def ingest(settings: Settings, files: tuple[Path, ...]) -> None:
             click.echo(render.safe(f"  duplicate: {result.duplicate}"))
         for line in result.reused:
             click.echo(render.safe(f"  {line}"))
+        for line in result.tolerated:
+            click.echo(render.safe(f"  warning: {line}"))
         for outcome in result.sets:
             what = f"  {outcome.set_id} #{outcome.control_number}"
             if outcome.po_number:
@@ -857,6 +880,8 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
                 "sha256", "sender", "receiver", "processed_at"):  # fmt: skip
         value = view[key]
         click.echo(f"{key}: {','.join(value) if isinstance(value, list) else value}")
+    for warning in view["warnings"]:  # deviations from the standard read as the partner meant
+        click.echo(f"  warning: {warning}")
     for record in view["transaction_sets"]:
         po = f" PO {record['po_number']}" if record["po_number"] else ""
         click.echo(

@@ -245,6 +245,7 @@ class PartnerProfile:
     fulfilment: str = "edi"  # a seller's: edi (855/856/810) or direct (orders by email, by hand)
     carriers: tuple[tuple[str, str], ...] = ()  # (alias, SCAC): how they name carriers
     late: LatePolicy = LatePolicy()
+    strict: bool = False  # their files read strictly: no deviation from the standard tolerated
     source: str = ""
 
     def carrier_aliases(self) -> dict[str, str]:
@@ -299,6 +300,7 @@ def load_partner(path: Path) -> PartnerProfile:
             "fulfilment",
             "carriers",
             "late",
+            "strict",
         },
         where,
     )
@@ -342,6 +344,7 @@ def load_partner(path: Path) -> PartnerProfile:
         fulfilment=fulfilment,
         carriers=_carrier_aliases(raw.get("carriers", {}), f"{where} [carriers]"),
         late=_late(raw.get("late", {}), f"{where} [late]"),
+        strict=_expect(raw, "strict", bool, where) if "strict" in raw else False,
         source=where,
     )
 

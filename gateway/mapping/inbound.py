@@ -55,7 +55,13 @@ from gateway.x12.tree import Loop, element_value, parse_reference
 
 
 class MappingError(PartnerError):
-    """A validated transaction set whose content cannot become domain commands."""
+    """A validated transaction set whose content cannot become domain commands, with the rule it
+    breaks (named like the order rules, in brackets at the end of the message)."""
+
+    def __init__(self, message: str, *, rule: str = "content-readable"):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ def to_date(value: str, what: str) -> dt.date | None:
             return dt.date(year + (2000 if year < 50 else 1900), int(value[2:4]), int(value[4:]))
     except ValueError:
         pass
-    raise MappingError(f"{what} {value!r} is not a date")
+    raise MappingError(f"{what} {value!r} is not a date", rule="values-readable")
 
 
 def to_decimal(value: str, what: str) -> Decimal | None:
@@ -91,7 +97,7 @@ def to_decimal(value: str, what: str) -> Decimal | None:
     try:
         return Decimal(value)
     except InvalidOperation:
-        raise MappingError(f"{what} {value!r} is not a number") from None
+        raise MappingError(f"{what} {value!r} is not a number", rule="values-readable") from None
 
 
 def to_int(value: str, what: str) -> int | None:
@@ -99,7 +105,7 @@ def to_int(value: str, what: str) -> int | None:
     if number is None:
         return None
     if number != number.to_integral():
-        raise MappingError(f"{what} {value!r} is not a whole number")
+        raise MappingError(f"{what} {value!r} is not a whole number", rule="values-readable")
     return int(number)
 
 
@@ -215,10 +221,10 @@ def purchase_order(root: Loop, mapping: SetMapping, context: Context) -> Purchas
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
-        raise MappingError("the purchase order has no PO number (BEG03)")
+        raise MappingError("the purchase order has no PO number (BEG03)", rule="names-its-order")
     order_date = to_date(header.get("order_date", ""), "BEG05")
     if order_date is None:
-        raise MappingError("the purchase order has no date (BEG05)")
+        raise MappingError("the purchase order has no date (BEG05)", rule="order-is-dated")
     lines = []
     for record in mapping.read_records(root, "lines"):
         number = record.get("line_number", "")
@@ -291,12 +297,17 @@ def _renumbered(line: PurchaseOrderLine, number: str) -> PurchaseOrderLine:
 def _check_totals(header: dict[str, str], lines: list[PurchaseOrderLine]) -> None:
     count = to_int(header.get("line_count", ""), "CTT01")
     if count is not None and count != len(lines):
-        raise MappingError(f"CTT01 says {count} line items, the purchase order has {len(lines)}")
+        raise MappingError(
+            f"CTT01 says {count} line items, the purchase order has {len(lines)}",
+            rule="totals-agree",
+        )
     total = to_decimal(header.get("hash_total", ""), "CTT02")
     if total is not None:
         summed = sum((line.ordered for line in lines), Decimal(0))
         if summed != total:
-            raise MappingError(f"CTT02 hash total {total} is not the sum of PO102 ({summed})")
+            raise MappingError(
+                f"CTT02 hash total {total} is not the sum of PO102 ({summed})", rule="totals-agree"
+            )
 
 
 # -- what the other side sends about an order held: 855, 856, 810 from a seller, 860 from a buyer --
@@ -521,7 +532,10 @@ def _complete(mapping: SetMapping, root: Loop, what: str) -> None:
     """Refuse a set lacking what the partner's mapping requires (its `[required]` section)."""
     missing = mapping.missing(root)
     if missing:
-        raise MappingError(f"the partner requires what this {what} lacks: {', '.join(missing)}")
+        raise MappingError(
+            f"the partner requires what this {what} lacks: {', '.join(missing)}",
+            rule="partner-required-fields",
+        )
 
 
 def _product_ids(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -659,7 +673,8 @@ def _kept_quantity(
         return ordered - sum((s.quantity or Decimal(0) for s in rejecting), Decimal(0)), False
     raise MappingError(
         f"line {line_number or '?'} is both accepted and rejected, without the quantities (ACK02)"
-        " that say how much of it"
+        " that say how much of it",
+        rule="acknowledgement-unambiguous",
     )
 
 
@@ -786,7 +801,9 @@ def order_acknowledgement(
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
-        raise MappingError("the acknowledgement names no purchase order (BAK03)")
+        raise MappingError(
+            "the acknowledgement names no purchase order (BAK03)", rule="names-its-order"
+        )
     lines = []
     for record, loop in records_with_loops(mapping, root, "lines"):
         number = record.get("line_number", "")
@@ -985,18 +1002,24 @@ def _levels(mapping: SetMapping, root: Loop) -> list[_Level]:
     for record, loop in records_with_loops(mapping, root, "levels"):
         level = _Level(record, loop)
         if not level.id or level.id in levels:
-            raise MappingError(f"HL01 {level.id!r} is empty or used twice")
+            raise MappingError(
+                f"HL01 {level.id!r} is empty or used twice", rule="hierarchy-well-formed"
+            )
         depth = 1
         parent_id = level.text("parent")
         if parent_id:
             parent = levels.get(parent_id)
             if parent is None:
-                raise MappingError(f"HL {level.id} names parent {parent_id}, not an earlier level")
+                raise MappingError(
+                    f"HL {level.id} names parent {parent_id}, not an earlier level",
+                    rule="hierarchy-well-formed",
+                )
             depth = depths[parent_id] + 1
             if depth > MAX_HL_DEPTH:
                 raise MappingError(
                     f"HL {level.id} is nested deeper than {MAX_HL_DEPTH} levels (HL02 parents);"
-                    " a ship notice has a handful"
+                    " a ship notice has a handful",
+                    rule="hierarchy-well-formed",
                 )
             parent.children.append(level)
             level.parent = parent
@@ -1018,7 +1041,7 @@ def ship_notice(root: Loop, mapping: SetMapping, context: Context) -> ShipNotice
     header = mapping.read_header(root)
     shipment_id = header.get("shipment_id", "")
     if not shipment_id:
-        raise MappingError("the ship notice has no shipment id (BSN02)")
+        raise MappingError("the ship notice has no shipment id (BSN02)", rule="names-its-shipment")
     codes = {**DEFAULT_LEVELS, **mapping.settings.get("levels", {})}
     levels = _levels(mapping, root)
     owners: dict[str, _Level] = {}
@@ -1028,17 +1051,24 @@ def ship_notice(root: Loop, mapping: SetMapping, context: Context) -> ShipNotice
             continue
         owner = next((up for up in level.up() if up.text("po_number")), None)
         if owner is None:
-            raise MappingError(f"item HL {level.id} belongs to no order (no PRF above it)")
+            raise MappingError(
+                f"item HL {level.id} belongs to no order (no PRF above it)",
+                rule="hierarchy-well-formed",
+            )
         owners.setdefault(owner.text("po_number"), owner)
         items_of.setdefault(owner.text("po_number"), []).append(level)
     for level in levels:
         if level.text("po_number") and level.text("po_number") not in owners:
             raise MappingError(
                 f"the ship notice lists no items for order {level.text('po_number')}"
-                f" (HL {level.id})"
+                f" (HL {level.id})",
+                rule="ship-notice-lists-items",
             )
     if not owners:
-        raise MappingError("the ship notice lists no shipped items (no HL item level)")
+        raise MappingError(
+            "the ship notice lists no shipped items (no HL item level)",
+            rule="ship-notice-lists-items",
+        )
     header_ship_date = to_date(header.get("ship_date", ""), "DTM02 (shipped)")
     orders = []
     for po_number, owner in owners.items():
@@ -1046,7 +1076,10 @@ def ship_notice(root: Loop, mapping: SetMapping, context: Context) -> ShipNotice
         for level in items_of[po_number]:
             quantity = to_decimal(level.text("quantity"), f"SN102 of HL {level.id}")
             if quantity is None:
-                raise MappingError(f"item HL {level.id} has no quantity shipped (SN102)")
+                raise MappingError(
+                    f"item HL {level.id} has no quantity shipped (SN102)",
+                    rule="ship-notice-lists-items",
+                )
             number = level.text("shipped_line_number") or level.text("line_number")
             items.append(ShippedItem(level.id, number, _product_ids(level.record), quantity))
         around = [*owner.up(), *owner.down()]
@@ -1287,7 +1320,8 @@ class OrderChange:
                 else:
                     raise MappingError(
                         f"POC QD on line {change.line_number or '?'} gives no quantity"
-                        " (POC03, POC04)"
+                        " (POC03, POC04)",
+                        rule="change-gives-quantities",
                     )
                 quantity = _new_quantity_cut(order, line, new_quantity, "the change (QD)")
                 reasons.append(f"line {line.line_number} decreased to {_plain(new_quantity)} (QD)")
@@ -1329,10 +1363,14 @@ class OrderChange:
         quantity on order after the change (ordered less cancelled, as for QD)."""
         if change.change_code == ADD_ITEM and order.line(change.line_number) is None:
             if not change.line_number:
-                raise MappingError("an added item (POC02 AI) needs its line number (POC01)")
+                raise MappingError(
+                    "an added item (POC02 AI) needs its line number (POC01)",
+                    rule="change-gives-quantities",
+                )
             if change.quantity is None:
                 raise MappingError(
-                    f"the added item on line {change.line_number} gives no quantity (POC03)"
+                    f"the added item on line {change.line_number} gives no quantity (POC03)",
+                    rule="change-gives-quantities",
                 )
             return PurchaseOrderLine(
                 line_number=change.line_number,
@@ -1351,7 +1389,8 @@ class OrderChange:
         elif change.change_code == INCREASE_QUANTITY:
             if change.left_to_receive is None:
                 raise MappingError(
-                    f"POC QI on line {change.line_number or '?'} gives no quantity (POC03, POC04)"
+                    f"POC QI on line {change.line_number or '?'} gives no quantity (POC03, POC04)",
+                    rule="change-gives-quantities",
                 )
             ordered = line.fulfilled + line.cancelled + change.left_to_receive
         price = change.unit_price if change.unit_price is not None else line.unit_price
@@ -1371,7 +1410,9 @@ def order_change(root: Loop, mapping: SetMapping, context: Context) -> OrderChan
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
-        raise MappingError("the change order names no purchase order (BCH03)")
+        raise MappingError(
+            "the change order names no purchase order (BCH03)", rule="names-its-order"
+        )
     changes = []
     for record in mapping.read_records(root, "changes"):
         number = record.get("line_number", "")
@@ -1484,7 +1525,9 @@ def change_acknowledgement(
     header = mapping.read_header(root)
     po_number = header.get("po_number", "")
     if not po_number:
-        raise MappingError("the change acknowledgement names no purchase order (BCA03)")
+        raise MappingError(
+            "the change acknowledgement names no purchase order (BCA03)", rule="names-its-order"
+        )
     lines = []
     for record, loop in records_with_loops(mapping, root, "lines"):
         number = record.get("line_number", "")
@@ -1595,13 +1638,13 @@ def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoic
     header = mapping.read_header(root)
     invoice_number = header.get("invoice_number", "")
     if not invoice_number:
-        raise MappingError("the invoice has no invoice number (BIG02)")
+        raise MappingError("the invoice has no invoice number (BIG02)", rule="names-its-invoice")
     po_number = header.get("po_number", "")
     if not po_number:
-        raise MappingError("the invoice names no purchase order (BIG04)")
+        raise MappingError("the invoice names no purchase order (BIG04)", rule="names-its-order")
     total = to_decimal(header.get("total", ""), "TDS01")
     if total is None:
-        raise MappingError("the invoice has no total (TDS01)")
+        raise MappingError("the invoice has no total (TDS01)", rule="totals-agree")
     total = total.scaleb(-2)
     lines = []
     for record in mapping.read_records(root, "lines"):
@@ -1610,13 +1653,16 @@ def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoic
         price = to_decimal(record.get("unit_price", ""), f"IT104 of line {number or '?'}")
         if quantity is None or price is None:
             raise MappingError(
-                f"invoice line {number or '?'} has no quantity (IT102) or unit price (IT104)"
+                f"invoice line {number or '?'} has no quantity (IT102) or unit price (IT104)",
+                rule="invoice-lines-priced",
             )
         lines.append(InvoiceLine(number, quantity, price, _product_ids(record)))
     if mapping.settings.get("check_line_count", True):
         count = to_int(header.get("line_count", ""), "CTT01")
         if count is not None and count != len(lines):
-            raise MappingError(f"CTT01 says {count} line items, the invoice has {len(lines)}")
+            raise MappingError(
+                f"CTT01 says {count} line items, the invoice has {len(lines)}", rule="totals-agree"
+            )
     if mapping.settings.get("check_total", True):
         summed = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
         for charge in mapping.read_records(root, "charges"):
@@ -1628,7 +1674,8 @@ def invoice(root: Loop, mapping: SetMapping, context: Context) -> ReceivedInvoic
         if abs(summed - total) > CENT:
             raise MappingError(
                 f"TDS01 total {total} is not the invoice lines' total {summed.quantize(CENT)}"
-                " (IT102 x IT104, with charges and allowances)"
+                " (IT102 x IT104, with charges and allowances)",
+                rule="totals-agree",
             )
     return ReceivedInvoice(
         context=context,

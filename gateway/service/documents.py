@@ -79,6 +79,7 @@ def show_document(uow: UnitOfWork, document_id: int) -> dict[str, Any]:
                 "groups": list(document.group_controls),
                 "set_controls": list(document.set_controls),
                 "processed_at": document.processed_at.isoformat() if document.processed_at else "",
+                "warnings": [str(w) for w in _listed((document.envelope or {}).get("tolerated"))],
                 "transaction_sets": [
                     {
                         "group": r.group_control,
@@ -194,3 +195,8 @@ def replay(
         raw_path=document.raw_path,
         release=True,
     )
+
+
+def _listed(value: object) -> list[object]:
+    """`value` when it is a list (a stored JSON value), else an empty one."""
+    return value if isinstance(value, list) else []

@@ -142,6 +142,7 @@ class IngestResult:
     unauthorized: str = ""  # why the file, or a group of it, was refused for its mailbox
     resumed: bool = False  # taking it in had been cut short; the sets not done were applied
     reused: list[str] = field(default_factory=list)  # interchanges reusing a control number
+    tolerated: list[str] = field(default_factory=list)  # deviations read as meant, described
 
     @property
     def troubled(self) -> list[SetOutcome]:
@@ -266,7 +267,8 @@ class Ingestor:
             )
             result.document_ids = [d.id for d in applied if d.id is not None]
             return result
-        report = read_chunks(chunks(), catalog=self.catalog)
+        strict = mailbox.strict if mailbox is not None else False
+        report = read_chunks(chunks(), catalog=self.catalog, strict=strict)
         foreign_groups = _refuse_foreign_groups(report, mailbox)  # id of the group -> why
         now = self.clock()
         if unfinished:
@@ -277,6 +279,7 @@ class Ingestor:
             applicable = self._store(stored, chunks, report, mailbox, foreign_groups, now, result)
             self.checkpoint("stored")
         result.accepted = report.accepted  # after _store, which may reject a repeated ISA13
+        result.tolerated = [t.describe() for t in report.all_tolerated()]
         first = report.first_issue()
         result.first_issue = first.describe() if first else ""
         if foreign_groups:

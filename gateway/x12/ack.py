@@ -91,8 +91,12 @@ class CountingControlNumbers:
 
 
 def _status_of_interchange(report: InterchangeReport) -> tuple[str, str]:
+    """TA104 and TA105: rejected for its first fault; accepted with errors noted for the first
+    deviation read as meant (`Tolerance`); else accepted."""
     if report.issues:
         return AckStatus.REJECTED, report.issues[0].code
+    if report.tolerated:
+        return AckStatus.ACCEPTED_WITH_ERRORS, report.tolerated[0].code
     return AckStatus.ACCEPTED, TA1Code.NO_ERROR
 
 

@@ -87,8 +87,13 @@ def structure_elements(
     elements: list[str], delimiters: Delimiters, raw: str | None = None
 ) -> list[Element]:
     """A segment's elements (after its id, `elements[0]`) as read, with repetitions and
-    components split out; `raw`, the segment's text, lets a segment without either separator
-    (most of them) keep its elements as they are."""
+    components split out, empty trailing elements left out (`N1*ST*NAME**~` is `N1*ST*NAME~`:
+    the separators before the terminator mark absent elements); `raw`, the segment's text,
+    lets a segment without either separator (most of them) keep its elements as they are."""
+    if len(elements) > 2 and elements[-1] == "":
+        elements = elements[:-1]
+        while len(elements) > 2 and elements[-1] == "":
+            elements.pop()
     if raw is not None:
         repetition, sub_element = delimiters.repetition, delimiters.sub_element
         if (not repetition or repetition not in raw) and (

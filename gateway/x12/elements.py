@@ -72,7 +72,7 @@ def _check_identifier(value: str, definition: ElementDef, short_dates: bool) -> 
     if definition.codes is not None and value not in definition.codes:
         return (
             ElementCode.INVALID_CODE,
-            f"{value!r} is not a valid code for element {definition.ref}",
+            f"{value!a} is not a valid code for element {definition.ref}",
         )
     return None
 
@@ -80,7 +80,7 @@ def _check_identifier(value: str, definition: ElementDef, short_dates: bool) -> 
 def _check_numeric(value: str, definition: ElementDef, short_dates: bool) -> Fault | None:
     digits = value[1:] if value.startswith("-") else value
     if not is_digits(digits):
-        return ElementCode.INVALID_CHARACTER, f"{value!r} is not a whole number"
+        return ElementCode.INVALID_CHARACTER, f"{value!a} is not a whole number"
     return _length_fault(len(digits), definition)
 
 
@@ -89,9 +89,9 @@ def _check_decimal(value: str, definition: ElementDef, short_dates: bool) -> Fau
     whole, point, fraction = digits.partition(".")
     number = whole + fraction
     if not is_digits(number):
-        return ElementCode.INVALID_CHARACTER, f"{value!r} is not a decimal number"
+        return ElementCode.INVALID_CHARACTER, f"{value!a} is not a decimal number"
     if point and not fraction and not whole:
-        return ElementCode.INVALID_CHARACTER, f"{value!r} is not a decimal number"
+        return ElementCode.INVALID_CHARACTER, f"{value!a} is not a decimal number"
     return _length_fault(len(number), definition)
 
 
@@ -100,13 +100,13 @@ def _check_date(value: str, definition: ElementDef, short_dates: bool) -> Fault 
     if short_dates:
         allowed.add(6)
     if len(value) not in allowed or not valid_date(value):
-        return ElementCode.INVALID_DATE, f"{value!r} is not a valid date"
+        return ElementCode.INVALID_DATE, f"{value!a} is not a valid date"
     return None
 
 
 def _check_time(value: str, definition: ElementDef, short_dates: bool) -> Fault | None:
     if not valid_time(value) or not definition.min_length <= len(value) <= definition.max_length:
-        return ElementCode.INVALID_TIME, f"{value!r} is not a valid time"
+        return ElementCode.INVALID_TIME, f"{value!a} is not a valid time"
     return None
 
 

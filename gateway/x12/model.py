@@ -205,6 +205,74 @@ class Issue:
         return f"{self.code_label} at {self.where()}: {self.message}"
 
 
+TOLERANCES: dict[str, tuple[str, str]] = {
+    "layout-whitespace": (
+        "024",
+        "spaces, tabs or line breaks between a segment terminator and the next segment id",
+    ),
+    "padding-outside-interchanges": (
+        "022",
+        "spaces, tabs, NUL or Ctrl-Z (0x1A) before the first ISA, between interchanges or after"
+        " the last IEA",
+    ),
+    "byte-order-mark": ("022", "a UTF-8 byte order mark before the ISA"),
+    "isa-fields-not-padded": (
+        "024",
+        "ISA02, ISA04, ISA06 or ISA08 shorter or longer than its fixed width (spaces missing)",
+    ),
+    "isa-padded-with-nbsp": ("024", "ISA fields padded with non-breaking spaces (0xA0)"),
+    "isa11-not-u": (
+        "016",
+        "ISA11 other than U before control version 00501: read as U (no repetition separator)",
+    ),
+    "isa12-unknown-version": (
+        "017",
+        "ISA12 a control version the gateway does not know: the groups are read by their GS08",
+    ),
+    "trailing-empty-elements": (
+        "024",
+        "element separators before a segment terminator (empty trailing elements): read as absent",
+    ),
+    "last-terminator-missing": ("023", "the final IEA has no segment terminator"),
+}
+"""Every deviation from the standard read as the partner meant it (it cannot change what a file
+says), by name: the TA105 note code a TA1 gives it (with TA104 E, when a TA1 was asked for) and
+what it is. A partner profile with `strict = true` (and `gateway check --strict`) rejects them
+as faults instead."""
+
+
+@dataclass(slots=True)
+class Tolerance:
+    """One kind of deviation met in an interchange (or outside any), read as the partner meant
+    it: where it was first seen and how many times."""
+
+    name: str
+    message: str
+    line: int = 0
+    segment_index: int = 0
+    count: int = 1
+
+    @property
+    def code(self) -> str:
+        """The TA105 note code a TA1 reports it under."""
+        return TOLERANCES[self.name][0]
+
+    def describe(self) -> str:
+        """One line for a person: name, position, what was read as meant."""
+        times = f" ({self.count} times)" if self.count > 1 else ""
+        where = f"line {self.line}, segment {self.segment_index}"
+        return f"{self.name} at {where}: {self.message}{times}"
+
+
+def tolerate(found: list[Tolerance], tolerance: Tolerance) -> None:
+    """Add `tolerance` to `found`, counting it with an earlier one of the same name."""
+    for earlier in found:
+        if earlier.name == tolerance.name:
+            earlier.count += tolerance.count
+            return
+    found.append(tolerance)
+
+
 class AckStatus(enum.StrEnum):
     """AK501 / AK901 / IK501 / TA104 acknowledgement codes."""
 
@@ -296,6 +364,7 @@ class InterchangeReport:
     segment_index: int = 0
     groups: list[GroupReport] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    tolerated: list[Tolerance] = field(default_factory=list)
 
     @property
     def envelope_accepted(self) -> bool:
@@ -323,6 +392,14 @@ class FileReport:
 
     interchanges: list[InterchangeReport] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    tolerated: list[Tolerance] = field(default_factory=list)  # outside any interchange
+
+    def all_tolerated(self) -> list[Tolerance]:
+        """Every deviation read as meant, outside the interchanges then in each."""
+        found = list(self.tolerated)
+        for interchange in self.interchanges:
+            found.extend(interchange.tolerated)
+        return found
 
     @property
     def accepted(self) -> bool:
@@ -349,7 +426,8 @@ class FileReport:
 
 
 def envelope_values(report: InterchangeReport) -> dict[str, object]:
-    """The ISA and first GS values an answer to the interchange is written with."""
+    """The ISA and first GS values an answer to the interchange is written with, and the
+    deviations read as meant in it (kept with the document, shown by `documents show`)."""
     group = report.groups[0] if report.groups else None
     delimiters = report.delimiters
     return {
@@ -375,6 +453,7 @@ def envelope_values(report: InterchangeReport) -> dict[str, object]:
             "sender": group.sender,
             "receiver": group.receiver,
         },
+        "tolerated": [t.describe() for t in report.tolerated],
     }
 
 

@@ -33,6 +33,7 @@ from gateway.x12.document import (
 from gateway.x12.elements import SegmentChecker, valid_date, valid_time
 from gateway.x12.model import (
     MIN_CONTROL_VERSION,
+    TOLERANCES,
     Delimiters,
     FileReport,
     GroupCode,
@@ -42,8 +43,10 @@ from gateway.x12.model import (
     Level,
     SegmentCode,
     TA1Code,
+    Tolerance,
     TransactionCode,
     TransactionReport,
+    tolerate,
 )
 from gateway.x12.schema import (
     Catalog,
@@ -57,6 +60,27 @@ from gateway.x12.structure import LoopTable, Placement, StructureMachine, struct
 from gateway.x12.tokenizer import ISA_ELEMENT_CODES, ISA_WIDTHS, NEWLINES, Batch, Tokenizer
 
 CHUNK_SIZE = 1 << 16
+PADDED_ISA_ELEMENTS = (2, 4, 6, 8)
+"""ISA elements whose trailing spaces are padding only (the ids and the authorization and
+security information), which a partner may leave short or pad otherwise."""
+NBSP_PADDING = ("\xc2\xa0", "\xa0")  # a non-breaking space in UTF-8, then in latin-1
+
+
+def _without_nbsp_padding(value: str) -> str:
+    """`value` without its trailing padding when that padding holds non-breaking spaces
+    (`value` itself when it holds none)."""
+    kept = value
+    while True:
+        trimmed = kept.rstrip(" ")
+        for nbsp in NBSP_PADDING:
+            if trimmed.endswith(nbsp):
+                kept = trimmed[: -len(nbsp)]
+                break
+        else:
+            break
+    return value if kept == value else kept.rstrip(" ")
+
+
 LARGE_SET_SEGMENTS = 20_000
 """Past this many segments a set leaves the fast mode (which keeps every segment, to replay a
 set that fails) for the segment-by-segment checks, which keep nothing per segment: the memory
@@ -130,6 +154,7 @@ class Reader:
         remember: bool = True,
         on_set: Callable[[Interchange, FunctionalGroup, TransactionSet], None] | None = None,
         select: Callable[[Interchange, FunctionalGroup, str], bool] | None = None,
+        strict: bool = False,
     ):
         self.catalog = catalog or load_catalog()
         self.keep_documents = keep_documents or on_set is not None
@@ -139,7 +164,9 @@ class Reader:
         self.remember = remember
         self.report = FileReport()
         self.documents: list[Interchange] = []
-        self._tokenizer = Tokenizer()
+        self.strict = strict
+        self._tokenizer = Tokenizer(strict=strict)
+        self._held_tolerated: list[Tolerance] = []
         self._interchange: InterchangeReport | None = None
         self._document: Interchange | None = None
         self._group: GroupReport | None = None
@@ -164,6 +191,7 @@ class Reader:
     def close(self) -> FileReport:
         """End of input: close whatever is open and return the report."""
         self._consume(self._tokenizer.close())
+        self._collect_tolerated(final=True)
         if self._interchange is not None:
             self._interchange_issue(
                 TA1Code.PREMATURE_END_OF_FILE,
@@ -184,7 +212,9 @@ class Reader:
             self._offset = 0
             if batch.isa is not None:
                 self._envelope_segment("ISA", batch.isa)
+                self._collect_tolerated()
                 continue
+            self._collect_tolerated()
             separator = batch.delimiters.element
             raws = batch.raws
             count = len(raws)
@@ -400,13 +430,39 @@ class Reader:
             )
         )
 
+    def _collect_tolerated(self, *, final: bool = False) -> None:
+        """Give the deviations the tokenizer read as meant to the interchange they belong to: the
+        one open, else the next one to open (padding before an ISA), else, at the end, the last
+        one (padding after the last IEA) or the file."""
+        found = self._tokenizer.tolerated
+        if found:
+            self._held_tolerated.extend(found)
+            found.clear()
+        if not self._held_tolerated:
+            return
+        target = self._interchange.tolerated if self._interchange is not None else None
+        if target is None and final:
+            interchanges = self.report.interchanges
+            target = interchanges[-1].tolerated if interchanges else self.report.tolerated
+        if target is None:
+            return
+        for tolerance in self._held_tolerated:
+            tolerate(target, tolerance)
+        self._held_tolerated = []
+
+    def _tolerate(self, name: str, message: str = "") -> None:
+        """Note a deviation of the segment being read, read as meant."""
+        assert self._interchange is not None
+        text = message or TOLERANCES[name][1]
+        tolerate(self._interchange.tolerated, Tolerance(name, text, self.line, self.index))
+
     # -- envelope ----------------------------------------------------------------------------
     def _envelope_segment(self, tag: str, elements: list[str]) -> None:
         if tag == "ISA":
             self._start_interchange(elements)
         elif self._interchange is None:
             self._interchange_issue(
-                TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!r} outside an interchange", tag
+                TA1Code.CONTROL_STRUCTURE_INVALID, f"segment {tag!a} outside an interchange", tag
             )
         elif tag == "IEA":
             self._end_interchange(elements)
@@ -445,6 +501,15 @@ class Reader:
             )
             self._end_interchange()
         delimiters = self._tokenizer.delimiters or Delimiters()
+        nbsp = False
+        if not self.strict and len(elements) == 17:
+            elements = list(elements)
+            for position in PADDED_ISA_ELEMENTS:
+                value = elements[position]
+                kept = _without_nbsp_padding(value)
+                if kept != value:
+                    nbsp = True
+                    elements[position] = kept.ljust(ISA_WIDTHS[position - 1])
         values = elements + [""] * (17 - len(elements))
         header = Interchange(
             sender_qualifier=values[5],
@@ -486,6 +551,8 @@ class Reader:
             if issue.segment_index == index and issue.segment_id == "ISA":
                 report.issues.append(issue)
         self._tokenizer.issues = [i for i in self._tokenizer.issues if i not in report.issues]
+        if nbsp:
+            self._tolerate("isa-padded-with-nbsp")
         self._check_isa(elements, report)
         if self.keep_documents:
             self._document = header
@@ -510,13 +577,24 @@ class Reader:
             position = holding[0]
             fault(
                 position,
-                f"ISA{position:02d} {elements[position]!r} holds the element separator "
-                f"{separator!r}",
+                f"ISA{position:02d} {elements[position]!a} holds the element separator "
+                f"{separator!a}",
             )
             return
         if not self._tokenizer.isa_widths_ok:
             for position, width in enumerate(ISA_WIDTHS[:15], start=1):  # ISA16 is checked below
                 if len(elements[position]) != width:
+                    if (
+                        not self.strict
+                        and position in PADDED_ISA_ELEMENTS
+                        and len(elements[position].rstrip()) <= width
+                    ):
+                        self._tolerate(
+                            "isa-fields-not-padded",
+                            f"ISA{position:02d} is {len(elements[position])} characters long, not"
+                            f" {width}: read as {elements[position].rstrip()!a}",
+                        )
+                        continue
                     fault(
                         position,
                         f"ISA{position:02d} is {len(elements[position])} characters long; the ISA "
@@ -525,36 +603,49 @@ class Reader:
                     return
         values = elements
         if values[1] not in AUTHORIZATION_QUALIFIERS:
-            fault(1, f"ISA01 {values[1]!r} is not an authorization qualifier")
+            fault(1, f"ISA01 {values[1]!a} is not an authorization qualifier")
         if values[3] not in SECURITY_QUALIFIERS:
-            fault(3, f"ISA03 {values[3]!r} is not a security qualifier")
+            fault(3, f"ISA03 {values[3]!a} is not a security qualifier")
         for position, name in ((5, "sender"), (7, "receiver")):
             qualifier = values[position]
             if len(qualifier) != 2 or not qualifier.isalnum():
-                fault(position, f"ISA{position:02d} {qualifier!r} is not an ID qualifier")
+                fault(position, f"ISA{position:02d} {qualifier!a} is not an ID qualifier")
             if not values[position + 1].strip():
                 fault(position + 1, f"ISA{position + 1:02d} interchange {name} id is blank")
         if not valid_date(values[9]) or len(values[9]) != 6:
-            fault(9, f"ISA09 {values[9]!r} is not a YYMMDD date")
+            fault(9, f"ISA09 {values[9]!a} is not a YYMMDD date")
         if not valid_time(values[10]) or len(values[10]) != 4:
-            fault(10, f"ISA10 {values[10]!r} is not an HHMM time")
+            fault(10, f"ISA10 {values[10]!a} is not an HHMM time")
         version = values[12]
-        if len(version) != 5 or not is_digits(version):
-            fault(12, f"ISA12 {version!r} is not a control version number")
+        known = len(version) == 5 and is_digits(version) and version >= MIN_CONTROL_VERSION
+        if not known and not self.strict:
+            self._tolerate(
+                "isa12-unknown-version",
+                f"ISA12 {version!a} is not a control version the gateway reads: the groups are"
+                " read by the version their GS08 names",
+            )
+        elif len(version) != 5 or not is_digits(version):
+            fault(12, f"ISA12 {version!a} is not a control version number")
         elif version < MIN_CONTROL_VERSION:
             fault(
                 12,
                 f"ISA12 control version {version} is not supported (00300 and later are)",
                 TA1Code.VERSION_NOT_SUPPORTED,
             )
-        elif version < "00402" and values[11] != "U":
-            fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!r}")
+        if (not known or version < "00501") and values[11] != "U":
+            if self.strict and known and version < "00402":
+                fault(11, f"ISA11 must be 'U' in control version {version}, not {values[11]!a}")
+            elif not self.strict:
+                self._tolerate(
+                    "isa11-not-u",
+                    f"ISA11 {values[11]!a} in control version {version}: read as U",
+                )
         if len(values[13]) != 9 or not is_digits(values[13]):
-            fault(13, f"ISA13 {values[13]!r} is not a 9-digit control number")
+            fault(13, f"ISA13 {values[13]!a} is not a 9-digit control number")
         if values[14] not in ("0", "1"):
-            fault(14, f"ISA14 {values[14]!r} must be 0 or 1")
+            fault(14, f"ISA14 {values[14]!a} must be 0 or 1")
         if values[15] not in ("P", "T", "I"):
-            fault(15, f"ISA15 {values[15]!r} must be P, T or I")
+            fault(15, f"ISA15 {values[15]!a} must be P, T or I")
         delimiters = report.delimiters
         isa16 = values[16]
         if not isa16:
@@ -565,7 +656,7 @@ class Reader:
             or isa16 in NEWLINES + " "
             or isa16 in (delimiters.element, delimiters.segment)
         ):
-            fault(16, f"ISA16 {isa16!r} is not a usable component element separator")
+            fault(16, f"ISA16 {isa16!a} is not a usable component element separator")
         elif delimiters.repetition in (
             delimiters.element,
             delimiters.sub_element,
@@ -573,7 +664,7 @@ class Reader:
         ):
             fault(
                 11,
-                f"ISA11 repetition separator {delimiters.repetition!r} repeats another delimiter",
+                f"ISA11 repetition separator {delimiters.repetition!a} repeats another delimiter",
             )
 
     def _end_interchange(self, elements: list[str] | None = None) -> None:
@@ -586,7 +677,7 @@ class Reader:
             if values[2] != report.control_number:
                 self._interchange_issue(
                     TA1Code.CONTROL_NUMBER_MISMATCH,
-                    f"IEA02 {values[2]!r} does not match ISA13 {report.control_number!r}",
+                    f"IEA02 {values[2]!a} does not match ISA13 {report.control_number!a}",
                     "IEA",
                     2,
                 )
@@ -595,7 +686,7 @@ class Reader:
             ):
                 self._interchange_issue(
                     TA1Code.GROUP_COUNT_INVALID,
-                    f"IEA01 says {values[1]!r} functional groups, the interchange has "
+                    f"IEA01 says {values[1]!a} functional groups, the interchange has "
                     f"{len(report.groups)}",
                     "IEA",
                     1,
@@ -668,24 +759,24 @@ class Reader:
                 ("repetition separator (ISA11)", delimiters.repetition),
             ):
                 if delimiter and delimiter in values[position]:
-                    content(f"GS{position:02d} {values[position]!r} holds the {name}", position)
+                    content(f"GS{position:02d} {values[position]!a} holds the {name}", position)
                     return
         if len(values[1]) != 2 or not values[1].isalnum():
-            content(f"GS01 {values[1]!r} is not a functional identifier code", 1)
+            content(f"GS01 {values[1]!a} is not a functional identifier code", 1)
         for position in (2, 3):
             if not 2 <= len(values[position]) <= 15 or not values[position].strip():
                 content(
-                    f"GS{position:02d} {values[position]!r} must be 2 to 15 characters", position
+                    f"GS{position:02d} {values[position]!a} must be 2 to 15 characters", position
                 )
         short = dates_are_short(report.version)
         if not valid_date(values[4]) or len(values[4]) != (6 if short else 8):
-            content(f"GS04 {values[4]!r} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
+            content(f"GS04 {values[4]!a} is not a valid {'YYMMDD' if short else 'CCYYMMDD'}", 4)
         if not valid_time(values[5]):
-            content(f"GS05 {values[5]!r} is not a valid time", 5)
+            content(f"GS05 {values[5]!a} is not a valid time", 5)
         if not is_digits(values[6]) or len(values[6]) > 9:
             self._group_issue(
                 GroupCode.CONTROL_NUMBER_SYNTAX,
-                f"GS06 {values[6]!r} is not a group control number (1 to 9 digits)",
+                f"GS06 {values[6]!a} is not a group control number (1 to 9 digits)",
                 "GS",
             )
         elif values[6] in self._group_controls:
@@ -696,13 +787,13 @@ class Reader:
             )
         self._group_controls.add(values[6])
         if values[7] not in ("X", "T"):
-            content(f"GS07 {values[7]!r} must be X (ASC X12) or T (TDCC)", 7)
+            content(f"GS07 {values[7]!a} must be X (ASC X12) or T (TDCC)", 7)
         elif values[7] == "T" and is_digits(report.version[:6]) and report.version >= "003010":
             content(f"GS07 'T' names TDCC, but GS08 {report.version} is an ASC X12 version", 7)
         if self._family is None:
             self._group_issue(
                 GroupCode.VERSION_NOT_SUPPORTED,
-                f"GS08 version {report.version!r} is not supported",
+                f"GS08 version {report.version!a} is not supported",
                 "GS",
             )
 
@@ -719,7 +810,7 @@ class Reader:
         if values[2] != report.control_number:
             self._group_issue(
                 GroupCode.CONTROL_NUMBER_MISMATCH,
-                f"GE02 {values[2]!r} does not match GS06 {report.control_number!r}",
+                f"GE02 {values[2]!a} does not match GS06 {report.control_number!a}",
                 "GE",
             )
         count = len(report.transactions)
@@ -727,7 +818,7 @@ class Reader:
         if report.declared_count != count:
             self._group_issue(
                 GroupCode.COUNT_MISMATCH,
-                f"GE01 says {values[1]!r} transaction sets, the group has {count}",
+                f"GE01 says {values[1]!a} transaction sets, the group has {count}",
                 "GE",
             )
         self._group = None
@@ -786,7 +877,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.IDENTIFIER_INVALID,
-                f"ST01 {set_id!r} is not a transaction set identifier",
+                f"ST01 {set_id!a} is not a transaction set identifier",
                 "ST",
                 1,
             )
@@ -816,7 +907,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.CONTROL_NUMBER_INVALID,
-                f"ST02 {control!r} must be 4 to 9 characters",
+                f"ST02 {control!a} must be 4 to 9 characters",
                 "ST",
                 2,
             )
@@ -865,7 +956,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.CONTROL_NUMBER_MISMATCH,
-                f"SE02 {values[2]!r} does not match ST02 {report.control_number!r}",
+                f"SE02 {values[2]!a} does not match ST02 {report.control_number!a}",
                 "SE",
                 2,
             )
@@ -874,7 +965,7 @@ class Reader:
             self._set_issue(
                 open_set,
                 TransactionCode.SEGMENT_COUNT_MISMATCH,
-                f"SE01 says {values[1]!r} segments, the transaction set has {counted}",
+                f"SE01 says {values[1]!a} segments, the transaction set has {counted}",
                 "SE",
                 1,
             )
@@ -984,7 +1075,7 @@ class Reader:
         assert machine is not None
         report = open_set.report
         if tag not in machine.known_segments and not _valid_segment_id(tag):
-            shown = "empty segment (two terminators in a row)" if not tag else f"{tag!r}"
+            shown = "empty segment (two terminators in a row)" if not tag else f"{tag!a}"
             self._segment_fault(
                 open_set,
                 self._segment_issue(
@@ -1023,9 +1114,12 @@ def read_bytes(data: bytes, *, catalog: Catalog | None = None) -> FileReport:
     return reader.close()
 
 
-def read_chunks(chunks: Iterable[bytes], *, catalog: Catalog | None = None) -> FileReport:
-    """Validate a stream of chunks (a file read piece by piece)."""
-    reader = Reader(catalog)
+def read_chunks(
+    chunks: Iterable[bytes], *, catalog: Catalog | None = None, strict: bool = False
+) -> FileReport:
+    """Validate a stream of chunks (a file read piece by piece); `strict`: no deviation from
+    the standard read as meant."""
+    reader = Reader(catalog, strict=strict)
     for chunk in chunks:
         reader.feed(chunk)
     return reader.close()

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
-from gateway.x12.model import Delimiters, Issue, Level, TA1Code
+from gateway.x12.model import TOLERANCES, Delimiters, Issue, Level, TA1Code, Tolerance
 
 ISA_LENGTH = 106
 # Offsets of the 16 element separators of a fixed-width ISA (ISA01 starts at 4).
@@ -61,6 +61,8 @@ ISA_ELEMENT_CODES = (
     TA1Code.COMPONENT_SEPARATOR_INVALID,
 )
 NEWLINES = "\r\n"
+LAYOUT = " \t"  # besides line breaks, what may stand between segments (unless a delimiter)
+PADDING = NEWLINES + LAYOUT + "\x00\x1a"  # what may stand outside interchanges
 BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as latin-1 characters
 # The longest text kept while looking for an ISA before it is declared not X12.
 MAX_SEEK = 4096
@@ -147,7 +149,11 @@ class Batch:
 class Tokenizer:
     """Cuts a stream of bytes into segments. Feed it chunks, then call `close()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+        """Strict: no tolerance; layout whitespace and padding are faults, as the standard has
+        them. Otherwise they are read as meant and listed in `tolerated`."""
+        self.tolerated: list[Tolerance] = []
         self._pending = ""
         self._in_interchange = False
         self._started = False
@@ -168,6 +174,7 @@ class Tokenizer:
             self._started = True
             if text.startswith(BOM):
                 text = text[len(BOM) :]
+                self._tolerate("byte-order-mark", 1, 0)
         self._pending += text
         yield from self._drain(final=False)
 
@@ -181,20 +188,24 @@ class Tokenizer:
         yield from self._drain(final=True)
         rest = self._pending
         self._pending = ""
-        if self._in_interchange and rest.strip(NEWLINES):
+        layout = NEWLINES + self._layout()
+        if self._in_interchange and rest.strip(layout):
             assert self.delimiters is not None
-            segment = rest.strip(NEWLINES)
-            line = self._next_line + rest.count("\n", 0, len(rest) - len(rest.lstrip(NEWLINES)))
-            if self.delimiters.segment in NEWLINES:
+            segment = rest.strip(layout)
+            line = self._next_line + rest.count("\n", 0, len(rest) - len(rest.lstrip(layout)))
+            whole_iea = self._whole_iea(segment)
+            if self.delimiters.segment in NEWLINES or whole_iea:
                 self.index += 1
                 if segment.startswith("IEA"):
                     self._in_interchange = False
+                if whole_iea and self.delimiters.segment not in NEWLINES:
+                    self._tolerate("last-terminator-missing", line, self.index)
                 yield Batch([segment], self.delimiters, self.index, line)
             else:
                 self._file_issue(
                     TA1Code.PREMATURE_END_OF_FILE,
-                    f"file ends inside a segment: {segment[:30]!r} has no segment terminator "
-                    f"{self.delimiters.segment!r}",
+                    f"file ends inside a segment: {segment[:30]!a} has no segment terminator "
+                    f"{self.delimiters.segment!a}",
                     line=line,
                 )
         elif not self._in_interchange and rest.strip(NEWLINES + " \t\x00\x1a"):
@@ -232,7 +243,7 @@ class Tokenizer:
         where = "before the first ISA" if self.index == 0 else "after IEA"
         self._file_issue(
             TA1Code.CONTROL_STRUCTURE_INVALID,
-            f"text outside any interchange {where}: {shown!r}",
+            f"text outside any interchange {where}: {shown!a}",
         )
 
     def _drain(self, *, final: bool) -> Iterator[Batch]:
@@ -254,9 +265,12 @@ class Tokenizer:
     def _seek_isa(self, *, final: bool) -> bool:
         """Skip line breaks and find the next ISA; True once _pending starts with one."""
         text = self._pending
-        stripped = text.lstrip(NEWLINES)
+        stripped = text.lstrip(NEWLINES if self.strict else PADDING)
         if stripped is not text:
-            self._next_line += text.count("\n", 0, len(text) - len(stripped))
+            removed = text[: len(text) - len(stripped)]
+            if removed.strip(NEWLINES):
+                self._tolerate("padding-outside-interchanges", self._next_line, self.index)
+            self._next_line += removed.count("\n")
             self._pending = text = stripped
         if text.startswith("ISA"):
             return True
@@ -283,7 +297,7 @@ class Tokenizer:
         if not element or element.isalnum() or element in NEWLINES + " ":
             self._file_issue(
                 TA1Code.ELEMENT_SEPARATOR_INVALID,
-                f"ISA element separator {element!r} is not a usable delimiter",
+                f"ISA element separator {element!a} is not a usable delimiter",
                 segment_id="ISA",
             )
             self._pending = text[3:]
@@ -332,7 +346,7 @@ class Tokenizer:
         if not _could_end_segments(terminator, element):
             self._file_issue(
                 TA1Code.SEGMENT_TERMINATOR_INVALID,
-                f"segment terminator {terminator!r} after ISA16 is not a usable delimiter"
+                f"segment terminator {terminator!a} after ISA16 is not a usable delimiter"
                 + (" (it is the element separator)" if terminator == element else ""),
                 segment_id="ISA",
                 line=line,
@@ -415,7 +429,11 @@ class Tokenizer:
         first_line = self._next_line
         newlines = complete.count("\n")
         batch: Batch
-        if terminator == "\n":
+        layout = self._layout()
+        if layout and any(f"\n{c}" in complete for c in layout):
+            batch = self._slow_batch(complete, first_index, first_line)  # indented lines
+            self._next_line = first_line + newlines + (terminator == "\n")
+        elif terminator == "\n":
             if "\r" not in complete and "\n\n" not in complete:
                 raws = complete.split("\n")
                 batch = Batch(raws, delimiters, first_index, first_line, 1)
@@ -448,22 +466,27 @@ class Tokenizer:
             self._next_line = first_line + newlines
         if "" in batch.raws:
             batch = self._with_empty_segments(batch)
+        if delimiters.element + terminator in complete or complete.endswith(delimiters.element):
+            self._trailing_separators(batch)
         self.index += len(batch.raws)
         self._pending = rest
         if end_of_interchange is not None:
             self._in_interchange = False
         return batch if batch.raws else None
 
-    @staticmethod
-    def _find_iea(text: str, terminator: str, separator: str) -> int | None:
+    def _find_iea(self, text: str, terminator: str, separator: str) -> int | None:
         """Index of the terminator that ends an IEA segment in text, if there is one."""
         start = 0
         marker = "IEA" + separator
+        layout = self._layout()
         while True:
             found = text.find(marker, start)
             if found < 0:
                 return None
-            before = text[found - 1] if found else terminator
+            at = found
+            while layout and at and text[at - 1] in layout:
+                at -= 1  # indentation before the IEA
+            before = text[at - 1] if at else terminator
             if before == terminator or before in NEWLINES:
                 end = text.find(terminator, found)
                 return end if end >= 0 else None
@@ -476,20 +499,66 @@ class Tokenizer:
         lines: list[int] = []
         line = first_line
         newline_terminated = self.delimiters.segment == "\n"
+        layout = self._layout()
         for raw in complete.split(self.delimiters.segment):
             if newline_terminated:
                 segment = raw.rstrip("\r")
+                if layout and segment[:1] in layout and segment.strip(layout):
+                    segment = segment.lstrip(layout)
+                    self._tolerate("layout-whitespace", line, first_index + len(raws))
                 if segment:
                     raws.append(segment)
                     lines.append(line)
                 line += 1
                 continue
-            segment = raw.lstrip(NEWLINES)
-            line += raw.count("\n", 0, len(raw) - len(segment))
+            segment = raw.lstrip(NEWLINES + layout)
+            removed = raw[: len(raw) - len(segment)]
+            line += removed.count("\n")
+            if segment and removed.strip(NEWLINES):
+                self._tolerate("layout-whitespace", line, first_index + len(raws))
             lines.append(line)
             line += segment.count("\n")
             raws.append(segment.rstrip(NEWLINES))
         return Batch(raws, self.delimiters, first_index, first_line, lines=lines)
+
+    def _whole_iea(self, segment: str) -> bool:
+        """Whether `segment`, the file's last text without its terminator, is a whole IEA (IEA01
+        a count, IEA02 nine digits): read as such when not strict."""
+        if self.strict or self.delimiters is None:
+            return False
+        elements = segment.split(self.delimiters.element)
+        return (
+            len(elements) == 3
+            and elements[0] == "IEA"
+            and elements[1].isascii()
+            and elements[1].isdigit()
+            and len(elements[2]) == 9
+            and elements[2].isascii()
+            and elements[2].isdigit()
+        )
+
+    def _trailing_separators(self, batch: Batch) -> None:
+        """Note the segments of `batch` that end with an element separator (empty trailing
+        elements, which the standard leaves out): read as absent, as the reader does anyway.
+        Looked for only in a batch whose text shows one, so a file without costs nothing."""
+        separator = batch.delimiters.element
+        for offset, raw in enumerate(batch.raws):
+            if raw.endswith(separator) and not raw.startswith("ISA"):
+                self._tolerate("trailing-empty-elements", batch.line_of(offset), 0)
+                self.tolerated[-1].segment_index = batch.first_index + offset
+                self.tolerated[-1].count = sum(1 for r in batch.raws if r.endswith(separator))
+                return
+
+    def _layout(self) -> str:
+        """The characters besides line breaks read as layout between segments: spaces and tabs
+        that are not delimiters (none when strict)."""
+        if self.strict or self.delimiters is None:
+            return ""
+        return "".join(c for c in LAYOUT if c not in self.delimiters.all())
+
+    def _tolerate(self, name: str, line: int, index: int) -> None:
+        """Note a deviation read as meant (`gateway.x12.model.TOLERANCES`)."""
+        self.tolerated.append(Tolerance(name, TOLERANCES[name][1], line, index))
 
     @staticmethod
     def _with_empty_segments(batch: Batch) -> Batch:

@@ -78,7 +78,7 @@ def written_files(folder: Path) -> list[Path]:
                 outputs.extend(
                     build_acknowledgements(interchange, numbers, stamp, ack_format=ack_format)
                 )
-        if report.accepted:
+        if report.accepted and not report.all_tolerated():  # a deviation is theirs, kept as read
             outputs.extend(documents)
         for number, interchange in enumerate(outputs):
             path = folder / f"{sample.stem}.{number}.x12"

@@ -13,8 +13,8 @@ from tests.mini_catalog import interchange_text, mini_catalog, purchase_order_bo
 CATALOG = mini_catalog()
 
 
-def validate(data: bytes) -> FileReport:
-    return read_bytes(data, catalog=CATALOG)
+def validate(data: bytes, *, strict: bool = False) -> FileReport:
+    return read_chunks([data], catalog=CATALOG, strict=strict)
 
 
 def codes(report: FileReport) -> list[str]:
@@ -63,11 +63,15 @@ def test_iea01_must_count_the_groups():
     only(validate(interchange_text(iea01="2")), "TA105:021")
 
 
-def test_isa_fixed_width_is_enforced_with_the_element_named():
+def test_isa_fixed_width_is_enforced_with_the_element_named_when_strict():
     data = interchange_text().replace(b"BUYERCO        *", b"BUYERCO*", 1)
-    issue = only(validate(data), "TA105:006")
+    issue = only(validate(data, strict=True), "TA105:006")
     assert issue.element == 6
     assert "must be exactly 15" in issue.message
+    tolerant = validate(data)
+    assert tolerant.accepted
+    assert [t.name for t in tolerant.all_tolerated()] == ["isa-fields-not-padded"]
+    assert tolerant.interchanges[0].sender_id == "BUYERCO"
 
 
 def test_isa_date_must_be_real():
@@ -75,9 +79,12 @@ def test_isa_date_must_be_real():
     only(validate(data), "TA105:014")
 
 
-def test_unsupported_control_version_is_refused():
+def test_unsupported_control_version_is_refused_when_strict():
     data = interchange_text().replace(b"*00401*", b"*00200*", 1)
-    only(validate(data), "TA105:003")
+    only(validate(data, strict=True), "TA105:003")
+    tolerant = validate(data)  # read with the version GS08 names
+    assert tolerant.accepted
+    assert [t.name for t in tolerant.all_tolerated()] == ["isa12-unknown-version"]
 
 
 def test_truncated_file_is_a_premature_end():

@@ -47,7 +47,7 @@ def test_a_set_lacking_what_the_partner_requires_is_rejected_naming_each_thing()
         purchase_order(tree("850", PO_BODY), mappings.get("850-in", PARTNER), context())
     assert str(caught.value) == (
         "the partner requires what this purchase order lacks: vendor_number (REF02),"
-        " party BT (N1), line 2: product id UP"
+        " party BT (N1), line 2: product id UP [partner-required-fields]"
     )
     # other partners are not held to it
     purchase_order(tree("850", PO_BODY), mappings.get("850-in", "SOMEONE ELSE"), context())

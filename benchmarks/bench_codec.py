@@ -11,7 +11,11 @@ same rounds:
   worst case (a file in which no two segments fold alike);
 - pyx12: pyx12 4.0.0's X12Reader over the same file (in the cross-check venv, with its own
   baseline in that process), for comparison;
-- memory: peak resident memory of `gateway check` streaming a 100 MB file, target < 100 MB.
+- memory: peak resident memory of `gateway check` streaming a 100 MB file, target < 100 MB;
+- strict (issue 14): `full` read strictly, no deviation tolerated: the tolerant default must cost
+  nothing measurable on a file without odd layout (`full` / `full_strict` about 1.0);
+- laid out: `full` on the same file indented after every terminator (the tolerated layout), as
+  a ratio to `full` on the plain file.
 
 Run: `make benchmark` (or `.venv/bin/python benchmarks/bench_codec.py`).
 """
@@ -77,8 +81,8 @@ def envelope_only(data: bytes) -> None:
     assert report.accepted, report.first_issue()
 
 
-def full_with_997(data: bytes, *, remember: bool = True) -> None:
-    reader = Reader(remember=remember)
+def full_with_997(data: bytes, *, remember: bool = True, strict: bool = False) -> None:
+    reader = Reader(remember=remember, strict=strict)
     for start in range(0, len(data), CHUNK_SIZE):
         reader.feed(data[start : start + CHUNK_SIZE])
     report = reader.close()
@@ -149,8 +153,11 @@ def main() -> None:
             "envelope": envelope_only,
             "full": full_with_997,
             "full_unremembered": lambda d: full_with_997(d, remember=False),
+            "full_strict": lambda d: full_with_997(d, strict=True),
         },
     )
+    laid_out = data.replace(b"~\n", b"~\r\n    ")
+    indented = best_times(laid_out, args.rounds, {"full_laid_out": full_with_997})
     figures: dict[str, object] = {
         "file_mb": round(len(data) / 1e6, 2),
         "segments": segments,
@@ -159,6 +166,8 @@ def main() -> None:
         "full_ratio": round(best["full"] / best["baseline"], 2),
         "full_unremembered_ratio": round(best["full_unremembered"] / best["baseline"], 2),
         "full_segments_per_second": round(segments / best["full"]),
+        "tolerant_over_strict": round(best["full"] / best["full_strict"], 3),
+        "laid_out_over_plain": round(indented["full_laid_out"] / best["full"], 2),
     }
     if not args.skip_pyx12:
         timed = pyx12_times(path, max(1, args.rounds // 2))

@@ -264,7 +264,7 @@ class Reader:
         split = [raw.split(separator) for raw in body]
         open_set.tags.extend([elements[0] for elements in split])
         clean = open_set.clean
-        for raw, elements in zip(body, split, strict=True):
+        for at, (raw, elements) in enumerate(zip(body, split, strict=True), start=offset):
             compiled = compiled_table.get(elements[0])
             if compiled is None:
                 compiled = compiled_for(elements[0])
@@ -275,6 +275,8 @@ class Reader:
             key = raw.encode("latin-1").translate(FOLD) if compiled.foldable else raw
             if key in seen and remember:
                 continue
+            if not elements[-1] and len(elements) > 1:  # checked once per shape of segment
+                self._trailing_empty(at)
             # CompiledSegment.valid, inline: this loop runs once per segment.
             pattern = compiled.by_count.get(len(elements))
             if pattern is None:
@@ -291,8 +293,8 @@ class Reader:
                 )
             ):
                 clean = False
-            elif remember and len(seen) < SEEN_LIMIT:
-                seen.add(key)
+            elif remember and len(seen) < SEEN_LIMIT and elements[-1]:
+                seen.add(key)  # (one with empty trailing elements is looked at every time)
         open_set.clean = clean
         open_set.runs.append((self._batch, offset, end - offset))
         open_set.position += end - offset
@@ -449,6 +451,18 @@ class Reader:
         for tolerance in self._held_tolerated:
             tolerate(target, tolerance)
         self._held_tolerated = []
+
+    def _trailing_empty(self, offset: int) -> None:
+        """Note a segment (at `offset` in the batch) ending with element separators: its empty
+        trailing elements are read as absent (`structure_elements`)."""
+        assert self._interchange is not None and self._batch is not None
+        tolerance = Tolerance(
+            "trailing-empty-elements",
+            TOLERANCES["trailing-empty-elements"][1],
+            self._batch.line_of(offset),
+            self._batch.first_index + offset,
+        )
+        tolerate(self._interchange.tolerated, tolerance)
 
     def _tolerate(self, name: str, message: str = "") -> None:
         """Note a deviation of the segment being read, read as meant."""
@@ -1099,6 +1113,8 @@ class Reader:
             return
         if raw is None:
             raw = (self._tokenizer.delimiters or Delimiters()).element.join(elements)
+        if not elements[-1] and len(elements) > 1:
+            self._trailing_empty(self._offset)
         if not compiled.valid(raw, elements):
             if len(report.issues) >= MAX_SET_ISSUES:
                 open_set.unlisted += 1  # not listed: no need to find out what is wrong

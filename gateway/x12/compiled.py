@@ -120,8 +120,8 @@ class CompiledSegment:
             return False
         if self.rules and not self.judge_rules(tuple(map(bool, elements))):
             return False
-        if len(self.seen_valid) < SEEN_LIMIT:
-            self.seen_valid.add(key)
+        if len(self.seen_valid) < SEEN_LIMIT and elements[-1]:
+            self.seen_valid.add(key)  # one with empty trailing elements is looked at every time
         return True
 
 

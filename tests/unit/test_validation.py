@@ -376,3 +376,14 @@ def test_digit_signs_that_are_not_ascii_digits_are_faults_not_crashes(
     assert any(i.describe().startswith(expected) for i in report.all_issues()), [
         i.describe() for i in report.all_issues()
     ]
+
+
+def test_empty_trailing_elements_are_noted_in_every_file_not_only_the_first_read():
+    """The memory of segments proven valid (shared by the files a process reads) must not
+    spare a later file the warning."""
+    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    data = good.replace(b"N1*ST*Marisol Ortega~", b"N1*ST*Marisol Ortega**~", 1)
+    for _ in range(3):
+        for strict in (False, True):
+            report = read_chunks([data], strict=strict)
+            assert [t.name for t in report.all_tolerated()] == ["trailing-empty-elements"]

@@ -447,10 +447,9 @@ class Ingestor:
                 elif repeat and not interchange_report.issues:
                     if not digests:
                         digests = interchange_digests(chunks())
-                    resend = _digest_at(digests, place, interchange_report) == self._digest_of(
-                        repeat[0], interchange_report
-                    )
-                    status = "duplicate" if resend else REUSED
+                    mine = _digest_at(digests, place, interchange_report)
+                    earlier = self._digest_of(repeat[0], interchange_report)
+                    status = "duplicate" if mine is not None and mine == earlier else REUSED
                     interchange_report.issues.append(_repeated_control(interchange_report))
                 document_id = uow.documents.add(
                     StoredDocument(

@@ -184,3 +184,23 @@ def purchase_order_set(control: str, purpose: str, po_number: str) -> list[str]:
         "CTT*1*2",
     ]
     return [*segments, f"SE*{len(segments) + 1}*{control}"]
+
+
+def test_a_repeated_control_number_whose_first_bytes_cannot_be_read_is_left_to_a_person(
+    store_engine: Engine, tmp_path: Path
+):
+    """The earlier interchange is kept in an archive this ingestor cannot read: its content is
+    unknown, so the repeat is not taken for a harmless resend but held as a reused number."""
+    taker = ingestor(store_engine)
+    archived = tmp_path / "archived.x12"
+    archived.write_bytes(GOOD.read_bytes())
+    first = taker.ingest_chunks(
+        lambda: iter([archived.read_bytes()]),
+        "po.x12",
+        sha256="0" * 64,
+        size=archived.stat().st_size,
+        raw_path=str(archived),
+    )
+    assert first.accepted
+    again = taker.ingest(GOOD.read_bytes() + b"\n", "po-resent.x12")
+    assert again.reused and not again.duplicate

@@ -284,8 +284,17 @@ def sshd_server() -> Iterator[SshdServer]:
         _unavailable("ssh-keygen is missing (Debian's openssh-client)")
     if os.geteuid() != 0:
         _unavailable("the sshd fixture must run as root (it adds a local user)")
+    with started_sshd("gateway-sshd-") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def started_sshd(prefix: str) -> Iterator[SshdServer]:
+    """An sshd with a local user of its own (named after this process), host keys, client keys
+    and a configuration in a new folder named `prefix`...; all of it removed at the end. Needs
+    root, sshd and ssh-keygen (the callers check)."""
     _remove_stale_users()
-    folder = Path(tempfile.mkdtemp(prefix="gateway-sshd-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     folder.chmod(0o755)  # sshd reads the authorised keys as the user
     user = f"{USER_PREFIX}{os.getpid()}"
     password = secrets.token_urlsafe(18)

@@ -11,27 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.smtpd import SmtpServer
 from tests.sshd import (
-    CLIENT_KEY_TYPES,
     SSH_KEYGEN,
     SSHD,
-    USER_PREFIX,
     SshdServer,
-    _create_user,
     _free_port,
     _keygen,
-    _remove_stale_users,
     _run,
     _write_config,
     fingerprint,
+    started_sshd,
 )
 
 
@@ -46,46 +41,8 @@ def own_sshd() -> Iterator[SshdServer]:
         raise ServersUnavailable(f"{SSHD} or {SSH_KEYGEN} is missing (Debian's openssh-server)")
     if os.geteuid() != 0:
         raise ServersUnavailable("the soak must run as root (sshd needs a local user)")
-    _remove_stale_users()
-    folder = Path(tempfile.mkdtemp(prefix="gateway-soak-sshd-"))
-    folder.chmod(0o755)
-    user = f"{USER_PREFIX}{os.getpid()}"
-    password = secrets.token_urlsafe(18)
-    server: SshdServer | None = None
-    try:
-        host_key = _keygen(folder / "ssh_host_ed25519_key", "-t", "ed25519")
-        other = _keygen(folder / "ssh_host_ecdsa_key", "-t", "ecdsa")
-        client_keys = {
-            kind: _keygen(folder / f"client_{kind}", *options)
-            for kind, options in CLIENT_KEY_TYPES.items()
-        }
-        authorized = folder / "authorized_keys"
-        authorized.write_text(
-            "".join(Path(f"{key}.pub").read_text() for key in client_keys.values())
-        )
-        authorized.chmod(0o644)
-        home = _create_user(user, password)
-        server = SshdServer(
-            folder=folder,
-            user=user,
-            home=home,
-            password=password,
-            port=_free_port(),
-            client_keys=client_keys,
-            unauthorized_key=_keygen(folder / "stranger_ed25519", "-t", "ed25519"),
-            host_key=fingerprint(Path(f"{host_key}.pub")),
-            other_host_key=fingerprint(Path(f"{other}.pub")),
-        )
-        _write_config(server, [host_key, other])
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        _run(str(SSHD), "-t", "-f", str(server.config))
-        server.start()
+    with started_sshd("gateway-soak-sshd-") as server:
         yield server
-    finally:
-        if server is not None:
-            server.stop()
-        subprocess.run(["userdel", "--remove", user], capture_output=True, timeout=60, check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

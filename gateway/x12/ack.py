@@ -42,6 +42,7 @@ from gateway.x12.schema import dates_are_short, family_name, is_digits
 
 MAX_AK4_PER_AK3 = 99
 MAX_CODES = 5  # AK502..AK506, AK905..AK909
+MAX_AK9_COUNT = 999_999  # AK902..AK904 are N0 1/6
 DEFAULT_CONTROL_VERSION = "00401"
 DEFAULT_GROUP_VERSION = "004010"  # GS08 of an answer to a group whose version is not read
 FALLBACK_QUALIFIER = "ZZ"  # mutually defined
@@ -274,6 +275,9 @@ def build_functional_ack(
         )
     received = len(group.transactions)
     included = group.declared_count if group.declared_count is not None else received
+    if included > MAX_AK9_COUNT:  # a GE01 no AK902 can carry: the sets as counted (AK905 5)
+        included = received
+    received, included = min(received, MAX_AK9_COUNT), min(included, MAX_AK9_COUNT)
     status = group.status
     trailer: list[Element] = [
         str(status),
@@ -358,7 +362,7 @@ def build_acknowledgements(
         written = version if family_name(version) else DEFAULT_GROUP_VERSION
         written = _copied(written, interchange.delimiters, DEFAULT_GROUP_VERSION, 12)
         chosen = ack_format
-        if chosen is AckFormat.IA999 and family_name(version) != "005010":
+        if chosen is AckFormat.IA999 and family_name(written) != "005010":
             chosen = AckFormat.FA997
         transactions = [
             build_functional_ack(

@@ -379,6 +379,8 @@ def test_an_unreadable_control_version_is_answered_in_00401_without_repetitions(
         (b"*5101*X*004010~", b"*5101*X*002001~"),  # a version we do not read
         (b"GS*PO*", b"GS*P*"),  # a GS01 too short for AK101
         (b"*0915*5101*X*", b"*0915*51A1*X*"),  # a GS06 that is not a number, for AK102
+        (b"GE*1*5101~", b"GE*1000000001*5101~"),  # a GE01 too long for AK902 (found by atheris)
+        (b"*5101*X*004010~", b"*5101*X*005010004010X358~"),  # GS08 too long: a 997, not a 999
     ],
 )
 def test_every_answer_reads_back_valid_through_our_own_reader(old: bytes, new: bytes):

@@ -5,32 +5,19 @@ reason, and the other groups of the file go through. On SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway.bootstrap import Gateway, bootstrap
-from gateway.config import FolderTransport, GatewayConfig
+from gateway.bootstrap import Gateway
+from gateway.config import FolderTransport
 from gateway.service.documents import replay
 from gateway.service.pipeline import FileOutcome
-from tests.integration.test_pipeline import harborview
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
 PO = "HV4500871234"
 GS = b"GS*PO*079845213*CEDARRIDGEOUT*20261103*0915*5101*X*004010~"
-
-
-@pytest.fixture
-def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
-    mailboxes = tmp_path / "mailboxes"
-    (mailboxes / "in").mkdir(parents=True)
-    config = dataclasses.replace(store_config, partners=(harborview(mailboxes),))
-    wired = bootstrap(config)
-    yield wired
-    wired.close()
 
 
 def transport(gateway: Gateway) -> FolderTransport:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,8 +25,6 @@ from gateway.config import (
     DatabaseConfig,
     FolderTransport,
     GatewayConfig,
-    Identity,
-    PartnerProfile,
 )
 from gateway.domain.commands import CreateFulfillment
 from gateway.domain.values import LineQuantity
@@ -40,32 +37,11 @@ from gateway.service.export import export
 from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
 from gateway.service.ports import OrderQuery
 from gateway.service.views import order_view
+from tests.integration.conftest import harborview
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 PO = "HV4500871234"
-
-
-def harborview(folder: Path, **changes: object) -> PartnerProfile:
-    profile = PartnerProfile(
-        key="harborview",
-        name="Harborview Home Goods",
-        role="buyer",
-        identity=Identity("01", "079845213", "079845213"),
-        us=Identity("ZZ", "CEDARRIDGEOUT", "CEDARRIDGEOUT"),
-        transport=FolderTransport(folder / "in", folder / "out", settle_seconds=0),
-    )
-    return dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
-    mailboxes = tmp_path / "mailboxes"
-    (mailboxes / "in").mkdir(parents=True)
-    config = dataclasses.replace(store_config, partners=(harborview(mailboxes),))
-    wired = bootstrap(config)
-    yield wired
-    wired.close()
 
 
 def inbox(gateway: Gateway) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,11 @@ from click.testing import CliRunner
 
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.cli import cli
-from gateway.config import FolderTransport, GatewayConfig
 from gateway.x12.ack import CountingControlNumbers, Stamp, build_acknowledgements
 from gateway.x12.model import TOLERANCES
 from gateway.x12.reader import parse_bytes, read_bytes, read_chunks
 from gateway.x12.serializer import serialize
-from tests.integration.test_pipeline import harborview
+from tests.integration.test_pipeline import inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -140,22 +138,6 @@ def test_random_layout_changes_nothing_but_the_warnings(sample: Path, seed: int)
     assert answers[0] == answers[1]
     if report.all_tolerated():
         assert not read_chunks([laid_out], strict=True).accepted
-
-
-@pytest.fixture
-def gateway(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Gateway]:
-    mailboxes = tmp_path / "mailboxes"
-    (mailboxes / "in").mkdir(parents=True)
-    config = dataclasses.replace(store_config, partners=(harborview(mailboxes),))
-    wired = bootstrap(config)
-    yield wired
-    wired.close()
-
-
-def inbox(gateway: Gateway) -> Path:
-    transport = gateway.config.partners[0].transport
-    assert isinstance(transport, FolderTransport)
-    return transport.inbox
 
 
 def test_a_tolerated_file_becomes_its_order_with_the_warnings_kept_and_strict_refuses_it(

@@ -15,7 +15,9 @@ same rounds:
 - strict (issue 14): `full` read strictly, no deviation tolerated: the tolerant default must cost
   nothing measurable on a file without odd layout (`full` / `full_strict` about 1.0);
 - laid out: `full` on the same file indented after every terminator (the tolerated layout), as
-  a ratio to `full` on the plain file.
+  a ratio to `full` on the plain file;
+- wrapped: `full` on the same file wrapped at 80 characters a line (CR LF), as a ratio to `full`
+  on the plain file.
 
 Run: `make benchmark` (or `.venv/bin/python benchmarks/bench_codec.py`).
 """
@@ -158,6 +160,9 @@ def main() -> None:
     )
     laid_out = data.replace(b"~\n", b"~\r\n    ")
     indented = best_times(laid_out, args.rounds, {"full_laid_out": full_with_997})
+    flat = data.replace(b"\n", b"")
+    wrapped = b"\r\n".join(flat[i : i + 80] for i in range(0, len(flat), 80))
+    unwrapped = best_times(wrapped, args.rounds, {"full_wrapped": full_with_997})
     figures: dict[str, object] = {
         "file_mb": round(len(data) / 1e6, 2),
         "segments": segments,
@@ -168,6 +173,7 @@ def main() -> None:
         "full_segments_per_second": round(segments / best["full"]),
         "tolerant_over_strict": round(best["full"] / best["full_strict"], 3),
         "laid_out_over_plain": round(indented["full_laid_out"] / best["full"], 2),
+        "wrapped_over_plain": round(unwrapped["full_wrapped"] / best["full"], 2),
     }
     if not args.skip_pyx12:
         timed = pyx12_times(path, max(1, args.rounds // 2))

@@ -234,6 +234,11 @@ TOLERANCES: dict[str, tuple[str, str]] = {
         "element separators before a segment terminator (empty trailing elements): read as absent",
     ),
     "last-terminator-missing": ("023", "the final IEA has no segment terminator"),
+    "line-wrapped": (
+        "024",
+        "the file wrapped at a fixed width (a line break every N characters, inside segments):"
+        " read without those line breaks",
+    ),
 }
 """Every deviation from the standard read as the partner meant it (it cannot change what a file
 says), by name: the TA105 note code a TA1 gives it (with TA104 E, when a TA1 was asked for) and

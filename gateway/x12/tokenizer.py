@@ -22,6 +22,12 @@ next line and is itself ended by that character rather than by the line break. T
 file is then cut where the partner meant, and the reader reports one precise fault (ISA16 empty)
 instead of the faults of a file cut in the wrong places.
 
+A file wrapped at a fixed width (a line break every 80, 128 or 132 characters, inside segments and
+even inside the ISA, as mainframe and "blocked" transfers write them) is recognised from its first
+lines and read with those line breaks removed (`Unwrap`): every line but the last has the same
+width, and the text without them starts with a fixed-width ISA whose terminator is not a line
+break. Positions are then given as lines of the file as it came.
+
 The tokenizer does not judge structure (that is `gateway.x12.reader`): it reports only what stops it
 from cutting the bytes into segments (an unreadable ISA, a segment terminator that cannot end
 segments, text outside any interchange, a file ending inside a segment) as `Issue` values in
@@ -72,6 +78,10 @@ FIRST_REPETITION_VERSION = "00501"
 AFTER_ISA = ("GS", "TA1", "ISB", "ISE", "IEA")
 # Longest look-ahead that tells whether a segment starts (`TA1` and its separator).
 SEGMENT_START_LOOKAHEAD = 4
+# A wrapped file's line width (without its line break) lies in this range; it is recognised from
+# this many whole lines (fewer when the file is shorter).
+WRAP_WIDTHS = range(40, 1025)
+WRAP_SAMPLE_LINES = 4
 
 
 def repetition_separator(isa11: str, control_version: str) -> str | None:
@@ -133,6 +143,90 @@ def _indented(raws: list[str], layout: str) -> bool:
 
 
 @dataclass(slots=True)
+class Unwrap:
+    """Removes the line break that ends every line of a file wrapped at `width` characters, as the
+    file streams in; a line longer than `width` ends the unwrapping (the rest is read as it is)."""
+
+    width: int
+    line_break: str
+    column: int = 0  # characters of the current line passed
+    carry: str = ""  # the start of a line break cut by the end of a chunk
+    active: bool = True
+
+    def __call__(self, text: str) -> str:
+        if self.carry:
+            text, self.carry = self.carry + text, ""
+        pieces: list[str] = []
+        at, end, size = 0, len(text), len(self.line_break)
+        while at < end and self.active:
+            need = self.width - self.column
+            if end - at <= need:
+                pieces.append(text[at:])
+                self.column += end - at
+                return "".join(pieces)
+            pieces.append(text[at : at + need])
+            at += need
+            self.column = self.width
+            if text.startswith(self.line_break, at):
+                at += size
+                self.column = 0
+            elif end - at < size and self.line_break.startswith(text[at:]):
+                self.carry = text[at:]
+                return "".join(pieces)
+            else:
+                self.active = False
+        pieces.append(text[at:])
+        return "".join(pieces)
+
+    def line_at(self, offset: int) -> int:
+        """The line of the file as it came that holds character `offset` of the text unwrapped."""
+        return offset // self.width + 1
+
+    @classmethod
+    def sniff(cls, head: str, *, final: bool) -> Unwrap | bool | None:
+        """Whether the start of a file, `head`, is wrapped at a fixed width: an `Unwrap` when it
+        is, None when it is not, False while `head` is too short to tell."""
+        first = head.find("\n")
+        if first < 0:
+            return None if final or len(head) > MAX_SEEK else False
+        line_break = "\r\n" if head[first - 1 : first] == "\r" else "\n"
+        width = first + 1 - len(line_break)
+        if width not in WRAP_WIDTHS:
+            return None
+        period = width + len(line_break)
+        whole, at = 1, first  # lines read whole; the end of the last
+        while whole < WRAP_SAMPLE_LINES:
+            found = head.find("\n", at + 1)
+            if found < 0:
+                if len(head) > at + period:
+                    return None  # a line longer than the width
+                if final:
+                    break
+                return False
+            if found != at + period or head[found + 1 - len(line_break)] != line_break[0]:
+                if final and not head[found:].strip(NEWLINES):
+                    break  # the last line, shorter, ends with a line break
+                return None  # a line break where the width does not put it
+            whole, at = whole + 1, found
+        lines = [head[i * period : i * period + width] for i in range(whole)]
+        if any("\r" in line for line in lines):
+            return None
+        tail = head[whole * period :]
+        text = "".join(lines) + (tail if final else "")
+        if len(text) < ISA_LENGTH or not text.startswith("ISA"):
+            return None
+        element, terminator = text[3], text[ISA_LENGTH - 1]
+        if not _could_end_segments(element, "") or not _could_end_segments(terminator, element):
+            return None
+        if any(text[offset] != element for offset in ISA_SEPARATOR_OFFSETS):
+            return None
+        layout = LAYOUT.replace(element, "").replace(terminator, "")
+        if all(line.rstrip(layout).endswith(terminator) for line in lines):
+            return None  # every line ends a segment: a file laid out one line per segment
+        return cls(width, line_break)
+
+
+@dataclass(slots=True)
 class Batch:
     """Consecutive raw segments read with one set of delimiters.
 
@@ -172,6 +266,9 @@ class Tokenizer:
         self.delimiters: Delimiters | None = None
         self.isa_widths_ok = True
         self.issues: list[Issue] = []
+        self._head: str | None = None if strict else ""  # the start, until wrapping is known
+        self._unwrap: Unwrap | None = None
+        self._fed = 0  # characters added to _pending so far
 
     # -- public ------------------------------------------------------------------------------
     def feed(self, data: bytes) -> Iterator[Batch]:
@@ -184,8 +281,29 @@ class Tokenizer:
             if text.startswith(BOM):
                 text = text[len(BOM) :]
                 self._tolerate("byte-order-mark", 1, 0)
+        text = self._unwrapped(text, final=False)
         self._pending += text
+        self._fed += len(text)
         yield from self._drain(final=False)
+
+    def _unwrapped(self, text: str, *, final: bool) -> str:
+        """`text` without the line breaks of a wrapped file ('' while the start of the file is
+        kept to tell whether it is wrapped)."""
+        if self._head is not None:
+            head = self._head + text
+            found = Unwrap.sniff(head, final=final)
+            if found is False:
+                self._head = head
+                return ""
+            self._head = None
+            if isinstance(found, Unwrap):
+                self._unwrap = found
+                width = f"{found.width} characters a line"
+                self._tolerate("line-wrapped", 1, 0, f"the file is wrapped at {width}")
+            text = head
+        if self._unwrap is not None and self._unwrap.active:
+            text = self._unwrap(text)
+        return text
 
     def close(self) -> Iterator[Batch]:
         """Signal the end of the stream; yield what is left. A last segment without terminator
@@ -194,6 +312,10 @@ class Tokenizer:
         if self._closed:
             return
         self._closed = True
+        if self._head:
+            text = self._unwrapped("", final=True)
+            self._pending += text
+            self._fed += len(text)
         yield from self._drain(final=True)
         rest = self._pending
         self._pending = ""
@@ -346,6 +468,8 @@ class Tokenizer:
                 elements.append("")
         self.index += 1
         line = self._next_line
+        if self._unwrap is not None:
+            line = self._unwrap.line_at(self._fed - len(text))
         self._next_line += text.count("\n", 0, end)
         self._pending = text[end + 1 :]
         sub_element = elements[16] if len(elements) > 16 else ""
@@ -430,6 +554,7 @@ class Tokenizer:
         cut = text.rfind(terminator)
         if cut < 0:
             return None
+        start = self._fed - len(text)  # where `text` starts in the stream (unwrapped)
         end_of_interchange = self._find_iea(text, terminator, delimiters.element)
         if end_of_interchange is not None:
             cut = end_of_interchange
@@ -472,6 +597,8 @@ class Tokenizer:
         layout = self._layout()
         if batch.lines is None and layout and _indented(batch.raws, layout):
             batch = self._slow_batch(complete, first_index, first_line)  # read past the layout
+        if self._unwrap is not None:
+            batch = self._relined(batch, start, self._unwrap)
         if "" in batch.raws:
             batch = self._with_empty_segments(batch)
         self.index += len(batch.raws)
@@ -550,9 +677,18 @@ class Tokenizer:
             return ""
         return "".join(c for c in LAYOUT if c not in self.delimiters.all())
 
-    def _tolerate(self, name: str, line: int, index: int) -> None:
+    def _tolerate(self, name: str, line: int, index: int, message: str = "") -> None:
         """Note a deviation read as meant (`gateway.x12.model.TOLERANCES`)."""
-        self.tolerated.append(Tolerance(name, TOLERANCES[name][1], line, index))
+        self.tolerated.append(Tolerance(name, message or TOLERANCES[name][1], line, index))
+
+    @staticmethod
+    def _relined(batch: Batch, start: int, unwrap: Unwrap) -> Batch:
+        """`batch` of a wrapped file, each segment given the line of the file as it came."""
+        lines = []
+        for raw in batch.raws:
+            lines.append(unwrap.line_at(start))
+            start += len(raw) + 1
+        return Batch(batch.raws, batch.delimiters, batch.first_index, batch.first_line, lines=lines)
 
     @staticmethod
     def _with_empty_segments(batch: Batch) -> Batch:

@@ -115,7 +115,16 @@ def taken_in(empty_store: Path, tmp_path: Path) -> Iterator[Any]:
         engine.dispose()
 
 
-@pytest.mark.parametrize("path", ACCEPTED, ids=[p.name[-60:] for p in ACCEPTED])
+# every accepted file but a wrapped one: its line breaks sit at a fixed width, and layout added
+# after its terminators would move them (a file both laid out and wrapped is not wrapped)
+LAID_OUT = [
+    p
+    for p in ACCEPTED
+    if "line-wrapped" not in {t.name for t in read_bytes(p.read_bytes()).all_tolerated()}
+]
+
+
+@pytest.mark.parametrize("path", LAID_OUT, ids=[p.name[-60:] for p in LAID_OUT])
 def test_random_layout_changes_nothing_but_the_warnings(path: Path, taken_in: Any):
     original = path.read_bytes()
     before = read_bytes(original)
@@ -138,6 +147,7 @@ def test_random_layout_changes_nothing_but_the_warnings(path: Path, taken_in: An
 
 
 def test_the_layout_is_random_and_keeps_to_what_is_not_a_delimiter():
+    assert len(LAID_OUT) == len(ACCEPTED) - 1
     sample = next(p for p in ACCEPTED if p.name == "850_004010_good.x12")
     data = sample.read_bytes()
     copies = {layout(data, seed) for seed in range(4)}

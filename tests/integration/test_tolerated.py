@@ -39,6 +39,7 @@ EXPECTED: dict[str, tuple[set[str], str | None]] = {
     "isa12_unknown_version.x12": ({"isa12-unknown-version"}, "TA105:003"),
     "trailing_empty_elements.x12": ({"trailing-empty-elements"}, None),
     "last_terminator_missing.x12": ({"last-terminator-missing"}, "TA105:023"),
+    "line_wrapped.x12": ({"line-wrapped"}, "TA105:015"),
 }
 
 

@@ -203,3 +203,67 @@ def test_a_fixed_width_isa_is_read_by_position():
     segments, _ = tokenize(data)
     assert len(segments[0]) == 17
     assert segments[0][11:13] == ["*", "00501"]
+
+
+def wrap(data: bytes, width: int, line_break: bytes = b"\r\n") -> bytes:
+    """`data` as a mainframe or blocked transfer writes it: a line break every `width` bytes."""
+    flat = data.replace(b"\n", b"")
+    return line_break.join(flat[i : i + width] for i in range(0, len(flat), width)) + line_break
+
+
+def test_a_wrapped_file_is_read_without_its_line_breaks_in_any_chunks():
+    data = simple_interchange(extra=b"PO1*1*2*EA*9.99**VP*A-LONG-PRODUCT-CODE~\n" * 9)
+    expected, _ = tokenize(data)
+    for width, line_break in ((80, b"\r\n"), (80, b"\n"), (132, b"\r\n"), (40, b"\n")):
+        wrapped = wrap(data, width, line_break)
+        for chunk in (1, 2, 3, 79, 81, 1 << 16):
+            segments, tokenizer = tokenize(wrapped, chunk)
+            assert segments == expected, (width, line_break, chunk)
+            assert not tokenizer.issues
+            (noted,) = tokenizer.tolerated
+            assert (noted.name, noted.line) == ("line-wrapped", 1)
+            assert f"wrapped at {width} characters" in noted.message
+
+
+def test_a_wrapped_file_gives_the_lines_of_the_file_as_it_came():
+    data = simple_interchange(extra=b"PO1*1*2*EA*9.99**VP*A-LONG-PRODUCT-CODE~\n" * 9)
+    found = positions(wrap(data, 80))
+    flat = data.replace(b"\n", b"").decode()
+    for segment_id, line, _ in found:
+        start = flat.index(segment_id + "*") if segment_id != "PO1" else 0
+        if segment_id in ("ISA", "GS", "ST", "BEG", "SE", "GE", "IEA"):
+            assert line == start // 80 + 1, segment_id
+    po1_lines = [line for segment_id, line, _ in found if segment_id == "PO1"]
+    assert po1_lines == sorted(po1_lines) and po1_lines[-1] > po1_lines[0] > 2
+
+
+def test_strict_reading_does_not_unwrap():
+    tokenizer = Tokenizer(strict=True)
+    segments = list(tokenizer.segments(wrap(simple_interchange(), 80)))
+    assert not tokenizer.tolerated
+    assert "\r\n" in segments[0][0][10]  # ISA10 holds the line break, for the reader to refuse
+
+
+def test_a_file_laid_out_one_segment_a_line_is_not_wrapped_even_when_its_lines_are_equal():
+    same = [b"REF*ZZ*" + str(n).encode() * 3 + b"~" for n in range(1, 10)]
+    data = simple_interchange(newline="\n", extra=b"\n".join(same) + b"\n")
+    _, tokenizer = tokenize(data)
+    assert not tokenizer.tolerated and not tokenizer.issues
+    # lines of the ISA's length, each ending a segment: still only layout
+    body = [b"REF*ZZ*" + b"X" * 98 + b"~" for _ in range(5)]
+    data = isa().encode() + b"\n" + b"\n".join(body) + b"\n"
+    _, tokenizer = tokenize(data)
+    assert not tokenizer.tolerated
+
+
+def test_a_line_longer_than_the_width_ends_the_unwrapping_and_is_reported():
+    data = wrap(simple_interchange(extra=b"PO1*1*2*EA*9.99**VP*CODE~\n" * 20), 80)
+    lines = data.split(b"\r\n")
+    assert len(lines) > 8
+    lines[6] = lines[6] + b"EXTRA"  # one line longer: not a file wrapped at one width
+    segments, tokenizer = tokenize(b"\r\n".join(lines))
+    assert [t.name for t in tokenizer.tolerated] == ["line-wrapped"]
+    assert any("\r\n" in "".join(s) for s in segments)  # read as it is from there on
+    lines[2] = lines[2] + b"EXTRA"  # within the first lines: not taken for a wrapped file
+    segments, tokenizer = tokenize(b"\r\n".join(lines))
+    assert not tokenizer.tolerated and "\r\n" in segments[0][10]

@@ -14,6 +14,8 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -646,20 +648,25 @@ def _transport(value: Any, where: str, base: Path) -> Transport:
 
 
 DEFAULT_CONFIG = GatewayConfig()
-# The mappings shipped with the gateway (the repository's mappings/ folder).
-DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
+# The mappings shipped with the gateway: package data (gateway/mappings/*.toml), found where the
+# package is installed.
+SHIPPED_MAPPINGS = resources.files("gateway") / "mappings"
 
 
-def load_mappings(folder: Path = DEFAULT_MAPPINGS_DIR) -> dict[str, dict[str, Any]]:
+def load_mappings(folder: Traversable = SHIPPED_MAPPINGS) -> dict[str, dict[str, Any]]:
     """Every `<name>.toml` mapping in `folder`, read (the mapping engine checks them)."""
     if not folder.is_dir():
         raise ConfigurationError(f"{folder}: no mappings folder")
     found = {}
-    for path in sorted(folder.glob("*.toml")):
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
         try:
-            found[path.stem] = tomllib.loads(path.read_text(encoding="utf-8"))
+            found[entry.name.removesuffix(".toml")] = tomllib.loads(
+                entry.read_text(encoding="utf-8")
+            )
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigurationError(f"{entry}: not valid TOML: {exc}") from None
     return found
 
 

@@ -18,7 +18,8 @@ import jinja2
 
 from gateway.errors import ConfigurationError
 
-SHIPPED = Path(__file__).resolve().parent / "templates" / "mail"
+# The shipped templates: package data, read with importlib.resources wherever the package is.
+SHIPPED = ("gateway.adapters", "templates/mail")
 TEMPLATES = ("cancellation", "order-received", "alert")
 
 
@@ -26,8 +27,10 @@ class JinjaComposer:
     """Renders the email templates (see the module docstring)."""
 
     def __init__(self, override: Path | None = None):
-        folders = [str(override)] if override is not None else []
-        loader = jinja2.FileSystemLoader([*folders, str(SHIPPED)])
+        loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader(*SHIPPED)]
+        if override is not None:
+            loaders.insert(0, jinja2.FileSystemLoader(str(override)))
+        loader = jinja2.ChoiceLoader(loaders)
         self._text = _environment(loader, autoescape=False)
         self._html = _environment(loader, autoescape=True)
 

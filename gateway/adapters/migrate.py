@@ -8,7 +8,7 @@ when the module is: it costs a seventh of a second, and every CLI command starts
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
@@ -18,14 +18,15 @@ from gateway.errors import ConfigurationError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Package data, found by Alembic through importlib.resources wherever the package is installed.
+MIGRATIONS = "gateway.adapters:migrations"
 
 
 def alembic_config(engine: Engine) -> Config:
     from alembic.config import Config  # noqa: PLC0415  (see the module docstring)
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", MIGRATIONS)
     config.attributes["engine"] = engine
     return config
 
@@ -52,7 +53,10 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision shipped with the gateway."""
     revisions: dict[str, str | None] = {}
-    for script in (MIGRATIONS / "versions").glob("*.py"):
+    versions = resources.files("gateway.adapters") / "migrations" / "versions"
+    for script in versions.iterdir():
+        if not script.name.endswith(".py"):
+            continue
         source = script.read_text(encoding="utf-8")
         revision = _ASSIGNED.search(source)
         down = re.search(r'^down_revision = (?:"([^"]+)"|None)', source, re.MULTILINE)

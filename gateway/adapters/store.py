@@ -80,7 +80,13 @@ def create_store_engine(config: GatewayConfig) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy})
         _configure_sqlite(engine, busy)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_size=config.database.pool_size, pool_pre_ping=True)
+        try:
+            engine = create_engine(url, pool_size=config.database.pool_size, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError(
+                f"the database URL names the {url.get_driver_name()} driver, which is not "
+                f"installed ({exc.name}): pip install 'edi-gateway[postgresql]' for psycopg"
+            ) from None
     else:
         raise ConfigurationError(f"database {url.get_backend_name()} is not supported")
     event.listen(engine, "handle_error", _store_unavailable)

@@ -1,0 +1,522 @@
+"""Sending a document about an order: build it, check it, store it, queue it, and record on the
+order what sending it means, all in one unit of work.
+
+Strategy: the order is read, the set is built from it by the pure builders of
+`gateway.mapping.outbound` with the choices of `mappings/<set>-out.toml` (and the partner's
+overrides), control numbers are taken from the store, and the interchange is written and read
+back through the gateway's own validation before anything else happens: a document that would not
+pass it is our fault and stops the export. Then the document is stored (linked to the order),
+queued in the outbox, and the order records it (an 855 confirms the order and cancels what it
+withdraws, an 810 records the invoice) and follows the document (`tracking`): an 855 confirms
+and an 856 passes its fulfilments on only once it reaches the partner). The commit takes all of
+it or nothing; the control numbers of a transaction that does not commit are given back. When
+another worker changed the order first, the whole export runs again on the fresh order.
+
+The envelope follows what the partner sent about this order: our ISA id and qualifier are the
+receiver of their latest document for it, the delimiters, control version and version family
+(004010 or 005010) are theirs. An order with no inbound document (one we placed) follows the
+outbound documents we sent for it, and failing those, the defaults (ZZ, `*` `>` `~`, 004010) with
+the sender id the caller gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gateway.config import PartnerProfile
+from gateway.domain import commands
+from gateway.domain.commands import Command
+from gateway.domain.model import Fulfillment, Order
+from gateway.domain.rules import carrying_notice
+from gateway.domain.values import (
+    ConfirmationMethod,
+    DocumentKind,
+    ShipmentStatus,
+    Side,
+)
+from gateway.errors import (
+    ConcurrentUpdate,
+    ConfigurationError,
+    GatewayFault,
+    OrderNotFound,
+    RuleViolation,
+)
+from gateway.mapping.engine import Mappings
+from gateway.mapping.outbound import (
+    FUNCTIONAL_IDS,
+    ChangeAnswer,
+    ControlNumbers,
+    Decision,
+    DecisionKind,
+    Envelope,
+    ExportRefused,
+    acknowledgement,
+    change_acknowledgement,
+    change_order,
+    check_role,
+    interchange,
+    invoice,
+    purchase_order,
+    ship_notice,
+)
+from gateway.mapping.outbound_settings import (
+    AcknowledgementSettings,
+    AnswerChanges,
+    ChangeAcknowledgementSettings,
+    ChangeOrderSettings,
+    HierarchyStructure,
+    InvoiceSettings,
+    PurchaseOrderSettings,
+    ShipNoticeSettings,
+    settings_for,
+)
+from gateway.service.messagebus import apply_command
+from gateway.service.ports import StoredDocument, UnitOfWork
+from gateway.service.tracking import document_name, owes_acceptance, track
+from gateway.x12.document import Segment
+from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
+from gateway.x12.reader import Reader, read_bytes
+from gateway.x12.serializer import serialize
+
+RETRIES = 3
+NOT_SHIPPED = frozenset({ShipmentStatus.AWAITING_SHIPMENT, ShipmentStatus.CANCELLED})
+
+
+class InvalidOutboundDocument(GatewayFault):
+    """A document the gateway built fails its own validation: a bug, never sent."""
+
+
+@dataclass(slots=True)
+class ExportResult:
+    """What an export wrote, stored, queued and recorded."""
+
+    partner: str
+    po_number: str
+    set_id: str
+    interchange_control: str
+    set_controls: tuple[str, ...]
+    content: bytes
+    document_id: int
+    outbox_id: int
+    recorded: list[str] = field(default_factory=list)  # the commands applied to the order
+
+
+@dataclass(slots=True)
+class _Built:
+    """The bodies of the sets, and the commands that sending them records on the order."""
+
+    bodies: list[list[Segment]]
+    commands: Callable[[str, str], list[Command]]  # (source, record id) -> commands
+    fulfillment_ids: tuple[str, ...] = ()  # the fulfilments an 856 carries
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def export(
+    uow_factory: Callable[[], UnitOfWork],
+    po_number: str,
+    set_id: str,
+    partner: str | None = None,
+    decision: Decision | None = None,
+    fulfillment_ids: Sequence[str] | None = None,
+    *,
+    mappings: Mappings,
+    clock: Callable[[], dt.datetime] = _now,
+    invoice_number: str | None = None,
+    structure: HierarchyStructure | None = None,
+    sender_id: str | None = None,
+    change_answer: ChangeAnswer | None = None,
+    profiles: Mapping[str, PartnerProfile] | None = None,
+    first: Command | None = None,
+) -> ExportResult:
+    """Build, check, store and queue the `set_id` document for an order (855, 856, 810 as
+    seller; 850, 860 as buyer) and record on the order what it means.
+
+    `decision` is the seller's answer an 855 sends; `fulfillment_ids` the fulfilments an 856
+    passes on (default: every shipped one not passed on yet, one 856 each); `invoice_number` the
+    810's number (default: PO-n, n counting the order's invoices); `structure` the 856
+    hierarchy instead of the mapping's; `sender_id` our ISA id when no document of the order
+    tells it. Raises OrderNotFound, RuleViolation (ExportRefused and the order rules) for what
+    the order cannot give, ConfigurationError for a request that makes no sense.
+
+    `first` is a command applied to the order in the same unit of work before the document is
+    built (a fulfilment and the 856 that passes it on): both are recorded, or neither."""
+    if set_id not in FUNCTIONAL_IDS:
+        raise ConfigurationError(
+            f"the gateway sends {', '.join(FUNCTIONAL_IDS)}, not transaction set {set_id!r}"
+        )
+    if set_id == "855" and decision is None:
+        raise ConfigurationError("an 855 needs the seller's decision")
+    if set_id != "855" and decision is not None:
+        raise ConfigurationError(f"a decision is sent in an 855, not an {set_id}")
+    if fulfillment_ids and set_id != "856":
+        raise ConfigurationError(f"fulfilments are passed on in an 856, not an {set_id}")
+    if structure is not None and set_id != "856":
+        raise ConfigurationError(f"a hierarchical structure belongs to an 856, not an {set_id}")
+    if invoice_number is not None and set_id != "810":
+        raise ConfigurationError(f"an invoice number belongs to an 810, not an {set_id}")
+    if (set_id == "865") != (change_answer is not None):
+        raise ConfigurationError(
+            "an 865 answers a buyer's change order (860): the gateway sends it as it takes the"
+            " 860 in"
+            if set_id == "865"
+            else f"an answer to a change order is sent in an 865, not an {set_id}"
+        )
+    request = _Request(
+        po_number,
+        set_id,
+        partner,
+        decision,
+        tuple(fulfillment_ids or ()),
+        mappings,
+        invoice_number,
+        structure,
+        sender_id,
+        change_answer,
+        dict(profiles or {}),
+        first,
+    )
+    for attempt in range(RETRIES + 1):
+        try:
+            with uow_factory() as uow:
+                result = request.run(uow, clock())
+                uow.commit()
+            return result
+        except ConcurrentUpdate:
+            if attempt == RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    po_number: str
+    set_id: str
+    partner: str | None
+    decision: Decision | None
+    fulfillment_ids: tuple[str, ...]
+    mappings: Mappings
+    invoice_number: str | None
+    structure: HierarchyStructure | None
+    sender_id: str | None
+    change_answer: ChangeAnswer | None = None
+    profiles: dict[str, PartnerProfile] = field(default_factory=dict)
+    first: Command | None = None
+
+    def run(self, uow: UnitOfWork, now: dt.datetime) -> ExportResult:
+        if self.first is not None:
+            apply_command(self.first, uow)
+        order = find_order(uow, self.po_number, self.partner)
+        check_role(order, self.set_id)
+        documents = uow.documents.for_order(order.partner, order.po_number)
+        envelope = envelope_for(order, documents, self.sender_id, self.profiles.get(order.partner))
+        built = self._build(order, documents, now)
+        partner = order.partner
+        numbers = ControlNumbers(
+            interchange=uow.control_numbers.next(partner, "interchange"),
+            group=uow.control_numbers.next(partner, "group"),
+            sets=tuple(uow.control_numbers.next(partner, "set") for _ in built.bodies),
+        )
+        document = interchange(envelope, self.set_id, built.bodies, numbers, now)
+        content = serialize(document)
+        report = read_bytes(content)
+        if not report.accepted:
+            first = report.first_issue()
+            raise InvalidOutboundDocument(
+                f"the {self.set_id} built for order {order.po_number} fails validation, so it "
+                f"is not sent: {first.describe() if first else 'no interchange'}"
+            )
+        (group,) = document.groups
+        set_controls = tuple(t.control_number for t in group.transactions)
+        document_id = uow.documents.add(
+            StoredDocument(
+                sha256=hashlib.sha256(content).hexdigest(),
+                partner=partner,
+                direction="out",
+                size=len(content),
+                status="queued",
+                raw=content,
+                transaction_sets=(self.set_id,),
+                interchange_control=document.control_number,
+                group_controls=(group.control_number,),
+                set_controls=set_controls,
+                sender_id=envelope.sender_id,
+                receiver_id=envelope.receiver_id,
+                order_keys=[(partner, order.po_number)],
+            )
+        )
+        source = (
+            f"{self.set_id} #{','.join(set_controls)} in interchange {document.control_number} "
+            f"(document {document_id})"
+        )
+        applied = []
+        for command in built.commands(source, f"{self.set_id}-{document.control_number}"):
+            apply_command(command, uow)
+            applied.append(type(command).__name__)
+        outbox_id = uow.outbox.queue(
+            "x12",
+            partner,
+            {"document_id": document_id, "kind": self.set_id, "po_number": order.po_number},
+            document_id=document_id,
+            order=order,
+        )
+        track(
+            order,
+            document_name(document_id),
+            DocumentKind(self.set_id),
+            now,
+            fulfillment_ids=built.fulfillment_ids,
+            needs_acceptance=owes_acceptance(self.profiles.get(partner)),
+            source=source,
+        )
+        return ExportResult(
+            partner=partner,
+            po_number=order.po_number,
+            set_id=self.set_id,
+            interchange_control=document.control_number,
+            set_controls=set_controls,
+            content=content,
+            document_id=document_id,
+            outbox_id=outbox_id,
+            recorded=applied,
+        )
+
+    def _build(self, order: Order, documents: list[StoredDocument], now: dt.datetime) -> _Built:
+        partner, po_number = order.partner, order.po_number
+        if self.set_id == "855":
+            assert self.decision is not None
+            decision = self.decision
+            settings_855 = settings_for(self.mappings, "855", partner, AcknowledgementSettings)
+            body = acknowledgement(order, decision, settings_855, now.date())
+            withdrawn = decision.withdrawn(order)
+
+            def acknowledged(source: str, record: str) -> list[Command]:
+                found: list[Command] = [
+                    commands.ConfirmOrder(
+                        partner=partner,
+                        po_number=po_number,
+                        at=now,
+                        source=source,
+                        how=ConfirmationMethod.ACKNOWLEDGEMENT_SENT,
+                        lines=decision.recorded(order),
+                        restates=decision.kind is DecisionKind.AS_IT_STANDS,
+                    )
+                ]
+                if decision.kind is DecisionKind.REJECT_ALL and withdrawn:
+                    found.append(
+                        commands.CancelOrder(
+                            partner=partner,
+                            po_number=po_number,
+                            at=now,
+                            source=source,
+                            cancellation_id=record,
+                            requested_by=Side.SELLER,
+                            reason="order rejected in our 855",
+                        )
+                    )
+                elif withdrawn:
+                    found.append(
+                        commands.CancelLines(
+                            partner=partner,
+                            po_number=po_number,
+                            at=now,
+                            source=source,
+                            cancellation_id=record,
+                            lines=withdrawn,
+                            requested_by=Side.SELLER,
+                            reason="withdrawn in our 855 (rejected or cut)",
+                        )
+                    )
+                return found
+
+            return _Built([body], acknowledged)
+        if self.set_id == "856":
+            settings_856 = settings_for(self.mappings, "856", partner, ShipNoticeSettings)
+            if self.structure is not None:
+                settings_856 = dataclasses.replace(settings_856, structure=self.structure)
+            fulfillments = self._fulfillments(order)
+            bodies = [ship_notice(order, f, settings_856, now) for f in fulfillments]
+
+            return _Built(bodies, _nothing, tuple(f.id for f in fulfillments))
+        if self.set_id == "810":
+            settings_810 = settings_for(self.mappings, "810", partner, InvoiceSettings)
+            number = self.invoice_number or f"{order.po_number}-{len(order.invoices) + 1}"
+            draft = invoice(order, number, settings_810, now.date())
+
+            def invoiced(source: str, record: str) -> list[Command]:
+                return [
+                    commands.RecordInvoice(
+                        partner=partner,
+                        po_number=po_number,
+                        at=now,
+                        source=source,
+                        invoice_number=draft.number,
+                        amount=draft.amount,
+                        lines=draft.lines,
+                    )
+                ]
+
+            return _Built([draft.segments], invoiced)
+        if self.set_id == "865":
+            assert self.change_answer is not None
+            settings_865 = settings_for(
+                self.mappings, "865", partner, ChangeAcknowledgementSettings
+            )
+            body = change_acknowledgement(order, self.change_answer, settings_865, now.date())
+            return _Built([body], _nothing)
+        if self.set_id == "850":
+            settings_850 = settings_for(self.mappings, "850", partner, PurchaseOrderSettings)
+            return _Built([purchase_order(order, settings_850)], _nothing)
+        settings_860 = settings_for(self.mappings, "860", partner, ChangeOrderSettings)
+        sent = sum(1 for d in documents if d.direction == "out" and "860" in d.transaction_sets)
+        return _Built([change_order(order, settings_860, sent + 1)], _nothing)
+
+    def _fulfillments(self, order: Order) -> list[Fulfillment]:
+        if not self.fulfillment_ids:
+            waiting = [
+                f
+                for f in order.fulfillments
+                if not f.passed_on
+                and carrying_notice(order, f.id) is None
+                and f.status not in NOT_SHIPPED
+            ]
+            if not waiting:
+                raise ExportRefused(
+                    "ship-notice-needs-fulfilment",
+                    "no shipped fulfilment is waiting to be passed on",
+                    po_number=order.po_number,
+                )
+            return waiting
+        chosen = []
+        for fulfillment_id in dict.fromkeys(self.fulfillment_ids):
+            found = order.fulfillment(fulfillment_id)
+            carrier = carrying_notice(order, fulfillment_id)
+            if found is None:
+                what = "no such fulfilment"
+            elif found.status in NOT_SHIPPED:
+                what = f"it is {found.status.value}"
+            elif found.passed_on:
+                what = "it was passed on already"
+            elif carrier is not None:
+                what = f"an 856 of ours carries it already ({carrier}): resend that one if lost"
+            else:
+                chosen.append(found)
+                continue
+            raise ExportRefused(
+                "ship-notice-needs-fulfilment",
+                f"cannot send fulfilment {fulfillment_id!r}: {what}",
+                po_number=order.po_number,
+            )
+        return chosen
+
+
+def answer_change(
+    uow: UnitOfWork,
+    partner: str,
+    po_number: str,
+    answer: ChangeAnswer,
+    *,
+    mappings: Mappings,
+    now: dt.datetime,
+) -> ExportResult | None:
+    """Queue the 865 answering a buyer's 860, in the caller's unit of work, when the partner's
+    865 settings say this answer is sent (every 860, or only the refused ones); None when not."""
+    settings = settings_for(mappings, "865", partner, ChangeAcknowledgementSettings)
+    if settings.answer is AnswerChanges.NEVER or (
+        answer.accepted and settings.answer is AnswerChanges.REFUSED
+    ):
+        return None
+    request = _Request(po_number, "865", partner, None, (), mappings, None, None, None, answer)
+    return request.run(uow, now)
+
+
+def _nothing(source: str, record: str) -> list[Command]:
+    return []
+
+
+def find_order(uow: UnitOfWork, po_number: str, partner: str | None) -> Order:
+    """The one order with this PO number (from `partner`, when given)."""
+    found = uow.orders.find(po_number, partner)
+    if not found:
+        raise OrderNotFound(po_number, partner or "")
+    if len(found) > 1:
+        partners = ", ".join(o.partner for o in found)
+        raise RuleViolation(
+            "po-number-names-one-order",
+            f"partners {partners} each have an order with this PO number: name one with --partner",
+            po_number=po_number,
+        )
+    return found[0]
+
+
+def envelope_for(
+    order: Order,
+    documents: Sequence[StoredDocument],
+    sender_id: str | None,
+    profile: PartnerProfile | None = None,
+) -> Envelope:
+    """The envelope of a document about `order`: answering the partner's latest inbound
+    document for it, else following our latest outbound one, else as the partner's profile
+    says (ids, qualifiers, version, delimiters), else the defaults with `sender_id` (a
+    ConfigurationError without it)."""
+    usage = "T" if order.is_test else "P"
+    for direction, build in (("in", Envelope.answering), ("out", Envelope.following)):
+        for document in reversed(documents):
+            if document.direction != direction or (document.raw is None and not document.envelope):
+                continue
+            report = _interchange_of(document)
+            if report is not None and report.sender_id and report.receiver_id:
+                return build(report, usage=usage)
+    if profile is not None and not sender_id:
+        return _profile_envelope(profile, usage)
+    if not sender_id:
+        raise ConfigurationError(
+            f"no document of order {order.po_number} says which interchange id we use towards "
+            f"{order.partner}: give it (gateway export --sender-id ID)"
+        )
+    return Envelope.default(sender_id, order.partner, usage=usage)
+
+
+def _profile_envelope(profile: PartnerProfile, usage: str) -> Envelope:
+    """The first interchange to a partner with a profile: as its profile describes us both."""
+    style = profile.x12
+    control = "00501" if style.version.startswith("005") else "00401"
+    return Envelope(
+        profile.us.isa_qualifier,
+        profile.us.isa_id,
+        profile.identity.isa_qualifier,
+        profile.identity.isa_id,
+        application_sender=profile.us.gs_id,
+        application_receiver=profile.identity.gs_id,
+        version=style.version,
+        control_version=control,
+        delimiters=Delimiters(
+            style.element_separator,
+            style.component_separator,
+            style.segment_terminator,
+            style.repetition_separator if control >= "00501" else None,
+        ),
+        usage=usage,
+    )
+
+
+def _interchange_of(document: StoredDocument) -> InterchangeReport | None:
+    """The header of the stored interchange (a stored file may hold several): from the values
+    kept when it was taken in, else read again from its bytes."""
+    if document.envelope:
+        return report_from_envelope(document.envelope)
+    reader = Reader(schema_checks=False)
+    reader.feed(document.raw or b"")
+    report = reader.close()
+    for candidate in report.interchanges:
+        if candidate.control_number == document.interchange_control and (
+            not document.sender_id or candidate.sender_id == document.sender_id
+        ):
+            return candidate
+    return report.interchanges[0] if report.interchanges else None

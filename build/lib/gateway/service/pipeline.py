@@ -1,0 +1,217 @@
+"""Taking in the files picked up from partners' mailboxes, exactly once.
+
+Strategy: a file is durable in the staging folder before it leaves the partner's mailbox (the
+transports see to that). From there: claim it (rename into the work folder under its hash), keep
+its raw bytes in the archive, take it in (the ingestor stores it and queues its acknowledgements
+in one transaction, then applies each set in a transaction that also records the set as done),
+put it in quarantine with a report when something in it needs a person, and only then release
+the claimed copy. A crash at any point leaves the file either waiting in staging or claimed in the
+work folder; `recover` takes the claimed ones again first, and the store skips what was done
+(a file whose every set was applied is recognised by its hash and released without a word).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.config import PartnerProfile
+from gateway.errors import GatewayFault
+from gateway.service.ingest import Ingestor, IngestResult
+from gateway.service.ports import FileStore, Staged
+
+RAW_INLINE_LIMIT = 4 << 20
+"""Files up to this size are kept in the store with their documents; larger ones stay in the
+archive only, and are read from there a chunk at a time (their sets applied as they are read)."""
+
+Checkpoint = Callable[[str], None]
+"""Called with the name of each point a file passes (claimed, archived, ingested, released), so
+that a test can stop the process at a chosen moment."""
+
+
+def no_checkpoint(point: str) -> None:
+    """Production: the points pass silently."""
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What became of one picked-up file."""
+
+    partner: str
+    name: str
+    source: str
+    sha256: str = ""
+    # applied | duplicate | quarantined | failed (a fault of ours) | recovered (taken in before
+    # a crash: nothing to do)
+    status: str = "applied"
+    result: IngestResult | None = None
+    quarantined: Path | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+class Pipeline:
+    """Takes picked-up files in, one at a time, for any partner."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        files: FileStore,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        checkpoint: Checkpoint = no_checkpoint,
+        inline_limit: int = RAW_INLINE_LIMIT,
+    ):
+        self.ingestor = ingestor
+        self.files = files
+        self.clock = clock
+        self.checkpoint = checkpoint
+        self.inline_limit = inline_limit
+
+    def recover(self, partner: str, profile: PartnerProfile | None) -> list[FileOutcome]:
+        """Take in again the files a crash left claimed, then those still waiting in staging."""
+        found = [
+            self._take(s, partner, profile, recovering=True) for s in self.files.claimed(partner)
+        ]
+        found += [self.take(s, partner, profile) for s in self.files.waiting(partner)]
+        return found
+
+    def take(self, staged: Staged, partner: str, profile: PartnerProfile | None) -> FileOutcome:
+        """Take in one staged file that came from `partner`'s mailbox (`profile`, when the
+        partner has one: the file must then come from them and be for us)."""
+        return self._take(staged, partner, profile, recovering=False)
+
+    def _take(
+        self, staged: Staged, partner: str, profile: PartnerProfile | None, *, recovering: bool
+    ) -> FileOutcome:
+        sha256, size = self._digest(staged.path)
+        outcome = FileOutcome(partner, staged.name, staged.source, sha256)
+        if not recovering:
+            staged = self.files.claim(staged, sha256)
+            self.checkpoint("claimed")
+        try:
+            archived, result = self._archive_and_ingest(
+                staged.path, staged.name, sha256, size, profile
+            )
+        except GatewayFault as fault:  # our bug, met by this file: put it aside, go on
+            outcome.status = "failed"
+            outcome.reasons = [
+                f"the gateway failed on this file ({type(fault).__name__}: {fault}); what was"
+                " applied before the fault stays applied, the rest is not: after the fix,"
+                " `gateway documents replay ID` takes the stored document in again"
+            ]
+            outcome.quarantined = self.files.quarantine(
+                partner,
+                staged.name,
+                sha256,
+                staged.path,
+                report(outcome, partner, self.clock()),
+                self.clock(),
+            )
+            self.files.release(staged)
+            return outcome
+        outcome.result = result
+        self.checkpoint("ingested")
+        if recovering and result.duplicate and not result.sets and not result.unauthorized:
+            outcome.status = "recovered"  # taken in whole before the crash
+        else:
+            outcome.reasons = reasons(result)
+            if outcome.reasons:
+                outcome.status = "duplicate" if _only_duplicate(result) else "quarantined"
+                outcome.quarantined = self.files.quarantine(
+                    partner,
+                    staged.name,
+                    sha256,
+                    archived,
+                    report(outcome, partner, self.clock()),
+                    self.clock(),
+                )
+                self.checkpoint("quarantined")
+        self.files.release(staged)
+        self.checkpoint("released")
+        return outcome
+
+    def ingest_file(self, path: Path, name: str) -> IngestResult:
+        """Take in a file an operator names (`gateway ingest`): archived, then taken in like a
+        picked-up one, from no partner's mailbox in particular."""
+        sha256, size = self._digest(path)
+        return self._archive_and_ingest(path, name, sha256, size, None)[1]
+
+    def _digest(self, path: Path) -> tuple[str, int]:
+        hasher, size = hashlib.sha256(), 0
+        for chunk in self.files.chunks(path):
+            hasher.update(chunk)
+            size += len(chunk)
+        return hasher.hexdigest(), size
+
+    def _archive_and_ingest(
+        self, path: Path, name: str, sha256: str, size: int, profile: PartnerProfile | None
+    ) -> tuple[Path, IngestResult]:
+        archived = self.files.archive_file(sha256, path)
+        self.checkpoint("archived")
+        if size <= self.inline_limit:
+            result = self.ingestor.ingest(self.files.read(archived), name, mailbox=profile)
+        else:  # kept in the archive only, read from there a chunk at a time
+            result = self.ingestor.ingest_chunks(
+                lambda: self.files.chunks(archived),
+                name,
+                sha256=sha256,
+                size=size,
+                raw_path=str(archived),
+                mailbox=profile,
+            )
+        return archived, result
+
+
+def reasons(result: IngestResult) -> list[str]:
+    """Why a file needs a person, one line each ([] when it went through whole)."""
+    found = []
+    if result.unauthorized:
+        found.append(f"not authorized: {result.unauthorized}")
+    if result.duplicate:
+        found.append(f"duplicate: {result.duplicate}")
+    found.extend(result.reused)
+    if not result.accepted and not (result.unauthorized or result.duplicate or result.reused):
+        found.append(f"rejected: {result.first_issue or 'not X12'}")
+    for outcome in result.troubled:
+        po = f" PO {outcome.po_number}" if outcome.po_number else ""
+        found.append(
+            f"{outcome.set_id} #{outcome.control_number}{po} {outcome.action}: {outcome.message}"
+        )
+    return found
+
+
+def _only_duplicate(result: IngestResult) -> bool:
+    return bool(result.duplicate) and not (result.troubled or result.unauthorized or result.reused)
+
+
+def report(outcome: FileOutcome, partner: str, at: dt.datetime) -> str:
+    """The readable report put beside a quarantined file."""
+    result = outcome.result
+    lines = [
+        f"file:      {outcome.name}",
+        f"from:      {outcome.source}",
+        f"partner:   {partner}",
+        f"sha256:    {outcome.sha256}",
+        f"at:        {at.isoformat(timespec='seconds')}",
+        f"documents: {', '.join(str(i) for i in result.document_ids) if result else ''}",
+        "",
+        "why it is here:",
+        *(f"  - {reason}" for reason in outcome.reasons),
+    ]
+    if result is not None and result.sets:
+        lines += ["", "transaction sets:"]
+        for s in result.sets:
+            po = f" PO {s.po_number}" if s.po_number else ""
+            lines.append(f"  {s.set_id} #{s.control_number}{po}: {s.action} {s.message}".rstrip())
+    if result is not None and result.acknowledgements:
+        lines += ["", "acknowledgements queued:"]
+        lines += [f"  {a.kind} {a.control_number} to {a.partner}" for a in result.acknowledgements]
+    lines += [
+        "",
+        "The rest of the file, if any, went through. Fix the cause with the partner; "
+        "`gateway documents replay ID` takes a stored document in again.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,337 @@
+"""Transaction-set schemas: loaded from the text files in `schemas/` (format in its README).
+
+A `Catalog` holds one `Family` per version family (`004010`, `005010`); a family has the segment
+and composite dictionary of its version and the structure of each transaction set. A group's GS08
+version picks the family: 003010 up to 004060 are read with the 004010 schemas (the nearest the
+gateway holds), 005010 and later with the 005010 ones; older versions are not supported.
+Files are read with `importlib.resources`, once, when `load_catalog()` is first called.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+
+from gateway.errors import SchemaDefinitionError
+
+UNBOUNDED = 1 << 30
+ELEMENT_TYPES = frozenset({"AN", "ID", "R", "DT", "TM", "B"} | {f"N{d}" for d in range(10)})
+RULE_KINDS = frozenset("PRECL")
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxRule:
+    """An X12 syntax note over element positions (1-based): P, R, E, C or L."""
+
+    kind: str
+    positions: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return self.kind + "".join(f"{p:02d}" for p in self.positions)
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeDef:
+    """A composite data structure (C040, C030, ...) and its components."""
+
+    id: str
+    name: str
+    components: tuple[ElementDef, ...]
+    rules: tuple[SyntaxRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ElementDef:
+    """One element position in a segment (or component position in a composite)."""
+
+    name: str
+    ref: str
+    requirement: str
+    type: str = ""
+    min_length: int = 0
+    max_length: int = 0
+    repeat: int = 1
+    codes: frozenset[str] | None = None
+    composite: CompositeDef | None = None
+
+    @property
+    def mandatory(self) -> bool:
+        return self.requirement == "M"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDef:
+    """A segment of the dictionary: its elements in order and its syntax rules."""
+
+    id: str
+    name: str
+    elements: tuple[ElementDef, ...]
+    rules: tuple[SyntaxRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentNode:
+    """A segment's place in a transaction set: requirement and maximum use."""
+
+    segment_id: str
+    mandatory: bool
+    max_use: int
+
+    @property
+    def trigger(self) -> str:
+        return self.segment_id
+
+
+@dataclass(frozen=True, slots=True)
+class LoopNode:
+    """A loop: its identifier, requirement, maximum repeat and children in order."""
+
+    loop_id: str
+    mandatory: bool
+    max_use: int
+    children: tuple[SegmentNode | LoopNode, ...]
+
+    @property
+    def trigger(self) -> str:
+        first = self.children[0]
+        return first.segment_id if isinstance(first, SegmentNode) else first.trigger
+
+
+Node = SegmentNode | LoopNode
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSetSchema:
+    """The structure of one transaction set in one version family."""
+
+    set_id: str
+    functional_id: str
+    name: str
+    family: str
+    root: LoopNode
+    segment_ids: frozenset[str]
+
+
+@dataclass(slots=True)
+class Family:
+    """The schemas of one version family."""
+
+    version: str
+    segments: dict[str, SegmentDef] = field(default_factory=dict)
+    composites: dict[str, CompositeDef] = field(default_factory=dict)
+    sets: dict[str, TransactionSetSchema] = field(default_factory=dict)
+    # Derived forms (compiled expressions, transition tables) built by the validator on first use.
+    cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(slots=True)
+class Catalog:
+    """Every family the gateway holds."""
+
+    families: dict[str, Family] = field(default_factory=dict)
+
+    def family_for(self, version: str) -> Family | None:
+        """The family that reads a group of this GS08 version, or None if unsupported."""
+        name = family_name(version)
+        return self.families.get(name) if name else None
+
+    def schema_for(self, set_id: str, version: str) -> TransactionSetSchema | None:
+        family = self.family_for(version)
+        return family.sets.get(set_id) if family else None
+
+    def functional_id_of(self, set_id: str) -> str | None:
+        """The GS01 code for a set, from any family that knows it."""
+        for family in self.families.values():
+            if set_id in family.sets:
+                return family.sets[set_id].functional_id
+        return None
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{name}: {len(f.segments)} segments, {len(f.composites)} composites, "
+            f"sets {sorted(f.sets)}"
+            for name, f in sorted(self.families.items())
+        ]
+        return "Catalog(" + "; ".join(parts) + ")"
+
+
+def is_digits(value: str) -> bool:
+    """One or more of the ASCII digits 0-9 (`str.isdigit` also takes '²' and other digit signs,
+    which `int` refuses: a byte 0xB2 in a partner's date must be a fault, not a crash)."""
+    return value.isascii() and value.isdigit()
+
+
+def family_name(version: str) -> str | None:
+    """The family reading a GS08 version: `004010VICS` and `003040` -> `004010`,
+    `005010X230` -> `005010`, `002001` -> None (not supported)."""
+    digits = version[:6]
+    if len(digits) != 6 or not is_digits(digits):
+        return None
+    number = int(digits)
+    if 3000 <= number < 5000:
+        return "004010"
+    if number >= 5000:
+        return "005010"
+    return None
+
+
+def dates_are_short(version: str) -> bool:
+    """Before 004010 dates are YYMMDD (6 digits) in the segments that later took CCYYMMDD."""
+    digits = version[:6]
+    return is_digits(digits) and int(digits) < 4010
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+class _Lines:
+    def __init__(self, source: str, text: str):
+        self.source = source
+        self.items = [
+            (number, line.split("#", 1)[0].rstrip())
+            for number, line in enumerate(text.splitlines(), start=1)
+        ]
+        self.items = [(n, line) for n, line in self.items if line.strip()]
+
+    def fail(self, number: int, message: str) -> SchemaDefinitionError:
+        return SchemaDefinitionError(f"{self.source}:{number}: {message}")
+
+
+def _max_use(token: str) -> int:
+    return UNBOUNDED if token == ">1" else int(token)
+
+
+def _parse_rule(token: str) -> SyntaxRule:
+    kind, digits = token[0], token[1:]
+    if kind not in RULE_KINDS or len(digits) % 2 or len(digits) < 4 or not is_digits(digits):
+        raise ValueError(f"bad syntax rule {token!r}")
+    return SyntaxRule(kind, tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2)))
+
+
+def _parse_element(tokens: list[str], composites: dict[str, CompositeDef]) -> ElementDef:
+    name, ref, requirement = tokens[0], tokens[1], tokens[2]
+    if requirement not in ("M", "O", "X"):
+        raise ValueError(f"requirement {requirement!r} is not M, O or X")
+    options = {}
+    for token in tokens[3:]:
+        if "=" in token:
+            key, value = token.split("=", 1)
+            options[key] = value
+    repeat = _max_use(options.get("repeat", "1"))
+    codes = frozenset(options["codes"].split(",")) if "codes" in options else None
+    if ref.startswith("C") and len(tokens) >= 3 and (len(tokens) == 3 or "=" in tokens[3]):
+        if ref not in composites:
+            raise ValueError(f"composite {ref} is used before it is defined")
+        return ElementDef(name, ref, requirement, repeat=repeat, composite=composites[ref])
+    kind = tokens[3]
+    if kind not in ELEMENT_TYPES:
+        raise ValueError(f"element type {kind!r} is unknown")
+    low, _, high = tokens[4].partition("/")
+    return ElementDef(name, ref, requirement, kind, int(low), int(high), repeat, codes)
+
+
+def parse_segments(source: str, text: str) -> tuple[dict[str, SegmentDef], dict[str, CompositeDef]]:
+    """Parse a segment dictionary. Composites are read in a first pass, so a segment may use a
+    composite defined further down the file."""
+    lines = _Lines(source, text)
+    blocks: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+    for number, line in lines.items:
+        tokens = line.split()
+        if tokens[0] in ("segment", "composite"):
+            if len(tokens) < 2:
+                raise lines.fail(number, f"{tokens[0]} needs an id")
+            blocks.append((number, tokens, []))
+        elif not blocks:
+            raise lines.fail(number, "element line before any segment or composite")
+        else:
+            blocks[-1][2].append((number, tokens))
+    composites: dict[str, CompositeDef] = {}
+    segments: dict[str, SegmentDef] = {}
+    for want in ("composite", "segment"):
+        for number, header, body in blocks:
+            if header[0] != want:
+                continue
+            ident, title = header[1], " ".join(header[2:])
+            elements: list[ElementDef] = []
+            rules: list[SyntaxRule] = []
+            for body_number, tokens in body:
+                try:
+                    if tokens[0] == "rule":
+                        rules.extend(_parse_rule(t) for t in tokens[1:])
+                    else:
+                        elements.append(_parse_element(tokens, composites))
+                except (ValueError, IndexError) as exc:
+                    raise lines.fail(body_number, str(exc)) from None
+            if ident in segments or ident in composites:
+                raise lines.fail(number, f"{ident} is defined twice")
+            if want == "composite":
+                composites[ident] = CompositeDef(ident, title, tuple(elements), tuple(rules))
+            else:
+                segments[ident] = SegmentDef(ident, title, tuple(elements), tuple(rules))
+    return segments, composites
+
+
+def parse_transaction_set(source: str, text: str, family: str) -> TransactionSetSchema:
+    """Parse one transaction-set structure file."""
+    lines = _Lines(source, text)
+    if not lines.items or not lines.items[0][1].split()[0] == "transaction":
+        raise lines.fail(1, "the first line must be `transaction <id> <GS01> <name>`")
+    _, header = lines.items[0]
+    tokens = header.split()
+    set_id, functional_id, name = tokens[1], tokens[2], " ".join(tokens[3:])
+    stack: list[tuple[str, bool, int, list[Node]]] = [("", True, 1, [])]
+    used: set[str] = set()
+    for number, line in lines.items[1:]:
+        tokens = line.split()
+        try:
+            if tokens[0] == "loop":
+                stack.append((tokens[1], tokens[2] == "M", _max_use(tokens[3]), []))
+            elif tokens[0] == "end":
+                loop_id, mandatory, repeat, children = stack.pop()
+                if not children or not isinstance(children[0], SegmentNode):
+                    raise ValueError(f"loop {loop_id} must start with a segment")
+                stack[-1][3].append(LoopNode(loop_id, mandatory, repeat, tuple(children)))
+            else:
+                segment_id, requirement, limit = tokens[0], tokens[1], tokens[2]
+                if requirement not in ("M", "O"):
+                    raise ValueError(f"requirement {requirement!r} is not M or O")
+                stack[-1][3].append(SegmentNode(segment_id, requirement == "M", _max_use(limit)))
+                used.add(segment_id)
+        except (ValueError, IndexError) as exc:
+            raise lines.fail(number, str(exc)) from None
+    if len(stack) != 1:
+        raise lines.fail(lines.items[-1][0], f"loop {stack[-1][0]} has no `end`")
+    root = LoopNode("", True, 1, tuple(stack[0][3]))
+    return TransactionSetSchema(set_id, functional_id, name, family, root, frozenset(used))
+
+
+def load_family(version: str) -> Family:
+    """Load one family folder from the package's schema files."""
+    folder = resources.files("gateway.x12").joinpath("schemas").joinpath(version)
+    family = Family(version)
+    dictionary = folder.joinpath("segments.txt")
+    family.segments, family.composites = parse_segments(
+        f"schemas/{version}/segments.txt", dictionary.read_text(encoding="utf-8")
+    )
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".txt") and entry.name != "segments.txt":
+            source = f"schemas/{version}/{entry.name}"
+            schema = parse_transaction_set(source, entry.read_text(encoding="utf-8"), version)
+            missing = sorted(schema.segment_ids - family.segments.keys())
+            if missing:
+                raise SchemaDefinitionError(f"{source}: segments not in the dictionary: {missing}")
+            family.sets[schema.set_id] = schema
+    return family
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """Every family shipped with the gateway (read once)."""
+    root = resources.files("gateway.x12").joinpath("schemas")
+    catalog = Catalog()
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir() and is_digits(entry.name):
+            catalog.families[entry.name] = load_family(entry.name)
+    return catalog

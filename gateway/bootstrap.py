@@ -194,14 +194,15 @@ def bootstrap(
 
     alerts = Alerts(unit_of_work, mail)
     notifier = Notifier(mail, {p.key: p for p in config.partners}, alerts)
+    bus = MessageBus(unit_of_work, notifier.handlers())  # the one bus, the commit hook of all
     factory: Callable[[], UnitOfWork] = uow_factory or (
-        lambda: SqlUnitOfWork(engine, on_commit=(notifier,))
+        lambda: SqlUnitOfWork(engine, on_commit=(bus.dispatch,))
     )
     mappings = Mappings(load_mappings(), config.mapping_overrides())
     check_outbound_mappings(mappings)
     checkpoint = crash_checkpoint(os.environ.get(CRASH_VARIABLE, ""))
     ingestor = Ingestor(
-        factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts
+        factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts, bus=bus
     )
     files = LocalFiles(config.data_dir)
     ingestor.archived = lambda path: files.chunks(Path(path))
@@ -215,7 +216,7 @@ def bootstrap(
         config,
         engine,
         factory,
-        MessageBus(factory),
+        bus,
         mappings,
         ingestor,
         files,

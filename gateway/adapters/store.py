@@ -1321,7 +1321,6 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._connection, self.orders)
         self.leases = SqlLeases(self._connection)
         self.outages = SqlOutages(self._connection)
-        self._events: list[object] = []
         self._uncommitted = []
         return self
 
@@ -1369,7 +1368,6 @@ class SqlUnitOfWork:
         self.connection.commit()
         self._uncommitted = []
         for order in self.orders.seen():
-            self._events.extend(order.events)
             order.events.clear()
         self.orders.committed()
 
@@ -1396,14 +1394,8 @@ class SqlUnitOfWork:
             if nested is not None and nested.is_active:
                 nested.rollback()
             forgotten = self.orders.forget(touched)
-            self._events.extend(forgotten)
             self._uncommitted.extend(forgotten)  # written before the savepoint: still to commit
             self.documents.drop_pending(links)
             raise
         finally:
             self.orders.unwatch()
-
-    def collect_new_events(self) -> Iterator[object]:
-        """Events of the orders committed so far, for the message bus to handle."""
-        while self._events:
-            yield self._events.pop(0)

@@ -97,9 +97,10 @@ class OrderDesk:
         partners: Mapping[str, PartnerProfile],
         *,
         clock: Callable[[], dt.datetime] = _now,
+        bus: MessageBus | None = None,
     ):
         self.uow_factory = uow_factory
-        self.bus = MessageBus(uow_factory)
+        self.bus = bus or MessageBus(uow_factory)  # the gateway's one bus (bootstrap)
         self.mappings = mappings
         self.partners = dict(partners)
         self.clock = clock

@@ -40,16 +40,26 @@ ACKNOWLEDGEMENTS = frozenset({"997", "999", "TA1"})
 """Sets that are never acknowledged themselves."""
 
 
+def _here() -> str:
+    """This host and process-id namespace: containers on one host (or sharing a hostname) each
+    have a namespace of their own, where the same process ids mean other processes."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}:{namespace}"
+
+
 def this_worker() -> str:
-    """This process as a lease holder: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as a lease holder: `host:pid-namespace:pid`."""
+    return f"{_here()}:{os.getpid()}"
 
 
 def dead_here(holder: str) -> bool:
-    """Whether `holder` (`host:pid`) is a process of this host that no longer runs: its leases
-    can be taken back at once instead of waiting for them to end."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    """Whether `holder` (`host:pid-namespace:pid`) is a process of this host and namespace that
+    no longer runs: its leases can be taken back at once instead of waiting for them to end."""
+    place, _, pid = holder.rpartition(":")
+    if place != _here() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():
         return False

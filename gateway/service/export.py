@@ -39,7 +39,6 @@ from gateway.domain.values import (
     Side,
 )
 from gateway.errors import (
-    ConcurrentUpdate,
     ConfigurationError,
     GatewayFault,
     OrderNotFound,
@@ -74,7 +73,7 @@ from gateway.mapping.outbound_settings import (
     ShipNoticeSettings,
     settings_for,
 )
-from gateway.service.messagebus import apply_command
+from gateway.service.messagebus import apply_command, committed
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.service.tracking import document_name, owes_acceptance, track
 from gateway.x12.document import Segment
@@ -82,7 +81,6 @@ from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelop
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
 
-RETRIES = 3
 NOT_SHIPPED = frozenset({ShipmentStatus.AWAITING_SHIPMENT, ShipmentStatus.CANCELLED})
 
 
@@ -182,16 +180,7 @@ def export(
         dict(profiles or {}),
         first,
     )
-    for attempt in range(RETRIES + 1):
-        try:
-            with uow_factory() as uow:
-                result = request.run(uow, clock())
-                uow.commit()
-            return result
-        except ConcurrentUpdate:
-            if attempt == RETRIES:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return committed(uow_factory, lambda uow: request.run(uow, clock()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from gateway.mapping.inbound import (
 )
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
-from gateway.service.messagebus import RefusalRecorded, apply_command, committed
+from gateway.service.messagebus import MessageBus, RefusalRecorded, apply_command
 from gateway.service.notify import Alerts
 from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
 from gateway.service.shipping import with_carrier_resolved
@@ -72,8 +72,6 @@ from gateway.x12.reader import CHUNK_SIZE, Reader, read_chunks
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
 from gateway.x12.tree import Loop, build_tree
-
-RETRIES = 3
 
 Assembler = Callable[[Loop, SetMapping, Context], OrderDocument]
 
@@ -183,8 +181,12 @@ class Ingestor:
         partners: Sequence[PartnerProfile] = (),
         checkpoint: Callable[[str], None] = lambda point: None,
         alerts: Alerts | None = None,
+        bus: MessageBus | None = None,
     ):
         self.uow_factory = uow_factory
+        self.bus = bus or MessageBus(uow_factory)
+        """The commands of the sets taken in go through the bus's retry, inside the file's
+        transaction (each set in a savepoint)."""
         self.alerts = alerts
         self.names = {p.key: p.name for p in partners}
         self.profiles = {p.key: p for p in partners}
@@ -735,41 +737,41 @@ class Ingestor:
             outcome.action, outcome.message = "rejected", str(exc)
             return
         outcome.po_number = mapped.po_number
-        for attempt in range(RETRIES + 1):
-            try:
-                # no SAVEPOINT: an 850 writes nothing before its commands all passed the rules
-                # (a new order and the set's record are held back; a replaced or cancelled
-                # order is written last, by the savepoint's flush)
-                with uow.savepoint(database=False):
-                    held = uow.orders.get(partner, mapped.po_number) is not None
-                    command: Command
-                    if mapped.cancels:
-                        command = mapped.cancel(
-                            f"850-{interchange.control_number}-{report.control_number}"
-                        )
-                        outcome.action = "cancelled"
-                    elif held and mapped.replaces:
-                        command, outcome.action = mapped.replace(), "replaced"
-                    elif held:
-                        outcome.action = "duplicate"
-                        outcome.message = "the order is held already; this 850 is not applied"
-                        return
-                    else:
-                        command, outcome.action = mapped.receive(), "created"
-                    apply_command(command, uow)
-                    uow.flush()
-                    uow.documents.link(document_id, partner, mapped.po_number)
-                    self._finish(uow, document_id, group.control_number, outcome)
-                return
-            except ConcurrentUpdate:
-                outcome.recorded = False
-                if attempt == RETRIES:
-                    outcome.action, outcome.message = "refused", "lost every retry to other workers"
+
+        def attempt() -> None:
+            outcome.recorded = False
+            # no SAVEPOINT: an 850 writes nothing before its commands all passed the rules
+            # (a new order and the set's record are held back; a replaced or cancelled
+            # order is written last, by the savepoint's flush)
+            with uow.savepoint(database=False):
+                held = uow.orders.get(partner, mapped.po_number) is not None
+                command: Command
+                if mapped.cancels:
+                    command = mapped.cancel(
+                        f"850-{interchange.control_number}-{report.control_number}"
+                    )
+                    outcome.action = "cancelled"
+                elif held and mapped.replaces:
+                    command, outcome.action = mapped.replace(), "replaced"
+                elif held:
+                    outcome.action = "duplicate"
+                    outcome.message = "the order is held already; this 850 is not applied"
                     return
-            except RuleViolation as exc:
-                outcome.recorded = False
-                outcome.action, outcome.message = "refused", str(exc)
-                return
+                else:
+                    command, outcome.action = mapped.receive(), "created"
+                apply_command(command, uow)
+                uow.flush()
+                uow.documents.link(document_id, partner, mapped.po_number)
+                self._finish(uow, document_id, group.control_number, outcome)
+
+        try:
+            self.bus.retrying(attempt)
+        except ConcurrentUpdate:
+            outcome.recorded = False
+            outcome.action, outcome.message = "refused", "lost every retry to other workers"
+        except RuleViolation as exc:
+            outcome.recorded = False
+            outcome.action, outcome.message = "refused", str(exc)
 
     def _carrier_aliases(self, partner: str) -> dict[str, str]:
         profile = self.profiles.get(partner)
@@ -802,7 +804,9 @@ class Ingestor:
             return
         outcome.po_number = ",".join(mapped.po_numbers)
         uow.flush_deferred()  # what the batch holds back is read through SQL from here on
-        for _ in range(RETRIES + 1):
+
+        def attempt() -> None:
+            outcome.recorded = False
             late: Command | None = None
             try:
                 with uow.savepoint():
@@ -824,25 +828,25 @@ class Ingestor:
                         outcome.message += " (the orders already reflect it: nothing applied)"
                     outcome.message += answered
                     self._finish(uow, document_id, group.control_number, outcome)
-                return
-            except ConcurrentUpdate:
-                outcome.recorded = False
-                continue
             except RuleViolation as exc:
                 outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
-                if late is not None:
-                    outcome.message += " (kept on the order for an operator)"
-                    if not self._keep_refused(
-                        uow, late, document_id, group.control_number, outcome
-                    ):
-                        continue  # the order moved on and would take it now: try the set again
-                else:
+                if late is None:
                     self._record_refusal(
                         uow, mapped, context, exc, document_id, now, group.control_number, outcome
                     )
-                return
-        outcome.action, outcome.message = "refused", "lost every retry to other workers"
+                    return
+                outcome.message += " (kept on the order for an operator)"
+                if not self._keep_refused(uow, late, document_id, group.control_number, outcome):
+                    raise ConcurrentUpdate(  # the order moved on and would take it now
+                        f"order {late.po_number} changed while its set was applied"
+                    ) from None
+
+        try:
+            self.bus.retrying(attempt)
+        except ConcurrentUpdate:
+            outcome.recorded = False
+            outcome.action, outcome.message = "refused", "lost every retry to other workers"
 
     def _record_refusal(
         self,
@@ -861,34 +865,37 @@ class Ingestor:
         if isinstance(refusal, OrderNotFound) or refusal.rule in NOT_ABOUT_OUR_ORDER:
             return
         message = outcome.message
-        for _ in range(RETRIES + 1):
-            try:
-                with uow.savepoint():
-                    for po_number in mapped.po_numbers:
-                        order = uow.orders.get(context.partner, po_number)
-                        if order is None or order.our_role is not context.our_role:
-                            continue
-                        apply_command(
-                            RecordRefusal(
-                                partner=context.partner,
-                                po_number=po_number,
-                                at=now,
-                                source=context.source,
-                                what=REFUSED_WHAT.get(mapped.set_id, mapped.set_id),
-                                rule=refusal.rule,
-                                reason=str(refusal),
-                            ),
-                            uow,
-                        )
-                        uow.documents.link(document_id, context.partner, po_number)
-                    uow.flush()
-                    outcome.message = message + self._answer_change(uow, mapped, refusal, now)
-                    self._finish(uow, document_id, group_control, outcome)
-                return
-            except ConcurrentUpdate:
-                outcome.recorded = False
-                outcome.message = message
-                continue
+
+        def attempt() -> None:
+            outcome.recorded = False
+            outcome.message = message
+            with uow.savepoint():
+                for po_number in mapped.po_numbers:
+                    order = uow.orders.get(context.partner, po_number)
+                    if order is None or order.our_role is not context.our_role:
+                        continue
+                    apply_command(
+                        RecordRefusal(
+                            partner=context.partner,
+                            po_number=po_number,
+                            at=now,
+                            source=context.source,
+                            what=REFUSED_WHAT.get(mapped.set_id, mapped.set_id),
+                            rule=refusal.rule,
+                            reason=str(refusal),
+                        ),
+                        uow,
+                    )
+                    uow.documents.link(document_id, context.partner, po_number)
+                uow.flush()
+                outcome.message = message + self._answer_change(uow, mapped, refusal, now)
+                self._finish(uow, document_id, group_control, outcome)
+
+        try:
+            self.bus.retrying(attempt)
+        except ConcurrentUpdate:  # the refusal stands; only its record on the orders is lost
+            outcome.recorded = False
+            outcome.message = message
 
     def _answer_change(
         self,
@@ -933,7 +940,9 @@ class Ingestor:
     ) -> bool:
         """Keep a fulfilment refused as too late on its order, alone, as the message bus does,
         with the set's record; False when the order would now take it."""
-        for _ in range(RETRIES + 1):
+
+        def attempt() -> bool:
+            outcome.recorded = False
             try:
                 with uow.savepoint():
                     try:
@@ -948,10 +957,12 @@ class Ingestor:
                     raise _WouldTakeIt
             except _WouldTakeIt:
                 return False
-            except ConcurrentUpdate:
-                outcome.recorded = False
-                continue
-        return True
+
+        try:
+            return self.bus.retrying(attempt)
+        except ConcurrentUpdate:
+            outcome.recorded = False
+            return True
 
     def _apply_functional_ack(
         self,
@@ -1059,7 +1070,7 @@ class Ingestor:
                 self._rejected_alert(uow, partner, answered, what)
             return answered
 
-        answered = committed(self.uow_factory, take)  # again if an order following one changed
+        answered = self.bus.committed(take)  # again if an order following one changed
         if not answered:
             outcome.action = "refused"
             outcome.message = (

@@ -1,35 +1,39 @@
-"""The message bus: runs a command in a unit of work, retries it when another worker changed the
-order first, then hands the events it produced to their handlers.
+"""The message bus: the one path by which commands reach orders, and the one retry on a
+concurrent update.
 
 Strategy, after cosmicpython's final chapter: a command is one transaction (load the order, apply,
 commit); the store's version check makes a conflicting commit fail with `ConcurrentUpdate`, and the
-bus then runs the command again on the fresh order, where the rules decide again (so a change that
-became illegal in the meantime is refused with its rule, never half-applied). Events are handled
-after the commit, each handler in its own unit of work.
+work is run again on the fresh order (`retrying`), where the rules decide again (so a change that
+became illegal in the meantime is refused with its rule, never half-applied). The operator's
+actions (`handle`), the documents we send (`committed`) and the sets we take in (`retrying`, around
+each set's savepoint) all go through it. The bus is built once, in `bootstrap`, and is the units of
+work's commit hook: `dispatch` hands each event of the orders about to be committed to its
+handlers in the same transaction, so the emails and alerts they queue (the outbox) commit with the
+change or not at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from gateway.domain.commands import Command, CreateFulfillment, ReceiveOrder
 from gateway.domain.model import Order
 from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
 from gateway.service.ports import UnitOfWork
 
-EventHandler = Callable[[object, Callable[[], UnitOfWork]], None]
+EventHandler = Callable[[UnitOfWork, Any], None]
+"""`handler(uow, event)`: runs in the transaction that made the event, before it commits."""
 T = TypeVar("T")
 DEFAULT_RETRIES = 3
 
 
 @dataclass(slots=True)
 class Outcome:
-    """What a command did: the order after it, the events, how many attempts it took."""
+    """What a command did: the order after it, how many attempts it took."""
 
     order: Order
-    events: list[object] = field(default_factory=list)
     attempts: int = 1
 
 
@@ -62,25 +66,34 @@ def apply_command(command: Command, uow: UnitOfWork) -> Order:
     return order
 
 
+def retrying(attempt: Callable[[], T], *, retries: int = DEFAULT_RETRIES) -> T:
+    """Run `attempt`; when another worker changed an order it touched first (`ConcurrentUpdate`),
+    run it again, `retries` times at most, then let the last `ConcurrentUpdate` go. `attempt`
+    reads what it decides on afresh each time (a new unit of work, or a savepoint of one)."""
+    for tried in range(retries + 1):
+        try:
+            return attempt()
+        except ConcurrentUpdate:
+            if tried == retries:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def committed(
     uow_factory: Callable[[], UnitOfWork],
     work: Callable[[UnitOfWork], T],
     *,
     retries: int = DEFAULT_RETRIES,
 ) -> T:
-    """Run `work` in a unit of work and commit it; when another worker changed an order it
-    touched first (`ConcurrentUpdate`), run it again on a fresh one, `retries` times at most.
-    `work` reads what it decides on from the unit of work it is given."""
-    for attempt in range(retries + 1):
-        try:
-            with uow_factory() as uow:
-                result = work(uow)
-                uow.commit()
-            return result
-        except ConcurrentUpdate:
-            if attempt == retries:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    """Run `work` in a unit of work and commit it, `retrying` on a concurrent update."""
+
+    def attempt() -> T:
+        with uow_factory() as uow:
+            result = work(uow)
+            uow.commit()
+        return result
+
+    return retrying(attempt, retries=retries)
 
 
 class RefusalRecorded(Exception):
@@ -94,42 +107,52 @@ class RefusalRecorded(Exception):
 
 
 class MessageBus:
-    """Runs commands and dispatches events."""
+    """Runs commands and work on orders, each in its transaction, and hands events to their
+    handlers in the transaction that made them (see the module docstring)."""
 
     def __init__(
         self,
         uow_factory: Callable[[], UnitOfWork],
-        event_handlers: Mapping[type, Sequence[EventHandler]] | None = None,
+        handlers: Mapping[type, Sequence[EventHandler]] | None = None,
         *,
         retries: int = DEFAULT_RETRIES,
     ):
         self.uow_factory = uow_factory
-        self.event_handlers = dict(event_handlers or {})
+        self.handlers = {kind: tuple(found) for kind, found in (handlers or {}).items()}
         self.retries = retries
 
     def handle(self, command: Command) -> Outcome:
-        """Run a command to completion; RuleViolation when the rules refuse it,
-        ConcurrentUpdate when it lost every retry."""
-        for attempt in range(1, self.retries + 2):
-            try:
-                with self.uow_factory() as uow:
-                    try:
-                        order = apply_command(command, uow)
-                    except RefusalRecorded as refused:
-                        uow.commit()
-                        self._dispatch(list(uow.collect_new_events()))
-                        raise refused.refusal from None
-                    uow.commit()
-                    events = list(uow.collect_new_events())
-            except ConcurrentUpdate:
-                if attempt > self.retries:
-                    raise
-                continue
-            self._dispatch(events)
-            return Outcome(order, events, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Run a command to completion; RuleViolation when the rules refuse it (a late
+        fulfilment is kept on the order all the same), ConcurrentUpdate when it lost every
+        retry."""
+        attempts = 0
 
-    def _dispatch(self, events: list[object]) -> None:
-        for event in events:
-            for handler in self.event_handlers.get(type(event), ()):
-                handler(event, self.uow_factory)
+        def attempt() -> Order:
+            nonlocal attempts
+            attempts += 1
+            with self.uow_factory() as uow:
+                try:
+                    order = apply_command(command, uow)
+                except RefusalRecorded as refused:
+                    uow.commit()
+                    raise refused.refusal from None
+                uow.commit()
+            return order
+
+        order = retrying(attempt, retries=self.retries)
+        return Outcome(order, attempts)
+
+    def committed(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run `work` in a unit of work of the bus and commit it, retried like a command."""
+        return committed(self.uow_factory, work, retries=self.retries)
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` (a savepoint of a unit of work in progress), retried like a command."""
+        return retrying(attempt, retries=self.retries)
+
+    def dispatch(self, uow: UnitOfWork, happened: Sequence[object]) -> None:
+        """The units of work's commit hook: each event to its handlers, in order, inside the
+        transaction about to commit."""
+        for event in happened:
+            for handler in self.handlers.get(type(event), ()):
+                handler(uow, event)

@@ -42,7 +42,7 @@ from gateway.domain.model import LineItem, Order
 from gateway.domain.values import DocumentKind, Party, Role, Side
 from gateway.errors import MailRefused, RuleViolation, TransportError
 from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
-from gateway.service.messagebus import committed
+from gateway.service.messagebus import EventHandler, committed
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
 from gateway.service.tracking import email_name, follow_email, track
 from gateway.service.views import number_text
@@ -167,8 +167,8 @@ def email_of(entry: OutboxEntry) -> Email:
 
 
 class Notifier:
-    """Queues the emails a unit of work's events call for; called by the unit of work just
-    before it commits (`on_commit`), in its transaction."""
+    """Queues the emails a unit of work's events call for: its `handlers` are the message bus's,
+    run in the transaction that made the events, just before it commits."""
 
     def __init__(
         self,
@@ -181,18 +181,19 @@ class Notifier:
         self.alerts = alerts
         self.our_name = mail.our_name
 
-    def __call__(self, uow: UnitOfWork, happened: Sequence[object]) -> None:
-        for event in happened:
-            if type(event) is LinesCancelled:
-                self._cancellation(uow, event)
-            elif type(event) is OrderReceived and event.our_role is Role.BUYER:
-                self._order_placed(uow, event)
-            elif type(event) is ChangeAnswered and not event.accepted:
-                self._change_refused(uow, event)
+    def handlers(self) -> dict[type, list[EventHandler]]:
+        """The events that call for an email, each with what queues it."""
+        return {
+            LinesCancelled: [self._cancellation],
+            OrderReceived: [self._order_placed],
+            ChangeAnswered: [self._change_refused],
+        }
 
     def _change_refused(self, uow: UnitOfWork, event: ChangeAnswered) -> None:
         """The seller refused a change we asked (their 865): the cancellation we recorded
         stands in our books, not in theirs; a person must settle it with them."""
+        if event.accepted:
+            return
         profile = self.partners.get(event.partner)
         name = profile.name if profile else event.partner
         sequence = f" #{event.change_sequence}" if event.change_sequence else ""
@@ -290,6 +291,8 @@ class Notifier:
             )
 
     def _order_placed(self, uow: UnitOfWork, event: OrderReceived) -> None:
+        if event.our_role is not Role.BUYER:
+            return
         profile = self.partners.get(event.partner)
         if profile is None or profile.fulfilment != "direct":
             return

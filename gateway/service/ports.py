@@ -372,8 +372,6 @@ class UnitOfWork(Protocol):
         """A part of the transaction undone alone when an exception leaves it."""
         ...
 
-    def collect_new_events(self) -> Iterator[object]: ...
-
 
 @dataclass(frozen=True, slots=True)
 class Staged:

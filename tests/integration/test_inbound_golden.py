@@ -147,12 +147,17 @@ def test_an_inbound_sample_gives_the_expected_orders(name: str, tmp_path: Path):
     assert views == expected
 
 
+# Samples read as good that tell no story of orders: an 855 (its ISA06 a space short, read with
+# a warning) for an order no sample places; `test_every_accepted_file` sees it refused by its rule.
+NOT_A_STORY = {"855_005010_short_ISA06.x12"}
+
+
 def test_every_good_sample_of_an_inbound_set_has_its_story_and_golden_file():
     good = {
         p.name
         for set_id in ("850", "855", "856", "860", "810")
         for p in (SAMPLES / set_id).glob("*.x12")
-        if "_bad_" not in p.name
+        if "_bad_" not in p.name and p.name not in NOT_A_STORY
     }
     assert good == set(STORIES)
     assert all(expected_path(name).exists() for name in STORIES)

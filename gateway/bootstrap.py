@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from gateway import kinds
+
 if TYPE_CHECKING:
     from gateway.adapters.sftp import SftpMailbox
 
@@ -20,6 +22,7 @@ from gateway.adapters.filestore import LocalFiles, safe_name
 from gateway.adapters.folder import FolderMailbox, FolderWatcher
 from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
+from gateway.adapters.sftp import SftpMailbox
 from gateway.adapters.smtp import CaptureSender, SmtpSender
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import (
@@ -31,7 +34,6 @@ from gateway.config import (
 )
 from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
-from gateway.mapping.outbound_settings import check_outbound_mappings
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
@@ -199,7 +201,7 @@ def bootstrap(
         lambda: SqlUnitOfWork(engine, on_commit=(bus.dispatch,))
     )
     mappings = Mappings(load_mappings(), config.mapping_overrides())
-    check_outbound_mappings(mappings)
+    kinds.check_mappings(mappings)
     checkpoint = crash_checkpoint(os.environ.get(CRASH_VARIABLE, ""))
     ingestor = Ingestor(
         factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts, bus=bus

@@ -333,14 +333,6 @@ class NotSupported(RuleViolation):
 
 DEFAULT_MATCH_IDS = ("UP", "VP", "BP", "SK", "IN", "EN")
 
-SENDERS = {
-    "855": Side.SELLER,
-    "856": Side.SELLER,
-    "810": Side.SELLER,
-    "865": Side.SELLER,
-    "860": Side.BUYER,
-}
-
 
 class OrderDocument(Protocol):
     """A mapped set about orders held: the orders it names, the commands it makes of them."""
@@ -476,12 +468,12 @@ def _line_of(
     return line
 
 
-def _held(orders: Mapping[str, Order], po_number: str, set_id: str) -> Order:
-    """The order a set names, if we are on the side that receives that set."""
+def _held(orders: Mapping[str, Order], po_number: str, set_id: str, receiver: Role) -> Order:
+    """The order a set names, if we are on the side that receives that set (`receiver`: our
+    role on the orders this set is about, as its document kind says)."""
     order = orders[po_number]
-    sender = SENDERS[set_id]
-    receiver = Side.BUYER if sender is Side.SELLER else Side.SELLER
-    if order.our_role.value != receiver.value:
+    sender = Role.SELLER if receiver is Role.BUYER else Role.BUYER
+    if order.our_role is not receiver:
         raise RuleViolation(
             "set-direction-follows-role",
             f"an {set_id} goes from the {sender.value} to the {receiver.value}; we are the"
@@ -721,7 +713,7 @@ class OrderAcknowledgement:
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """ConfirmOrder and the seller's CancelLines for what it rejects or cuts down; or, when
         BAK02 rejects the order, the seller's CancelOrder."""
-        order = _held(orders, self.po_number, self.set_id)
+        order = _held(orders, self.po_number, self.set_id, self.context.our_role)
         _refuse_replay(order, self.cancellation_id, self.set_id)
         if self.purpose_code == CANCELS_ACKNOWLEDGEMENT:
             raise NotSupported(
@@ -913,7 +905,7 @@ class ShipNotice:
         return [self.fulfillment(shipped, orders) for shipped in self.orders]
 
     def fulfillment(self, shipped: ShippedOrder, orders: Mapping[str, Order]) -> CreateFulfillment:
-        order = _held(orders, shipped.po_number, self.set_id)
+        order = _held(orders, shipped.po_number, self.set_id, self.context.our_role)
         taken: dict[str, Decimal] = {}
         line_of: dict[str, str] = {}
         for item in shipped.items:
@@ -1261,7 +1253,7 @@ class OrderChange:
         it deletes (DI) or cuts down (QD) and ChangeLines for the lines it adds (AI), raises
         (QI) or reprices (PC, PQ, CA). Any other change (dates, rescheduling, replace-all)
         refuses the whole set."""
-        order = _held(orders, self.po_number, self.set_id)
+        order = _held(orders, self.po_number, self.set_id, self.context.our_role)
         _refuse_replay(order, self.cancellation_id, self.set_id)
         common = _common(self.context, self.po_number)
         sequence = f" #{self.change_sequence}" if self.change_sequence else ""
@@ -1500,7 +1492,7 @@ class ChangeAcknowledgement:
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """RecordChangeAnswer: taken or refused, with each line's statuses."""
-        order = _held(orders, self.po_number, self.set_id)
+        order = _held(orders, self.po_number, self.set_id, self.context.our_role)
         answers = [
             answer
             for acknowledged in self.lines
@@ -1603,7 +1595,7 @@ class ReceivedInvoice:
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
         """RecordInvoice for the TDS01 total, its lines matched to the order's. A credit memo
         (BIG07 CR, CN) or an invoice cancelling another (BIG08 01) has no command yet."""
-        order = _held(orders, self.po_number, self.set_id)
+        order = _held(orders, self.po_number, self.set_id, self.context.our_role)
         if self.transaction_type in CREDIT_TYPES or self.purpose_code == CANCELS_INVOICE:
             what = (
                 f"a credit memo (BIG07 {self.transaction_type})"

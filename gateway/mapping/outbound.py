@@ -78,17 +78,8 @@ from gateway.mapping.outbound_settings import (
 )
 from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
 from gateway.x12.model import DEFAULT_DELIMITERS, Delimiters, GroupReport, InterchangeReport
-from gateway.x12.schema import family_name
+from gateway.x12.schema import family_name, load_catalog
 
-FUNCTIONAL_IDS = {"855": "PR", "856": "SH", "810": "IN", "850": "PO", "860": "PC", "865": "CA"}
-SENT_BY = {
-    "855": Role.SELLER,
-    "856": Role.SELLER,
-    "810": Role.SELLER,
-    "850": Role.BUYER,
-    "860": Role.BUYER,
-    "865": Role.SELLER,
-}
 DEFAULT_VERSION = "004010"
 DEFAULT_CONTROL_VERSION = "00401"
 FALLBACK_QUALIFIER = "ZZ"
@@ -107,10 +98,10 @@ def _refuse(rule: str, message: str, order: Order, line: str = "") -> ExportRefu
     return ExportRefused(rule, message, po_number=order.po_number, line=line)
 
 
-def check_role(order: Order, set_id: str) -> None:
-    """export-follows-role: a seller sends 855, 856 and 810, a buyer 850 and 860."""
-    expected = SENT_BY.get(set_id)
-    if expected is not None and order.our_role is not expected:
+def check_role(order: Order, set_id: str, expected: Role) -> None:
+    """export-follows-role: the `expected` side sends `set_id` (a seller 855, 856, 810 and 865,
+    a buyer 850 and 860)."""
+    if order.our_role is not expected:
         raise _refuse(
             "export-follows-role",
             f"we are the {order.our_role.value} on this order; the {expected.value} sends an "
@@ -424,7 +415,7 @@ def acknowledgement(
     """The body of an 855 answering `order` with `decision`. BAK01 is the mapping's
     `purpose_code` for the first 855 of the order, its `replace_purpose_code` for a later one
     (which states every line again)."""
-    check_role(order, "855")
+    check_role(order, "855", Role.SELLER)
     answers = decision.answers(order)
     if decision.kind is DecisionKind.REJECT_ALL or all(
         answer.status is LineStatus.REJECTED for _, found in answers for answer in found
@@ -535,7 +526,7 @@ def ship_notice(
 ) -> list[Segment]:
     """The body of an 856 for one fulfilment of `order`, in the mapping's hierarchy (shipment,
     order, item for a fulfilment without packs)."""
-    check_role(order, "856")
+    check_role(order, "856", Role.SELLER)
     time = now.strftime("%H%M%S" if settings.time_with_seconds else "%H%M")
     segments = [
         Segment(
@@ -698,7 +689,7 @@ def invoice(
     order: Order, invoice_number: str, settings: InvoiceSettings, today: dt.date
 ) -> InvoiceDraft:
     """The body of an 810 invoicing what `order` shipped and has not invoiced yet."""
-    check_role(order, "810")
+    check_role(order, "810", Role.SELLER)
     if not invoice_number or len(invoice_number) > MAX_INVOICE_NUMBER:
         raise _refuse(
             "invoice-number-fits-big02",
@@ -790,7 +781,7 @@ def _whole(value: int | None) -> str:
 
 def purchase_order(order: Order, settings: PurchaseOrderSettings) -> list[Segment]:
     """The body of the 850 for an order we place as buyer, with the order's purpose (BEG01)."""
-    check_role(order, "850")
+    check_role(order, "850", Role.BUYER)
     segments = [
         Segment(
             "BEG",
@@ -848,7 +839,7 @@ def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> 
     (DI when nothing is left of it, QD with the quantity left otherwise); `sequence` is the
     change order's number (BCH05). Each 860 states the whole change so far, so the seller may
     apply any of them twice."""
-    check_role(order, "860")
+    check_role(order, "860", Role.BUYER)
     dates = _dates(order, settings)
     if not order.cancellations and not dates:
         raise _refuse(
@@ -932,7 +923,7 @@ def change_acknowledgement(
     """The body of an 865 answering a buyer's 860: BCA (BCA02 accepted or refused), the reason
     of a refusal as a note (N9/MSG), each POC of the change echoed with an ACK saying whether it
     was taken, and CTT."""
-    check_role(order, "865")
+    check_role(order, "865", Role.SELLER)
     segments = [
         Segment(
             "BCA",
@@ -1095,8 +1086,11 @@ def interchange(
         TransactionSet(set_id, str(control).zfill(4), body)
         for control, body in zip(numbers.sets, bodies, strict=True)
     ]
+    functional_id = load_catalog().functional_id_of(set_id)
+    if functional_id is None:
+        raise ValueError(f"no schema names the functional group of transaction set {set_id}")
     group = FunctionalGroup(
-        functional_id=FUNCTIONAL_IDS[set_id],
+        functional_id=functional_id,
         sender=envelope.application_sender or envelope.sender_id,
         receiver=envelope.application_receiver or envelope.receiver_id,
         date=date8(now.date()),

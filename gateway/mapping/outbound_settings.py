@@ -21,8 +21,6 @@ from typing import Any, TypeVar
 from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
 
-OUTBOUND_SETS = ("855", "856", "810", "850", "860", "865")
-
 
 def mapping_name(set_id: str) -> str:
     """The mapping file (without `.toml`) holding the choices for an outbound set."""
@@ -442,28 +440,14 @@ SetSettings = (
     | ChangeOrderSettings
     | ChangeAcknowledgementSettings
 )
-_READERS: dict[str, Any] = {
-    "855": AcknowledgementSettings,
-    "856": ShipNoticeSettings,
-    "810": InvoiceSettings,
-    "850": PurchaseOrderSettings,
-    "860": ChangeOrderSettings,
-    "865": ChangeAcknowledgementSettings,
-}
 S = TypeVar("S", bound=SetSettings)
 
 
-def read_settings(set_id: str, settings: Mapping[str, Any], where: str) -> SetSettings:
+def read_settings(kind: type[S], settings: Mapping[str, Any], where: str) -> S:
     """The checked choices of one outbound set from its mapping's `[settings]` table; `where`
     names the file (and the partner whose overrides were merged in) in every message."""
-    reader = _READERS.get(set_id)
-    if reader is None:
-        raise ConfigurationError(
-            f"no outbound mapping for transaction set {set_id}; the gateway sends "
-            f"{', '.join(OUTBOUND_SETS)}"
-        )
     table = _Table(settings, f"{where}: settings")
-    found: SetSettings = reader.read(table)
+    found: S = kind.read(table)  # type: ignore[assignment]
     table.finish()
     return found
 
@@ -479,13 +463,4 @@ def settings_for(mappings: Mappings, set_id: str, partner: str, kind: type[S]) -
             f'set = "{mapping.set_id}" and direction = "{mapping.direction}"'
         )
     where = f"mappings/{name}.toml" + (f" (with partner {partner}'s overrides)" if partner else "")
-    found = read_settings(set_id, mapping.settings, where)
-    if not isinstance(found, kind):
-        raise ConfigurationError(f"{where}: settings of set {set_id} are not {kind.__name__}")
-    return found
-
-
-def check_outbound_mappings(mappings: Mappings) -> None:
-    """Read every outbound mapping once (at start-up), so a bad one stops the gateway early."""
-    for set_id in OUTBOUND_SETS:
-        settings_for(mappings, set_id, "", _READERS[set_id])
+    return read_settings(kind, mapping.settings, where)

@@ -21,67 +21,43 @@ the sender id the caller gives.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gateway import kinds
 from gateway.config import PartnerProfile
-from gateway.domain import commands
 from gateway.domain.commands import Command
-from gateway.domain.model import Fulfillment, Order
-from gateway.domain.rules import carrying_notice
-from gateway.domain.values import (
-    ConfirmationMethod,
-    DocumentKind,
-    ShipmentStatus,
-    Side,
-)
+from gateway.domain.model import Order
 from gateway.errors import (
     ConfigurationError,
     GatewayFault,
     OrderNotFound,
     RuleViolation,
 )
+from gateway.kinds import BuildRequest, Built
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import (
-    FUNCTIONAL_IDS,
     ChangeAnswer,
     ControlNumbers,
     Decision,
-    DecisionKind,
     Envelope,
-    ExportRefused,
-    acknowledgement,
-    change_acknowledgement,
-    change_order,
     check_role,
     interchange,
-    invoice,
-    purchase_order,
-    ship_notice,
 )
 from gateway.mapping.outbound_settings import (
-    AcknowledgementSettings,
     AnswerChanges,
     ChangeAcknowledgementSettings,
-    ChangeOrderSettings,
     HierarchyStructure,
-    InvoiceSettings,
-    PurchaseOrderSettings,
-    ShipNoticeSettings,
     settings_for,
 )
 from gateway.service.messagebus import apply_command, committed
 from gateway.service.ports import StoredDocument, UnitOfWork
 from gateway.service.tracking import document_name, owes_acceptance, track
-from gateway.x12.document import Segment
 from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
-
-NOT_SHIPPED = frozenset({ShipmentStatus.AWAITING_SHIPMENT, ShipmentStatus.CANCELLED})
 
 
 class InvalidOutboundDocument(GatewayFault):
@@ -101,15 +77,6 @@ class ExportResult:
     document_id: int
     outbox_id: int
     recorded: list[str] = field(default_factory=list)  # the commands applied to the order
-
-
-@dataclass(slots=True)
-class _Built:
-    """The bodies of the sets, and the commands that sending them records on the order."""
-
-    bodies: list[list[Segment]]
-    commands: Callable[[str, str], list[Command]]  # (source, record id) -> commands
-    fulfillment_ids: tuple[str, ...] = ()  # the fulfilments an 856 carries
 
 
 def _now() -> dt.datetime:
@@ -145,27 +112,19 @@ def export(
 
     `first` is a command applied to the order in the same unit of work before the document is
     built (a fulfilment and the 856 that passes it on): both are recorded, or neither."""
-    if set_id not in FUNCTIONAL_IDS:
+    found = kinds.writers().get(set_id)
+    if found is None or found.writes is None:
         raise ConfigurationError(
-            f"the gateway sends {', '.join(FUNCTIONAL_IDS)}, not transaction set {set_id!r}"
+            f"the gateway sends {', '.join(kinds.writers())}, not transaction set {set_id!r}"
         )
-    if set_id == "855" and decision is None:
-        raise ConfigurationError("an 855 needs the seller's decision")
-    if set_id != "855" and decision is not None:
-        raise ConfigurationError(f"a decision is sent in an 855, not an {set_id}")
-    if fulfillment_ids and set_id != "856":
-        raise ConfigurationError(f"fulfilments are passed on in an 856, not an {set_id}")
-    if structure is not None and set_id != "856":
-        raise ConfigurationError(f"a hierarchical structure belongs to an 856, not an {set_id}")
-    if invoice_number is not None and set_id != "810":
-        raise ConfigurationError(f"an invoice number belongs to an 810, not an {set_id}")
-    if (set_id == "865") != (change_answer is not None):
-        raise ConfigurationError(
-            "an 865 answers a buyer's change order (860): the gateway sends it as it takes the"
-            " 860 in"
-            if set_id == "865"
-            else f"an answer to a change order is sent in an 865, not an {set_id}"
-        )
+    given = {
+        "decision": decision,
+        "fulfillment_ids": fulfillment_ids or None,
+        "invoice_number": invoice_number,
+        "structure": structure,
+        "change_answer": change_answer,
+    }
+    _check_options(found.writes, set_id, {k for k, v in given.items() if v is not None})
     request = _Request(
         po_number,
         set_id,
@@ -181,6 +140,23 @@ def export(
         first,
     )
     return committed(uow_factory, lambda uow: request.run(uow, clock()))
+
+
+def _check_options(writes: kinds.Writes, set_id: str, given: set[str]) -> None:
+    """A request gives the options its kind cannot do without, and none it does not take."""
+    for option, why in writes.required.items():
+        if option not in given:
+            raise ConfigurationError(why)
+    for option in sorted(given - set(writes.options)):
+        takers = {
+            taker: other.options[option]
+            for taker, found in kinds.writers().items()
+            if (other := found.writes) is not None and option in other.options
+        }
+        what = next(iter(takers.values()), option)
+        raise ConfigurationError(
+            f"an {set_id} takes no {what} (given to an {' or an '.join(takers)})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +178,8 @@ class _Request:
         if self.first is not None:
             apply_command(self.first, uow)
         order = find_order(uow, self.po_number, self.partner)
-        check_role(order, self.set_id)
+        writes = self.writes
+        check_role(order, self.set_id, writes.our_role)
         documents = uow.documents.for_order(order.partner, order.po_number)
         envelope = envelope_for(order, documents, self.sender_id, self.profiles.get(order.partner))
         built = self._build(order, documents, now)
@@ -245,7 +222,7 @@ class _Request:
             f"(document {document_id})"
         )
         applied = []
-        for command in built.commands(source, f"{self.set_id}-{document.control_number}"):
+        for command in built.recorded(source, f"{self.set_id}-{document.control_number}"):
             apply_command(command, uow)
             applied.append(type(command).__name__)
         outbox_id = uow.outbox.queue(
@@ -258,7 +235,7 @@ class _Request:
         track(
             order,
             document_name(document_id),
-            DocumentKind(self.set_id),
+            writes.tracks_as,
             now,
             fulfillment_ids=built.fulfillment_ids,
             needs_acceptance=owes_acceptance(self.profiles.get(partner)),
@@ -276,133 +253,32 @@ class _Request:
             recorded=applied,
         )
 
-    def _build(self, order: Order, documents: list[StoredDocument], now: dt.datetime) -> _Built:
-        partner, po_number = order.partner, order.po_number
-        if self.set_id == "855":
-            assert self.decision is not None
-            decision = self.decision
-            settings_855 = settings_for(self.mappings, "855", partner, AcknowledgementSettings)
-            body = acknowledgement(order, decision, settings_855, now.date())
-            withdrawn = decision.withdrawn(order)
+    @property
+    def writes(self) -> kinds.Writes:
+        found = kinds.writers()[self.set_id].writes
+        assert found is not None
+        return found
 
-            def acknowledged(source: str, record: str) -> list[Command]:
-                found: list[Command] = [
-                    commands.ConfirmOrder(
-                        partner=partner,
-                        po_number=po_number,
-                        at=now,
-                        source=source,
-                        how=ConfirmationMethod.ACKNOWLEDGEMENT_SENT,
-                        lines=decision.recorded(order),
-                        restates=decision.kind is DecisionKind.AS_IT_STANDS,
-                    )
-                ]
-                if decision.kind is DecisionKind.REJECT_ALL and withdrawn:
-                    found.append(
-                        commands.CancelOrder(
-                            partner=partner,
-                            po_number=po_number,
-                            at=now,
-                            source=source,
-                            cancellation_id=record,
-                            requested_by=Side.SELLER,
-                            reason="order rejected in our 855",
-                        )
-                    )
-                elif withdrawn:
-                    found.append(
-                        commands.CancelLines(
-                            partner=partner,
-                            po_number=po_number,
-                            at=now,
-                            source=source,
-                            cancellation_id=record,
-                            lines=withdrawn,
-                            requested_by=Side.SELLER,
-                            reason="withdrawn in our 855 (rejected or cut)",
-                        )
-                    )
-                return found
-
-            return _Built([body], acknowledged)
-        if self.set_id == "856":
-            settings_856 = settings_for(self.mappings, "856", partner, ShipNoticeSettings)
-            if self.structure is not None:
-                settings_856 = dataclasses.replace(settings_856, structure=self.structure)
-            fulfillments = self._fulfillments(order)
-            bodies = [ship_notice(order, f, settings_856, now) for f in fulfillments]
-
-            return _Built(bodies, _nothing, tuple(f.id for f in fulfillments))
-        if self.set_id == "810":
-            settings_810 = settings_for(self.mappings, "810", partner, InvoiceSettings)
-            number = self.invoice_number or f"{order.po_number}-{len(order.invoices) + 1}"
-            draft = invoice(order, number, settings_810, now.date())
-
-            def invoiced(source: str, record: str) -> list[Command]:
-                return [
-                    commands.RecordInvoice(
-                        partner=partner,
-                        po_number=po_number,
-                        at=now,
-                        source=source,
-                        invoice_number=draft.number,
-                        amount=draft.amount,
-                        lines=draft.lines,
-                    )
-                ]
-
-            return _Built([draft.segments], invoiced)
-        if self.set_id == "865":
-            assert self.change_answer is not None
-            settings_865 = settings_for(
-                self.mappings, "865", partner, ChangeAcknowledgementSettings
+    def _build(self, order: Order, documents: list[StoredDocument], now: dt.datetime) -> Built:
+        """The sets, built by the kind's builder with its settings for this partner."""
+        writes = self.writes
+        return writes.build(
+            BuildRequest(
+                order,
+                settings_for(self.mappings, self.set_id, order.partner, writes.settings),
+                now,
+                sent_before=sum(
+                    1
+                    for d in documents
+                    if d.direction == "out" and self.set_id in d.transaction_sets
+                ),
+                decision=self.decision,
+                fulfillment_ids=self.fulfillment_ids,
+                invoice_number=self.invoice_number,
+                structure=self.structure,
+                change_answer=self.change_answer,
             )
-            body = change_acknowledgement(order, self.change_answer, settings_865, now.date())
-            return _Built([body], _nothing)
-        if self.set_id == "850":
-            settings_850 = settings_for(self.mappings, "850", partner, PurchaseOrderSettings)
-            return _Built([purchase_order(order, settings_850)], _nothing)
-        settings_860 = settings_for(self.mappings, "860", partner, ChangeOrderSettings)
-        sent = sum(1 for d in documents if d.direction == "out" and "860" in d.transaction_sets)
-        return _Built([change_order(order, settings_860, sent + 1)], _nothing)
-
-    def _fulfillments(self, order: Order) -> list[Fulfillment]:
-        if not self.fulfillment_ids:
-            waiting = [
-                f
-                for f in order.fulfillments
-                if not f.passed_on
-                and carrying_notice(order, f.id) is None
-                and f.status not in NOT_SHIPPED
-            ]
-            if not waiting:
-                raise ExportRefused(
-                    "ship-notice-needs-fulfilment",
-                    "no shipped fulfilment is waiting to be passed on",
-                    po_number=order.po_number,
-                )
-            return waiting
-        chosen = []
-        for fulfillment_id in dict.fromkeys(self.fulfillment_ids):
-            found = order.fulfillment(fulfillment_id)
-            carrier = carrying_notice(order, fulfillment_id)
-            if found is None:
-                what = "no such fulfilment"
-            elif found.status in NOT_SHIPPED:
-                what = f"it is {found.status.value}"
-            elif found.passed_on:
-                what = "it was passed on already"
-            elif carrier is not None:
-                what = f"an 856 of ours carries it already ({carrier}): resend that one if lost"
-            else:
-                chosen.append(found)
-                continue
-            raise ExportRefused(
-                "ship-notice-needs-fulfilment",
-                f"cannot send fulfilment {fulfillment_id!r}: {what}",
-                po_number=order.po_number,
-            )
-        return chosen
+        )
 
 
 def answer_change(
@@ -423,10 +299,6 @@ def answer_change(
         return None
     request = _Request(po_number, "865", partner, None, (), mappings, None, None, None, answer)
     return request.run(uow, now)
-
-
-def _nothing(source: str, record: str) -> list[Command]:
-    return []
 
 
 def find_order(uow: UnitOfWork, po_number: str, partner: str | None) -> Order:

@@ -22,23 +22,19 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from gateway import kinds
 from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
 from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
-from gateway.mapping.engine import Mappings, SetMapping
+from gateway.mapping.engine import Mappings
 from gateway.mapping.inbound import (
     Context,
     MappingError,
     OrderChange,
     OrderDocument,
-    change_acknowledgement,
-    invoice,
-    order_acknowledgement,
-    order_change,
-    purchase_order,
-    ship_notice,
+    PurchaseOrder,
 )
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
@@ -71,27 +67,7 @@ from gateway.x12.model import (
 from gateway.x12.reader import CHUNK_SIZE, Reader, read_chunks
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
-from gateway.x12.tree import Loop, build_tree
-
-Assembler = Callable[[Loop, SetMapping, Context], OrderDocument]
-
-ORDER_DOCUMENTS: dict[str, tuple[str, Role, Assembler]] = {
-    "855": ("855-in", Role.BUYER, order_acknowledgement),
-    "856": ("856-in", Role.BUYER, ship_notice),
-    "860": ("860-in", Role.SELLER, order_change),
-    "810": ("810-in", Role.BUYER, invoice),
-    "865": ("865-in", Role.BUYER, change_acknowledgement),
-}
-"""Sets about orders held: their mapping, our side when we receive them, their assembler."""
-
-REFUSED_WHAT = {
-    "855": "acknowledgement (855)",
-    "856": "ship notice (856)",
-    "860": "change order (860)",
-    "810": "invoice (810)",
-    "865": "change acknowledgement (865)",
-}
-"""How a refused set is named in the order's history."""
+from gateway.x12.tree import build_tree
 
 NOT_ABOUT_OUR_ORDER = frozenset({"set-direction-follows-role"})
 """Refusals saying the set is not about an order we hold on its receiving side: nothing is kept
@@ -146,6 +122,12 @@ class IngestResult:
     def troubled(self) -> list[SetOutcome]:
         """The sets an operator must look at: rejected, refused, not mapped."""
         return [s for s in self.sets if s.action in ("rejected", "refused", "not mapped")]
+
+
+def _refused_what(set_id: str) -> str:
+    """How a refused set is named in the order's history (its kind says)."""
+    found = kinds.kind(set_id)
+    return found.reads.what if found is not None and found.reads is not None else set_id
 
 
 def partner_of(report: InterchangeReport) -> str:
@@ -677,15 +659,16 @@ class Ingestor:
         """Apply one set in `uow` (the batch's transaction), in a savepoint of its own: all
         that the set does, with its record, or nothing of it."""
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
-        if transaction.set_id in ("997", "999"):
+        found = kinds.kind(transaction.set_id)
+        if found is not None and found.acknowledges:
             self._apply_functional_ack(uow, interchange, transaction, outcome, document_id, group)
-        elif transaction.set_id in ORDER_DOCUMENTS:
-            self._apply_order_document(
-                uow, interchange, group, transaction, document_id, now, outcome
-            )
-        elif transaction.set_id == "850":
+        elif found is not None and found.reads is not None and found.reads.opens_orders:
             self._apply_purchase_order(
-                uow, interchange, group, report, transaction, document_id, now, outcome
+                uow, interchange, group, report, transaction, document_id, now, outcome, found.reads
+            )
+        elif found is not None and found.reads is not None:
+            self._apply_order_document(
+                uow, interchange, group, transaction, document_id, now, outcome, found.reads
             )
         else:
             outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
@@ -723,15 +706,16 @@ class Ingestor:
         document_id: int,
         now: dt.datetime,
         outcome: SetOutcome,
+        reads: kinds.Reads,
     ) -> None:
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return
-        context = self._context(interchange, transaction, Role.SELLER, document_id, now)
+        context = self._context(interchange, transaction, reads.our_role, document_id, now)
         partner = context.partner
         try:
-            mapped = purchase_order(
-                build_tree(transaction, schema), self.mappings.get("850-in", partner), context
+            mapped: PurchaseOrder = reads.assemble(
+                build_tree(transaction, schema), self.mappings.get(reads.mapping, partner), context
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
@@ -786,18 +770,18 @@ class Ingestor:
         document_id: int,
         now: dt.datetime,
         outcome: SetOutcome,
+        reads: kinds.Reads,
     ) -> None:
-        """An 855, 856, 860 or 810: every command it makes of the orders it names is applied,
-        or none is."""
-        mapping_name, our_role, assemble = ORDER_DOCUMENTS[transaction.set_id]
+        """A set about orders held (an 855, 856, 860, 865, 810): every command it makes of the
+        orders it names is applied, or none is."""
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return
-        context = self._context(interchange, transaction, our_role, document_id, now)
+        context = self._context(interchange, transaction, reads.our_role, document_id, now)
         partner = context.partner
         try:
-            mapped = assemble(
-                build_tree(transaction, schema), self.mappings.get(mapping_name, partner), context
+            mapped: OrderDocument = reads.assemble(
+                build_tree(transaction, schema), self.mappings.get(reads.mapping, partner), context
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
@@ -880,7 +864,7 @@ class Ingestor:
                             po_number=po_number,
                             at=now,
                             source=context.source,
-                            what=REFUSED_WHAT.get(mapped.set_id, mapped.set_id),
+                            what=_refused_what(mapped.set_id),
                             rule=refusal.rule,
                             reason=str(refusal),
                         ),

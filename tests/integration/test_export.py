@@ -254,7 +254,7 @@ def test_a_document_that_fails_validation_is_never_stored_or_queued(
     def broken(*args, **kwargs):
         return [Segment("BAK", ["00", "ZZZ"]), *original(*args, **kwargs)[1:]]
 
-    monkeypatch.setattr("gateway.service.export.acknowledgement", broken)
+    monkeypatch.setattr("gateway.kinds.x12_855.acknowledgement", broken)
     with pytest.raises(InvalidOutboundDocument, match="fails validation"):
         store.export(SELLER_PO, "855", decision=Decision.accept_all())
     order, documents, _ = held(store)
@@ -306,8 +306,14 @@ def test_an_unknown_order_or_set_is_reported(store: Store):
         store.export(SELLER_PO, "997")
     with pytest.raises(ConfigurationError, match="an 855 needs the seller's decision"):
         store.export(SELLER_PO, "855")
-    with pytest.raises(ConfigurationError, match="in an 856, not an 810"):
+    with pytest.raises(
+        ConfigurationError, match=r"an 810 takes no fulfilments \(given to an 856\)"
+    ):
         store.export(SELLER_PO, "810", fulfillment_ids=["F1"])
+    with pytest.raises(
+        ConfigurationError, match=r"an 850 takes no seller's decision \(given to an 855\)"
+    ):
+        store.export(SELLER_PO, "850", decision=Decision.accept_all())
 
 
 def test_a_test_order_goes_out_as_test_data(store: Store):

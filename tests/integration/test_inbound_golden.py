@@ -98,10 +98,11 @@ def send(engine: Engine, mappings: Mappings, name: str) -> None:
             if transaction.set_id == "850":
                 bus.handle(purchase_order(tree, mappings.get("850-in"), context).receive())
                 continue
-            change = order_change(tree, mappings.get("860-in"), context)
+            # the commands our 860 makes of the order, as the seller reads it
+            as_read = dataclasses.replace(context, our_role=Role.SELLER)
+            change = order_change(tree, mappings.get("860-in"), as_read)
             with SqlUnitOfWork(engine) as uow:
                 held = {po: uow.orders.get(context.partner, po) for po in change.po_numbers}
-            # the commands our 860 makes of the order, as the seller reads it
             as_seller = {
                 po: dataclasses.replace(order, our_role=Role.SELLER)
                 for po, order in held.items()

@@ -9,14 +9,14 @@ import pytest
 
 from gateway.config import load_mappings
 from gateway.errors import ConfigurationError
+from gateway.kinds import check_mappings as check_outbound_mappings
+from gateway.kinds import writers
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound_settings import (
-    OUTBOUND_SETS,
     AcknowledgementSettings,
     HierarchyStructure,
     PartyChoice,
     ShipNoticeSettings,
-    check_outbound_mappings,
     settings_for,
 )
 
@@ -30,7 +30,7 @@ def with_settings(name: str, **changes: object) -> Mappings:
 
 
 def test_every_outbound_set_has_a_mapping_file_that_reads_cleanly():
-    for set_id in OUTBOUND_SETS:
+    for set_id in writers():
         assert SHIPPED[f"{set_id}-out"]["direction"] == "out"
     check_outbound_mappings(Mappings(SHIPPED))
 

@@ -117,14 +117,15 @@ class UnknownCarrier(ValueError):
 # Tracking-number families ---------------------------------------------------------------------
 
 
-def _gs1_check_digit(digits: str) -> int:
-    """The GS1 mod 10 check digit of `digits`: weights 3, 1, 3, ... from the right."""
+def gs1_check_digit(digits: str) -> int:
+    """The GS1 mod 10 check digit of `digits` (an SSCC-18, a GTIN, a FedEx SSCC-style tracking
+    number): weights 3, 1, 3, ... from the right."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return -total % 10
 
 
 def _gs1_valid(number: str) -> bool:
-    return _gs1_check_digit(number[:-1]) == int(number[-1])
+    return gs1_check_digit(number[:-1]) == int(number[-1])
 
 
 def _ups_problem(number: str) -> str | None:

@@ -1298,10 +1298,7 @@ def valid_sscc(code: str) -> bool:
     """18 digits whose last is the GS1 mod-10 check digit of the first 17."""
     if len(code) != 18 or not code.isascii() or not code.isdigit():
         return False
-    weighted = sum(
-        int(digit) * (3 if index % 2 == 0 else 1) for index, digit in enumerate(code[:17])
-    )
-    return (10 - weighted % 10) % 10 == int(code[17])
+    return carriers.gs1_check_digit(code[:17]) == int(code[17])
 
 
 def _find_fulfillment_status(order: Order, fulfillment_id: str) -> ShipmentStatus:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.domain import rules
+from gateway.domain.carriers import gs1_check_digit
 from gateway.domain.model import Fulfillment, LineItem, Order
 from gateway.domain.values import (
     ConfirmationMethod,
@@ -489,8 +490,7 @@ def sscc_check_digit(body: str) -> str:
     """The GS1 mod-10 check digit of the first 17 digits of an SSCC-18."""
     if len(body) != 17 or not body.isascii() or not body.isdigit():
         raise ValueError(f"{body!r} is not the 17 digits an SSCC check digit is computed from")
-    weighted = sum(int(digit) * (3 if index % 2 == 0 else 1) for index, digit in enumerate(body))
-    return str((10 - weighted % 10) % 10)
+    return str(gs1_check_digit(body))
 
 
 def make_sscc(extension: int, company_prefix: str, serial_reference: int) -> str:

@@ -66,7 +66,7 @@ def test_a_refused_export_is_one_line_and_exit_1(config: Path):
         (["--set", "855", "--accept-all", "--reject-all"], "one of --accept-all"),
         (["--set", "855", "--line", "2=maybe"], "LINE=STATUS"),
         (["--set", "856", "--accept-all"], "are for an 855"),
-        (["--set", "810", "--fulfillment", "F1"], "in an 856, not an 810"),
+        (["--set", "810", "--fulfillment", "F1"], "an 810 takes no fulfilments (given to an 856)"),
         (["--set", "997"], "'997' is not one of"),
     ],
 )

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run test lint typecheck imports crosscheck-readers services benchmark fuzz soak clean
+.PHONY: run test test-fast lint typecheck imports crosscheck-readers services benchmark fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -79,6 +79,10 @@ imports: $(STAMP)
 
 test: $(STAMP) crosscheck-readers services lint typecheck imports
 	$(VENV)/bin/python -m pytest -q
+
+# The fast tier: the unit tests but the slow property and memory ones, in seconds.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not slow" tests/unit
 
 benchmark: $(STAMP) crosscheck-readers
 	$(PY) benchmarks/bench_codec.py

@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -43,6 +44,8 @@ from gateway.domain.values import (
 )
 from gateway.errors import RuleViolation
 from tests.unit.domain.builders import ORDER_DATE, PARTNER, PO, at, ups_tracking
+
+pytestmark = pytest.mark.slow  # the fast tier (`make test-fast`) leaves it out
 
 plain = PlainData()
 STORED = PlainData(skip=frozenset({"events"}))

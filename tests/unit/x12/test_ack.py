@@ -385,7 +385,7 @@ def test_an_unreadable_control_version_is_answered_in_00401_without_repetitions(
 )
 def test_every_answer_reads_back_valid_through_our_own_reader(old: bytes, new: bytes):
     """The answers to a partner's faulty file are files we write: they must be valid X12."""
-    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    good = (Path(__file__).resolve().parents[3] / "samples/850/850_004010_good.x12").read_bytes()
     report = read_bytes(good.replace(old, new, 1))
     (interchange,) = report.interchanges
     for ack_format in (AckFormat.FA997, AckFormat.IA999):

@@ -370,7 +370,7 @@ def test_parse_keeps_documents_with_structured_values():
 def test_digit_signs_that_are_not_ascii_digits_are_faults_not_crashes(
     old: bytes, new: bytes, expected: str
 ):
-    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    good = (Path(__file__).resolve().parents[3] / "samples/850/850_004010_good.x12").read_bytes()
     report = read_bytes(good.replace(old, new, 1))
     assert not report.accepted
     assert any(i.describe().startswith(expected) for i in report.all_issues()), [
@@ -381,7 +381,7 @@ def test_digit_signs_that_are_not_ascii_digits_are_faults_not_crashes(
 def test_empty_trailing_elements_are_noted_in_every_file_not_only_the_first_read():
     """The memory of segments proven valid (shared by the files a process reads) must not
     spare a later file the warning."""
-    good = (Path(__file__).resolve().parents[2] / "samples/850/850_004010_good.x12").read_bytes()
+    good = (Path(__file__).resolve().parents[3] / "samples/850/850_004010_good.x12").read_bytes()
     data = good.replace(b"N1*ST*Marisol Ortega~", b"N1*ST*Marisol Ortega**~", 1)
     for _ in range(3):
         for strict in (False, True):

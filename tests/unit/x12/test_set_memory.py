@@ -11,9 +11,13 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable, Iterator
 
+import pytest
+
 from gateway.x12.model import TransactionCode
 from gateway.x12.reader import MAX_SET_ISSUES, Reader, read_chunks
 from gateway.x12.schema import load_catalog
+
+pytestmark = pytest.mark.slow  # the fast tier (`make test-fast`) leaves it out
 
 CATALOG = load_catalog()
 HEADER = (

@@ -194,6 +194,7 @@ def normalized(interchange: Interchange) -> list[tuple[str, ...]]:
     return flat
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(interchanges(), st.sampled_from(["", "\n", "\r\n"]), st.sampled_from([1, 5, 64, 65536]))
 def test_serialize_then_parse_gives_the_same_structure(interchange, newline, chunk):

@@ -11,7 +11,7 @@ import pytest
 
 from gateway import x12
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "850" / "850_004010_good.x12"
+SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "850" / "850_004010_good.x12"
 
 
 def test_every_name_of_the_facade_is_there_and_documented():

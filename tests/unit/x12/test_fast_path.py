@@ -60,6 +60,7 @@ def plausible_value(definition: ElementDef, rng: random.Random) -> str:
     return "".join(rng.choice(alphabet) for _ in range(length))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(SEGMENTS),
@@ -184,6 +185,7 @@ def test_some_segments_are_foldable_and_dated_or_coded_ones_are_not():
     assert "DTM" not in names and "BEG" not in names
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FOLDABLE), st.sampled_from(DELIMITERS), st.randoms(use_true_random=False))
 def test_segments_that_fold_alike_are_judged_alike(entry, delimiters, rng):

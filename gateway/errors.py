@@ -1,29 +1,43 @@
-"""The gateway's exception tree.
+"""The gateway's exception tree, every exception class of the gateway in one place, and the
+registry of the rules a refusal names (`RULES`).
 
-Two families, so that a caller can tell whose fault a failure is::
+Three families, so that a caller can tell whose fault a failure is and what to do (the command
+line's exit code in brackets)::
 
     GatewayError
-    ├── PartnerError              the partner's fault: their file is bad; reject it in the
-    │   │                          acknowledgement, quarantine it, carry on with the rest
-    │   ├── X12SyntaxError        a file that cannot be read as X12 at all (no ISA, bad delimiters)
-    │   └── RuleViolation         a change the order rules refuse (cancelling shipped quantity,
-    │       │                      a fulfilment after Shipped); names the rule, order and line
-    │       └── OrderNotFound     a change for an order the gateway does not hold
-    ├── ConcurrentUpdate          another worker changed the same order first: retry or give up
+    ├── Refused                   refused, not broken: the input or the request is at fault, or
+    │   │                          the moment is [1]
+    │   ├── PartnerError          the partner's fault: their file is bad; reject it in the
+    │   │   │                      acknowledgement, quarantine it, carry on with the rest
+    │   │   ├── X12SyntaxError    a file that cannot be read as X12 at all (no ISA, bad delimiters)
+    │   │   ├── MappingError      a valid set whose content cannot become commands (no PO
+    │   │   │                      number, totals that disagree); names its rule
+    │   │   ├── UnknownCarrier    no carrier matches the name or code given
+    │   │   └── RuleViolation     a change the rules refuse (cancelling shipped quantity, a
+    │   │       │                  fulfilment after Shipped); names the rule, order and line
+    │   │       ├── OrderNotFound        a change for an order the gateway does not hold
+    │   │       ├── NotSupported         a valid set asking for what the model cannot do yet
+    │   │       ├── ExportRefused        a document the order cannot give (an 856 with nothing
+    │   │       │                         shipped, an 810 with nothing to invoice)
+    │   │       ├── DocumentActionRefused  resend, replay: not for this document
+    │   │       └── MailActionRefused    retry: not for this email
+    │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
+    │   └── TransportError        a mailbox could not be reached or a transfer failed: the file
+    │       │                      stays where it was and the transfer is retried with backoff
+    │       ├── HostKeyRejected   the SFTP server's host key is not the pinned one: the
+    │       │                      connection is refused until an operator fixes the profile
+    │       └── MailRefused       the mail server refused a message for good (a bad address):
+    │                              recorded on the email and reported, never retried
     ├── StoreUnavailable          the database cannot be used now (locked past the busy timeout,
     │                              read-only, full, its server unreachable): the transaction is
     │                              rolled back whole; the service waits with backoff, a command
-    │                              exits 75 (try again later)
-    ├── TransportError            a mailbox could not be reached or a transfer failed: the file
-    │   │                          stays where it was and the transfer is retried with backoff
-    │   ├── HostKeyRejected       the SFTP server's host key is not the pinned one: the
-    │   │                          connection is refused until an operator fixes the profile
-    │   └── MailRefused           the mail server refused a message for good (a bad address):
-    │                              recorded on the email and reported, never retried
-    └── GatewayFault              ours: a bug or a misconfiguration; stop loudly
+    │                              exits [75] (try again later)
+    └── GatewayFault              ours: a bug or a misconfiguration; stop loudly [2]
         ├── ConfigurationError    a setting or an argument is wrong
         ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
-        └── SerializationError    data handed to the serializer cannot be written as X12
+        ├── SerializationError    data handed to the serializer cannot be written as X12
+        ├── InvalidOutboundDocument  a document we built fails our own validation: never sent
+        └── StateError            stored state that cannot be turned back into domain objects
 
 Validation of a readable file never raises: its faults are collected as
 `gateway.x12.model.Issue` values, each with its X12 error code and position, because one bad
@@ -32,12 +46,41 @@ transaction set must not stop the others from being acknowledged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+SHOWN = 40  # characters of a given value quoted in a message
+
+
+def shown(text: str) -> str:
+    """`text` quoted for a message: control characters escaped, cut after SHOWN characters."""
+    return repr(text) if len(text) <= SHOWN else f"{text[:SHOWN]!r}..."
+
 
 class GatewayError(Exception):
     """Root of every error the gateway raises on purpose."""
 
 
-class PartnerError(GatewayError):
+RULES: dict[str, str] = {}
+"""Every rule a refusal can name, with what it says in one sentence (for the console beside a
+refused form, the API's 409, the operator's alert). The order rules register themselves from
+`gateway.domain.rules`; the others are listed in `_RULES` below. A test checks that every rule
+name raised anywhere is registered here."""
+
+
+def register_rule(name: str, statement: str) -> str:
+    """Register a rule (once: a second, different statement for one name is a bug)."""
+    known = RULES.setdefault(name, statement)
+    if known != statement:
+        raise ValueError(f"rule {name!r} registered twice: {known!r} and {statement!r}")
+    return name
+
+
+class Refused(GatewayError):
+    """Refused, not broken: the input, the request or the moment is at fault; the gateway is
+    fine and goes on (the command line exits 1)."""
+
+
+class PartnerError(Refused):
     """The partner's fault: the input is bad."""
 
 
@@ -72,7 +115,51 @@ class OrderNotFound(RuleViolation):
         super().__init__("order-exists", f"no such order{at}", po_number=po_number)
 
 
-class ConcurrentUpdate(GatewayError):
+class MappingError(PartnerError):
+    """A validated transaction set whose content cannot become domain commands, with the rule it
+    breaks (named like the order rules, in brackets at the end of the message)."""
+
+    def __init__(self, message: str, *, rule: str = "content-readable"):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class UnknownCarrier(PartnerError, ValueError):
+    """No carrier matches what was given. `known` holds the SCACs that would have, sorted."""
+
+    def __init__(self, given: str, known: Iterable[str]) -> None:
+        self.given = given
+        self.known = tuple(sorted(set(known)))
+        super().__init__(
+            f"unknown carrier {shown(given)}: known carriers are {', '.join(self.known)}"
+        )
+
+    def __reduce__(self) -> tuple[type[UnknownCarrier], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.given, self.known))
+
+
+class NotSupported(RuleViolation):
+    """A valid set asking for something the order model has no command for yet (adding a line,
+    raising a quantity, changing a price): refused whole, nothing of it applied."""
+
+    def __init__(self, message: str, *, po_number: str = "", line: str = ""):
+        super().__init__("not-supported-yet", message, po_number=po_number, line=line)
+
+
+class ExportRefused(RuleViolation):
+    """An outbound document the order cannot give (see the rules in `gateway.mapping.outbound`)."""
+
+
+class DocumentActionRefused(RuleViolation):
+    """An operator's action on a document that cannot be done (an inbound one resent...)."""
+
+
+class MailActionRefused(RuleViolation):
+    """An operator's action on an email that cannot be done (no such email, already sent...)."""
+
+
+class ConcurrentUpdate(Refused):
     """Another worker committed a change to the same order first (its version moved on)."""
 
 
@@ -83,7 +170,7 @@ class StoreUnavailable(GatewayError):
     fault, and the same work succeeds once the store is back."""
 
 
-class TransportError(GatewayError):
+class TransportError(Refused):
     """A mailbox could not be reached, or a transfer failed half-way; nothing was lost and it is
     retried. `partner` names the partner's profile when known."""
 
@@ -116,3 +203,55 @@ class SchemaDefinitionError(GatewayFault):
 
 class SerializationError(GatewayFault):
     """Data given to the serializer cannot be written as X12 (a delimiter inside a value, ...)."""
+
+
+class InvalidOutboundDocument(GatewayFault):
+    """A document the gateway built fails its own validation: a bug, never sent."""
+
+
+class StateError(GatewayFault):
+    """Stored state that cannot be turned back into domain objects."""
+
+
+_RULES = {
+    # what the order's documents must say to be applied (gateway.mapping.inbound)
+    "content-readable": "a set's content can be read as the commands it stands for",
+    "values-readable": "every value read is a date, a number or a code as its element says",
+    "names-its-order": "a purchase order and every answer to one name the PO number",
+    "order-is-dated": "a purchase order gives its date (BEG05)",
+    "names-its-invoice": "an invoice gives its invoice number (BIG02)",
+    "names-its-shipment": "a ship notice gives its shipment id (BSN02)",
+    "totals-agree": "the line count and hash total (CTT) agree with the lines",
+    "partner-required-fields": "the fields a partner's mapping requires are there",
+    "acknowledgement-unambiguous": "an acknowledgement answers each line once, in one way",
+    "change-gives-quantities": "a change to a line's quantity gives the new quantity",
+    "hierarchy-well-formed": "a ship notice's HL levels are numbered once and nest as declared",
+    "ship-notice-lists-items": "a ship notice lists the items it ships under an order",
+    "invoice-lines-priced": "an invoice line gives its quantity and unit price",
+    "set-direction-follows-role": "a set goes from the side that sends it to the side we are on",
+    "not-supported-yet": "a set asks only for what the order model can do",
+    # what the documents we send need of the order (gateway.mapping.outbound, gateway.kinds)
+    "export-follows-role": "we send only the documents of our side of the order",
+    "decision-names-order-lines": "an acknowledgement answers the order's own lines",
+    "decision-quantity-is-positive": "a changed quantity in an acknowledgement is above zero",
+    "change-needs-cancellations": "a change order carries a cancellation or new dates",
+    "invoice-needs-shipped-quantity": "an invoice bills only what shipped and is not billed yet",
+    "invoice-needs-prices": "an invoiced line has a unit price",
+    "invoice-number-fits-big02": "an invoice number is 1 to 22 characters (BIG02)",
+    "ship-notice-needs-fulfilment": "a ship notice passes on a shipped fulfilment not passed on",
+    # the operator's and the store's (gateway.service, gateway.adapters)
+    "order-exists": "a change names an order the gateway holds",
+    "one-order-per-po-number": "a partner's PO number names one order",
+    "po-number-names-one-order": "a PO number used by several partners is given with its partner",
+    "test-order-partner-known": "a test order goes to a configured partner",
+    "test-order-to-a-seller": "test orders are placed with sellers",
+    "document-exists": "an action names a document the gateway holds",
+    "resend-only-outbound": "only documents we sent are resent",
+    "replay-only-inbound": "only documents we received are replayed",
+    "replay-not-refused-files": "a file refused whole (a duplicate, unauthorized) is not replayed",
+    "replay-needs-sets-not-applied": "a replay applies sets that did not go through",
+    "replay-needs-the-archive": "a replay reads the file from the archive",
+    "email-exists": "an action names an email the gateway holds",
+}
+for _name, _statement in _RULES.items():
+    register_rule(_name, _statement)

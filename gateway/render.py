@@ -1,23 +1,23 @@
 """Drawing views for a person on a terminal, with rich: tables, flags as badges. In a pipe rich
-draws the same tables without colour. Scripts use `--json` instead, from the same views."""
+draws the same tables without colour. Scripts use `--json` instead, from the same views.
+
+rich is imported by the functions that draw, not with the module: `safe`, which every command
+uses on a partner's text, must not cost the commands that draw nothing (`check`) rich's start-up.
+"""
+
+# Imports inside functions on purpose: rich is loaded when something is drawn.
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+    from rich.text import Text
 
 FLAG_STYLES = {
     "confirmed": "bold white on blue",
@@ -78,6 +78,8 @@ def console() -> Console:
     """A console as wide as the terminal, or wide enough for whole values in a pipe. Strings are
     printed as they are, never read as markup: they hold partners' data ("[gateway]", a name
     with brackets); styles are given with `Text`."""
+    from rich.console import Console
+
     out = Console(soft_wrap=False, highlight=False, markup=False)
     if not out.is_terminal:
         out = Console(soft_wrap=False, highlight=False, markup=False, width=max(out.width, 200))
@@ -86,6 +88,8 @@ def console() -> Console:
 
 def badges(flags: list[str]) -> Text:
     """Flags as coloured badges (plain words in a pipe)."""
+    from rich.text import Text
+
     text = Text()
     for flag in flags:
         if text:
@@ -96,6 +100,8 @@ def badges(flags: list[str]) -> Text:
 
 def table(rows: list[dict[str, Any]]) -> None:
     """Rows of plain values as a table, one column per key of the first row."""
+    from rich.table import Table
+
     rows = safe(rows)
     out = console()
     drawn = Table(show_lines=False)
@@ -112,6 +118,8 @@ def order_table(
     """The `orders list` table: a page of `total` orders (of more than `total`, with `more`),
     starting after `offset` of them, and which ones it shows below it (`showing 1-50 of 1,234
     orders`, `showing 1-50 of more than 1,000 orders`)."""
+    from rich.table import Table
+
     orders = safe(orders)
     out = console()
     total = len(orders) if total is None else total
@@ -140,6 +148,9 @@ def order_table(
 
 def order_detail(view: dict[str, Any]) -> None:
     """The `orders show` page."""
+    from rich.table import Table
+    from rich.text import Text
+
     view = safe(view)
     out = console()
     title = Text(f"PO {view['po_number']} from {view['partner']}  ", style="bold")
@@ -254,6 +265,15 @@ class IngestProgress:
     file in hand; nothing at all when standard error is not a terminal (a pipe, cron)."""
 
     def __init__(self, files: int):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

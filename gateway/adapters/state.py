@@ -18,15 +18,11 @@ from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from gateway.domain.plain import PlainData
-from gateway.errors import GatewayFault
+from gateway.errors import StateError
 
 TRANSIENT = frozenset({"events", "history"})
 """Kept apart: pending events, and the facts of the order's history (its `order_events` rows)."""
 T = TypeVar("T")
-
-
-class StateError(GatewayFault):
-    """Stored state that cannot be turned back into domain objects."""
 
 
 dump = PlainData(skip=TRANSIENT)

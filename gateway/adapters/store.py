@@ -418,6 +418,16 @@ class SqlOrderRepository:
             self._recorded[key] = len(order.events)
         self._insert(new)
 
+    def sweep(self) -> None:
+        """Note every order holding events not yet written, handed out since the last flush or
+        not (a caller that kept an order across a flush and changed it again): at the commit,
+        nothing changed is left unwritten."""
+        self._dirty.update(
+            key
+            for key, order in self._seen.items()
+            if len(order.events) > self._recorded.get(key, 0)
+        )
+
     def flush_deferred(self) -> None:
         """Write the new orders held back (`defer_new`), their events with them."""
         self._insert([key for key in self._seen if key in self._new])
@@ -1315,14 +1325,17 @@ class SqlUnitOfWork:
             if reason:
                 raise StoreUnavailable(reason) from None
             raise ConfigurationError(f"cannot open the database: {exc.orig}") from None
-        self.orders = SqlOrderRepository(self._connection)
-        self.documents = SqlDocumentRepository(self._connection, self.orders)
-        self.control_numbers = SqlControlNumbers(self._connection)
-        self.outbox = SqlOutbox(self._connection, self.orders)
-        self.leases = SqlLeases(self._connection)
-        self.outages = SqlOutages(self._connection)
+        self._open_repositories(self._connection)
         self._uncommitted = []
         return self
+
+    def _open_repositories(self, connection: Connection) -> None:
+        self.orders = SqlOrderRepository(connection)
+        self.documents = SqlDocumentRepository(connection, self.orders)
+        self.control_numbers = SqlControlNumbers(connection)
+        self.outbox = SqlOutbox(connection, self.orders)
+        self.leases = SqlLeases(connection)
+        self.outages = SqlOutages(connection)
 
     def __exit__(self, *args: object) -> None:
         if self._connection is None:
@@ -1355,6 +1368,7 @@ class SqlUnitOfWork:
         self.documents.flush(final=True)
 
     def commit(self) -> None:
+        self.orders.sweep()
         self.flush_deferred()
         if self._on_commit:
             happened = [
@@ -1364,6 +1378,7 @@ class SqlUnitOfWork:
             if happened:
                 for hook in self._on_commit:
                     hook(self, happened)
+                self.orders.sweep()
                 self.flush_deferred()  # what the hooks changed
         self.connection.commit()
         self._uncommitted = []
@@ -1372,8 +1387,11 @@ class SqlUnitOfWork:
         self.orders.committed()
 
     def rollback(self) -> None:
+        """Undo the transaction; the unit of work goes on as a new one: what it handed out
+        before is forgotten (an order changed before is not written by a later commit)."""
         self.connection.rollback()
         self._uncommitted = []
+        self._open_repositories(self.connection)
 
     @contextlib.contextmanager
     def savepoint(self, *, database: bool = True) -> Iterator[None]:

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import quote, urlsplit
 
-from gateway.errors import ConfigurationError
+from gateway.errors import ConfigurationError, UnknownCarrier
+from gateway.errors import shown as _shown
 
 __all__ = [
     "CARRIERS",
     "Carrier",
-    "UnknownCarrier",
     "by_scac",
     "resolve",
     "tracking_problem",
@@ -41,7 +41,6 @@ _IGNORED_IN_NAMES = re.compile(r"[\s.\-_]+")
 _ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SHORTEST, _LONGEST = 6, 40
 _LONGEST_URL = 2048
-_SHOWN = 40  # characters of an input repeated in a message
 _PLACEHOLDERS = frozenset(
     {
         "NA", "NONE", "NULL", "NIL", "TBD", "TBA", "UNKNOWN", "PENDING", "DUMMY", "SAMPLE",
@@ -53,11 +52,6 @@ _PLACEHOLDERS = frozenset(
 def _key(text: str) -> str:
     """`text` as compared with carrier SCACs, names and aliases."""
     return _IGNORED_IN_NAMES.sub("", text).upper()
-
-
-def _shown(text: str) -> str:
-    """`text` quoted for a message: control characters escaped, cut after _SHOWN characters."""
-    return repr(text) if len(text) <= _SHOWN else f"{text[:_SHOWN]!r}..."
 
 
 def _known_families() -> frozenset[str]:
@@ -98,20 +92,6 @@ class Carrier:
 def _keys(carrier: Carrier) -> frozenset[str]:
     """The normalised SCAC, name and aliases that resolve to `carrier`."""
     return frozenset({_key(carrier.scac), _key(carrier.name), *map(_key, carrier.aliases)})
-
-
-class UnknownCarrier(ValueError):
-    """No carrier matches what was given. `known` holds the SCACs that would have, sorted."""
-
-    def __init__(self, given: str, known: Iterable[str]) -> None:
-        self.given = given
-        self.known = tuple(sorted(set(known)))
-        super().__init__(
-            f"unknown carrier {_shown(given)}: known carriers are {', '.join(self.known)}"
-        )
-
-    def __reduce__(self) -> tuple[type[UnknownCarrier], tuple[str, tuple[str, ...]]]:
-        return (type(self), (self.given, self.known))
 
 
 # Tracking-number families ---------------------------------------------------------------------

@@ -126,7 +126,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from gateway.domain import carriers, events
 from gateway.domain.commands import (
@@ -154,6 +153,14 @@ from gateway.domain.commands import (
     TrackDocument,
     UpdateShipmentStatus,
 )
+from gateway.domain.records import (
+    ZERO,
+    Dispatch,
+    OrderRecord,
+    cancelled_quantity,
+    fulfilled_quantity,
+    returned_quantity,
+)
 from gateway.domain.values import (
     COUNTED_UNITS,
     DATE_FIELDS,
@@ -172,12 +179,8 @@ from gateway.domain.values import (
     merge_quantities,
     quantity_of,
 )
-from gateway.errors import RuleViolation
+from gateway.errors import RuleViolation, register_rule
 
-if TYPE_CHECKING:
-    from gateway.domain.model import Dispatch, Order
-
-ZERO = Decimal(0)
 CENT = Decimal("0.01")
 
 
@@ -221,6 +224,9 @@ class Rule:
     name: str
     statement: str
     guards: tuple[type[Command], ...] = ()
+
+    def __post_init__(self) -> None:
+        register_rule(self.name, self.statement)  # one registry of every rule (gateway.errors)
 
 
 EVERY_COMMAND: tuple[type[Command], ...] = (
@@ -647,27 +653,12 @@ def refusal(rule: str, message: str, *, po_number: str, line: str = "") -> RuleV
 # Quantities and amounts ----------------------------------------------------------------------
 
 
-def fulfilled_quantity(order: Order, line_number: str) -> Decimal:
-    """Quantity of the line in all fulfilments (whatever their shipment status)."""
-    return sum((quantity_of(f.lines, line_number) for f in order.fulfillments), ZERO)
-
-
-def cancelled_quantity(order: Order, line_number: str) -> Decimal:
-    """Quantity of the line in all cancellations."""
-    return sum((quantity_of(c.lines, line_number) for c in order.cancellations), ZERO)
-
-
-def returned_quantity(order: Order, line_number: str) -> Decimal:
-    """Quantity of the line in all returns."""
-    return sum((quantity_of(r.lines, line_number) for r in order.returns), ZERO)
-
-
-def settled_quantity(order: Order, line_number: str) -> Decimal:
+def settled_quantity(order: OrderRecord, line_number: str) -> Decimal:
     """Fulfilled + cancelled quantity of the line."""
     return fulfilled_quantity(order, line_number) + cancelled_quantity(order, line_number)
 
 
-def open_quantity(order: Order, line_number: str) -> Decimal:
+def open_quantity(order: OrderRecord, line_number: str) -> Decimal:
     """Ordered - fulfilled - cancelled quantity of the line (zero for a line not held)."""
     line = order.line(line_number)
     if line is None:
@@ -675,22 +666,22 @@ def open_quantity(order: Order, line_number: str) -> Decimal:
     return line.ordered - settled_quantity(order, line_number)
 
 
-def total_fulfilled(order: Order) -> Decimal:
+def total_fulfilled(order: OrderRecord) -> Decimal:
     """Quantity fulfilled over all lines."""
     return sum((e.quantity for f in order.fulfillments for e in f.lines), ZERO)
 
 
-def invoiced_amount(order: Order) -> Decimal:
+def invoiced_amount(order: OrderRecord) -> Decimal:
     """Sum of all invoices."""
     return sum((invoice.amount for invoice in order.invoices), ZERO)
 
 
-def paid_amount(order: Order) -> Decimal:
+def paid_amount(order: OrderRecord) -> Decimal:
     """Sum of all payments."""
     return sum((payment.amount for payment in order.payments), ZERO)
 
 
-def refunded_amount(order: Order) -> Decimal:
+def refunded_amount(order: OrderRecord) -> Decimal:
     """Sum of all refunds."""
     return sum((refund.amount for refund in order.refunds), ZERO)
 
@@ -712,7 +703,7 @@ def reached(dispatch: Dispatch) -> bool:
     return delivered(dispatch)
 
 
-def carrying_notice(order: Order, fulfillment_id: str) -> str | None:
+def carrying_notice(order: OrderRecord, fulfillment_id: str) -> str | None:
     """The 856 of ours that carries the fulfilment, on its way or arrived (a rejected one does
     not: it must be sent again); None when none does."""
     return next(
@@ -727,12 +718,12 @@ def carrying_notice(order: Order, fulfillment_id: str) -> str | None:
     )
 
 
-def acknowledgement_delivered(order: Order) -> bool:
+def acknowledgement_delivered(order: OrderRecord) -> bool:
     """An 855 of ours reached the buyer (and was not rejected since)."""
     return any(d.kind is DocumentKind.ACKNOWLEDGEMENT and delivered(d) for d in order.dispatches)
 
 
-def is_confirmed(order: Order) -> bool:
+def is_confirmed(order: OrderRecord) -> bool:
     """confirmed-once-vendor-has-the-order."""
     if any(c.how is ConfirmationMethod.ACKNOWLEDGEMENT_RECEIVED for c in order.confirmations):
         return True
@@ -744,7 +735,7 @@ def is_confirmed(order: Order) -> bool:
     )
 
 
-def dates_moved(order: Order, command: ChangeDates) -> list[tuple[str, date | None, date]]:
+def dates_moved(order: OrderRecord, command: ChangeDates) -> list[tuple[str, date | None, date]]:
     """The dates `command` gives that differ from the order's: (name, now, new) each."""
     moved = []
     for name in DATE_FIELDS:
@@ -754,22 +745,22 @@ def dates_moved(order: Order, command: ChangeDates) -> list[tuple[str, date | No
     return moved
 
 
-def is_settled(order: Order) -> bool:
+def is_settled(order: OrderRecord) -> bool:
     """settled-when-every-unit-fulfilled-or-cancelled (the order is complete)."""
     return all(open_quantity(order, line.line_number) <= 0 for line in order.lines)
 
 
-def is_shipped(order: Order) -> bool:
+def is_shipped(order: OrderRecord) -> bool:
     """shipped-when-every-line-fulfilled: settled, and not by cancellation alone."""
     return is_settled(order) and total_fulfilled(order) > 0
 
 
-def is_cancelled(order: Order) -> bool:
+def is_cancelled(order: OrderRecord) -> bool:
     """cancelled-when-every-unit-cancelled: settled with nothing fulfilled."""
     return is_settled(order) and total_fulfilled(order) == 0
 
 
-def is_completed(order: Order) -> bool:
+def is_completed(order: OrderRecord) -> bool:
     """completed-when-fulfilment-information-reached-the-other-side (a fully cancelled order is
     Cancelled instead)."""
     return (
@@ -782,22 +773,22 @@ def is_completed(order: Order) -> bool:
     )
 
 
-def is_archived(order: Order) -> bool:
+def is_archived(order: OrderRecord) -> bool:
     """Nothing more is expected of the order but returns or problems: Completed or Cancelled."""
     return is_completed(order) or is_cancelled(order)
 
 
-def is_returned(order: Order) -> bool:
+def is_returned(order: OrderRecord) -> bool:
     """returned-when-return-or-refund-recorded."""
     return bool(order.returns or order.refunds)
 
 
-def invoiced_quantity(order: Order, line_number: str) -> Decimal:
+def invoiced_quantity(order: OrderRecord, line_number: str) -> Decimal:
     """Quantity of the line in all invoices."""
     return sum((quantity_of(i.lines, line_number) for i in order.invoices), ZERO)
 
 
-def shipped_is_invoiced(order: Order) -> bool:
+def shipped_is_invoiced(order: OrderRecord) -> bool:
     """Every line's fulfilled quantity is invoiced (an invoice without lines bills the order as
     a whole)."""
     if any(not i.lines for i in order.invoices):
@@ -808,18 +799,18 @@ def shipped_is_invoiced(order: Order) -> bool:
     )
 
 
-def open_balance(order: Order) -> Decimal:
+def open_balance(order: OrderRecord) -> Decimal:
     """The invoiced amount not paid yet (zero or more)."""
     return max(invoiced_amount(order) - paid_amount(order), ZERO)
 
 
-def is_paid(order: Order) -> bool:
+def is_paid(order: OrderRecord) -> bool:
     """paid-when-payments-reach-invoiced-and-shipped-invoiced."""
     invoiced = invoiced_amount(order)
     return invoiced > 0 and paid_amount(order) >= invoiced and shipped_is_invoiced(order)
 
 
-def flags(order: Order) -> frozenset[Flag]:
+def flags(order: OrderRecord) -> frozenset[Flag]:
     """Every flag that holds for the order now."""
     found = {
         Flag.TEST: order.is_test,
@@ -834,7 +825,7 @@ def flags(order: Order) -> frozenset[Flag]:
     return frozenset(flag for flag, holds in found.items() if holds)
 
 
-def fulfillment_status(order: Order) -> FulfillmentStatus:
+def fulfillment_status(order: OrderRecord) -> FulfillmentStatus:
     """fulfilment-status-at-a-glance: Unfulfilled while nothing is fulfilled, Fulfilled once
     every line is fulfilled or cancelled, Partially fulfilled between the two."""
     if total_fulfilled(order) == 0:
@@ -844,7 +835,7 @@ def fulfillment_status(order: Order) -> FulfillmentStatus:
     return FulfillmentStatus.FULFILLED
 
 
-def payment_status(order: Order) -> PaymentStatus:
+def payment_status(order: OrderRecord) -> PaymentStatus:
     """payment-status-from-amounts. With refunds: Refunded once they reach what was paid, else
     Partially refunded. Without: Paid (see `is_paid`), Partially paid (some payment), Voided (a
     cancelled order with nothing paid), Authorized (invoiced and every invoice accepted),
@@ -883,7 +874,7 @@ def check_receipt(command: ReceiveOrder) -> None:
     _check_order_lines(command.lines, command.po_number)
 
 
-def check_same_order(order: Order, command: Command) -> None:
+def check_same_order(order: OrderRecord, command: Command) -> None:
     """command-matches-order: refuse a command that names another order."""
     if (command.partner, command.po_number) != (order.partner, order.po_number):
         raise refusal(
@@ -894,7 +885,7 @@ def check_same_order(order: Order, command: Command) -> None:
         )
 
 
-def check(order: Order, command: Command) -> None:
+def check(order: OrderRecord, command: Command) -> None:
     """Refuse `command` on `order` with the first rule it breaks; return when it is allowed."""
     check_same_order(order, command)
     match command:
@@ -960,11 +951,11 @@ def check(order: Order, command: Command) -> None:
             raise TypeError(f"no rules for {type(command).__name__}")
 
 
-def _po(order: Order) -> str:
+def _po(order: OrderRecord) -> str:
     return order.po_number
 
 
-def _ordered(order: Order, line_number: str) -> Decimal:
+def _ordered(order: OrderRecord, line_number: str) -> Decimal:
     line = order.line(line_number)
     return ZERO if line is None else line.ordered
 
@@ -1004,7 +995,7 @@ def _positive(number: Decimal) -> bool:
     return number.is_finite() and number > 0
 
 
-def _check_not_closed(order: Order, what: str = "") -> None:
+def _check_not_closed(order: OrderRecord, what: str = "") -> None:
     if is_cancelled(order):
         raise refusal("cancelled-order-is-closed", "the order is cancelled", po_number=_po(order))
     if is_shipped(order):
@@ -1015,7 +1006,7 @@ def _check_not_closed(order: Order, what: str = "") -> None:
         )
 
 
-def _check_new_id(order: Order, new_id: str, held: Iterable[str], kind: str) -> None:
+def _check_new_id(order: OrderRecord, new_id: str, held: Iterable[str], kind: str) -> None:
     if new_id in held:
         raise refusal(
             "record-id-unique", f"the order already holds {kind} {new_id!r}", po_number=_po(order)
@@ -1023,7 +1014,7 @@ def _check_new_id(order: Order, new_id: str, held: Iterable[str], kind: str) -> 
 
 
 def _check_line_quantities(
-    order: Order,
+    order: OrderRecord,
     lines: tuple[LineQuantity, ...],
     *,
     required: bool,
@@ -1071,7 +1062,7 @@ def _check_line_quantities(
             )
 
 
-def _check_replace(order: Order, command: ReplaceOrder) -> None:
+def _check_replace(order: OrderRecord, command: ReplaceOrder) -> None:
     _check_not_closed(order, "its lines and terms can no longer be replaced")
     _check_order_lines(command.lines, _po(order))
     new = {line.line_number for line in command.lines}
@@ -1087,13 +1078,15 @@ def _check_replace(order: Order, command: ReplaceOrder) -> None:
     _check_new_line_terms(order, command.lines, "replacement")
 
 
-def _check_change_lines(order: Order, command: ChangeLines) -> None:
+def _check_change_lines(order: OrderRecord, command: ChangeLines) -> None:
     _check_not_closed(order, "its lines, quantities and prices can no longer change")
     _check_order_lines(command.lines, _po(order))
     _check_new_line_terms(order, command.lines, "change")
 
 
-def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], what: str) -> None:
+def _check_new_line_terms(
+    order: OrderRecord, lines: tuple[PurchaseOrderLine, ...], what: str
+) -> None:
     """New terms for held lines keep them at their settled quantity at least."""
     for terms in lines:
         number = terms.line_number
@@ -1109,7 +1102,7 @@ def _check_new_line_terms(order: Order, lines: tuple[PurchaseOrderLine, ...], wh
             )
 
 
-def _check_confirm(order: Order, command: ConfirmOrder) -> None:
+def _check_confirm(order: OrderRecord, command: ConfirmOrder) -> None:
     restating = command.restates and any(c.how is command.how for c in order.confirmations)
     if not restating:  # a restatement decides nothing: a closed order records it too
         if is_cancelled(order):
@@ -1141,7 +1134,7 @@ NOT_ACCEPTING = frozenset(
 """Line answers that accept no quantity now."""
 
 
-def _check_agrees_with_shipment(order: Order, command: ConfirmOrder) -> None:
+def _check_agrees_with_shipment(order: OrderRecord, command: ConfirmOrder) -> None:
     """After Shipped, an acknowledgement may still be recorded (a seller who shipped before
     answering), but only one that says what happened: each line it answers accepted at exactly
     its fulfilled quantity."""
@@ -1166,7 +1159,7 @@ def _check_agrees_with_shipment(order: Order, command: ConfirmOrder) -> None:
             )
 
 
-def _check_fulfillment(order: Order, command: CreateFulfillment) -> None:
+def _check_fulfillment(order: OrderRecord, command: CreateFulfillment) -> None:
     _check_new_id(order, command.fulfillment_id, [f.id for f in order.fulfillments], "fulfilment")
     if is_shipped(order):
         raise refusal(
@@ -1213,7 +1206,7 @@ SHIP_DATE_LEEWAY = dt.timedelta(days=1)
 it may already be tomorrow."""
 
 
-def _check_shipment_data(order: Order, command: CreateFulfillment) -> None:
+def _check_shipment_data(order: OrderRecord, command: CreateFulfillment) -> None:
     """What a fulfilment tells the other side, checked before it is recorded for good: a known
     carrier, valid tracking numbers used once, an http(s) tracking URL, a plausible ship
     date."""
@@ -1264,7 +1257,9 @@ def _check_shipment_data(order: Order, command: CreateFulfillment) -> None:
             )
 
 
-def _check_packs(order: Order, packs: tuple[Pack, ...], lines: tuple[LineQuantity, ...]) -> None:
+def _check_packs(
+    order: OrderRecord, packs: tuple[Pack, ...], lines: tuple[LineQuantity, ...]
+) -> None:
     for pack in packs:
         if pack.sscc is not None and not valid_sscc(pack.sscc):
             raise refusal(
@@ -1301,7 +1296,7 @@ def valid_sscc(code: str) -> bool:
     return carriers.gs1_check_digit(code[:17]) == int(code[17])
 
 
-def _find_fulfillment_status(order: Order, fulfillment_id: str) -> ShipmentStatus:
+def _find_fulfillment_status(order: OrderRecord, fulfillment_id: str) -> ShipmentStatus:
     fulfillment = order.fulfillment(fulfillment_id)
     if fulfillment is None:
         raise refusal(
@@ -1312,7 +1307,7 @@ def _find_fulfillment_status(order: Order, fulfillment_id: str) -> ShipmentStatu
     return fulfillment.status
 
 
-def _check_shipment_status(order: Order, command: UpdateShipmentStatus) -> None:
+def _check_shipment_status(order: OrderRecord, command: UpdateShipmentStatus) -> None:
     current = _find_fulfillment_status(order, command.fulfillment_id)
     if command.status not in SHIPMENT_TRANSITIONS[current]:
         raise refusal(
@@ -1323,7 +1318,7 @@ def _check_shipment_status(order: Order, command: UpdateShipmentStatus) -> None:
         )
 
 
-def _check_document_state(order: Order, command: RecordDocumentState) -> None:
+def _check_document_state(order: OrderRecord, command: RecordDocumentState) -> None:
     dispatch = order.dispatch(command.document)
     if dispatch is None:
         raise refusal(
@@ -1341,7 +1336,7 @@ def _check_document_state(order: Order, command: RecordDocumentState) -> None:
         )
 
 
-def _check_cancel_lines(order: Order, command: CancelLines) -> None:
+def _check_cancel_lines(order: OrderRecord, command: CancelLines) -> None:
     _check_not_closed(order)
     _check_new_id(
         order, command.cancellation_id, [c.id for c in order.cancellations], "cancellation"
@@ -1364,7 +1359,7 @@ def _check_cancel_lines(order: Order, command: CancelLines) -> None:
             )
 
 
-def _check_cancel_order(order: Order, command: CancelOrder) -> None:
+def _check_cancel_order(order: OrderRecord, command: CancelOrder) -> None:
     _check_not_closed(order)
     _check_new_id(
         order, command.cancellation_id, [c.id for c in order.cancellations], "cancellation"
@@ -1375,7 +1370,7 @@ def _check_cancel_order(order: Order, command: CancelOrder) -> None:
         )
 
 
-def _check_return(order: Order, command: RecordReturn) -> None:
+def _check_return(order: OrderRecord, command: RecordReturn) -> None:
     _check_new_id(order, command.return_id, [r.id for r in order.returns], "return")
     _check_line_quantities(order, command.lines, required=True, what="the return")
     for entry in merge_quantities(command.lines):
@@ -1390,7 +1385,7 @@ def _check_return(order: Order, command: RecordReturn) -> None:
             )
 
 
-def _check_amount(order: Order, amount: Decimal, what: str) -> None:
+def _check_amount(order: OrderRecord, amount: Decimal, what: str) -> None:
     if not _positive(amount):
         raise refusal(
             "amount-must-be-positive",
@@ -1406,7 +1401,7 @@ def _check_amount(order: Order, amount: Decimal, what: str) -> None:
         )
 
 
-def _check_refund(order: Order, command: RecordRefund) -> None:
+def _check_refund(order: OrderRecord, command: RecordRefund) -> None:
     _check_new_id(order, command.refund_id, [r.id for r in order.refunds], "refund")
     _check_amount(order, command.amount, "the refund")
     _check_line_quantities(order, command.lines, required=False, what="the refund")
@@ -1431,13 +1426,13 @@ def _check_refund(order: Order, command: RecordRefund) -> None:
             )
 
 
-def _check_invoice(order: Order, command: RecordInvoice) -> None:
+def _check_invoice(order: OrderRecord, command: RecordInvoice) -> None:
     _check_new_id(order, command.invoice_number, [i.number for i in order.invoices], "invoice")
     _check_amount(order, command.amount, "the invoice")
     _check_line_quantities(order, command.lines, required=False, what="the invoice", goods=False)
 
 
-def _check_accept_invoice(order: Order, command: AcceptInvoice) -> None:
+def _check_accept_invoice(order: OrderRecord, command: AcceptInvoice) -> None:
     invoice = order.invoice(command.invoice_number)
     if invoice is None:
         raise refusal(
@@ -1453,7 +1448,7 @@ def _check_accept_invoice(order: Order, command: AcceptInvoice) -> None:
         )
 
 
-def _check_mark_paid(order: Order, command: MarkPaid) -> None:
+def _check_mark_paid(order: OrderRecord, command: MarkPaid) -> None:
     if is_paid(order):
         raise refusal(
             "paid-order-cannot-be-marked-paid", "the order is already paid", po_number=_po(order)
@@ -1477,12 +1472,12 @@ def _check_mark_paid(order: Order, command: MarkPaid) -> None:
         )
 
 
-def _check_note_exists(order: Order, note_id: str) -> None:
+def _check_note_exists(order: OrderRecord, note_id: str) -> None:
     if order.note(note_id) is None:
         raise refusal("note-must-exist", f"no note {note_id!r} on the order", po_number=_po(order))
 
 
-def _check_note_text(order: Order, text: str) -> None:
+def _check_note_text(order: OrderRecord, text: str) -> None:
     if not text.strip():
         raise refusal("note-needs-text", "the note is empty", po_number=_po(order))
 
@@ -1490,7 +1485,7 @@ def _check_note_text(order: Order, text: str) -> None:
 # Invariants -----------------------------------------------------------------------------------
 
 
-def broken_invariants(order: Order) -> list[str]:
+def broken_invariants(order: OrderRecord) -> list[str]:
     """What is wrong with `order`, worked out from its raw records (empty when all is well):
     no negative quantity; fulfilled + cancelled <= ordered and returned <= fulfilled per line;
     records name only lines the order has; flags and statuses agree with the quantities."""
@@ -1536,7 +1531,7 @@ def broken_invariants(order: Order) -> list[str]:
     return problems
 
 
-def _broken_flags(order: Order, totals: dict[str, dict[str, Decimal]]) -> list[str]:
+def _broken_flags(order: OrderRecord, totals: dict[str, dict[str, Decimal]]) -> list[str]:
     """The flags and statuses worked out again from the raw records, each from its definition,
     and compared with what `flags` and the status functions say."""
     problems: list[str] = []
@@ -1649,7 +1644,7 @@ def _broken_flags(order: Order, totals: dict[str, dict[str, Decimal]]) -> list[s
     return problems
 
 
-def check_invariants(order: Order) -> None:
+def check_invariants(order: OrderRecord) -> None:
     """Raise AssertionError listing every broken invariant (for tests and debugging)."""
     problems = broken_invariants(order)
     if problems:

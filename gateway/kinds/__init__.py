@@ -9,7 +9,9 @@ this registry, and the functional identifier comes from the schemas: adding a ki
 
 from __future__ import annotations
 
-from gateway.kinds import x12_810, x12_850, x12_855, x12_856, x12_860, x12_865, x12_997
+import importlib
+import pkgutil
+
 from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Writes, records_nothing
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound_settings import settings_for
@@ -28,19 +30,27 @@ __all__ = [
     "writers",
 ]
 
-KINDS: dict[str, Kind] = {
-    found.set_id: found
-    for found in (
-        x12_850.KIND,
-        x12_855.KIND,
-        x12_856.KIND,
-        x12_860.KIND,
-        x12_865.KIND,
-        x12_810.KIND,
-        x12_997.KIND,
-        x12_997.IMPLEMENTATION_KIND,
-    )
-}
+FORMATS = ("x12_",)
+"""The prefixes of the kind modules, one per format (cXML and CSV ones to come)."""
+
+
+def _registered() -> dict[str, Kind]:
+    """Every `Kind` the kind modules of this package declare, by set id: a module added here is
+    registered, nothing else to change."""
+    found: dict[str, Kind] = {}
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith(FORMATS):
+            continue
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if isinstance(value, Kind):
+                if value.set_id in found and found[value.set_id] is not value:
+                    raise LookupError(f"two document kinds for {value.set_id}")
+                found[value.set_id] = value
+    return dict(sorted(found.items()))
+
+
+KINDS: dict[str, Kind] = _registered()
 
 
 def kind(set_id: str) -> Kind | None:

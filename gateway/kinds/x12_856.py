@@ -9,9 +9,10 @@ import dataclasses
 from gateway.domain.model import Fulfillment, Order
 from gateway.domain.rules import carrying_notice
 from gateway.domain.values import DocumentKind, Role, ShipmentStatus
+from gateway.errors import ExportRefused
 from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Writes
 from gateway.mapping.inbound import ship_notice as read_ship_notice
-from gateway.mapping.outbound import ExportRefused, ship_notice
+from gateway.mapping.outbound import ship_notice
 from gateway.mapping.outbound_settings import ShipNoticeSettings
 
 NOT_SHIPPED = frozenset({ShipmentStatus.AWAITING_SHIPMENT, ShipmentStatus.CANCELLED})

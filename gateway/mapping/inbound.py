@@ -48,20 +48,10 @@ from gateway.domain.values import (
     Terms,
     merge_quantities,
 )
-from gateway.errors import PartnerError, RuleViolation
+from gateway.errors import MappingError, NotSupported, RuleViolation
 from gateway.mapping.engine import SetMapping
 from gateway.x12.schema import is_digits
 from gateway.x12.tree import Loop, element_value, parse_reference
-
-
-class MappingError(PartnerError):
-    """A validated transaction set whose content cannot become domain commands, with the rule it
-    breaks (named like the order rules, in brackets at the end of the message)."""
-
-    def __init__(self, message: str, *, rule: str = "content-readable"):
-        super().__init__(f"{message} [{rule}]")
-        self.rule = rule
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,14 +311,6 @@ def _check_totals(header: dict[str, str], lines: list[PurchaseOrderLine]) -> Non
 # the order, so a set asking for what the order already reflects changes nothing; the ids of the
 # records a set creates come from the set itself (its shipment id, its invoice number, or a digest
 # of its content), so the same set sent again is refused by the rules (record-id-unique).
-
-
-class NotSupported(RuleViolation):
-    """A valid set asking for something the order model has no command for yet (adding a line,
-    raising a quantity, changing a price): refused whole, nothing of it applied."""
-
-    def __init__(self, message: str, *, po_number: str = "", line: str = ""):
-        super().__init__("not-supported-yet", message, po_number=po_number, line=line)
 
 
 DEFAULT_MATCH_IDS = ("UP", "VP", "BP", "SK", "IN", "EN")

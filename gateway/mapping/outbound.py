@@ -54,6 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from gateway.domain import rules
 from gateway.domain.carriers import gs1_check_digit
 from gateway.domain.model import Fulfillment, LineItem, Order
+from gateway.domain.records import ZERO
 from gateway.domain.values import (
     ConfirmationMethod,
     LineAnswer,
@@ -64,7 +65,7 @@ from gateway.domain.values import (
     merge_quantities,
     quantity_of,
 )
-from gateway.errors import RuleViolation
+from gateway.errors import ExportRefused
 from gateway.mapping.inbound import LineChange
 from gateway.mapping.outbound_settings import (
     AcknowledgementSettings,
@@ -89,10 +90,6 @@ MAX_INVOICE_NUMBER = 22  # BIG02
 # How many product id pairs each segment has room for.
 PAIRS_IN = {"PO1": 10, "LIN": 14, "IT1": 10, "POC": 10}
 CENT = Decimal("0.01")
-
-
-class ExportRefused(RuleViolation):
-    """An outbound document the order cannot give (see the rules in the module docstring)."""
 
 
 def _refuse(rule: str, message: str, order: Order, line: str = "") -> ExportRefused:
@@ -373,8 +370,8 @@ class Decision:
         found = []
         for line, answers in self.answers(order):
             promised = sum(
-                (a.quantity or rules.ZERO for a in answers if a.status is not LineStatus.REJECTED),
-                rules.ZERO,
+                (a.quantity or ZERO for a in answers if a.status is not LineStatus.REJECTED),
+                ZERO,
             )
             cut = min(line.ordered - line.cancelled - promised, line.open)
             if cut > 0:
@@ -479,7 +476,7 @@ def _po1(line: LineItem, choices: LineItemChoices) -> Segment:
 
 
 def _ctt(lines: Sequence[LineItem], *, hash_total: bool) -> Segment:
-    total = sum((line.ordered for line in lines), rules.ZERO)
+    total = sum((line.ordered for line in lines), ZERO)
     return Segment("CTT", [str(len(lines)), number(total) if hash_total else ""])
 
 
@@ -667,7 +664,7 @@ def invoiceable(order: Order) -> tuple[LineQuantity, ...]:
     for line in order.lines:
         invoiced = sum(
             (quantity_of(invoice.lines, line.line_number) for invoice in order.invoices),
-            rules.ZERO,
+            ZERO,
         )
         quantity = line.fulfilled - line.returned - invoiced
         if quantity > 0:
@@ -715,7 +712,7 @@ def invoice(
     shipped = [f.ship_date or f.created_at.date() for f in order.fulfillments]
     if settings.ship_date_qualifier and shipped:
         segments.append(Segment("DTM", [settings.ship_date_qualifier, date8(max(shipped))]))
-    total = rules.ZERO
+    total = ZERO
     for entry in quantities:
         line = order.line(entry.line_number)
         assert line is not None  # invoiceable() reads the order's own lines
@@ -743,7 +740,7 @@ def invoice(
         segments.extend(description(line, settings.lines))
     amount = total.quantize(CENT, rounding=ROUND_HALF_UP)
     segments.append(Segment("TDS", [cents(amount)]))
-    hashed = sum((entry.quantity for entry in quantities), rules.ZERO)
+    hashed = sum((entry.quantity for entry in quantities), ZERO)
     segments.append(
         Segment("CTT", [str(len(quantities)), number(hashed) if settings.hash_total else ""])
     )
@@ -862,7 +859,7 @@ def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> 
     changed = [line for line in order.lines if line.cancelled > 0]
     if not changed:
         return segments  # new dates only
-    hashed = rules.ZERO
+    hashed = ZERO
     for line in changed:
         remaining = line.ordered - line.cancelled
         hashed += remaining
@@ -874,8 +871,8 @@ def change_order(order: Order, settings: ChangeOrderSettings, sequence: int) -> 
                 [
                     line.line_number,
                     code,
-                    number(max(remaining, rules.ZERO)),
-                    number(max(line.open, rules.ZERO)),
+                    number(max(remaining, ZERO)),
+                    number(max(line.open, ZERO)),
                     line.unit_of_measure,
                     price,
                     "",

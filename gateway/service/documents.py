@@ -15,17 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import RuleViolation
+from gateway.errors import DocumentActionRefused
 from gateway.service.ingest import REUSED, Ingestor, IngestResult
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
 from gateway.service.tracking import set_document_status
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
-
-
-class DocumentActionRefused(RuleViolation):
-    """An operator's action on a document that cannot be done (an inbound one resent...)."""
 
 
 def _get(uow: UnitOfWork, document_id: int) -> StoredDocument:

@@ -32,7 +32,7 @@ from gateway.domain.commands import Command
 from gateway.domain.model import Order
 from gateway.errors import (
     ConfigurationError,
-    GatewayFault,
+    InvalidOutboundDocument,
     OrderNotFound,
     RuleViolation,
 )
@@ -58,10 +58,6 @@ from gateway.service.tracking import document_name, owes_acceptance, track
 from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
-
-
-class InvalidOutboundDocument(GatewayFault):
-    """A document the gateway built fails its own validation: a bug, never sent."""
 
 
 @dataclass(slots=True)

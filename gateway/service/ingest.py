@@ -27,11 +27,10 @@ from gateway.config import PartnerProfile
 from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
-from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
+from gateway.errors import ConcurrentUpdate, MappingError, OrderNotFound, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.mapping.inbound import (
     Context,
-    MappingError,
     OrderChange,
     OrderDocument,
     PurchaseOrder,

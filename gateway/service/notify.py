@@ -40,7 +40,7 @@ from gateway.config import MailSettings, PartnerProfile
 from gateway.domain.events import ChangeAnswered, LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
 from gateway.domain.values import DocumentKind, Party, Role, Side
-from gateway.errors import MailRefused, RuleViolation, TransportError
+from gateway.errors import MailActionRefused, MailRefused, TransportError
 from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
 from gateway.service.messagebus import EventHandler, committed
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
@@ -625,10 +625,6 @@ def sample_data(text: str = "Sample") -> dict[str, dict[str, Any]]:
 
 
 # -- what an operator sees and does -------------------------------------------------------------
-
-
-class MailActionRefused(RuleViolation):
-    """An operator's action on an email that cannot be done (no such email, already sent...)."""
 
 
 def mail_view(entry: OutboxEntry, *, whole: bool = False) -> dict[str, Any]:

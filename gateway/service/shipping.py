@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from gateway.domain import carriers
 from gateway.domain.commands import Command, CreateFulfillment
 from gateway.domain.rules import refusal
+from gateway.errors import UnknownCarrier
 
 
 def with_carrier_resolved(command: Command, aliases: Mapping[str, str]) -> Command:
@@ -25,7 +26,7 @@ def with_carrier_resolved(command: Command, aliases: Mapping[str, str]) -> Comma
         return command
     try:
         carrier = carriers.resolve(command.carrier, aliases)
-    except carriers.UnknownCarrier as exc:
+    except UnknownCarrier as exc:
         raise refusal("carrier-must-be-known", str(exc), po_number=command.po_number) from None
     url = command.tracking_url
     if not url and command.tracking_numbers:

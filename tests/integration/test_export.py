@@ -13,10 +13,9 @@ from sqlalchemy import Engine
 from gateway.domain import commands
 from gateway.domain.model import Order
 from gateway.domain.values import ConfirmationMethod, Side
-from gateway.errors import ConfigurationError, OrderNotFound, RuleViolation
+from gateway.errors import ConfigurationError, InvalidOutboundDocument, OrderNotFound, RuleViolation
 from gateway.mapping import outbound
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
-from gateway.service.export import InvalidOutboundDocument
 from gateway.service.ingest import Ingestor
 from gateway.x12.document import Segment
 from gateway.x12.reader import parse_bytes, read_bytes

@@ -5,6 +5,8 @@ decides whether the gateway reads or sends it."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -106,3 +108,16 @@ def test_a_kind_registered_with_new_options_is_checked_by_them(
     monkeypatch.setitem(kinds.KINDS, "850", dataclasses.replace(original, writes=writes))
     with pytest.raises(ConfigurationError, match="an 850 needs an invoice number here"):
         store.export("ANY", "850")
+
+
+def test_every_kind_module_is_registered_by_being_there():
+    """Adding a kind is adding its module: the registry finds every module of the package."""
+    folder = Path(kinds.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("x12_*.py"))
+    declared = {
+        name: [k for k in vars(importlib.import_module(f"gateway.kinds.{name}")).values()
+               if isinstance(k, kinds.Kind)]
+        for name in modules
+    }  # fmt: skip
+    assert all(declared.values()), declared
+    assert {k.set_id for found in declared.values() for k in found} == set(kinds.KINDS)

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.adapters.state import StateError, dump, restore
+from gateway.adapters.state import dump, restore
 from gateway.config import DEFAULT_DATABASE_FILE, load_config
 from gateway.domain.model import Order
 from gateway.domain.values import DocumentKind, DocumentState, EntityCode, Party, ShipmentStatus
-from gateway.errors import ConfigurationError, RuleViolation
+from gateway.errors import ConfigurationError, RuleViolation, StateError
 from tests.unit.domain import builders as b
 
 STEPS = [

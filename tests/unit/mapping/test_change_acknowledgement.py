@@ -11,8 +11,8 @@ import pytest
 
 from gateway.domain.commands import CancelLines, RecordChangeAnswer
 from gateway.domain.values import LineAnswerStatus, LineQuantity, Role, Side
-from gateway.errors import RuleViolation
-from gateway.mapping.inbound import ChangeAcknowledgement, MappingError, change_acknowledgement
+from gateway.errors import MappingError, RuleViolation
+from gateway.mapping.inbound import ChangeAcknowledgement, change_acknowledgement
 from tests.unit.mapping.x12text import MAPPINGS, NOW, PARTNER, PO, apply, context, order, tree
 
 

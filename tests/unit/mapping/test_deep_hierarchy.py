@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.mapping.inbound import MappingError, ship_notice
+from gateway.errors import MappingError
+from gateway.mapping.inbound import ship_notice
 from tests.unit.mapping.x12text import MAPPINGS, PO, context, tree
 
 LIMIT = 50  # the deepest HL hierarchy the gateway maps, counting the shipment level

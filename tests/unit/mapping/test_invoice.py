@@ -10,8 +10,8 @@ import pytest
 
 from gateway.domain.commands import RecordInvoice
 from gateway.domain.values import LineQuantity, Role
-from gateway.errors import RuleViolation
-from gateway.mapping.inbound import MappingError, NotSupported, ReceivedInvoice, invoice
+from gateway.errors import MappingError, NotSupported, RuleViolation
+from gateway.mapping.inbound import ReceivedInvoice, invoice
 from tests.unit.mapping.x12text import MAPPINGS, PO, apply, context, order, tree
 
 BIG = f"BIG*20261121*INV-1*20261120*{PO}"

@@ -19,8 +19,8 @@ from gateway.domain.commands import (
     CreateFulfillment,
 )
 from gateway.domain.values import LineQuantity, Role, Side
-from gateway.errors import RuleViolation
-from gateway.mapping.inbound import MappingError, NotSupported, OrderChange, order_change
+from gateway.errors import MappingError, NotSupported, RuleViolation
+from gateway.mapping.inbound import OrderChange, order_change
 from tests.unit.mapping.x12text import MAPPINGS, NOW, PARTNER, PO, apply, context, order, tree
 
 

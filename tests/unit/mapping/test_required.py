@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import load_mappings
-from gateway.errors import ConfigurationError
+from gateway.errors import ConfigurationError, MappingError
 from gateway.mapping.engine import Mappings
-from gateway.mapping.inbound import MappingError, order_acknowledgement, purchase_order
+from gateway.mapping.inbound import order_acknowledgement, purchase_order
 from tests.unit.mapping.x12text import PARTNER, PO, context, tree
 
 PO_BODY = [

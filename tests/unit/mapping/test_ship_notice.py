@@ -11,8 +11,8 @@ import pytest
 
 from gateway.domain.commands import CreateFulfillment
 from gateway.domain.values import LineQuantity, Pack, Role, ShipmentStatus
-from gateway.errors import RuleViolation
-from gateway.mapping.inbound import MappingError, NotSupported, ShipNotice, ship_notice
+from gateway.errors import MappingError, NotSupported, RuleViolation
+from gateway.mapping.inbound import ShipNotice, ship_notice
 from tests.unit.mapping.x12text import MAPPINGS, PO, apply, context, order, tree
 
 SSCC_1 = "008123450000451276"

@@ -1,0 +1,103 @@
+"""`partners list` and `partners check`: the trading partners configured in partners/*.toml."""
+
+# Imports inside functions on purpose: a command loads what it needs when it runs.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from gateway.cli.shared import EXIT_OK, EXIT_REJECTED, Settings, emit, json_option
+
+if TYPE_CHECKING:
+    from gateway.config import PartnerProfile
+
+
+@click.group()
+def partners() -> None:
+    """The trading partners configured in partners/*.toml."""
+
+
+def _transport_line(profile: PartnerProfile) -> str:
+    from gateway.config import FolderTransport
+
+    transport = profile.transport
+    if isinstance(transport, FolderTransport):
+        return f"folder in={transport.inbox} out={transport.outbox}"
+    return (
+        f"sftp {transport.user}@{transport.host}:{transport.port} in={transport.remote_inbox}"
+        f" out={transport.remote_outbox} every {profile.poll_seconds / 60:g} min"
+    )
+
+
+@partners.command("list")
+@json_option("Print JSON instead of a table.")
+@click.pass_obj
+def partners_list(settings: Settings, as_json: bool) -> None:
+    """Every partner profile with its identity and transport."""
+    from gateway import render
+
+    config = settings.config()
+    rows = [
+        {
+            "partner": p.key,
+            "name": p.name,
+            "role": p.role,
+            "isa": f"{p.identity.isa_qualifier}/{p.identity.isa_id}",
+            "us": f"{p.us.isa_qualifier}/{p.us.isa_id}",
+            "version": p.x12.version,
+            "acknowledgements": f"send {p.acknowledgements.send}, expect"
+            f" {p.acknowledgements.expect} within {p.acknowledgements.deadline_hours:g} h",
+            "transport": _transport_line(p),
+        }
+        for p in config.partners
+    ]
+    if as_json:
+        emit(rows)
+    elif not rows:
+        click.echo(f"no partner profiles ({config.source})")
+    else:
+        render.table(rows)
+
+
+@partners.command("check")
+@click.argument("keys", nargs=-1)
+@json_option("Print each partner's verdict as JSON.")
+@click.pass_obj
+def partners_check(settings: Settings, keys: tuple[str, ...], as_json: bool) -> None:
+    """Connect to each partner's mailboxes (all, or those named): folders exist and can be
+    written; SFTP servers show the pinned host key, let us in, and have the folders."""
+    from gateway.errors import GatewayError
+
+    gateway = settings.gateway(migrated=False)
+    chosen = [p for p in gateway.config.partners if not keys or p.key in keys]
+    unknown = set(keys) - {p.key for p in chosen}
+    if unknown:
+        known = sorted(p.key for p in gateway.config.partners)
+        valid = f"one of: {', '.join(known)}" if known else "there are no partner profiles"
+        raise click.BadParameter(f"no partner profile {', '.join(sorted(unknown))}; {valid}")
+    failed = False
+    verdicts = []
+    for profile in chosen:
+        try:
+            problems = gateway.check_mailbox(profile)
+        except GatewayError as exc:
+            problems = [str(exc)]
+        failed = failed or bool(problems)
+        verdicts.append(
+            {
+                "partner": profile.key,
+                "transport": _transport_line(profile),
+                "ok": not problems,
+                "problems": problems,
+            }
+        )
+        if not as_json:
+            verdict = "ok" if not problems else "; ".join(problems)
+            click.echo(f"{profile.key}: {_transport_line(profile)}: {verdict}")
+    if as_json:
+        emit(verdicts)
+    sys.exit(EXIT_REJECTED if failed else EXIT_OK)

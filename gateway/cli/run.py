@@ -1,0 +1,181 @@
+"""`run`: the gateway itself, as a daemon or one pass (`--once`, for cron), logging one line per
+event."""
+
+# Imports inside functions on purpose: a command loads what it needs when it runs.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gateway.cli.shared import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_TEMPFAIL,
+    Failure,
+    Settings,
+    emit,
+    json_option,
+)
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Gateway
+    from gateway.service.runner import Log, PassSummary, Runner
+
+STOP_CHECK_SECONDS = 0.25  # how soon a running gateway notices SIGINT/SIGTERM while idle
+TROUBLED_FILES = ("quarantined", "duplicate", "failed")
+"""The file outcomes that need a person and make `run --once` exit 1 (their files are put
+aside in the quarantine folder with a report); `applied` and `recovered` (taken in before a
+crash) do not."""
+
+
+def event_logger(log_format: str, *, err: bool = False) -> Callable[..., None]:
+    """One line per event on standard output (standard error with `err`): text, or JSON
+    objects with --log-format json."""
+
+    def log(event: str, **fields: object) -> None:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        shown = {k: v for k, v in fields.items() if v not in ("", None)}
+        if log_format == "json":
+            click.echo(json.dumps({"at": at, "event": event, **shown}, default=str), err=err)
+        else:
+            details = " ".join(f"{k}={log_value(v)}" for k, v in shown.items())
+            click.echo(f"{at} {event}" + (f" {details}" if details else ""), err=err)
+
+    return log
+
+
+def log_value(value: object) -> str:
+    """A field's value in a text log line: as it is when it is plain printable text without
+    spaces, quotes or `=`; else quoted with every control, non-ASCII and quote character
+    escaped, so that text from a partner (a file name, a reason) can neither split the line, nor
+    forge a field or a line, nor reach the terminal as an escape sequence."""
+    text = str(value)
+    if text and text.isascii() and text.isprintable() and not any(c in text for c in ' "=\\'):
+        return text
+    return json.dumps(text)
+
+
+def pass_counts(summary: PassSummary) -> dict[str, Any]:
+    """What one pass did, counted: the files by outcome (applied, quarantined, duplicate,
+    failed, recovered), the documents delivered, the mailboxes unreachable, the emails refused
+    for good, the files that could not be removed from their mailbox."""
+    by_status = {
+        status: sum(1 for f in summary.files if f.status == status)
+        for status in ("applied", "recovered", *TROUBLED_FILES)
+    }
+    return {
+        "files": len(summary.files),
+        "applied": by_status["applied"],
+        "quarantined": by_status["quarantined"],
+        "duplicates": by_status["duplicate"],
+        "failed": by_status["failed"],
+        "recovered": by_status["recovered"],
+        "delivered": sum(1 for d in summary.deliveries if d.status == "sent"),
+        "unreachable": sorted(summary.unreachable),
+        "emails_failed": sum(1 for m in summary.mails if m.status == "failed"),
+        "unmovable": len(summary.unmovable),
+    }
+
+
+def pass_exit_code(summary: PassSummary) -> int:
+    """75 when the store could not be used; 1 when a file was quarantined, a duplicate or
+    failed (or ended any other way than applied or recovered), a mailbox was unreachable, a
+    file could not be removed from one, or a mail server refused an email for good; else 0."""
+    if summary.store_unavailable:
+        return EXIT_TEMPFAIL
+    troubled = any(
+        f.status not in ("applied", "recovered") or f.quarantined is not None for f in summary.files
+    )
+    refused = any(m.status == "failed" for m in summary.mails)  # for good: a person acts
+    if troubled or summary.unreachable or refused or summary.unmovable:
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="One pass of everything, then exit (cron, batch jobs).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event, as text or JSON.",
+)
+@json_option(
+    "With --once: the pass's summary as one JSON object on standard output (the event lines go"
+    " to standard error)."
+)
+@click.pass_obj
+def run(settings: Settings, once: bool, log_format: str, as_json: bool) -> None:
+    """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
+    acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
+
+    With --once the exit code is 1 when a mailbox was unreachable, a file in one could not be
+    picked up, a file was quarantined, a duplicate or failed, or a mail server refused an email
+    for good; 75 when the database could not be used."""
+    from gateway import render
+
+    if as_json and not once:
+        raise click.UsageError("--json is for --once; a running gateway logs with --log-format")
+    gateway = settings.gateway()
+    log = event_logger(log_format, err=as_json)
+    runner = gateway.runner(log=log)
+    if once:
+        summary = runner.run_once(wait_settling=True)
+        counts = pass_counts(summary)
+        log("pass done", **{**counts, "unreachable": ",".join(counts["unreachable"])})
+        code = pass_exit_code(summary)
+        if summary.store_unavailable:
+            why = (
+                f"{render.safe(summary.store_unavailable)}; the pass stopped there and nothing"
+                " was lost: run it again once the database is back"
+            )
+            if as_json:
+                emit({**Failure(why, None, code).as_json(), "pass": counts})
+            else:
+                click.echo(f"error: {why}", err=True)
+        elif as_json:
+            emit({**counts, "exit": code})
+        sys.exit(code)
+    _run_until_stopped(gateway, runner, log)
+
+
+def _run_until_stopped(gateway: Gateway, runner: Runner, log: Log) -> None:
+    """Run the gateway until SIGINT or SIGTERM, waking early when a watched folder changes."""
+    import logging
+    import signal
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log("stop requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    # watchdog's inotify emitter logs an error when the observer stops while the emitter thread
+    # is reading (a race inside watchdog at shutdown, harmless): not an event of ours
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
+    with gateway.watcher() as watcher:
+
+        def wake(timeout: float) -> bool:
+            """Wait for a watched folder to change, a stop request, or `timeout`."""
+            deadline = time.monotonic() + timeout
+            while not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if watcher.wait(min(left, STOP_CHECK_SECONDS)):
+                    return True
+            return True
+
+        runner.run(stop, wake)

@@ -5,9 +5,6 @@ rich is imported by the functions that draw, not with the module: `safe`, which 
 uses on a partner's text, must not cost the commands that draw nothing (`check`) rich's start-up.
 """
 
-# Imports inside functions on purpose: rich is loaded when something is drawn.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import contextlib

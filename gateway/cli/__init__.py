@@ -19,9 +19,6 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     partners    partners list/check
 """
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import sys

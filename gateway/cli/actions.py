@@ -3,9 +3,6 @@
 `export`, which sends a document about an order. Each goes through the order desk's rules: a
 refused one is one line and exit 1."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

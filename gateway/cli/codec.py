@@ -1,9 +1,6 @@
 """`check` and `ack-file`: the codec on files, without the store. They import the codec only
 (standard library), inside the commands: they start about as fast as Python itself."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

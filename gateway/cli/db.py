@@ -1,8 +1,5 @@
 """`db upgrade` and `db status`: the store's schema."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import sys

@@ -1,8 +1,5 @@
 """`ingest` and `documents list|show|resend|replay`: the X12 documents received and sent."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

@@ -1,8 +1,5 @@
 """`mail list|show|retry`: the emails queued for partners and operators."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

@@ -1,8 +1,5 @@
 """`orders list`, `orders show` and `report`: reading the orders the store holds."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

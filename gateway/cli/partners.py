@@ -1,8 +1,5 @@
 """`partners list` and `partners check`: the trading partners configured in partners/*.toml."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import sys

@@ -1,9 +1,6 @@
 """`run`: the gateway itself, as a daemon or one pass (`--once`, for cron), logging one line per
 event."""
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

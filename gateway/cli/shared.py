@@ -9,9 +9,6 @@ about as fast as Python itself; a name list that lives in the domain or the serv
 sort orders) is read when a command converts a value or draws its help, not before.
 """
 
-# Imports inside functions on purpose: a command loads what it needs when it runs.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import datetime as dt

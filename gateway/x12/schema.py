@@ -10,6 +10,7 @@ Files are read with `importlib.resources`, once, when `load_catalog()` is first 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -130,7 +131,7 @@ class Family:
 class Catalog:
     """Every family the gateway holds."""
 
-    families: dict[str, Family] = field(default_factory=dict)
+    families: MutableMapping[str, Family] = field(default_factory=dict)
 
     def family_for(self, version: str) -> Family | None:
         """The family that reads a group of this GS08 version, or None if unsupported."""
@@ -326,12 +327,40 @@ def load_family(version: str) -> Family:
     return family
 
 
+class ShippedFamilies(MutableMapping[str, Family]):
+    """The families shipped with the gateway, each read from its folder the first time it is
+    asked for: a command that checks an 004010 file reads the 004010 schemas only."""
+
+    def __init__(self, names: Iterable[str]):
+        self._names = dict.fromkeys(names)
+        self._loaded: dict[str, Family] = {}
+
+    def __getitem__(self, name: str) -> Family:
+        found = self._loaded.get(name)
+        if found is None:
+            if name not in self._names:
+                raise KeyError(name)
+            found = self._loaded[name] = load_family(name)
+        return found
+
+    def __setitem__(self, name: str, family: Family) -> None:
+        self._names[name] = None
+        self._loaded[name] = family
+
+    def __delitem__(self, name: str) -> None:
+        del self._names[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @functools.cache
 def load_catalog() -> Catalog:
-    """Every family shipped with the gateway (read once)."""
+    """Every family shipped with the gateway (each read when first needed, then kept)."""
     root = resources.files("gateway.x12").joinpath("schemas")
-    catalog = Catalog()
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.is_dir() and is_digits(entry.name):
-            catalog.families[entry.name] = load_family(entry.name)
-    return catalog
+    names = sorted(e.name for e in root.iterdir() if e.is_dir() and is_digits(e.name))
+    return Catalog(ShippedFamilies(names))

@@ -33,6 +33,7 @@ from gateway.config import (
     load_mappings,
 )
 from gateway.errors import ConfigurationError
+from gateway.logs import Log
 from gateway.mapping.engine import Mappings
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
@@ -40,7 +41,7 @@ from gateway.service.messagebus import MessageBus
 from gateway.service.notify import Alerts, Mailer, MailQueue, Notifier, sample_data
 from gateway.service.pipeline import Pipeline, no_checkpoint
 from gateway.service.ports import InboundMailbox, MailSender, OutboundMailbox, UnitOfWork
-from gateway.service.runner import Log, Runner
+from gateway.service.runner import Runner
 
 CRASH_VARIABLE = "GATEWAY_CRASH_AT"
 """For the fault tests only: `POINT:N` kills the process (SIGKILL, as `kill -9`) the Nth time
@@ -146,7 +147,7 @@ class Gateway:
             self.pipeline,
             self.deliverer,
             self.uow_factory,
-            log=log or (lambda event, **fields: None),
+            log=log,
             mailer=self.mailer,
             alerts=self.alerts,
             mail=self.config.mail,

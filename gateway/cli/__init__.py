@@ -27,7 +27,6 @@ from pathlib import Path
 import click
 
 from gateway.cli import actions, codec, db, documents, mail, orders, partners, run
-from gateway.cli.run import event_logger, log_value
 from gateway.cli.shared import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -46,8 +45,6 @@ __all__ = [
     "EXIT_USAGE",
     "Settings",
     "cli",
-    "event_logger",
-    "log_value",
     "main",
 ]
 

@@ -1,12 +1,9 @@
 """`run`: the gateway itself, as a daemon or one pass (`--once`, for cron), logging one line per
-event."""
+event on standard error (`gateway.logs`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,40 +20,14 @@ from gateway.cli.shared import (
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
-    from gateway.service.runner import Log, PassSummary, Runner
+    from gateway.logs import Log
+    from gateway.service.runner import PassSummary, Runner
 
 STOP_CHECK_SECONDS = 0.25  # how soon a running gateway notices SIGINT/SIGTERM while idle
 TROUBLED_FILES = ("quarantined", "duplicate", "failed")
 """The file outcomes that need a person and make `run --once` exit 1 (their files are put
 aside in the quarantine folder with a report); `applied` and `recovered` (taken in before a
 crash) do not."""
-
-
-def event_logger(log_format: str, *, err: bool = False) -> Callable[..., None]:
-    """One line per event on standard output (standard error with `err`): text, or JSON
-    objects with --log-format json."""
-
-    def log(event: str, **fields: object) -> None:
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        shown = {k: v for k, v in fields.items() if v not in ("", None)}
-        if log_format == "json":
-            click.echo(json.dumps({"at": at, "event": event, **shown}, default=str), err=err)
-        else:
-            details = " ".join(f"{k}={log_value(v)}" for k, v in shown.items())
-            click.echo(f"{at} {event}" + (f" {details}" if details else ""), err=err)
-
-    return log
-
-
-def log_value(value: object) -> str:
-    """A field's value in a text log line: as it is when it is plain printable text without
-    spaces, quotes or `=`; else quoted with every control, non-ASCII and quote character
-    escaped, so that text from a partner (a file name, a reason) can neither split the line, nor
-    forge a field or a line, nor reach the terminal as an escape sequence."""
-    text = str(value)
-    if text and text.isascii() and text.isprintable() and not any(c in text for c in ' "=\\'):
-        return text
-    return json.dumps(text)
 
 
 def pass_counts(summary: PassSummary) -> dict[str, Any]:
@@ -103,14 +74,20 @@ def pass_exit_code(summary: PassSummary) -> int:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="One line per event, as text or JSON.",
+    help="One line per event on standard error, as text or JSON.",
 )
-@json_option(
-    "With --once: the pass's summary as one JSON object on standard output (the event lines go"
-    " to standard error)."
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    envvar="GATEWAY_LOG_LEVEL",
+    help="The gateway's events from this level (other libraries' from warning). Env:"
+    " GATEWAY_LOG_LEVEL.",
 )
+@json_option("With --once: the pass's summary as one JSON object on standard output.")
 @click.pass_obj
-def run(settings: Settings, once: bool, log_format: str, as_json: bool) -> None:
+def run(settings: Settings, once: bool, log_format: str, log_level: str, as_json: bool) -> None:
     """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
     acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
 
@@ -121,8 +98,11 @@ def run(settings: Settings, once: bool, log_format: str, as_json: bool) -> None:
 
     if as_json and not once:
         raise click.UsageError("--json is for --once; a running gateway logs with --log-format")
+    from gateway import logs
+
     gateway = settings.gateway()
-    log = event_logger(log_format, err=as_json)
+    logs.configure(log_format, log_level)
+    log = logs.emitter("gateway.runner")
     runner = gateway.runner(log=log)
     if once:
         summary = runner.run_once(wait_settling=True)
@@ -155,13 +135,13 @@ def _run_until_stopped(gateway: Gateway, runner: Runner, log: Log) -> None:
 
     def request_stop(signum: int, _frame: object) -> None:
         log("stop requested", signal=signal.Signals(signum).name)
+        # watchdog's inotify emitter logs an error when the observer stops while its thread is
+        # reading (a race inside watchdog at shutdown, harmless): quiet from here on only
+        logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    # watchdog's inotify emitter logs an error when the observer stops while the emitter thread
-    # is reading (a race inside watchdog at shutdown, harmless): not an event of ours
-    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
     with gateway.watcher() as watcher:
 
         def wake(timeout: float) -> bool:

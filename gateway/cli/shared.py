@@ -61,13 +61,12 @@ class Settings:
     def gateway(self, *, migrated: bool = True) -> Gateway:
         """The wired gateway (`migrated`: refusing a store whose schema is not the newest)."""
         if self._gateway is None:
-            import logging
-
+            from gateway import logs
             from gateway.bootstrap import bootstrap
 
-            # paramiko logs a failed SSH negotiation (a refused host key...) with its
-            # traceback; the gateway reports the failure itself, in one line
-            logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+            # other libraries' warnings (paramiko's on a failed SSH negotiation...) go to
+            # standard error, one escaped line each; `run` chooses its own format and level
+            logs.configure("text", "warning")
             self._gateway = bootstrap(self.config())
         if migrated:
             self._gateway.check_database()

@@ -22,6 +22,7 @@ comes late still moves it to acknowledged or rejected).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -29,9 +30,12 @@ from dataclasses import dataclass
 
 from gateway.config import PartnerProfile
 from gateway.errors import TransportError
+from gateway.logs import event
 from gateway.service.messagebus import committed
 from gateway.service.ports import OutboundMailbox, OutboxEntry, StoredDocument, UnitOfWork
 from gateway.service.tracking import set_document_status
+
+LOG = logging.getLogger("gateway.delivery")
 
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
@@ -150,6 +154,15 @@ class Deliverer:
             if delivery.status == "retry":
                 failing.add(entry.partner)
             found.append(delivery)
+            event(
+                LOG,
+                f"delivery {delivery.status}",
+                logging.WARNING if delivery.status == "retry" else logging.INFO,
+                partner=delivery.partner,
+                document=delivery.document_id,
+                where=delivery.where,
+                error=delivery.error,
+            )
         return found
 
     def _deliver(self, entry: OutboxEntry) -> Delivery:

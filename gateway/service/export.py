@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from gateway.errors import (
     RuleViolation,
 )
 from gateway.kinds import BuildRequest, Built
+from gateway.logs import event
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import (
     ChangeAnswer,
@@ -58,6 +60,8 @@ from gateway.service.tracking import document_name, owes_acceptance, track
 from gateway.x12.model import Delimiters, InterchangeReport, report_from_envelope
 from gateway.x12.reader import Reader, read_bytes
 from gateway.x12.serializer import serialize
+
+LOG = logging.getLogger("gateway.export")
 
 
 @dataclass(slots=True)
@@ -135,7 +139,18 @@ def export(
         dict(profiles or {}),
         first,
     )
-    return committed(uow_factory, lambda uow: request.run(uow, clock()))
+    result = committed(uow_factory, lambda uow: request.run(uow, clock()))
+    event(
+        LOG,
+        "document queued",
+        partner=result.partner,
+        po=result.po_number,
+        set=result.set_id,
+        document=result.document_id,
+        interchange=result.interchange_control,
+        recorded=", ".join(result.recorded),
+    )
+    return result
 
 
 def _check_options(writes: kinds.Writes, set_id: str, given: set[str]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from gateway.domain.commands import Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
 from gateway.errors import ConcurrentUpdate, MappingError, OrderNotFound, RuleViolation
+from gateway.logs import event
 from gateway.mapping.engine import Mappings
 from gateway.mapping.inbound import (
     Context,
@@ -67,6 +69,8 @@ from gateway.x12.reader import CHUNK_SIZE, Reader, read_chunks
 from gateway.x12.schema import Catalog, load_catalog
 from gateway.x12.serializer import serialize
 from gateway.x12.tree import build_tree
+
+LOG = logging.getLogger("gateway.ingest")
 
 NOT_ABOUT_OUR_ORDER = frozenset({"set-direction-follows-role"})
 """Refusals saying the set is not about an order we hold on its receiving side: nothing is kept
@@ -121,6 +125,36 @@ class IngestResult:
     def troubled(self) -> list[SetOutcome]:
         """The sets an operator must look at: rejected, refused, not mapped."""
         return [s for s in self.sets if s.action in ("rejected", "refused", "not mapped")]
+
+
+def _log_taken(result: IngestResult) -> None:
+    """What a file did, once it is committed: each set at DEBUG, a set refused, rejected or not
+    mapped at WARNING (a person may act), the file at DEBUG (`gateway.runner` tells the pass)."""
+    for outcome in result.sets:
+        troubled = outcome.action in ("refused", "rejected", "not mapped")
+        event(
+            LOG,
+            f"set {outcome.action}",
+            logging.WARNING if troubled else logging.DEBUG,
+            file=result.filename,
+            set=outcome.set_id,
+            control=outcome.control_number,
+            po=outcome.po_number,
+            why=outcome.message if troubled else "",
+        )
+    event(
+        LOG,
+        "file taken in" if result.accepted else "file not accepted",
+        logging.DEBUG,
+        file=result.filename,
+        sha256=result.sha256[:16],
+        duplicate=result.duplicate,
+        first_issue=result.first_issue,
+        unauthorized=result.unauthorized,
+        sets=len(result.sets),
+        acknowledgements=len(result.acknowledgements),
+        tolerated=len(result.tolerated),
+    )
 
 
 def _refused_what(set_id: str) -> str:
@@ -234,6 +268,25 @@ class Ingestor:
         as unauthorized and never applied; a functional group from or to anyone else (GS02 not
         the partner's gs_id, GS03 not ours) is refused in its 997/999 and never applied, while
         the other groups of the file go through."""
+        result = self._take_in(
+            chunks, filename, sha256, size, raw, raw_path, mailbox=mailbox, release=release
+        )
+        _log_taken(result)
+        return result
+
+    def _take_in(
+        self,
+        chunks: Callable[[], Iterable[bytes]],
+        filename: str,
+        sha256: str,
+        size: int,
+        raw: bytes | None,
+        raw_path: str | None,
+        *,
+        mailbox: PartnerProfile | None,
+        release: bool,
+    ) -> IngestResult:
+        """`ingest_chunks`, told of by the logger once it is done."""
         result = IngestResult(filename, sha256)
         with self.uow_factory() as uow:
             earlier = [d for d in uow.documents.with_sha256(sha256) if d.direction == "in"]

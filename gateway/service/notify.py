@@ -29,6 +29,7 @@ the operators are told instead.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -41,11 +42,14 @@ from gateway.domain.events import ChangeAnswered, LinesCancelled, OrderReceived
 from gateway.domain.model import LineItem, Order
 from gateway.domain.values import DocumentKind, Party, Role, Side
 from gateway.errors import MailActionRefused, MailRefused, TransportError
+from gateway.logs import event
 from gateway.service.delivery import LEASE, as_utc, backoff, this_worker
 from gateway.service.messagebus import EventHandler, committed
 from gateway.service.ports import Email, MailComposer, MailSender, OutboxEntry, UnitOfWork
 from gateway.service.tracking import email_name, follow_email, track
 from gateway.service.views import number_text
+
+LOG = logging.getLogger("gateway.mail")
 
 KIND = "email"
 """The outbox kind of emails."""
@@ -474,6 +478,14 @@ class Mailer:
                 tried.add(entry.id)
                 delivery = self._send(entry)
                 found.append(delivery)
+                event(
+                    LOG,
+                    f"email {delivery.status}",
+                    logging.INFO if delivery.status == "sent" else logging.WARNING,
+                    outbox=delivery.outbox_id,
+                    to=", ".join(delivery.recipients),
+                    error=delivery.error,
+                )
                 if delivery.status == "retry":
                     return found
             if not due or len(found) >= limit:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from gateway.config import FolderTransport, MailSettings, PartnerProfile
 from gateway.errors import StoreUnavailable, TransportError
+from gateway.logs import Log, emitter
 from gateway.service.delivery import (
     Deliverer,
     Delivery,
@@ -34,9 +35,6 @@ from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
 from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork, Unmovable
 
-Log = Callable[..., None]
-"""`log(event, **fields)`: one structured line per event."""
-
 MAILBOX_LEASE = dt.timedelta(minutes=10)
 LEASE_RENEWAL = 60.0  # seconds between renewals of a mailbox's lease during a long file
 FIRST_BACKOFF = 30.0
@@ -46,10 +44,6 @@ SETTLE_WAITS = 3  # a one-pass run waits at most this many times for files still
 LATE_CHECK_SECONDS = 600.0  # a running gateway looks for late documents this often
 STORE_FIRST_BACKOFF = 1.0  # seconds before the first pass after the store could not be used
 STORE_LAST_BACKOFF = 60.0  # ... doubling up to this
-
-
-def _quiet(event: str, **fields: object) -> None:
-    """No logging."""
 
 
 @dataclass(slots=True)
@@ -89,7 +83,7 @@ class Runner:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
-        log: Log = _quiet,
+        log: Log | None = None,
         worker: str = "",
         mailer: Mailer | None = None,
         alerts: Alerts | None = None,
@@ -103,7 +97,7 @@ class Runner:
         self.uow_factory = uow_factory
         self.clock = clock
         self.monotonic = monotonic
-        self.log = log
+        self.log = log or emitter("gateway.runner")
         self.worker = worker or this_worker()
         self.mailer = mailer
         self.alerts = alerts
@@ -157,14 +151,7 @@ class Runner:
             if every_partner or due:
                 self._pick_up(profile, state, summary, stop, wait_settling)
         summary.deliveries = self.deliverer.drain()
-        for delivery in summary.deliveries:
-            self.log(
-                f"delivery {delivery.status}",
-                partner=delivery.partner,
-                document=delivery.document_id,
-                where=delivery.where,
-                error=delivery.error,
-            )
+        for delivery in summary.deliveries:  # each logged by the deliverer (gateway.delivery)
             if (
                 delivery.status == "retry"
                 and delivery.attempts >= self.mail.delivery_alert_attempts
@@ -193,14 +180,7 @@ class Runner:
         summary.overdue = [d.id for d in late if d.id is not None]
         self._late_documents(summary)
         if self.mailer is not None:
-            summary.mails = self.mailer.drain()
-            for sent in summary.mails:
-                self.log(
-                    f"email {sent.status}",
-                    outbox=sent.outbox_id,
-                    to=", ".join(sent.recipients),
-                    error=sent.error,
-                )
+            summary.mails = self.mailer.drain()  # each logged by the mailer (gateway.mail)
 
     def _late_documents(self, summary: PassSummary) -> None:
         """Alert the late documents of open orders, at most every LATE_CHECK_SECONDS (it reads

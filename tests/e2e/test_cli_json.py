@@ -222,7 +222,7 @@ def test_run_once_counts_a_duplicate_file_and_exits_1_for_it(tmp_path: Path):
     shutil.copy(GOOD, inbox / "po-again.x12")  # the same interchange, sent twice
     again = gateway(config, "run", "--once")
     assert again.returncode == 1, again.stdout + again.stderr
-    (done,) = [line for line in again.stdout.splitlines() if " pass done " in line]
+    (done,) = [line for line in again.stderr.splitlines() if " pass done " in line]
     assert "duplicates=1" in done and "quarantined=0" in done and "failed=0" in done
     shutil.copy(GOOD, inbox / "po-third.x12")
     summary = json.loads(gateway(config, "run", "--once", "--json").stdout)

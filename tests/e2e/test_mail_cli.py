@@ -78,7 +78,7 @@ def test_mail_list_show_and_retry(tmp_path: Path, smtp_server: SmtpServer):
     smtp_server.refuse_recipient("orders@cedarridge.example", "550 5.1.1 no such user")
     refused_run = gateway(config, "run", "--once")
     assert refused_run.returncode == 1  # an email refused for good is a permanent failure
-    assert "emails_failed=1" in refused_run.stdout
+    assert "emails_failed=1" in refused_run.stderr
     day = gateway(config, "report")
     assert "emails refused for good: 1" in day.stdout and "550 5.1.1" in day.stdout
     (failed_email,) = json.loads(gateway(config, "report", "--json").stdout)["failed_emails"]

@@ -58,7 +58,7 @@ def test_flags_come_from_documents_delivered_and_accepted(
     shutil.rmtree(outbox)
     outbox.write_text("the share is not mounted")  # the buyer's mailbox cannot take files
     ok(config, "ack", PO, "--accept-all")
-    assert "delivery retry" in gateway(config, "run", "--once").stdout  # it failed
+    assert "delivery retry" in gateway(config, "run", "--once").stderr  # it failed
     assert flags_of(config) == []  # our 855 sits in the outbox: the buyer does not know
     ship_everything(config)
     gateway(config, "run", "--once")
@@ -275,7 +275,7 @@ def test_a_direct_sellers_order_is_confirmed_once_the_mail_server_takes_it(
     assert flags() == ["test"]  # the email is queued: Pinecrest does not know yet
     with smtp_server.stopped():  # the mail server refuses connections
         ran = gateway(path, "run", "--once")
-        assert "email retry" in ran.stdout, ran.stdout
+        assert "email retry" in ran.stderr, ran.stderr
     assert flags() == ["test"]
     (email,) = json.loads(gateway(path, "mail", "list", "--json").stdout)
     assert gateway(path, "mail", "retry", str(email["id"])).returncode == 0  # taken now

@@ -173,11 +173,14 @@ def test_the_daemon_takes_files_as_they_come_and_stops_cleanly_on_sigterm(tmp_pa
             daemon.kill()
             daemon.communicate()
     assert daemon.returncode == 0, stderr
-    events = [json.loads(line)["event"] for line in stdout.splitlines()]
+    lines = [json.loads(line) for line in stderr.splitlines()]  # one JSON object a line
+    events = [line["event"] for line in lines]
     assert events[0] == "gateway started"
     assert "file applied" in events and "delivery sent" in events
     assert events[-2:] == ["stop requested", "gateway stopped"]
-    assert stderr == ""
+    assert {line["logger"] for line in lines} >= {"gateway.runner"}
+    assert all(line["level"] == "info" for line in lines), lines
+    assert stdout == ""
 
 
 def test_a_one_pass_run_with_a_quarantined_file_exits_1_for_cron(tmp_path: Path):
@@ -189,7 +192,7 @@ def test_a_one_pass_run_with_a_quarantined_file_exits_1_for_cron(tmp_path: Path)
     )
     result = gateway(config, "run", "--once")
     assert result.returncode == 1
-    assert "file quarantined" in result.stdout and "quarantined=1" in result.stdout
+    assert "file quarantined" in result.stderr and "quarantined=1" in result.stderr
     reports = list((tmp_path / "data" / "quarantine" / "harborview").glob("*.report.txt"))
     assert len(reports) == 1 and "rejected:" in reports[0].read_text()
 
@@ -214,8 +217,8 @@ def test_two_workers_on_postgresql_share_the_load_without_doing_anything_twice(
     env.pop("GATEWAY_CRASH_AT", None)
     command = [sys.executable, "-c", "from gateway.cli import main; main()", "--config",
                str(config), "run", "--once"]  # fmt: skip
-    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    workers = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in "ab"]
+    outputs = [worker.communicate(timeout=300)[1] for worker in workers]  # the log lines
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     assert gateway(config, "run", "--once").returncode == 0  # whatever was left
     orders = json.loads(gateway(config, "orders", "list", "--json").stdout)

@@ -137,6 +137,25 @@ def _events(text: str) -> list[dict[str, Any]]:
     return found
 
 
+def _troubles(text: str) -> list[str]:
+    """The lines of a JSON log that tell of trouble: an error the gateway logged, or a line that
+    is not a log record at all (a traceback). Other libraries' errors (paramiko's, when the
+    soak takes an SFTP server down) are expected here."""
+    found = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            found.append(line[:500])
+            continue
+        if not isinstance(record, dict) or (
+            str(record.get("logger", "")).startswith("gateway")
+            and record.get("level") in ("error", "critical")
+        ):
+            found.append(line[:500])
+    return found
+
+
 @dataclass
 class Daemon:
     """`gateway run --log-format json` at the faulty site, restarted whenever it dies."""
@@ -160,8 +179,8 @@ class Daemon:
             (self.logs / f"daemon-{self.starts:03d}.log").open("w") as out,
             (self.logs / f"daemon-{self.starts:03d}.err").open("w") as err,
         ):  # the process has its own copies of the descriptors
-            self.process = self.site.process(
-                "run", "--log-format", "json", crash_at=crash_at, stdout=out, stderr=err
+            self.process = self.site.process(  # its log lines on standard error
+                "run", "--log-format", "json", crash_at=crash_at, stdout=err, stderr=out
             )
         self.armed, self.killed_by_us, self.died_at = crash_at, False, None
 
@@ -238,11 +257,14 @@ class Daemon:
         return found
 
     def errors(self) -> list[str]:
-        return [
+        found = [
             f"{path.name}: {path.read_text(errors='replace').strip()[:2000]}"
             for path in sorted(self.logs.glob("daemon-*.err"))
             if path.read_text(errors="replace").strip()
         ]
+        for path in sorted(self.logs.glob("daemon-*.log")):
+            found.extend(f"{path.name}: {line}" for line in _troubles(path.read_text()))
+        return found
 
 
 @dataclass
@@ -272,8 +294,8 @@ class OnePasses:
             self.log.open("a") as out,
             (self.logs / f"{self.site.name}-passes.err").open("a") as err,
         ):
-            self.process = self.site.process(
-                "run", "--once", "--log-format", "json", stdout=out, stderr=err
+            self.process = self.site.process(  # its log lines on standard error
+                "run", "--once", "--log-format", "json", stdout=err, stderr=out
             )
         self.started_at, self.started_changes = now, changes
 
@@ -305,7 +327,10 @@ class OnePasses:
     def errors(self) -> list[str]:
         path = self.logs / f"{self.site.name}-passes.err"
         text = path.read_text(errors="replace").strip() if path.exists() else ""
-        return [f"{path.name}: {text[:2000]}"] if text else []
+        found = [f"{path.name}: {text[:2000]}"] if text else []
+        if self.log.exists():
+            found.extend(f"{self.log.name}: {line}" for line in _troubles(self.log.read_text()))
+        return found
 
     def tick(self, now: float, changes: int) -> None:
         if self.running(now):

@@ -202,7 +202,7 @@ def bootstrap(
         lambda: SqlUnitOfWork(engine, on_commit=(bus.dispatch,))
     )
     mappings = Mappings(load_mappings(), config.mapping_overrides())
-    kinds.check_mappings(mappings)
+    kinds.check_mappings(mappings, [p.key for p in config.partners if p.mappings])
     checkpoint = crash_checkpoint(os.environ.get(CRASH_VARIABLE, ""))
     ingestor = Ingestor(
         factory, mappings, partners=config.partners, checkpoint=checkpoint, alerts=alerts, bus=bus

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable
 
 from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Writes, records_nothing
 from gateway.mapping.engine import Mappings
@@ -68,9 +69,11 @@ def writers() -> dict[str, Kind]:
     return {k: found for k, found in KINDS.items() if found.writes is not None}
 
 
-def check_mappings(mappings: Mappings) -> None:
-    """Read every outbound kind's settings once (at start-up), so a bad mapping stops the gateway
-    early rather than at its first document."""
-    for set_id, found in writers().items():
-        assert found.writes is not None
-        settings_for(mappings, set_id, "", found.writes.settings)
+def check_mappings(mappings: Mappings, partners: Iterable[str] = ()) -> None:
+    """Read every outbound kind's settings once (at start-up), as shipped and with each of
+    `partners`' overrides, so a bad mapping or a partner's bad override stops the gateway early
+    rather than at its first document."""
+    for partner in ("", *partners):
+        for set_id, found in writers().items():
+            assert found.writes is not None
+            settings_for(mappings, set_id, partner, found.writes.settings)

@@ -117,3 +117,10 @@ def test_the_856_hierarchies_go_under_their_bsn05_codes():
         HierarchyStructure.SOTPI: "0001",
         HierarchyStructure.SOIP: "0002",
     }
+
+
+def test_a_partners_bad_override_stops_the_start_up_check_of_every_kind_sent():
+    mappings = Mappings(SHIPPED, {"ACME": {"856-out": {"settings": {"structure": "SOPX"}}}})
+    check_outbound_mappings(mappings)  # as shipped: fine
+    with pytest.raises(ConfigurationError, match=r"856-out.toml \(with partner ACME's overrides\)"):
+        check_outbound_mappings(mappings, ["ACME"])

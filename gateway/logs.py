@@ -106,12 +106,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=True)
 
 
+TRACEBACK_LINES = ("Traceback (most recent call last)", "  File ", "    ")
+"""How the lines of a traceback start: paramiko logs one, a record per line, after the one-line
+`Exception (client): ...` record that says it all (the gateway reports the failure too)."""
+
+
 class _Routed(logging.Filter):
-    """Lets the gateway's records through at their logger's level, others from WARNING."""
+    """Lets the gateway's records through at their logger's level, others from WARNING, but for
+    the lines of a traceback that a library logs one record at a time (paramiko)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         ours = record.name == GATEWAY or record.name.startswith(GATEWAY + ".")
-        return ours or record.levelno >= OTHERS_LEVEL
+        if ours:
+            return True
+        if record.levelno < OTHERS_LEVEL:
+            return False
+        message = record.getMessage()
+        return bool(message.strip()) and not message.startswith(TRACEBACK_LINES)
 
 
 class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]

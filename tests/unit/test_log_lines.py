@@ -85,3 +85,20 @@ def test_a_format_or_level_that_does_not_exist_is_refused():
         logs.configure("xml")
     with pytest.raises(ValueError, match="loud"):
         logs.configure("text", "loud")
+
+
+def test_a_traceback_logged_a_line_at_a_time_keeps_only_its_telling_lines(stream: io.StringIO):
+    logs.configure("text", "info", stream)
+    transport = logging.getLogger("paramiko.transport")
+    for line in [
+        "Exception (client): Incompatible ssh peer (no acceptable host key)",
+        "Traceback (most recent call last):",
+        '  File "/venv/paramiko/transport.py", line 2094, in run',
+        "    self._handler_table[ptype](m)",
+        "paramiko.ssh_exception.IncompatiblePeer: Incompatible ssh peer (no acceptable host key)",
+        "",
+    ]:
+        transport.error(line)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "Traceback" not in stream.getvalue()
+    assert "Exception (client)" in lines[0] and "IncompatiblePeer" in lines[1]

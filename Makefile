@@ -44,9 +44,9 @@ run: $(STAMP)
 	@$(GW) run --once; status=$$?; [ $$status -le 1 ] || exit $$status
 	@echo; echo "== The day of order $(DEMO_PO): acknowledged, shipped in two parts, a line cancelled, invoiced"
 	@$(GW) ack $(DEMO_PO) --accept-all
-	@$(GW) fulfill $(DEMO_PO) --id F-1 --line 1:1 --carrier UPS --tracking 1Z999AA10123456784 \
+	@$(GW) fulfil $(DEMO_PO) --id F-1 --line 1:1 --carrier UPS --tracking 1Z999AA10123456784 \
 		--tracking-url "https://www.ups.com/track?tracknum=1Z999AA10123456784"
-	@$(GW) fulfill $(DEMO_PO) --id F-2 --line 2:2 --carrier FedEx --tracking 748900000010
+	@$(GW) fulfil $(DEMO_PO) --id F-2 --line 2:2 --carrier FedEx --tracking 748900000010
 	@$(GW) cancel $(DEMO_PO) --line 3:2 --reason "out of stock until spring" --by seller
 	@$(GW) invoice $(DEMO_PO)
 	@echo; echo "== A test order for Pinecrest, who takes orders by email"

@@ -37,7 +37,7 @@ from gateway.adapters.migrate import upgrade  # noqa: E402
 from gateway.adapters.search import search_terms  # noqa: E402
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
-from gateway.domain.rules import FulfillmentStatus, PaymentStatus  # noqa: E402
+from gateway.domain.rules import FulfilmentStatus, PaymentStatus  # noqa: E402
 from gateway.service.ports import OrderQuery  # noqa: E402
 
 PARTNERS = ("harborview", "pinecrest", "northwind", "bluewater", "cedarline", "oakmont")
@@ -50,7 +50,7 @@ BATCH = 5_000
 
 def order_row(number: int, rng: random.Random, stamp: dt.datetime) -> dict[str, Any]:
     """One synthetic order: what the listing reads, and a state holding its search terms."""
-    fulfillment = [s.value for s in FulfillmentStatus]
+    fulfilment = [s.value for s in FulfilmentStatus]
     payment = [s.value for s in PaymentStatus]
     partner = PARTNERS[min(int(rng.expovariate(0.6)), len(PARTNERS) - 1)]
     day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
@@ -80,7 +80,7 @@ def order_row(number: int, rng: random.Random, stamp: dt.datetime) -> dict[str, 
         )
     store = rng.randrange(2_000)
     ship_to = f"Store {store:04d} {STREETS[store % len(STREETS)]}"
-    fulfillments = (
+    fulfilments = (
         [{"id": "F1", "tracking_numbers": [f"1Z{number:08d}{rng.randrange(10**8):08d}"]}]
         if shipped
         else []
@@ -90,7 +90,7 @@ def order_row(number: int, rng: random.Random, stamp: dt.datetime) -> dict[str, 
         "partner": partner,
         "lines": lines,
         "parties": [{"entity_code": "ST", "name": ship_to}],
-        "fulfillments": fulfillments,
+        "fulfilments": fulfilments,
     }
     return {
         "partner": partner,
@@ -107,7 +107,7 @@ def order_row(number: int, rng: random.Random, stamp: dt.datetime) -> dict[str, 
         "returned": returned,
         "cancelled": cancelled,
         "archived": completed or cancelled,
-        "fulfillment_status": fulfillment[-1] if cancelled else fulfillment[2 if shipped else 0],
+        "fulfilment_status": fulfilment[-1] if cancelled else fulfilment[2 if shipped else 0],
         "payment_status": payment[rng.randrange(len(payment))],
         "state": state,
         "version": 1,
@@ -150,7 +150,7 @@ def cases(rows: list[dict[str, Any]]) -> dict[str, OrderQuery]:
     number, a product id and a payment status that the store holds)."""
     rng = random.Random(7)
     middle = rows[len(rows) // 2]
-    shipped = next(r for r in rows[len(rows) // 3 :] if r["state"]["fulfillments"])
+    shipped = next(r for r in rows[len(rows) // 3 :] if r["state"]["fulfilments"])
     payments = [s.value for s in PaymentStatus]
     paid = "paid" if "paid" in payments else payments[0]
     return {
@@ -163,11 +163,11 @@ def cases(rows: list[dict[str, Any]]) -> dict[str, OrderQuery]:
         "archived, newest first": OrderQuery(scope="archived", descending=True),
         "test orders included": OrderQuery(include_test=True),
         "payment status": OrderQuery(payment_status=paid),
-        "fulfilment status": OrderQuery(fulfillment_status=rows[1]["fulfillment_status"]),
+        "fulfilment status": OrderQuery(fulfilment_status=rows[1]["fulfilment_status"]),
         "partner, newest first": OrderQuery(partner=PARTNERS[2], descending=True),
         "search PO": OrderQuery(search=middle["po_number"], scope="all"),
         "search tracking number": OrderQuery(
-            search=shipped["state"]["fulfillments"][0]["tracking_numbers"][0], scope="all"
+            search=shipped["state"]["fulfilments"][0]["tracking_numbers"][0], scope="all"
         ),
         "search product id": OrderQuery(
             search=rng.choice(middle["state"]["lines"])["product_ids"]["VN"], scope="all"

@@ -2,14 +2,16 @@
 
 Nothing is read at import time. `load_config(path)` reads the file the operator names (or finds
 none and uses the embedded defaults); every unknown key or bad value is a `ConfigurationError`
-that names the file, the key and the fix. Paths in the file are relative to the file's folder.
-Secrets never sit in the file: a database password, when needed, comes from the environment
-variable the file names.
+that names the file, the key and the fix. A key spelled as it was before (`OLD_SPELLINGS`) is
+still read, with one warning naming the file and the right spelling (logger `gateway.config`).
+Paths in the file are relative to the file's folder. Secrets never sit in the file: a database
+password, when needed, comes from the environment variable the file names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import tomllib
@@ -22,6 +24,7 @@ from typing import Any
 from gateway.domain import carriers
 from gateway.errors import ConfigurationError
 
+LOG = logging.getLogger("gateway.config")
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_DATABASE_FILE = "gateway.db"
 KNOWN_SECTIONS = {"gateway", "database", "mail"}
@@ -130,6 +133,8 @@ X12_VERSIONS = ("004010", "005010")
 ACK_KINDS = ("997", "999", "none")
 ROLES = ("buyer", "seller")
 FULFILMENTS = ("edi", "direct")
+OLD_SPELLINGS = {"fulfillment": "fulfilment"}
+"""Keys of a partner profile once spelled another way, still read as the key they are now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +288,8 @@ def load_partners(folder: Path) -> list[PartnerProfile]:
 
 def load_partner(path: Path) -> PartnerProfile:
     """One partner profile, validated: every mistake names the file, the key and the fix."""
-    raw = _read_toml(path)
     where = str(path)
+    raw = _respelled(_read_toml(path), OLD_SPELLINGS, where)
     base = path.resolve().parent
     _check_keys(
         raw,
@@ -677,6 +682,23 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
             f"{where}: {key} must be a {kind.__name__}, not {type(value).__name__} {value!r}"
         )
     return value
+
+
+def _respelled(table: dict[str, Any], spellings: dict[str, str], where: str) -> dict[str, Any]:
+    """`table` with each key spelled the old way (`spellings`: old -> new) read as the new one,
+    a warning naming the file and the right spelling for each; both spellings at once are a
+    ConfigurationError."""
+    found = dict(table)
+    for old, new in spellings.items():
+        if old not in found:
+            continue
+        if new in found:
+            raise ConfigurationError(
+                f"{where}: {old!r} and {new!r} are the same key, spelled two ways; keep {new!r}"
+            )
+        LOG.warning("%s: `%s` is spelled `%s` now (read as such); rename the key", where, old, new)
+        found[new] = found.pop(old)
+    return found
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:

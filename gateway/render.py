@@ -133,7 +133,7 @@ def order_table(
             order["our_role"],
             order["order_date"],
             badges(order["flags"]),
-            order["fulfillment_status"],
+            order["fulfilment_status"],
             order["payment_status"],
         )
     out.print(table)
@@ -155,7 +155,7 @@ def order_detail(view: dict[str, Any]) -> None:
     out.print(title)
     out.print(
         f"we are the {view['our_role']} · ordered {view['order_date']} · {view['currency']} · "
-        f"fulfilment: {view['fulfillment_status']} · payment: {view['payment_status']}"
+        f"fulfilment: {view['fulfilment_status']} · payment: {view['payment_status']}"
         + (" · TEST ORDER" if view["test"] else "")
     )
     if view["dates"]:
@@ -190,11 +190,11 @@ def order_detail(view: dict[str, Any]) -> None:
         )
     out.print(lines)
 
-    if view["fulfillments"]:
+    if view["fulfilments"]:
         table = Table(title="fulfilments", title_justify="left")
         for heading in ("id", "status", "carrier", "tracking", "ship date", "lines", "passed on"):
             table.add_column(heading)
-        for f in view["fulfillments"]:
+        for f in view["fulfilments"]:
             tracking = Text(", ".join(f["tracking_numbers"]))
             if f["tracking_url"]:
                 tracking.stylize(f"link {f['tracking_url']}")

@@ -58,7 +58,7 @@ from gateway.adapters.search import normalized, search_terms
 from gateway.adapters.state import dump
 from gateway.config import MailSettings, PartnerProfile, load_mappings
 from gateway.domain.model import Order
-from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
+from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
 from gateway.errors import ConcurrentUpdate, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.service.actions import OrderDesk
@@ -341,7 +341,7 @@ class FakeOrderRepository:
             state = row.state
             if query.partner is not None and state.partner != query.partner:
                 continue
-            if query.fulfillment_status not in (None, fulfillment_status(state).value):
+            if query.fulfilment_status not in (None, fulfilment_status(state).value):
                 continue
             if query.payment_status not in (None, payment_status(state).value):
                 continue
@@ -518,7 +518,7 @@ def _summary(row: _OrderRow) -> OrderSummary:
         is_test=bool(state.is_test),
         order_date=state.order_date.isoformat(),
         flags=tuple(sorted(flag.value for flag in flags(state))),
-        fulfillment_status=fulfillment_status(state).value,
+        fulfilment_status=fulfilment_status(state).value,
         payment_status=payment_status(state).value,
         version=row.version,
         updated_at=row.updated_at,

@@ -57,7 +57,7 @@ orders = Table(
     Column("settled", Boolean, nullable=False, default=False, server_default=false()),
     # completed or cancelled: out of the open work, in the archive
     Column("archived", Boolean, nullable=False, default=False, server_default=false()),
-    Column("fulfillment_status", String(32), nullable=False),
+    Column("fulfilment_status", String(32), nullable=False),
     Column("payment_status", String(32), nullable=False),
     Column("state", JSON, nullable=False),
     Column("version", Integer, nullable=False),
@@ -74,7 +74,7 @@ LISTING_INDEXES = {
     "ix_orders_listing_po": ("po_number", "id"),
     "ix_orders_listing_updated": ("updated_at", "id"),
     "ix_orders_listing_partner": ("partner", "order_date", "id"),
-    "ix_orders_listing_fulfillment": ("fulfillment_status", "order_date", "id"),
+    "ix_orders_listing_fulfilment": ("fulfilment_status", "order_date", "id"),
     "ix_orders_listing_payment": ("payment_status", "order_date", "id"),
 }
 """The indexes of `gateway orders list` (`SqlOrderRepository.summaries`), by their leading

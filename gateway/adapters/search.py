@@ -44,8 +44,8 @@ def search_terms(state: Mapping[str, Any]) -> frozenset[str]:
             found.add(name)
             found.update(word.strip(_PUNCTUATION) for word in name.split())
             found.update(_WORD.findall(name))
-    for fulfillment in state.get("fulfillments") or ():
-        found.update(fulfillment.get("tracking_numbers") or ())
+    for fulfilment in state.get("fulfilments") or ():
+        found.update(fulfilment.get("tracking_numbers") or ())
     return frozenset(term for term in map(normalized, found) if term)
 
 

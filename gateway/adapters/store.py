@@ -46,7 +46,7 @@ from gateway.adapters.state import dump, restore
 from gateway.config import GatewayConfig
 from gateway.domain.events import Fact
 from gateway.domain.model import Order
-from gateway.domain.rules import Flag, flags, fulfillment_status, payment_status
+from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
 from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation, StoreUnavailable
 from gateway.service.ports import (
     OrderPage,
@@ -211,7 +211,7 @@ _SUMMARY_COLUMNS = tuple(
     orm.orders.c[name]
     for name in (
         "partner", "po_number", "our_role", "is_test", "order_date", "flags",
-        "fulfillment_status", "payment_status", "version", "updated_at",
+        "fulfilment_status", "payment_status", "version", "updated_at",
     )
 )  # fmt: skip
 
@@ -581,7 +581,7 @@ class SqlOrderRepository:
             "flags": ",".join(sorted(flag.value for flag in order_flags)),
             **{flag.value: flag in order_flags for flag in _FLAG_COLUMNS},
             "archived": bool({Flag.COMPLETED, Flag.CANCELLED} & order_flags),
-            "fulfillment_status": fulfillment_status(order).value,
+            "fulfilment_status": fulfilment_status(order).value,
             "payment_status": payment_status(order).value,
             "state": dump(order),
             "version": order.version,
@@ -645,8 +645,8 @@ def _conditions(query: OrderQuery) -> list[ColumnElement[bool]]:
     if query.partner is not None:
         conditions.append(table.c.partner == query.partner)
     conditions.extend(_status_condition(name) for name in sorted(statuses))
-    if query.fulfillment_status is not None:
-        conditions.append(table.c.fulfillment_status == query.fulfillment_status)
+    if query.fulfilment_status is not None:
+        conditions.append(table.c.fulfilment_status == query.fulfilment_status)
     if query.payment_status is not None:
         conditions.append(table.c.payment_status == query.payment_status)
     if query.since is not None:
@@ -706,7 +706,7 @@ def _summary(row: Any) -> OrderSummary:
         is_test=bool(row.is_test),
         order_date=row.order_date or "",
         flags=tuple(f for f in row.flags.split(",") if f),
-        fulfillment_status=row.fulfillment_status,
+        fulfilment_status=row.fulfilment_status,
         payment_status=row.payment_status,
         version=row.version,
         updated_at=row.updated_at,

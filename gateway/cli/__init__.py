@@ -10,7 +10,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     shared      settings, exit codes and errors, `--json`, the parameter types
     codec       check, ack-file
     orders      orders list, orders show, report
-    actions     fulfill, shipment, cancel, ack, return, refund, invoice, mark-paid, note,
+    actions     fulfil, shipment, cancel, ack, return, refund, invoice, mark-paid, note,
                 change-customer, change-dates, test-order, export
     documents   documents list/show/resend/replay, ingest
     mail        mail list/show/retry
@@ -81,7 +81,7 @@ for command in (
     documents.ingest,
     documents.documents,
     actions.export,
-    actions.fulfill,
+    actions.fulfil,
     actions.shipment,
     actions.cancel,
     actions.ack,

@@ -1,4 +1,4 @@
-"""An operator's actions on an order (`fulfill`, `shipment`, `cancel`, `ack`, `return`,
+"""An operator's actions on an order (`fulfil`, `shipment`, `cancel`, `ack`, `return`,
 `refund`, `invoice`, `mark-paid`, `note`, `change-customer`, `change-dates`, `test-order`) and
 `export`, which sends a document about an order. Each goes through the order desk's rules: a
 refused one is one line and exit 1."""
@@ -100,7 +100,7 @@ def _structures() -> list[str]:
     return [s.value for s in HierarchyStructure]
 
 
-@click.command("fulfill")
+@click.command("fulfil")
 @click.argument("po_number")
 @click.option("--line", "lines", multiple=True, required=True, metavar="N:QTY",
               type=LINE_QUANTITY,
@@ -114,7 +114,7 @@ def _structures() -> list[str]:
 @PARTNER_OPTION
 @json_option()
 @click.pass_obj
-def fulfill(
+def fulfil(
     settings: Settings,
     po_number: str,
     lines: tuple[LineQuantity, ...],
@@ -127,7 +127,7 @@ def fulfill(
     as_json: bool,
 ) -> None:
     """Record a shipment of some lines of an order (an order we sell sends its 856)."""
-    result = _desk(settings).fulfill(
+    result = _desk(settings).fulfil(
         po_number,
         list(lines),
         partner=partner,
@@ -135,14 +135,14 @@ def fulfill(
         tracking_numbers=tracking,
         tracking_url=tracking_url,
         ship_date=ship_date,
-        fulfillment_id=record_id,
+        fulfilment_id=record_id,
     )
     _done(result, as_json)
 
 
 @click.command("shipment")
 @click.argument("po_number")
-@click.argument("fulfillment_id")
+@click.argument("fulfilment_id")
 @click.option(
     "--status",
     required=True,
@@ -157,7 +157,7 @@ def fulfill(
 def shipment(
     settings: Settings,
     po_number: str,
-    fulfillment_id: str,
+    fulfilment_id: str,
     status: str,
     partner: str | None,
     as_json: bool,
@@ -167,7 +167,7 @@ def shipment(
     from gateway.domain.values import ShipmentStatus
 
     result = _desk(settings).shipment_status(
-        po_number, fulfillment_id, ShipmentStatus(status), partner=partner
+        po_number, fulfilment_id, ShipmentStatus(status), partner=partner
     )
     _done(result, as_json)
 
@@ -455,12 +455,15 @@ def test_order(settings: Settings, partner: str, as_json: bool) -> None:
 )
 @click.option("--ship-date", metavar="CCYYMMDD", type=DATE, help="855: the promised ship date.")
 @click.option(
-    "--fulfillment",
-    "fulfillment_ids",
+    "--fulfilment",
+    "fulfilment_ids",
     multiple=True,
     metavar="ID",
     help="856: the fulfilment to pass on (default: every shipped one not yet sent).",
 )
+@click.option(
+    "--fulfillment", "fulfillment_ids", multiple=True, metavar="ID", hidden=True
+)  # --fulfilment as it was once spelled: hidden, still taken
 @click.option(
     "--structure",
     cls=NamesOption,
@@ -482,6 +485,7 @@ def export(
     reject_all: bool,
     answers: tuple[LineDecision, ...],
     ship_date: dt.date | None,
+    fulfilment_ids: tuple[str, ...],
     fulfillment_ids: tuple[str, ...],
     structure: str | None,
     invoice_number: str | None,
@@ -506,7 +510,7 @@ def export(
         set_id,
         partner,
         chosen,
-        fulfillment_ids,
+        (*fulfilment_ids, *fulfillment_ids),
         mappings=gateway.mappings,
         invoice_number=invoice_number,
         structure=HierarchyStructure(structure) if structure else None,

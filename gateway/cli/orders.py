@@ -25,10 +25,10 @@ def _status_names() -> list[str]:
     return [flag.value for flag in Flag] + list(SCOPE_STATUSES)
 
 
-def _fulfillment_names() -> list[str]:
-    from gateway.domain.rules import FulfillmentStatus
+def _fulfilment_names() -> list[str]:
+    from gateway.domain.rules import FulfilmentStatus
 
-    return [status.value for status in FulfillmentStatus]
+    return [status.value for status in FulfilmentStatus]
 
 
 def _payment_names() -> list[str]:
@@ -70,10 +70,10 @@ def orders() -> None:
 )
 @click.option(
     "--fulfilment",
-    "fulfillment",
+    "fulfilment",
     cls=NamesOption,
     metavar="NAME",
-    type=Names(_fulfillment_names),
+    type=Names(_fulfilment_names),
     help="Only orders with this fulfilment status ({names}).",
 )
 @click.option(
@@ -131,7 +131,7 @@ def orders_list(
     settings: Settings,
     partner: str | None,
     statuses: tuple[str, ...],
-    fulfillment: str | None,
+    fulfilment: str | None,
     payment: str | None,
     since: dt.date | None,
     until: dt.date | None,
@@ -165,7 +165,7 @@ def orders_list(
     query = OrderQuery(
         partner=partner,
         statuses=statuses,
-        fulfillment_status=fulfillment,
+        fulfilment_status=fulfilment,
         payment_status=payment,
         since=since,
         until=until,

@@ -53,20 +53,21 @@ class Settings:
     def config(self) -> GatewayConfig:
         """The configuration, loaded once."""
         if self._config is None:
+            from gateway import logs
             from gateway.config import load_config
 
+            # a key read under its old spelling, other libraries' warnings (paramiko's on a
+            # failed SSH negotiation...) go to standard error, one escaped line each; `run`
+            # chooses its own format and level
+            logs.configure("text", "warning")
             self._config = load_config(self.config_path, data_dir=self.data_dir)
         return self._config
 
     def gateway(self, *, migrated: bool = True) -> Gateway:
         """The wired gateway (`migrated`: refusing a store whose schema is not the newest)."""
         if self._gateway is None:
-            from gateway import logs
             from gateway.bootstrap import bootstrap
 
-            # other libraries' warnings (paramiko's on a failed SSH negotiation...) go to
-            # standard error, one escaped line each; `run` chooses its own format and level
-            logs.configure("text", "warning")
             self._gateway = bootstrap(self.config())
         if migrated:
             self._gateway.check_database()
@@ -151,10 +152,20 @@ def emit(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
+OLD_COMMAND_NAMES = {"fulfill": "fulfil"}
+"""Commands once named another way, and the command each name runs now: hidden (neither the help
+nor completion offers them), they run the command as it is, saying nothing more, so that
+scripts written before go on working."""
+
+
 class GatewayGroup(click.Group):
     """The root group: a command given `--json` that fails says so as one JSON object
     (`{"error", "rule", "exit"}`) on standard output, with the exit code it would have had
-    without it; other failures go on to `gateway.cli.main`, which prints their line."""
+    without it; other failures go on to `gateway.cli.main`, which prints their line. A command's
+    old name (`OLD_COMMAND_NAMES`) runs it too."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, OLD_COMMAND_NAMES.get(cmd_name, cmd_name))
 
     def invoke(self, ctx: click.Context) -> Any:
         from gateway.errors import GatewayError

@@ -101,10 +101,10 @@ class ConfirmOrder(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateFulfillment(Command):
+class CreateFulfilment(Command):
     """Record a shipment of some quantity of some lines (an 856, a shipping label, an operator)."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     lines: tuple[LineQuantity, ...]
     carrier: str = ""
     tracking_numbers: tuple[str, ...] = ()
@@ -119,20 +119,20 @@ class CreateFulfillment(Command):
 class UpdateShipmentStatus(Command):
     """Move a fulfilment's shipment on (in transit, delivered...)."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     status: ShipmentStatus
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrackDocument(Command):
     """Start following a document of ours about the order, just queued: `document` names it
-    ("document 12", "email 7"), `kind` says what it can prove once it arrives, `fulfillment_ids`
+    ("document 12", "email 7"), `kind` says what it can prove once it arrives, `fulfilment_ids`
     the fulfilments an 856 carries, `needs_acceptance` whether the partner owes a 997/999 for it
     (then only their acceptance proves it reached their system)."""
 
     document: str
     kind: DocumentKind
-    fulfillment_ids: tuple[str, ...] = ()
+    fulfilment_ids: tuple[str, ...] = ()
     needs_acceptance: bool = False
 
 

@@ -96,10 +96,10 @@ class OrderConfirmed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FulfillmentCreated(Event):
+class FulfilmentCreated(Event):
     """Some quantity of some lines was shipped."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     lines: tuple[LineQuantity, ...]
     carrier: str
     tracking_numbers: tuple[str, ...]
@@ -111,10 +111,10 @@ class FulfillmentCreated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FulfillmentRefused(Event):
+class FulfilmentRefused(Event):
     """A fulfilment the rules refused (typically a late one after Shipped), kept for an operator."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     lines: tuple[LineQuantity, ...]
     carrier: str
     tracking_numbers: tuple[str, ...]
@@ -135,16 +135,16 @@ class DocumentRefused(Event):
 class ShipmentStatusChanged(Event):
     """A fulfilment's shipment moved on."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     previous: ShipmentStatus
     status: ShipmentStatus
 
 
 @dataclass(frozen=True, kw_only=True)
-class FulfillmentPassedOn(Event):
+class FulfilmentPassedOn(Event):
     """A fulfilment was passed to the other side."""
 
-    fulfillment_id: str
+    fulfilment_id: str
     via: str
 
 
@@ -154,7 +154,7 @@ class DocumentTracked(Event):
 
     document: str
     kind: DocumentKind
-    fulfillment_ids: tuple[str, ...]
+    fulfilment_ids: tuple[str, ...]
     needs_acceptance: bool
 
 

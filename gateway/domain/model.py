@@ -32,7 +32,7 @@ from gateway.domain.commands import (
     ChangeLines,
     Command,
     ConfirmOrder,
-    CreateFulfillment,
+    CreateFulfilment,
     DeleteNote,
     EditNote,
     MarkPaid,
@@ -52,7 +52,7 @@ from gateway.domain.records import (
     Cancellation,
     Confirmation,
     Dispatch,
-    Fulfillment,
+    Fulfilment,
     Invoice,
     LineItem,
     Note,
@@ -61,7 +61,7 @@ from gateway.domain.records import (
     Refund,
     Return,
 )
-from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
+from gateway.domain.rules import Flag, FulfilmentStatus, PaymentStatus
 from gateway.domain.values import (
     DocumentKind,
     EntityCode,
@@ -77,7 +77,7 @@ __all__ = [
     "Cancellation",
     "Confirmation",
     "Dispatch",
-    "Fulfillment",
+    "Fulfilment",
     "Invoice",
     "LineItem",
     "Note",
@@ -109,9 +109,9 @@ class Order(OrderRecord):
         return rules.flags(self)
 
     @property
-    def fulfillment_status(self) -> FulfillmentStatus:
-        """The order's fulfilment status (see `rules.fulfillment_status`)."""
-        return rules.fulfillment_status(self)
+    def fulfilment_status(self) -> FulfilmentStatus:
+        """The order's fulfilment status (see `rules.fulfilment_status`)."""
+        return rules.fulfilment_status(self)
 
     @property
     def payment_status(self) -> PaymentStatus:
@@ -173,8 +173,8 @@ class Order(OrderRecord):
                 self.change_lines(command)
             case ConfirmOrder():
                 self.confirm(command)
-            case CreateFulfillment():
-                self.create_fulfillment(command)
+            case CreateFulfilment():
+                self.create_fulfilment(command)
             case UpdateShipmentStatus():
                 self.update_shipment_status(command)
             case TrackDocument():
@@ -299,13 +299,13 @@ class Order(OrderRecord):
             events.OrderConfirmed(**self._about(command), how=command.how, lines=command.lines),
         )
 
-    def create_fulfillment(self, command: CreateFulfillment) -> None:
+    def create_fulfilment(self, command: CreateFulfilment) -> None:
         """Record a shipment. After Shipped it is refused (no-change-after-shipped): the
-        service may then keep it for an operator with `record_refused_fulfillment`."""
+        service may then keep it for an operator with `record_refused_fulfilment`."""
         rules.check(self, command)
         before = rules.flags(self)
-        fulfillment = Fulfillment(
-            id=command.fulfillment_id,
+        fulfilment = Fulfilment(
+            id=command.fulfilment_id,
             lines=merge_quantities(command.lines),
             created_at=command.at,
             carrier=command.carrier,
@@ -316,38 +316,38 @@ class Order(OrderRecord):
             packs=command.packs,
             passed_on=command.passed_on,
         )
-        self.fulfillments.append(fulfillment)
+        self.fulfilments.append(fulfilment)
         self._record(
             command,
             before,
-            events.FulfillmentCreated(
+            events.FulfilmentCreated(
                 **self._about(command),
-                fulfillment_id=fulfillment.id,
-                lines=fulfillment.lines,
-                carrier=fulfillment.carrier,
-                tracking_numbers=fulfillment.tracking_numbers,
-                tracking_url=fulfillment.tracking_url,
-                ship_date=fulfillment.ship_date,
-                status=fulfillment.status,
-                packs=fulfillment.packs,
-                passed_on=fulfillment.passed_on,
+                fulfilment_id=fulfilment.id,
+                lines=fulfilment.lines,
+                carrier=fulfilment.carrier,
+                tracking_numbers=fulfilment.tracking_numbers,
+                tracking_url=fulfilment.tracking_url,
+                ship_date=fulfilment.ship_date,
+                status=fulfilment.status,
+                packs=fulfilment.packs,
+                passed_on=fulfilment.passed_on,
             ),
         )
 
-    def record_refused_fulfillment(
-        self, command: CreateFulfillment, violation: RuleViolation
+    def record_refused_fulfilment(
+        self, command: CreateFulfilment, violation: RuleViolation
     ) -> None:
         """Keep a fulfilment the rules refused (a late one after Shipped, typically) in the
-        order's history, as a FulfillmentRefused event an operator can see. The order's goods
+        order's history, as a FulfilmentRefused event an operator can see. The order's goods
         and statuses do not change."""
         rules.check_same_order(self, command)
         before = rules.flags(self)
         self._record(
             command,
             before,
-            events.FulfillmentRefused(
+            events.FulfilmentRefused(
                 **self._about(command),
-                fulfillment_id=command.fulfillment_id,
+                fulfilment_id=command.fulfilment_id,
                 lines=command.lines,
                 carrier=command.carrier,
                 tracking_numbers=command.tracking_numbers,
@@ -393,15 +393,15 @@ class Order(OrderRecord):
         """Move a fulfilment's shipment on."""
         rules.check(self, command)
         before = rules.flags(self)
-        fulfillment = self._fulfillment(command.fulfillment_id)
-        previous = fulfillment.status
-        fulfillment.status = command.status
+        fulfilment = self._fulfilment(command.fulfilment_id)
+        previous = fulfilment.status
+        fulfilment.status = command.status
         self._record(
             command,
             before,
             events.ShipmentStatusChanged(
                 **self._about(command),
-                fulfillment_id=fulfillment.id,
+                fulfilment_id=fulfilment.id,
                 previous=previous,
                 status=command.status,
             ),
@@ -416,7 +416,7 @@ class Order(OrderRecord):
                 document=command.document,
                 kind=command.kind,
                 queued_at=command.at,
-                fulfillment_ids=command.fulfillment_ids,
+                fulfilment_ids=command.fulfilment_ids,
                 needs_acceptance=command.needs_acceptance,
             )
         )
@@ -427,7 +427,7 @@ class Order(OrderRecord):
                 **self._about(command),
                 document=command.document,
                 kind=command.kind,
-                fulfillment_ids=command.fulfillment_ids,
+                fulfilment_ids=command.fulfilment_ids,
                 needs_acceptance=command.needs_acceptance,
             ),
         )
@@ -459,14 +459,14 @@ class Order(OrderRecord):
             )
         ]
         if rules.reached(dispatch) and dispatch.kind is DocumentKind.SHIP_NOTICE:
-            for fulfillment_id in dispatch.fulfillment_ids:
-                fulfillment = self.fulfillment(fulfillment_id)
-                if fulfillment is not None and not fulfillment.passed_on:
-                    fulfillment.passed_on = True
+            for fulfilment_id in dispatch.fulfilment_ids:
+                fulfilment = self.fulfilment(fulfilment_id)
+                if fulfilment is not None and not fulfilment.passed_on:
+                    fulfilment.passed_on = True
                     happened.append(
-                        events.FulfillmentPassedOn(
+                        events.FulfilmentPassedOn(
                             **self._about(command),
-                            fulfillment_id=fulfillment_id,
+                            fulfilment_id=fulfilment_id,
                             via=dispatch.document,
                         )
                     )
@@ -722,7 +722,7 @@ class Order(OrderRecord):
 
     def _named_by_records(self, line_number: str) -> bool:
         named = (
-            *(f.lines for f in self.fulfillments),
+            *(f.lines for f in self.fulfilments),
             *(c.lines for c in self.cancellations),
             *(r.lines for r in self.returns),
             *(r.lines for r in self.refunds),
@@ -730,10 +730,10 @@ class Order(OrderRecord):
         )
         return any(entry.line_number == line_number for lines in named for entry in lines)
 
-    def _fulfillment(self, fulfillment_id: str) -> Fulfillment:
-        found = self.fulfillment(fulfillment_id)
+    def _fulfilment(self, fulfilment_id: str) -> Fulfilment:
+        found = self.fulfilment(fulfilment_id)
         if found is None:  # rules.check has refused it already
-            raise AssertionError(f"fulfilment {fulfillment_id} vanished")
+            raise AssertionError(f"fulfilment {fulfilment_id} vanished")
         return found
 
     def _note(self, note_id: str) -> Note:

@@ -38,7 +38,7 @@ ZERO = Decimal(0)
 
 def fulfilled_quantity(order: OrderRecord, line_number: str) -> Decimal:
     """Quantity of the line in all fulfilments (whatever their shipment status)."""
-    return sum((quantity_of(f.lines, line_number) for f in order.fulfillments), ZERO)
+    return sum((quantity_of(f.lines, line_number) for f in order.fulfilments), ZERO)
 
 
 def cancelled_quantity(order: OrderRecord, line_number: str) -> Decimal:
@@ -116,7 +116,7 @@ class LineItem:
 
 
 @dataclass
-class Fulfillment:
+class Fulfilment:
     """A shipment of some quantity of some lines. Never edited once created: only its shipment
     status moves on and it gets marked as passed on to the other side."""
 
@@ -209,7 +209,7 @@ class Dispatch:
     kind: DocumentKind
     queued_at: datetime
     state: DocumentState = DocumentState.QUEUED
-    fulfillment_ids: tuple[str, ...] = ()
+    fulfilment_ids: tuple[str, ...] = ()
     needs_acceptance: bool = False
     updated_at: datetime | None = None
     detail: str = ""
@@ -249,7 +249,7 @@ class OrderRecord:
     notes: list[Note] = field(default_factory=list)
     source_documents: list[str] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
-    fulfillments: list[Fulfillment] = field(default_factory=list)
+    fulfilments: list[Fulfilment] = field(default_factory=list)
     cancellations: list[Cancellation] = field(default_factory=list)
     returns: list[Return] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
@@ -267,9 +267,9 @@ class OrderRecord:
         """The line with that number, if the order has it."""
         return next((line for line in self.lines if line.line_number == line_number), None)
 
-    def fulfillment(self, fulfillment_id: str) -> Fulfillment | None:
+    def fulfilment(self, fulfilment_id: str) -> Fulfilment | None:
         """The fulfilment with that id, if the order has it."""
-        return next((f for f in self.fulfillments if f.id == fulfillment_id), None)
+        return next((f for f in self.fulfilments if f.id == fulfilment_id), None)
 
     def invoice(self, number: str) -> Invoice | None:
         """The invoice with that number, if the order has it."""

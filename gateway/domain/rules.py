@@ -19,20 +19,20 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
     order-needs-lines                              ReceiveOrder, ReplaceOrder, ChangeLines
     line-numbers-unique                            ReceiveOrder, ReplaceOrder, ChangeLines
     quantity-must-be-positive                      ReceiveOrder, ReplaceOrder, ChangeLines,
-                                                   CreateFulfillment, CancelLines, RecordReturn,
+                                                   CreateFulfilment, CancelLines, RecordReturn,
                                                    RecordRefund, RecordInvoice
-    quantity-within-limit                          CreateFulfillment, CancelLines, RecordReturn,
+    quantity-within-limit                          CreateFulfilment, CancelLines, RecordReturn,
                                                    RecordRefund
-    counted-units-are-whole                        CreateFulfillment, CancelLines, RecordReturn,
+    counted-units-are-whole                        CreateFulfilment, CancelLines, RecordReturn,
                                                    RecordRefund
     price-cannot-be-negative                       ReceiveOrder, ReplaceOrder, ChangeLines
     amount-must-be-positive                        RecordRefund, RecordInvoice, MarkPaid
     amount-within-limit                            RecordRefund, RecordInvoice, MarkPaid
-    record-needs-lines                             CreateFulfillment, CancelLines, RecordReturn
-    line-must-exist                                CreateFulfillment, CancelLines, RecordReturn,
+    record-needs-lines                             CreateFulfilment, CancelLines, RecordReturn
+    line-must-exist                                CreateFulfilment, CancelLines, RecordReturn,
                                                    RecordRefund, RecordInvoice, ConfirmOrder,
                                                    RecordChangeAnswer
-    record-id-unique                               CreateFulfillment, TrackDocument, CancelLines,
+    record-id-unique                               CreateFulfilment, TrackDocument, CancelLines,
                                                    CancelOrder, RecordReturn, RecordRefund,
                                                    RecordInvoice, AddNote
     cancelled-order-is-closed                      ReplaceOrder, ChangeLines, ConfirmOrder,
@@ -40,20 +40,20 @@ Rules that refuse commands (a refused command names the first rule it breaks)::
                                                    ChangeDates
     no-change-after-shipped                        ReplaceOrder, ChangeLines, ConfirmOrder,
                                                    CancelLines, CancelOrder, ChangeCustomer,
-                                                   ChangeDates, CreateFulfillment
+                                                   ChangeDates, CreateFulfilment
     acknowledgement-direction-follows-role         ConfirmOrder
-    cancelled-quantity-cannot-be-fulfilled         CreateFulfillment
-    fulfilment-takes-only-open-quantity            CreateFulfillment
-    carrier-must-be-known                          CreateFulfillment
-    tracking-number-required                       CreateFulfillment
-    tracking-number-must-be-valid                  CreateFulfillment
-    tracking-number-used-once                      CreateFulfillment
-    tracking-url-http-only                         CreateFulfillment
-    ship-date-plausible                            CreateFulfillment
-    several-tracking-numbers-need-several-products CreateFulfillment
-    sscc-must-be-valid                             CreateFulfillment
-    packs-match-fulfilment                         CreateFulfillment
-    shipment-status-moves-forward                  CreateFulfillment, UpdateShipmentStatus
+    cancelled-quantity-cannot-be-fulfilled         CreateFulfilment
+    fulfilment-takes-only-open-quantity            CreateFulfilment
+    carrier-must-be-known                          CreateFulfilment
+    tracking-number-required                       CreateFulfilment
+    tracking-number-must-be-valid                  CreateFulfilment
+    tracking-number-used-once                      CreateFulfilment
+    tracking-url-http-only                         CreateFulfilment
+    ship-date-plausible                            CreateFulfilment
+    several-tracking-numbers-need-several-products CreateFulfilment
+    sscc-must-be-valid                             CreateFulfilment
+    packs-match-fulfilment                         CreateFulfilment
+    shipment-status-moves-forward                  CreateFulfilment, UpdateShipmentStatus
     fulfilment-must-exist                          UpdateShipmentStatus, TrackDocument
     document-must-be-tracked                       RecordDocumentState
     document-state-moves-forward                   RecordDocumentState
@@ -138,7 +138,7 @@ from gateway.domain.commands import (
     ChangeLines,
     Command,
     ConfirmOrder,
-    CreateFulfillment,
+    CreateFulfilment,
     DeleteNote,
     EditNote,
     MarkPaid,
@@ -197,7 +197,7 @@ class Flag(enum.StrEnum):
     PAID = "paid"
 
 
-class FulfillmentStatus(enum.StrEnum):
+class FulfilmentStatus(enum.StrEnum):
     """Where the goods of the whole order stand (the specification's order page)."""
 
     UNFULFILLED = "unfulfilled"
@@ -234,7 +234,7 @@ EVERY_COMMAND: tuple[type[Command], ...] = (
     ReplaceOrder,
     ChangeLines,
     ConfirmOrder,
-    CreateFulfillment,
+    CreateFulfilment,
     UpdateShipmentStatus,
     TrackDocument,
     RecordDocumentState,
@@ -262,12 +262,12 @@ CLOSING: tuple[type[Command], ...] = (
     ChangeCustomer,
     ChangeDates,
 )
-LOCKED_AFTER_SHIPPED: tuple[type[Command], ...] = (*CLOSING, CreateFulfillment)
+LOCKED_AFTER_SHIPPED: tuple[type[Command], ...] = (*CLOSING, CreateFulfilment)
 """What Shipped locks: the order's goods, terms, ship-to and dates. Returns, refunds, invoices,
 payments, notes, shipment statuses, documents' progress and acknowledgements that agree with
 what shipped go on."""
 RECORD_LINES: tuple[type[Command], ...] = (
-    CreateFulfillment,
+    CreateFulfilment,
     CancelLines,
     RecordReturn,
     RecordRefund,
@@ -299,7 +299,7 @@ GUARD_RULES = (
             ReceiveOrder,
             ReplaceOrder,
             ChangeLines,
-            CreateFulfillment,
+            CreateFulfilment,
             CancelLines,
             RecordReturn,
             RecordRefund,
@@ -334,13 +334,13 @@ GUARD_RULES = (
     Rule(
         "record-needs-lines",
         "a fulfilment, cancellation or return names at least one line",
-        (CreateFulfillment, CancelLines, RecordReturn),
+        (CreateFulfilment, CancelLines, RecordReturn),
     ),
     Rule(
         "line-must-exist",
         "a record names only lines of the order",
         (
-            CreateFulfillment,
+            CreateFulfilment,
             CancelLines,
             RecordReturn,
             RecordRefund,
@@ -353,7 +353,7 @@ GUARD_RULES = (
         "record-id-unique",
         "a new record does not reuse the id of one the order holds",
         (
-            CreateFulfillment,
+            CreateFulfilment,
             TrackDocument,
             CancelLines,
             CancelOrder,
@@ -383,62 +383,62 @@ GUARD_RULES = (
     Rule(
         "cancelled-quantity-cannot-be-fulfilled",
         "a fulfilment cannot take quantity that was cancelled",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "fulfilment-takes-only-open-quantity",
         "a line is not fulfilled beyond its open quantity",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "carrier-must-be-known",
         "a fulfilment names its carrier by the SCAC of a carrier of the carriers table",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "tracking-number-required",
         "a fulfilment carries at least one tracking number",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "tracking-number-must-be-valid",
         "a tracking number has its carrier's form and check digit, and is no dummy",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "tracking-number-used-once",
         "a tracking number appears once on an order",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "tracking-url-http-only",
         "a tracking URL is an absolute http or https address",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "ship-date-plausible",
         "a ship date is not before the order date and not in the future",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "several-tracking-numbers-need-several-products",
         "a fulfilment of one line item carries at most one tracking number",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "sscc-must-be-valid",
         "a pack's SSCC-18 has 18 digits and a right mod-10 check digit",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "packs-match-fulfilment",
         "the packs of a fulfilment hold exactly its line quantities",
-        (CreateFulfillment,),
+        (CreateFulfilment,),
     ),
     Rule(
         "shipment-status-moves-forward",
         "a shipment status follows SHIPMENT_TRANSITIONS; nothing starts as CANCELLED",
-        (CreateFulfillment, UpdateShipmentStatus),
+        (CreateFulfilment, UpdateShipmentStatus),
     ),
     Rule(
         "fulfilment-must-exist",
@@ -668,7 +668,7 @@ def open_quantity(order: OrderRecord, line_number: str) -> Decimal:
 
 def total_fulfilled(order: OrderRecord) -> Decimal:
     """Quantity fulfilled over all lines."""
-    return sum((e.quantity for f in order.fulfillments for e in f.lines), ZERO)
+    return sum((e.quantity for f in order.fulfilments for e in f.lines), ZERO)
 
 
 def invoiced_amount(order: OrderRecord) -> Decimal:
@@ -703,7 +703,7 @@ def reached(dispatch: Dispatch) -> bool:
     return delivered(dispatch)
 
 
-def carrying_notice(order: OrderRecord, fulfillment_id: str) -> str | None:
+def carrying_notice(order: OrderRecord, fulfilment_id: str) -> str | None:
     """The 856 of ours that carries the fulfilment, on its way or arrived (a rejected one does
     not: it must be sent again); None when none does."""
     return next(
@@ -711,7 +711,7 @@ def carrying_notice(order: OrderRecord, fulfillment_id: str) -> str | None:
             d.document
             for d in order.dispatches
             if d.kind is DocumentKind.SHIP_NOTICE
-            and fulfillment_id in d.fulfillment_ids
+            and fulfilment_id in d.fulfilment_ids
             and d.state is not DocumentState.REJECTED
         ),
         None,
@@ -766,7 +766,7 @@ def is_completed(order: OrderRecord) -> bool:
     return (
         is_shipped(order)
         and is_confirmed(order)
-        and all(f.passed_on for f in order.fulfillments)
+        and all(f.passed_on for f in order.fulfilments)
         and not any(
             d.state in OUTSTANDING for d in order.dispatches if d.kind in FULFILMENT_INFORMATION
         )
@@ -825,14 +825,14 @@ def flags(order: OrderRecord) -> frozenset[Flag]:
     return frozenset(flag for flag, holds in found.items() if holds)
 
 
-def fulfillment_status(order: OrderRecord) -> FulfillmentStatus:
+def fulfilment_status(order: OrderRecord) -> FulfilmentStatus:
     """fulfilment-status-at-a-glance: Unfulfilled while nothing is fulfilled, Fulfilled once
     every line is fulfilled or cancelled, Partially fulfilled between the two."""
     if total_fulfilled(order) == 0:
-        return FulfillmentStatus.UNFULFILLED
+        return FulfilmentStatus.UNFULFILLED
     if not is_settled(order):
-        return FulfillmentStatus.PARTIALLY_FULFILLED
-    return FulfillmentStatus.FULFILLED
+        return FulfilmentStatus.PARTIALLY_FULFILLED
+    return FulfilmentStatus.FULFILLED
 
 
 def payment_status(order: OrderRecord) -> PaymentStatus:
@@ -897,16 +897,16 @@ def check(order: OrderRecord, command: Command) -> None:
             _check_change_lines(order, command)
         case ConfirmOrder():
             _check_confirm(order, command)
-        case CreateFulfillment():
-            _check_fulfillment(order, command)
+        case CreateFulfilment():
+            _check_fulfilment(order, command)
         case UpdateShipmentStatus():
             _check_shipment_status(order, command)
         case TrackDocument():
             _check_new_id(
                 order, command.document, [d.document for d in order.dispatches], "document"
             )
-            for fulfillment_id in command.fulfillment_ids:
-                _find_fulfillment_status(order, fulfillment_id)
+            for fulfilment_id in command.fulfilment_ids:
+                _find_fulfilment_status(order, fulfilment_id)
         case RecordDocumentState():
             _check_document_state(order, command)
         case CancelLines():
@@ -1159,12 +1159,12 @@ def _check_agrees_with_shipment(order: OrderRecord, command: ConfirmOrder) -> No
             )
 
 
-def _check_fulfillment(order: OrderRecord, command: CreateFulfillment) -> None:
-    _check_new_id(order, command.fulfillment_id, [f.id for f in order.fulfillments], "fulfilment")
+def _check_fulfilment(order: OrderRecord, command: CreateFulfilment) -> None:
+    _check_new_id(order, command.fulfilment_id, [f.id for f in order.fulfilments], "fulfilment")
     if is_shipped(order):
         raise refusal(
             "no-change-after-shipped",
-            f"the order is shipped; fulfilment {command.fulfillment_id!r} comes too late",
+            f"the order is shipped; fulfilment {command.fulfilment_id!r} comes too late",
             po_number=_po(order),
         )
     _check_line_quantities(order, command.lines, required=True, what="the fulfilment")
@@ -1206,7 +1206,7 @@ SHIP_DATE_LEEWAY = dt.timedelta(days=1)
 it may already be tomorrow."""
 
 
-def _check_shipment_data(order: OrderRecord, command: CreateFulfillment) -> None:
+def _check_shipment_data(order: OrderRecord, command: CreateFulfilment) -> None:
     """What a fulfilment tells the other side, checked before it is recorded for good: a known
     carrier, valid tracking numbers used once, an http(s) tracking URL, a plausible ship
     date."""
@@ -1222,10 +1222,10 @@ def _check_shipment_data(order: OrderRecord, command: CreateFulfillment) -> None
     if not command.tracking_numbers:
         raise refusal(
             "tracking-number-required",
-            f"fulfilment {command.fulfillment_id!r} has no tracking number",
+            f"fulfilment {command.fulfilment_id!r} has no tracking number",
             po_number=_po(order),
         )
-    held = {number for f in order.fulfillments for number in f.tracking_numbers}
+    held = {number for f in order.fulfilments for number in f.tracking_numbers}
     seen: set[str] = set()
     for number in command.tracking_numbers:
         problem = carriers.tracking_problem(carrier, number)
@@ -1296,23 +1296,23 @@ def valid_sscc(code: str) -> bool:
     return carriers.gs1_check_digit(code[:17]) == int(code[17])
 
 
-def _find_fulfillment_status(order: OrderRecord, fulfillment_id: str) -> ShipmentStatus:
-    fulfillment = order.fulfillment(fulfillment_id)
-    if fulfillment is None:
+def _find_fulfilment_status(order: OrderRecord, fulfilment_id: str) -> ShipmentStatus:
+    fulfilment = order.fulfilment(fulfilment_id)
+    if fulfilment is None:
         raise refusal(
             "fulfilment-must-exist",
-            f"no fulfilment {fulfillment_id!r} on the order",
+            f"no fulfilment {fulfilment_id!r} on the order",
             po_number=_po(order),
         )
-    return fulfillment.status
+    return fulfilment.status
 
 
 def _check_shipment_status(order: OrderRecord, command: UpdateShipmentStatus) -> None:
-    current = _find_fulfillment_status(order, command.fulfillment_id)
+    current = _find_fulfilment_status(order, command.fulfilment_id)
     if command.status not in SHIPMENT_TRANSITIONS[current]:
         raise refusal(
             "shipment-status-moves-forward",
-            f"fulfilment {command.fulfillment_id!r} cannot go from {current.value} to"
+            f"fulfilment {command.fulfilment_id!r} cannot go from {current.value} to"
             f" {command.status.value}",
             po_number=_po(order),
         )
@@ -1494,7 +1494,7 @@ def broken_invariants(order: OrderRecord) -> list[str]:
     if len(line_numbers) != len(order.lines):
         problems.append("two lines share a line number")
     records = [
-        *(("fulfilment", f.id, f.lines) for f in order.fulfillments),
+        *(("fulfilment", f.id, f.lines) for f in order.fulfilments),
         *(("cancellation", c.id, c.lines) for c in order.cancellations),
         *(("return", r.id, r.lines) for r in order.returns),
     ]
@@ -1591,7 +1591,7 @@ def _broken_flags(order: OrderRecord, totals: dict[str, dict[str, Decimal]]) -> 
         and any_fulfilled
         and confirmed
         and not waiting
-        and all(f.passed_on for f in order.fulfillments),
+        and all(f.passed_on for f in order.fulfilments),
         Flag.RETURNED: bool(order.returns or order.refunds),
         Flag.CONFIRMED: confirmed,
         Flag.TEST: order.is_test,
@@ -1607,22 +1607,20 @@ def _broken_flags(order: OrderRecord, totals: dict[str, dict[str, Decimal]]) -> 
             problems.append(f"flag {flag.value} is {'missing' if holds else 'set'} wrongly")
     if Flag.SHIPPED in now and Flag.CANCELLED in now:
         problems.append("both Shipped and Cancelled")
-    for fulfillment in order.fulfillments:
+    for fulfilment in order.fulfilments:
         carried = any(
-            d.kind is DocumentKind.SHIP_NOTICE
-            and fulfillment.id in d.fulfillment_ids
-            and reached(d)
+            d.kind is DocumentKind.SHIP_NOTICE and fulfilment.id in d.fulfilment_ids and reached(d)
             for d in order.dispatches
         )
-        if carried and not fulfillment.passed_on:
-            problems.append(f"fulfilment {fulfillment.id} reached the partner, not passed on")
-    status = fulfillment_status(order)
+        if carried and not fulfilment.passed_on:
+            problems.append(f"fulfilment {fulfilment.id} reached the partner, not passed on")
+    status = fulfilment_status(order)
     goods = (
-        FulfillmentStatus.UNFULFILLED
+        FulfilmentStatus.UNFULFILLED
         if not any_fulfilled
-        else FulfillmentStatus.FULFILLED
+        else FulfilmentStatus.FULFILLED
         if every_open_zero
-        else FulfillmentStatus.PARTIALLY_FULFILLED
+        else FulfilmentStatus.PARTIALLY_FULFILLED
     )
     if status is not goods:
         problems.append(f"fulfilment status {status.value}, the quantities say {goods.value}")

@@ -45,7 +45,7 @@ class BuildRequest:
     now: dt.datetime
     sent_before: int = 0
     decision: Decision | None = None
-    fulfillment_ids: tuple[str, ...] = ()
+    fulfilment_ids: tuple[str, ...] = ()
     invoice_number: str | None = None
     structure: HierarchyStructure | None = None
     change_answer: ChangeAnswer | None = None
@@ -58,7 +58,7 @@ class Built:
 
     bodies: list[list[Segment]]
     recorded: Recorder = records_nothing
-    fulfillment_ids: tuple[str, ...] = ()
+    fulfilment_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway.domain.model import Fulfillment, Order
+from gateway.domain.model import Fulfilment, Order
 from gateway.domain.rules import carrying_notice
 from gateway.domain.values import DocumentKind, Role, ShipmentStatus
 from gateway.errors import ExportRefused
@@ -22,17 +22,17 @@ def build(request: BuildRequest) -> Built:
     settings = request.settings
     if request.structure is not None:
         settings = dataclasses.replace(settings, structure=request.structure)
-    fulfillments = carried(request.order, request.fulfillment_ids)
-    bodies = [ship_notice(request.order, f, settings, request.now) for f in fulfillments]
-    return Built(bodies, fulfillment_ids=tuple(f.id for f in fulfillments))
+    fulfilments = carried(request.order, request.fulfilment_ids)
+    bodies = [ship_notice(request.order, f, settings, request.now) for f in fulfilments]
+    return Built(bodies, fulfilment_ids=tuple(f.id for f in fulfilments))
 
 
-def carried(order: Order, fulfillment_ids: tuple[str, ...]) -> list[Fulfillment]:
+def carried(order: Order, fulfilment_ids: tuple[str, ...]) -> list[Fulfilment]:
     """The fulfilments the 856s pass on: those named, or every shipped one not passed on yet."""
-    if not fulfillment_ids:
+    if not fulfilment_ids:
         waiting = [
             f
-            for f in order.fulfillments
+            for f in order.fulfilments
             if not f.passed_on
             and carrying_notice(order, f.id) is None
             and f.status not in NOT_SHIPPED
@@ -45,9 +45,9 @@ def carried(order: Order, fulfillment_ids: tuple[str, ...]) -> list[Fulfillment]
             )
         return waiting
     chosen = []
-    for fulfillment_id in dict.fromkeys(fulfillment_ids):
-        found = order.fulfillment(fulfillment_id)
-        carrier = carrying_notice(order, fulfillment_id)
+    for fulfilment_id in dict.fromkeys(fulfilment_ids):
+        found = order.fulfilment(fulfilment_id)
+        carrier = carrying_notice(order, fulfilment_id)
         if found is None:
             what = "no such fulfilment"
         elif found.status in NOT_SHIPPED:
@@ -61,7 +61,7 @@ def carried(order: Order, fulfillment_ids: tuple[str, ...]) -> list[Fulfillment]
             continue
         raise ExportRefused(
             "ship-notice-needs-fulfilment",
-            f"cannot send fulfilment {fulfillment_id!r}: {what}",
+            f"cannot send fulfilment {fulfilment_id!r}: {what}",
             po_number=order.po_number,
         )
     return chosen
@@ -77,6 +77,6 @@ KIND = Kind(
         ShipNoticeSettings,
         DocumentKind.SHIP_NOTICE,
         build,
-        options={"fulfillment_ids": "fulfilments", "structure": "hierarchical structure"},
+        options={"fulfilment_ids": "fulfilments", "structure": "hierarchical structure"},
     ),
 )

@@ -25,7 +25,7 @@ from gateway.domain.commands import (
     ChangeLines,
     Command,
     ConfirmOrder,
-    CreateFulfillment,
+    CreateFulfilment,
     RecordChangeAnswer,
     RecordInvoice,
 )
@@ -876,7 +876,7 @@ class ShipNotice:
         return f"shipment {self.shipment_id}: {items} item(s), {packs} pack(s)"
 
     def commands(self, orders: Mapping[str, Order]) -> list[Command]:
-        """One CreateFulfillment per order, passed on (it came from the seller), its id the
+        """One CreateFulfilment per order, passed on (it came from the seller), its id the
         shipment id (BSN02)."""
         if self.purpose_code not in SHIPPING_PURPOSES:
             raise NotSupported(
@@ -884,9 +884,9 @@ class ShipNotice:
                 " only new shipments (00, 06, 07, 14) are",
                 po_number=",".join(self.po_numbers),
             )
-        return [self.fulfillment(shipped, orders) for shipped in self.orders]
+        return [self.fulfilment(shipped, orders) for shipped in self.orders]
 
-    def fulfillment(self, shipped: ShippedOrder, orders: Mapping[str, Order]) -> CreateFulfillment:
+    def fulfilment(self, shipped: ShippedOrder, orders: Mapping[str, Order]) -> CreateFulfilment:
         order = _held(orders, shipped.po_number, self.set_id, self.context.our_role)
         taken: dict[str, Decimal] = {}
         line_of: dict[str, str] = {}
@@ -914,9 +914,9 @@ class ShipNotice:
             )
             for pack in shipped.packs
         )
-        return CreateFulfillment(
+        return CreateFulfilment(
             **_common(self.context, shipped.po_number),
-            fulfillment_id=self.shipment_id,
+            fulfilment_id=self.shipment_id,
             lines=lines,
             carrier=shipped.carrier,
             tracking_numbers=shipped.tracking_numbers,

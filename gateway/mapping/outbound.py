@@ -15,7 +15,7 @@ What each set says:
     ---  ------  ------------------------------------  ------------------------------------------
     855  seller  the order and a `Decision`            ConfirmOrder (855 sent); the quantities the
                                                        answer withdraws are cancelled by the seller
-    856  seller  one or several fulfilments, one set   MarkFulfillmentPassedOn per fulfilment
+    856  seller  one or several fulfilments, one set   MarkFulfilmentPassedOn per fulfilment
                  per fulfilment
     810  seller  shipped quantities not yet invoiced:  RecordInvoice with the lines and the amount
                  fulfilled - returned - invoiced
@@ -53,7 +53,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.domain import rules
 from gateway.domain.carriers import gs1_check_digit
-from gateway.domain.model import Fulfillment, LineItem, Order
+from gateway.domain.model import Fulfilment, LineItem, Order
 from gateway.domain.records import ZERO
 from gateway.domain.values import (
     ConfirmationMethod,
@@ -519,7 +519,7 @@ class _Level:
 
 
 def ship_notice(
-    order: Order, fulfillment: Fulfillment, settings: ShipNoticeSettings, now: dt.datetime
+    order: Order, fulfilment: Fulfilment, settings: ShipNoticeSettings, now: dt.datetime
 ) -> list[Segment]:
     """The body of an 856 for one fulfilment of `order`, in the mapping's hierarchy (shipment,
     order, item for a fulfilment without packs)."""
@@ -530,23 +530,23 @@ def ship_notice(
             "BSN",
             [
                 settings.purpose_code,
-                fulfillment.id,
+                fulfilment.id,
                 date8(now.date()),
                 time,
-                settings.structure.code if fulfillment.packs else settings.unpacked_code,
+                settings.structure.code if fulfilment.packs else settings.unpacked_code,
             ],
         )
     ]
-    levels = [_Level("S", None, _shipment_segments(order, fulfillment, settings))]
+    levels = [_Level("S", None, _shipment_segments(order, fulfilment, settings))]
     prf: list[Element] = [order.po_number]
     if settings.order_date:
         prf.extend(("", "", date8(order.order_date)))
     levels.append(_Level("O", 0, [Segment("PRF", prf)]))
-    tracking = fulfillment.tracking_numbers
-    per_pack = settings.pack_tracking and len(tracking) == len(fulfillment.packs) > 0
+    tracking = fulfilment.tracking_numbers
+    per_pack = settings.pack_tracking and len(tracking) == len(fulfilment.packs) > 0
 
     def pack_level(index: int, parent: int) -> _Level:
-        pack = fulfillment.packs[index]
+        pack = fulfilment.packs[index]
         marks = []
         if pack.sscc:
             marks.append(Segment("MAN", ["GM", pack.sscc]))
@@ -557,17 +557,17 @@ def ship_notice(
     def item_level(number: str, quantity: Decimal, parent: int) -> _Level:
         line = order.line(number)
         if line is None:  # the rules let a fulfilment name only lines of the order
-            raise AssertionError(f"fulfilment {fulfillment.id} names missing line {number}")
+            raise AssertionError(f"fulfilment {fulfilment.id} names missing line {number}")
         return _Level("I", parent, _item_segments(line, quantity, settings))
 
-    if not fulfillment.packs:
-        for entry in fulfillment.lines:
+    if not fulfilment.packs:
+        for entry in fulfilment.lines:
             levels.append(item_level(entry.line_number, entry.quantity, 1))
     elif settings.structure is HierarchyStructure.SOIP:
-        for entry in fulfillment.lines:
+        for entry in fulfilment.lines:
             levels.append(item_level(entry.line_number, entry.quantity, 1))
             item = len(levels) - 1
-            for index, pack in enumerate(fulfillment.packs):
+            for index, pack in enumerate(fulfilment.packs):
                 if quantity_of(pack.lines, entry.line_number) > 0:
                     levels.append(pack_level(index, item))
     else:
@@ -575,7 +575,7 @@ def ship_notice(
         if settings.structure is HierarchyStructure.SOTPI:
             levels.append(_Level("T", 1))
             parent = len(levels) - 1
-        for index, pack in enumerate(fulfillment.packs):
+        for index, pack in enumerate(fulfilment.packs):
             levels.append(pack_level(index, parent))
             packed = len(levels) - 1
             for entry in merge_quantities(pack.lines):
@@ -595,28 +595,26 @@ def ship_notice(
 
 
 def _shipment_segments(
-    order: Order, fulfillment: Fulfillment, settings: ShipNoticeSettings
+    order: Order, fulfilment: Fulfilment, settings: ShipNoticeSettings
 ) -> list[Segment]:
     segments = []
-    if fulfillment.packs:
-        segments.append(Segment("TD1", [settings.package_code, str(len(fulfillment.packs))]))
-    td5 = _carrier(order, fulfillment, settings)
+    if fulfilment.packs:
+        segments.append(Segment("TD1", [settings.package_code, str(len(fulfilment.packs))]))
+    td5 = _carrier(order, fulfilment, settings)
     if td5 is not None:
         segments.append(td5)
-    for tracking in fulfillment.tracking_numbers:
+    for tracking in fulfilment.tracking_numbers:
         segments.append(Segment("REF", [settings.tracking_reference, tracking]))
-    shipped = fulfillment.ship_date or fulfillment.created_at.date()
+    shipped = fulfilment.ship_date or fulfilment.created_at.date()
     segments.append(Segment("DTM", [settings.ship_date_qualifier, date8(shipped)]))
     segments.extend(party_loops(order, settings.parties))
     return segments
 
 
-def _carrier(
-    order: Order, fulfillment: Fulfillment, settings: ShipNoticeSettings
-) -> Segment | None:
+def _carrier(order: Order, fulfilment: Fulfilment, settings: ShipNoticeSettings) -> Segment | None:
     """TD5: the fulfilment's carrier, with the order's routing when it names the same one."""
     routing = order.carrier_routing
-    carrier = fulfillment.carrier or (routing.carrier_id if routing else "")
+    carrier = fulfilment.carrier or (routing.carrier_id if routing else "")
     same = routing is not None and routing.carrier_id == carrier
     method = routing.transportation_method if routing is not None and same else ""
     route = routing.routing if routing is not None and same else ""
@@ -709,7 +707,7 @@ def invoice(
     segments = [Segment("BIG", big), *party_loops(order, settings.parties)]
     if settings.terms and order.terms is not None:
         segments.append(_terms(order))
-    shipped = [f.ship_date or f.created_at.date() for f in order.fulfillments]
+    shipped = [f.ship_date or f.created_at.date() for f in order.fulfilments]
     if settings.ship_date_qualifier and shipped:
         segments.append(Segment("DTM", [settings.ship_date_qualifier, date8(max(shipped))]))
     total = ZERO

@@ -107,7 +107,7 @@ class OrderDesk:
 
     # -- the order's goods ----------------------------------------------------------------
 
-    def fulfill(
+    def fulfil(
         self,
         po_number: str,
         lines: Sequence[LineQuantity],
@@ -117,19 +117,19 @@ class OrderDesk:
         tracking_numbers: Sequence[str] = (),
         tracking_url: str = "",
         ship_date: dt.date | None = None,
-        fulfillment_id: str | None = None,
+        fulfilment_id: str | None = None,
     ) -> ActionResult:
         """Record a shipment, its carrier resolved to a SCAC through the partner's aliases. An
         order we sell sends its 856, built and checked in the same unit of work: when it cannot
         be sent, the fulfilment is not recorded either (a fulfilment is never edited, so one
         whose 856 could never leave must not be made)."""
         order = self._order(po_number, partner)
-        record = fulfillment_id or new_id("F")
+        record = fulfilment_id or new_id("F")
         profile = self.partners.get(order.partner)
         command = with_carrier_resolved(
-            commands.CreateFulfillment(
+            commands.CreateFulfilment(
                 **self._about(order),
-                fulfillment_id=record,
+                fulfilment_id=record,
                 lines=tuple(lines),
                 carrier=carrier,
                 tracking_numbers=tuple(tracking_numbers),
@@ -143,7 +143,7 @@ class OrderDesk:
             return self._apply("fulfilled", order, record, command)
         result = ActionResult("fulfilled", order.partner, order.po_number, record)
         try:
-            self._send(result, "856", required=True, fulfillment_ids=(record,), first=command)
+            self._send(result, "856", required=True, fulfilment_ids=(record,), first=command)
         except RefusalRecorded:
             return self._apply("fulfilled", order, record, command)  # records it, then refuses
         result.flags = self._flags(order)
@@ -201,7 +201,7 @@ class OrderDesk:
     def shipment_status(
         self,
         po_number: str,
-        fulfillment_id: str,
+        fulfilment_id: str,
         status: ShipmentStatus,
         *,
         partner: str | None = None,
@@ -212,9 +212,9 @@ class OrderDesk:
         return self._apply(
             f"shipment {status.value}",
             order,
-            fulfillment_id,
+            fulfilment_id,
             commands.UpdateShipmentStatus(
-                **self._about(order), fulfillment_id=fulfillment_id, status=status
+                **self._about(order), fulfilment_id=fulfilment_id, status=status
             ),
         )
 

@@ -89,7 +89,7 @@ def export(
     set_id: str,
     partner: str | None = None,
     decision: Decision | None = None,
-    fulfillment_ids: Sequence[str] | None = None,
+    fulfilment_ids: Sequence[str] | None = None,
     *,
     mappings: Mappings,
     clock: Callable[[], dt.datetime] = _now,
@@ -103,7 +103,7 @@ def export(
     """Build, check, store and queue the `set_id` document for an order (855, 856, 810 as
     seller; 850, 860 as buyer) and record on the order what it means.
 
-    `decision` is the seller's answer an 855 sends; `fulfillment_ids` the fulfilments an 856
+    `decision` is the seller's answer an 855 sends; `fulfilment_ids` the fulfilments an 856
     passes on (default: every shipped one not passed on yet, one 856 each); `invoice_number` the
     810's number (default: PO-n, n counting the order's invoices); `structure` the 856
     hierarchy instead of the mapping's; `sender_id` our ISA id when no document of the order
@@ -119,7 +119,7 @@ def export(
         )
     given = {
         "decision": decision,
-        "fulfillment_ids": fulfillment_ids or None,
+        "fulfilment_ids": fulfilment_ids or None,
         "invoice_number": invoice_number,
         "structure": structure,
         "change_answer": change_answer,
@@ -130,7 +130,7 @@ def export(
         set_id,
         partner,
         decision,
-        tuple(fulfillment_ids or ()),
+        tuple(fulfilment_ids or ()),
         mappings,
         invoice_number,
         structure,
@@ -176,7 +176,7 @@ class _Request:
     set_id: str
     partner: str | None
     decision: Decision | None
-    fulfillment_ids: tuple[str, ...]
+    fulfilment_ids: tuple[str, ...]
     mappings: Mappings
     invoice_number: str | None
     structure: HierarchyStructure | None
@@ -248,7 +248,7 @@ class _Request:
             document_name(document_id),
             writes.tracks_as,
             now,
-            fulfillment_ids=built.fulfillment_ids,
+            fulfilment_ids=built.fulfilment_ids,
             needs_acceptance=owes_acceptance(self.profiles.get(partner)),
             source=source,
         )
@@ -284,7 +284,7 @@ class _Request:
                     if d.direction == "out" and self.set_id in d.transaction_sets
                 ),
                 decision=self.decision,
-                fulfillment_ids=self.fulfillment_ids,
+                fulfilment_ids=self.fulfilment_ids,
                 invoice_number=self.invoice_number,
                 structure=self.structure,
                 change_answer=self.change_answer,

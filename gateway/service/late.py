@@ -94,11 +94,11 @@ def late_documents(order: Order, policy: LatePolicy, now: dt.datetime) -> list[L
     if (
         selling
         and policy.ship_notice_before_ack
-        and order.fulfillments
+        and order.fulfilments
         and not rules.acknowledgement_delivered(order)
     ):
-        waiting = ",".join(f.id for f in order.fulfillments)
-        first = min(f.created_at for f in order.fulfillments)
+        waiting = ",".join(f.id for f in order.fulfilments)
+        first = min(f.created_at for f in order.fulfilments)
         late(
             SHIP_NOTICE_BEFORE_ACK,
             f"fulfilment(s) {waiting} recorded, their 856 due, while the order's 855 is not sent",
@@ -162,7 +162,7 @@ def _what_to_do(late: LateDocument) -> str:
     po = late.po_number
     return {
         ACK_OVERDUE: f"answer it: `gateway ack {po} --accept-all` (or --line ...)",
-        SHIP_DATE_PASSED: f"ship what is open (`gateway fulfill {po} ...`), or cancel it and tell"
+        SHIP_DATE_PASSED: f"ship what is open (`gateway fulfil {po} ...`), or cancel it and tell"
         " the buyer",
         CANCEL_AFTER_PASSED: f"cancel what is open (`gateway cancel {po} --by seller ...`) unless"
         " the buyer agreed to a later date",

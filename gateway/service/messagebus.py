@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gateway.domain.commands import Command, CreateFulfillment, ReceiveOrder
+from gateway.domain.commands import Command, CreateFulfilment, ReceiveOrder
 from gateway.domain.model import Order
 from gateway.errors import ConcurrentUpdate, OrderNotFound, RuleViolation
 from gateway.service.ports import UnitOfWork
@@ -52,14 +52,14 @@ def apply_command(command: Command, uow: UnitOfWork) -> Order:
     order = uow.orders.get(command.partner, command.po_number)
     if order is None:
         raise OrderNotFound(command.po_number, command.partner)
-    if isinstance(command, CreateFulfillment):
+    if isinstance(command, CreateFulfilment):
         try:
             order.handle(command)
         except RuleViolation as refusal:
             if refusal.rule != "no-change-after-shipped":
                 raise
             # The late fulfilment is kept on the order for an operator, then refused.
-            order.record_refused_fulfillment(command, refusal)
+            order.record_refused_fulfilment(command, refusal)
             raise RefusalRecorded(order, refusal) from None
         return order
     order.handle(command)

@@ -27,7 +27,7 @@ class OrderSummary:
     is_test: bool
     order_date: str
     flags: tuple[str, ...]
-    fulfillment_status: str
+    fulfilment_status: str
     payment_status: str
     version: int
     updated_at: dt.datetime
@@ -50,8 +50,8 @@ class OrderQuery:
     """Which orders to list, in what order, and which page of them.
 
     Every filter given must hold. `statuses` are flag names (`rules.Flag` values) or `open` /
-    `archived`, all of which must hold; `fulfillment_status` and `payment_status` are values of
-    `rules.FulfillmentStatus` and `rules.PaymentStatus`; `since` and `until` bound the order
+    `archived`, all of which must hold; `fulfilment_status` and `payment_status` are values of
+    `rules.FulfilmentStatus` and `rules.PaymentStatus`; `since` and `until` bound the order
     date, both included. `search` matches, case-insensitively, the start of a PO number, of a
     product id of any line, of a tracking number of any fulfilment, or of the ship-to party's
     name or any word of it. `scope` None is open work unless a status asks for completed,
@@ -61,7 +61,7 @@ class OrderQuery:
 
     partner: str | None = None
     statuses: tuple[str, ...] = ()
-    fulfillment_status: str | None = None
+    fulfilment_status: str | None = None
     payment_status: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from gateway.domain import carriers
-from gateway.domain.commands import Command, CreateFulfillment
+from gateway.domain.commands import Command, CreateFulfilment
 from gateway.domain.rules import refusal
 from gateway.errors import UnknownCarrier
 
@@ -22,7 +22,7 @@ from gateway.errors import UnknownCarrier
 def with_carrier_resolved(command: Command, aliases: Mapping[str, str]) -> Command:
     """`command` with its carrier as a SCAC (and a tracking URL when it had none) when it is a
     fulfilment; any other command as it is. RuleViolation for a carrier nobody knows."""
-    if not isinstance(command, CreateFulfillment):
+    if not isinstance(command, CreateFulfilment):
         return command
     try:
         carrier = carriers.resolve(command.carrier, aliases)

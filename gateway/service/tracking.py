@@ -55,7 +55,7 @@ def track(
     kind: DocumentKind,
     at: dt.datetime,
     *,
-    fulfillment_ids: tuple[str, ...] = (),
+    fulfilment_ids: tuple[str, ...] = (),
     needs_acceptance: bool = False,
     source: str = "",
 ) -> None:
@@ -68,7 +68,7 @@ def track(
             source=source,
             document=document,
             kind=kind,
-            fulfillment_ids=fulfillment_ids,
+            fulfilment_ids=fulfilment_ids,
             needs_acceptance=needs_acceptance,
         )
     )

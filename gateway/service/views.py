@@ -69,7 +69,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
         "test": order.is_test,
         "flags": sorted(flag.value for flag in order.flags),
         "archived": rules.is_archived(order),
-        "fulfillment_status": order.fulfillment_status.value,
+        "fulfilment_status": order.fulfilment_status.value,
         "payment_status": order.payment_status.value,
         "version": order.version,
         "parties": [
@@ -116,7 +116,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
             }
             for c in order.confirmations
         ],
-        "fulfillments": [
+        "fulfilments": [
             {
                 "id": f.id,
                 "status": f.status.value,
@@ -128,7 +128,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
                 "packs": [{"sscc": p.sscc or "", "lines": _quantities(p.lines)} for p in f.packs],
                 "passed_on": f.passed_on,
             }
-            for f in order.fulfillments
+            for f in order.fulfilments
         ],
         "cancellations": [
             {
@@ -174,7 +174,7 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
                 "kind": d.kind.value,
                 "state": d.state.value,
                 "needs_acceptance": d.needs_acceptance,
-                "fulfillments": list(d.fulfillment_ids),
+                "fulfilments": list(d.fulfilment_ids),
                 "queued_at": d.queued_at.isoformat(),
                 "updated_at": d.updated_at.isoformat() if d.updated_at else "",
             }
@@ -208,7 +208,7 @@ def summary_view(summary: OrderSummary) -> dict[str, Any]:
         "order_date": summary.order_date,
         "test": summary.is_test,
         "flags": list(summary.flags),
-        "fulfillment_status": summary.fulfillment_status,
+        "fulfilment_status": summary.fulfilment_status,
         "payment_status": summary.payment_status,
         "updated_at": summary.updated_at.isoformat(),
     }

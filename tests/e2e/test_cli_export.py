@@ -3,6 +3,8 @@ order are exported as a user runs the command; a refused action is one line and 
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from tests.integration.outbound_scenarios import (
     fresh_store,
     ship,
 )
+from tests.unit.domain.builders import ups_tracking
 
 
 @pytest.fixture
@@ -43,11 +46,50 @@ def test_an_acknowledgement_is_printed_and_its_summary_goes_to_stderr(config: Pa
 def test_a_ship_notice_is_written_to_the_file_named(config: Path, tmp_path: Path):
     out = tmp_path / "asn.x12"
     result = gateway(
-        config, "export", SELLER_PO, "--set", "856", "--fulfillment", "F1", "--out", str(out)
+        config, "export", SELLER_PO, "--set", "856", "--fulfilment", "F1", "--out", str(out)
     )
     assert result.returncode == 0, result.stderr
     assert "written to" in result.stdout and "recorded: nothing" in result.stdout  # until delivered
     assert b"BSN*00*F1*" in out.read_bytes() and read_bytes(out.read_bytes()).accepted
+
+
+def test_the_fulfilment_option_spelled_the_old_way_is_taken_unlisted(config: Path, tmp_path: Path):
+    """`--fulfillment`, as `--fulfilment` was once spelled: a script written before still
+    sends its ship notice; the help offers the new spelling only."""
+    out = tmp_path / "asn.x12"
+    result = gateway(
+        config, "export", SELLER_PO, "--set", "856", "--fulfillment", "F1", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and "written to" in result.stdout
+    assert b"BSN*00*F1*" in out.read_bytes()
+    shown = gateway(config, "export", "--help").stdout
+    assert "--fulfilment ID" in shown and "--fulfillment" not in shown
+
+
+def test_the_fulfil_command_spelled_the_old_way_runs_it_unlisted(config: Path):
+    """`fulfill`, as `fulfil` was once named: it records the shipment and sends its 856 as
+    `fulfil` does, saying nothing more; neither the help nor `fulfil`'s usage names it."""
+    ship = ("--carrier", "UPS", "--tracking")
+    old = gateway(
+        config, "fulfill", SELLER_PO, "--id", "F2", "--line", "2:1", *ship, ups_tracking(1)
+    )
+    new = gateway(
+        config, "fulfil", SELLER_PO, "--id", "F3", "--line", "4:1", *ship, ups_tracking(2)
+    )
+    assert old.returncode == new.returncode == 0, old.stderr + new.stderr
+    assert old.stderr == new.stderr == ""
+
+    def masked(line: str) -> str:  # the ids, numbers and flags (the second ships the order)
+        return re.sub(r"\d+", "#", re.sub(r" \[.*\]$| F[23];", "", line.strip()))
+
+    assert old.stdout.startswith(f"{SELLER_PO} (") and ": fulfilled F2; 856 queued" in old.stdout
+    assert masked(old.stdout) == masked(new.stdout)
+    shown = json.loads(gateway(config, "orders", "show", SELLER_PO, "--json").stdout)
+    assert [f["id"] for f in shown["fulfilments"]] == ["F1", "F2", "F3"]
+    listed = gateway(config, "--help").stdout
+    assert re.search(r"^  fulfil ", listed, re.M) and "fulfill" not in listed
+    assert gateway(config, "fulfill", "--help").stdout.startswith("Usage:")
 
 
 def test_a_refused_export_is_one_line_and_exit_1(config: Path):
@@ -66,7 +108,8 @@ def test_a_refused_export_is_one_line_and_exit_1(config: Path):
         (["--set", "855", "--accept-all", "--reject-all"], "one of --accept-all"),
         (["--set", "855", "--line", "2=maybe"], "LINE=STATUS"),
         (["--set", "856", "--accept-all"], "are for an 855"),
-        (["--set", "810", "--fulfillment", "F1"], "an 810 takes no fulfilments (given to an 856)"),
+        (["--set", "810", "--fulfilment", "F1"], "an 810 takes no fulfilments (given to an 856)"),
+        (["--set", "810", "--fulfillment", "F1"], "an 810 takes no fulfilments"),
         (["--set", "997"], "'997' is not one of"),
     ],
 )

@@ -227,3 +227,21 @@ def test_run_once_counts_a_duplicate_file_and_exits_1_for_it(tmp_path: Path):
     shutil.copy(GOOD, inbox / "po-third.x12")
     summary = json.loads(gateway(config, "run", "--once", "--json").stdout)
     assert (summary["files"], summary["duplicates"], summary["exit"]) == (1, 1, 1)
+
+
+def test_a_profile_key_spelled_the_old_way_is_one_warning_line_beside_the_output(tmp_path: Path):
+    """`fulfillment = ...` in a profile: read as `fulfilment`, with one line on standard error
+    naming the file and the right spelling; standard output is what it would be."""
+    config = setup_site(tmp_path)
+    profile = config.parent / "partners" / "harborview.toml"
+    right = profile.read_text().replace('role = "buyer"', 'role = "buyer"\nfulfilment = "edi"')
+    profile.write_text(right)
+    expected = gateway(config, "partners", "list", "--json")
+    profile.write_text(right.replace("fulfilment =", "fulfillment ="))
+    for args in (("partners", "list", "--json"), ("db", "upgrade")):
+        result = gateway(config, *args)
+        assert result.returncode == 0, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert f"{profile}: `fulfillment` is spelled `fulfilment` now" in line
+    assert result.stdout and expected.stderr == ""
+    assert gateway(config, "partners", "list", "--json").stdout == expected.stdout

@@ -14,7 +14,7 @@ import pytest
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
 from gateway.config import GatewayConfig
 from gateway.domain import commands
-from gateway.domain.rules import Flag, FulfillmentStatus, PaymentStatus
+from gateway.domain.rules import Flag, FulfilmentStatus, PaymentStatus
 from gateway.domain.values import Side
 from gateway.service.messagebus import MessageBus
 from tests.unit.domain.builders import at, fulfil, on_order, quantities, receive_order
@@ -96,7 +96,7 @@ def test_orders_list_filters_by_status_and_prints_json(filled: Path):
     assert result.returncode == 0, result.stderr
     (order,) = json.loads(result.stdout)
     assert order["po_number"] == "PO-1001"
-    assert "shipped" in order["flags"] and order["fulfillment_status"] == "fulfilled"
+    assert "shipped" in order["flags"] and order["fulfilment_status"] == "fulfilled"
     assert json.loads(gateway(filled, "orders", "list", "--partner", "ACME", "--json").stdout)
     assert json.loads(gateway(filled, "orders", "list", "--status", "test", "--json").stdout) == []
 
@@ -136,7 +136,7 @@ def test_orders_list_searches_sorts_and_pages(filled: Path):
     ("args", "named"),
     [
         (("--status", "bogus"), [f.value for f in Flag] + ["open", "archived"]),
-        (("--fulfilment", "bogus"), [s.value for s in FulfillmentStatus]),
+        (("--fulfilment", "bogus"), [s.value for s in FulfilmentStatus]),
         (("--payment", "bogus"), [s.value for s in PaymentStatus]),
         (("--partner", "NOBODY"), ["ACME"]),
         (("--since", "2026-13-01"), ["YYYY-MM-DD"]),
@@ -167,7 +167,7 @@ def test_orders_show_gives_lines_fulfilments_cancellations_and_history(filled: P
     first, second = view["lines"]
     assert (first["ordered"], first["fulfilled"], first["open"]) == ("10", "10", "0")
     assert (second["cancelled"], second["open"]) == ("4", "0")
-    assert view["fulfillments"][0]["tracking_numbers"] == ["1Z999AA10123456784"]
+    assert view["fulfilments"][0]["tracking_numbers"] == ["1Z999AA10123456784"]
     assert view["cancellations"][0]["requested_by"] == "buyer"
     events = [entry["event"] for entry in view["history"]]
     assert events[0] == "OrderReceived" and "LinesCancelled" in events

@@ -106,7 +106,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     assert acknowledged["flags"] == []  # the 855 is queued: the buyer does not know yet
     assert gateway(config, "run", "--once").returncode == 0  # delivered to their mailbox
     assert flags_of(config) == ["confirmed"]
-    first = gateway(config, "fulfill", PO, "--id", "F-1", "--line", "1:2", "--carrier", "UPS",
+    first = gateway(config, "fulfil", PO, "--id", "F-1", "--line", "1:2", "--carrier", "UPS",
                     "--tracking", "1Z999AA10123456784",
                     "--tracking-url", "https://www.ups.com/track?n=1Z999AA10123456784")  # fmt: skip
     assert first.returncode == 0, first.stderr
@@ -117,7 +117,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     # acknowledged before: an 855 replacing ours (BAK01 05) states the order as it now stands
     assert cancelled["action"] == "cancelled"
     assert [d["set"] for d in cancelled["documents"]] == ["855"]  # type: ignore[index]
-    second = ok(config, "fulfill", PO, "--id", "F-2", "--line", "3:3", "--carrier", "FedEx",
+    second = ok(config, "fulfil", PO, "--id", "F-2", "--line", "3:3", "--carrier", "FedEx",
                 "--tracking", "748900000010")  # fmt: skip
     assert "shipped" in second["flags"]  # type: ignore[operator]
     invoiced = ok(config, "invoice", PO, "--number", "INV-1")
@@ -129,7 +129,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
         "note edited"
     )
     # what the rules refuse: one line, exit 1, nothing changed
-    late = gateway(config, "fulfill", PO, "--line", "1:1", "--carrier", "UPS",
+    late = gateway(config, "fulfil", PO, "--line", "1:1", "--carrier", "UPS",
                    "--tracking", "1Z5R89390357567127")  # fmt: skip
     assert late.returncode == 1 and late.stdout == ""
     assert late.stderr.strip().endswith("[no-change-after-shipped]")
@@ -139,7 +139,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     buyer = gateway(config, "test-order", "--partner", "harborview")
     assert buyer.returncode == 1 and "[test-order-to-a-seller]" in buyer.stderr
     # usage mistakes: exit 2
-    assert gateway(config, "fulfill", PO, "--line", "1", "--carrier", "UPS").returncode == 2
+    assert gateway(config, "fulfil", PO, "--line", "1", "--carrier", "UPS").returncode == 2
     assert gateway(config, "cancel", PO, "--reason", "x", "--by", "nobody").returncode == 2
     assert gateway(config, "ack", PO, "--accept-all", "--reject-all").returncode == 2
     assert gateway(config, "note", PO, "edit", note_id).returncode == 2
@@ -161,7 +161,7 @@ def test_an_operators_day_through_the_cli(tmp_path: Path, store_config: GatewayC
     # the record: every action in the order's history, the documents delivered and accepted
     shown = json.loads(gateway(config, "orders", "show", PO, "--json").stdout)
     events = [entry["event"] for entry in shown["history"]]
-    for expected in ("OrderConfirmed", "LinesCancelled", "FulfillmentCreated", "OrderShipped",
+    for expected in ("OrderConfirmed", "LinesCancelled", "FulfilmentCreated", "OrderShipped",
                      "InvoiceRecorded", "PaymentRecorded", "NoteAdded", "NoteEdited"):  # fmt: skip
         assert expected in events, (expected, events)
     assert [n["text"] for n in shown["notes"]] == ["the buyer called twice"]
@@ -228,7 +228,7 @@ def test_the_order_page_on_a_terminal_and_in_a_pipe(tmp_path: Path):
     ok(config, "ack", PO, "--accept-all")
     assert gateway(config, "run", "--once").returncode == 0  # the 855 delivered: Confirmed
     url = "https://www.ups.com/track?n=1Z999AA10123456784"
-    ok(config, "fulfill", PO, "--line", "1:2", "--carrier", "UPS",
+    ok(config, "fulfil", PO, "--line", "1:2", "--carrier", "UPS",
        "--tracking", "1Z999AA10123456784", "--tracking-url", url)  # fmt: skip
     ok(config, "return", PO, "--line", "1:1")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "220", "TERM": "xterm-256color"}

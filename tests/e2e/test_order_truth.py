@@ -40,7 +40,7 @@ def mailboxes(config: Path) -> tuple[Path, Path]:
 
 
 def ship_everything(config: Path, fulfilment: str = "F-1") -> None:
-    ok(config, "fulfill", PO, "--id", fulfilment, "--carrier", "UPS",
+    ok(config, "fulfil", PO, "--id", fulfilment, "--carrier", "UPS",
        "--tracking", "1Z999AA10123456784", "--tracking", "1Z5R89390357567127",
        "--line", "1:2", "--line", "2:1", "--line", "3:4", "--line", "4:1")  # fmt: skip
 
@@ -80,7 +80,7 @@ def test_flags_come_from_documents_delivered_and_accepted(
     assert flags_of(config) == ["completed", "confirmed", "settled", "shipped"]
     page = shown(config)
     assert page["archived"] is True
-    assert [f["passed_on"] for f in page["fulfillments"]] == [True]  # type: ignore[index]
+    assert [f["passed_on"] for f in page["fulfilments"]] == [True]  # type: ignore[index]
     assert PO not in gateway(config, "orders", "list", "--json").stdout  # archived
     assert PO in gateway(config, "orders", "list", "--archived", "--json").stdout
     # shipment statuses go on after Completed, forward only
@@ -95,7 +95,7 @@ def test_flags_come_from_documents_delivered_and_accepted(
 
 
 def page_status(config: Path) -> str:
-    fulfilments = shown(config)["fulfillments"]
+    fulfilments = shown(config)["fulfilments"]
     assert isinstance(fulfilments, list)
     return str(fulfilments[0]["status"])
 
@@ -132,11 +132,11 @@ def test_nothing_changes_after_shipped_but_money_returns_notes_and_tracking(
         ("change-dates", PO, "--ship-date", "20261210"),
         ("ack", PO, "--line", "3:qty=1"),  # the 855 would contradict the 4 that shipped
         ("cancel", PO, "--reason", "too late", "--by", "seller"),
-        ("fulfill", PO, "--line", "1:1", "--carrier", "UPS", "--tracking", "1Z879E930346834440"),
+        ("fulfil", PO, "--line", "1:1", "--carrier", "UPS", "--tracking", "1Z879E930346834440"),
     ):  # fmt: skip
         assert refused(config, *args).endswith("[no-change-after-shipped]"), args
     after = shown(config)
-    for key in ("parties", "lines", "dates", "fulfillments", "cancellations", "confirmations"):
+    for key in ("parties", "lines", "dates", "fulfilments", "cancellations", "confirmations"):
         assert after[key] == before[key], key
     # the buyer's 860 changing a price after the invoice: refused whole, answered by an 865
     (inbox / "860_price_change.x12").write_text(PRICE_CHANGE, encoding="latin-1")
@@ -171,24 +171,24 @@ def test_fulfilment_data_is_checked_before_anything_is_recorded(
         (("--carrier", "UPS", "--tracking", "1Z999AA10123456784",
           "--ship-date", "20990101"), "ship-date-plausible"),
     ):  # fmt: skip
-        message = refused(config, "fulfill", PO, *line, *extra)
+        message = refused(config, "fulfil", PO, *line, *extra)
         assert message.endswith(f"[{rule}]"), (extra, message)
-    half = refused(config, "fulfill", PO, "--line", "1:0.5", "--carrier", "UPS",
+    half = refused(config, "fulfil", PO, "--line", "1:0.5", "--carrier", "UPS",
                    "--tracking", "1Z999AA10123456784")  # fmt: skip
     assert half.endswith("[counted-units-are-whole]")
-    unknown = refused(config, "fulfill", PO, *line, "--carrier", "Pony Express",
+    unknown = refused(config, "fulfil", PO, *line, "--carrier", "Pony Express",
                       "--tracking", "1Z999AA10123456784")  # fmt: skip
     assert "known carriers are" in unknown and "UPSN" in unknown
     page = shown(config)
-    assert page["fulfillments"] == [] and page["flags"] == []
+    assert page["fulfilments"] == [] and page["flags"] == []
     assert queued_documents(config) == []  # no 856 either
-    done = ok(config, "fulfill", PO, *line, "--carrier", "fedex ground",
+    done = ok(config, "fulfil", PO, *line, "--carrier", "fedex ground",
               "--tracking", "748900000010")  # fmt: skip
     assert done["documents"][0]["set"] == "856"  # type: ignore[index]
-    (fulfilment,) = shown(config)["fulfillments"]  # type: ignore[misc]
+    (fulfilment,) = shown(config)["fulfilments"]  # type: ignore[misc]
     assert fulfilment["carrier"] == "FDEG"  # recorded as its SCAC
     assert fulfilment["tracking_url"].startswith("https://www.fedex.com/")
-    again = refused(config, "fulfill", PO, "--line", "2:1", "--carrier", "FDEG",
+    again = refused(config, "fulfil", PO, "--line", "2:1", "--carrier", "FDEG",
                     "--tracking", "748900000010")  # fmt: skip
     assert again.endswith("[tracking-number-used-once]")
 

@@ -74,7 +74,7 @@ def test_every_command_of_the_synopsis_exists():
                                    line).split() if w]  # fmt: skip
         if words and words[0] == "gateway":
             names.add(words[1])
-    assert {"check", "ack-file", "ingest", "run", "fulfill", "cancel", "ack", "report"} <= names
+    assert {"check", "ack-file", "ingest", "run", "fulfil", "cancel", "ack", "report"} <= names
     runner = CliRunner()
     for name in sorted(names):
         result = runner.invoke(cli, [name, "--help"])

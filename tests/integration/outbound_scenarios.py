@@ -127,16 +127,16 @@ def quantities(*pairs: tuple[str, int]) -> tuple[LineQuantity, ...]:
 SELLER_PO, SELLER_PO_5010 = "HV4500871234", "HV4500871288"
 
 
-def ship(store: Store, fulfillment_id: str, *lines: tuple[str, int], **fields: object) -> None:
+def ship(store: Store, fulfilment_id: str, *lines: tuple[str, int], **fields: object) -> None:
     """A fulfilment by UPS with a valid tracking number of its own unless told."""
     fields.setdefault("carrier", "UPSN")
-    fields.setdefault("tracking_numbers", tracking_for(fulfillment_id))
+    fields.setdefault("tracking_numbers", tracking_for(fulfilment_id))
     store.bus.handle(
-        commands.CreateFulfillment(
+        commands.CreateFulfilment(
             partner=BUYER,
             po_number=fields.pop("po_number", SELLER_PO),
             at=NOW - dt.timedelta(hours=1),
-            fulfillment_id=fulfillment_id,
+            fulfilment_id=fulfilment_id,
             lines=quantities(*lines),
             ship_date=SHIPPED,
             **fields,

@@ -109,19 +109,19 @@ def test_a_direct_seller_hears_of_a_cancellation_by_email_only(gateway: Gateway)
 
 def test_a_fulfilment_a_direct_seller_reports_is_theirs_and_sends_nothing(gateway: Gateway):
     place(gateway, "pinecrest")
-    result = desk(gateway).fulfill(
+    result = desk(gateway).fulfil(
         PO,
         [LineQuantity("1", Decimal(4)), LineQuantity("2", Decimal(2))],
         carrier="UPS",
         tracking_numbers=("1Z999AA10123456784", "1Z5R89390357567127"),
-        fulfillment_id="PINE-1",
+        fulfilment_id="PINE-1",
     )
     assert result.record == "PINE-1" and result.documents == [] and "shipped" in result.flags
     with gateway.uow_factory() as uow:
         order = uow.orders.get("pinecrest", PO)
-        assert order is not None and order.fulfillments[0].passed_on
+        assert order is not None and order.fulfilments[0].passed_on
     with pytest.raises(RuleViolation, match="no-change-after-shipped"):
-        desk(gateway).fulfill(
+        desk(gateway).fulfil(
             PO,
             [LineQuantity("1", Decimal(1))],
             carrier="UPS",
@@ -129,8 +129,8 @@ def test_a_fulfilment_a_direct_seller_reports_is_theirs_and_sends_nothing(gatewa
         )
     with gateway.uow_factory() as uow:  # the late one is kept for an operator, not recorded
         order = uow.orders.get("pinecrest", PO)
-        assert order is not None and len(order.fulfillments) == 1
-        assert order.fulfillments[0].carrier == "UPSN"  # "UPS" recorded as its SCAC
+        assert order is not None and len(order.fulfilments) == 1
+        assert order.fulfilments[0].carrier == "UPSN"  # "UPS" recorded as its SCAC
 
 
 def test_an_acknowledgement_is_for_an_order_we_sell(gateway: Gateway):
@@ -343,7 +343,7 @@ def test_a_fulfilment_whose_856_cannot_be_built_is_not_recorded(gateway: Gateway
     no envelope to go in, so the fulfilment (never to be edited) is not recorded either."""
     sell(gateway, "stranger", SOLD[:1])
     with pytest.raises(GatewayError, match="which interchange id we use"):
-        desk(gateway).fulfill(
+        desk(gateway).fulfil(
             PO,
             [LineQuantity("1", Decimal(4))],
             carrier="UPS",
@@ -351,5 +351,5 @@ def test_a_fulfilment_whose_856_cannot_be_built_is_not_recorded(gateway: Gateway
         )
     with gateway.uow_factory() as uow:
         order = uow.orders.get("stranger", PO)
-        assert order is not None and order.fulfillments == [] and order.dispatches == []
+        assert order is not None and order.fulfilments == [] and order.dispatches == []
         assert uow.outbox.listing("x12") == []

@@ -161,8 +161,8 @@ def test_a_ship_notice_passes_its_fulfilments_on_and_is_not_sent_twice(store: St
     assert result.recorded == []  # the order only follows the 856
     notice = order.dispatch(f"document {result.document_id}")
     assert notice is not None and notice.needs_acceptance  # no profile: a 997 is owed
-    assert notice.fulfillment_ids == ("CRS-SH-0045127", "CRS-SH-0045128")
-    assert not any(f.passed_on for f in order.fulfillments)  # queued proves nothing
+    assert notice.fulfilment_ids == ("CRS-SH-0045127", "CRS-SH-0045128")
+    assert not any(f.passed_on for f in order.fulfilments)  # queued proves nothing
     assert "completed" not in flags_of(order)
     with pytest.raises(RuleViolation) as caught:
         store.export(SELLER_PO, "856")  # what it carries is on its way
@@ -171,12 +171,12 @@ def test_a_ship_notice_passes_its_fulfilments_on_and_is_not_sent_twice(store: St
     assert {(acknowledged.document_id, "sent"), (result.document_id, "sent")} <= deliveries(store)
     order, _, _ = held(store)
     assert "confirmed" in flags_of(order)  # our 855 delivered
-    assert not any(f.passed_on for f in order.fulfillments)  # delivered, their 997 owed
+    assert not any(f.passed_on for f in order.fulfilments)  # delivered, their 997 owed
     assert "completed" not in flags_of(order)
 
     store.acknowledge(result.document_id)
     order, _, _ = held(store)
-    assert all(f.passed_on for f in order.fulfillments)
+    assert all(f.passed_on for f in order.fulfilments)
     assert {"shipped", "confirmed", "completed"} <= flags_of(order)
     with pytest.raises(RuleViolation) as caught:
         store.export(SELLER_PO, "856")
@@ -188,25 +188,25 @@ def test_a_fulfilment_named_again_is_not_sent_twice(store: Store):
     store.export(SELLER_PO, "856")
     _, documents_before, pending_before = held(store)
     with pytest.raises(RuleViolation, match="carries it already"):
-        store.export(SELLER_PO, "856", fulfillment_ids=["CRS-SH-0045127"])
+        store.export(SELLER_PO, "856", fulfilment_ids=["CRS-SH-0045127"])
     _, documents, pending = held(store)
     assert (documents, pending) == (documents_before, pending_before)
 
 
 def test_a_ship_notice_sends_only_the_fulfilments_named(store: Store):
     shipped_twice(store)
-    result = store.export(SELLER_PO, "856", fulfillment_ids=["CRS-SH-0045128"])
+    result = store.export(SELLER_PO, "856", fulfilment_ids=["CRS-SH-0045128"])
     order, _, _ = held(store)
-    assert [d.fulfillment_ids for d in order.dispatches] == [("CRS-SH-0045128",)]
-    assert [f.passed_on for f in order.fulfillments] == [False, False]  # not there yet
+    assert [d.fulfilment_ids for d in order.dispatches] == [("CRS-SH-0045128",)]
+    assert [f.passed_on for f in order.fulfilments] == [False, False]  # not there yet
     assert b"BSN*00*CRS-SH-0045128*" in result.content
     assert b"CRS-SH-0045127" not in result.content
     store.deliver()
     store.acknowledge(result.document_id)
     order, _, _ = held(store)
-    assert [f.passed_on for f in order.fulfillments] == [False, True]
+    assert [f.passed_on for f in order.fulfilments] == [False, True]
     with pytest.raises(RuleViolation, match="no such fulfilment") as caught:
-        store.export(SELLER_PO, "856", fulfillment_ids=["NOPE"])
+        store.export(SELLER_PO, "856", fulfilment_ids=["NOPE"])
     assert caught.value.rule == "ship-notice-needs-fulfilment"
 
 
@@ -308,7 +308,7 @@ def test_an_unknown_order_or_set_is_reported(store: Store):
     with pytest.raises(
         ConfigurationError, match=r"an 810 takes no fulfilments \(given to an 856\)"
     ):
-        store.export(SELLER_PO, "810", fulfillment_ids=["F1"])
+        store.export(SELLER_PO, "810", fulfilment_ids=["F1"])
     with pytest.raises(
         ConfigurationError, match=r"an 850 takes no seller's decision \(given to an 855\)"
     ):

@@ -127,7 +127,7 @@ def test_an_order_is_read_back_equal_as_a_copy_with_its_history(backend: Backend
     facts += bus.handle(cancel("C1", ("2", 1))).order.history
     reloaded = backend.load()
     assert reloaded.version == 3 and reloaded.events == [] and reloaded.history == []
-    assert [f.id for f in reloaded.fulfillments] == ["F1"] and reloaded.lines[1].cancelled == 1
+    assert [f.id for f in reloaded.fulfilments] == ["F1"] and reloaded.lines[1].cancelled == 1
     expected = new_order(("1", 10), ("2", 4))
     expected.handle(fulfil("F1", ("1", 10)))
     expected.handle(cancel("C1", ("2", 1)))
@@ -224,7 +224,7 @@ def test_listings_filter_search_sort_and_page(backend: Backend):
         newest = uow.orders.summaries(OrderQuery(sort="po", descending=True))
         assert [s.po_number for s in newest.summaries] == ["PO-3", "PO-2", "PO-1"]
         (found,) = uow.orders.summaries(OrderQuery(statuses=("shipped",))).summaries
-        assert (found.po_number, found.fulfillment_status) == ("PO-2", "fulfilled")
+        assert (found.po_number, found.fulfilment_status) == ("PO-2", "fulfilled")
         assert "shipped" in found.flags and found.version == 2
         tracking = tracking_for("F1")[0][:8].lower()
         assert [s.po_number for s in uow.orders.summaries(OrderQuery(search=tracking)).summaries]

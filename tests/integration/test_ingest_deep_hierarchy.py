@@ -41,7 +41,7 @@ def test_an_856_a_thousand_levels_deep_is_rejected_and_the_next_file_goes_throug
     (rejected,) = taken.sets
     assert rejected.action == "rejected"
     assert "HL 51" in rejected.message and "deeper than 50 levels" in rejected.message
-    assert not held(store_engine).fulfillments
+    assert not held(store_engine).fulfilments
     (applied,) = taker.ingest(sample("856_004010_good.x12"), "asn.x12").sets
     assert (applied.po_number, applied.action) == (PO, "fulfilled")
-    assert len(held(store_engine).fulfillments) == 1
+    assert len(held(store_engine).fulfilments) == 1

@@ -170,7 +170,7 @@ def test_an_856_fulfils_our_order_with_its_packs_carrier_and_tracking(store_engi
     (outcome,) = ingestor(store_engine).ingest(sample("856_004010_good.x12"), "asn.x12").sets
     assert (outcome.po_number, outcome.action) == (PO, "fulfilled")
     order = held(store_engine)
-    (shipment,) = order.fulfillments
+    (shipment,) = order.fulfilments
     assert shipment.id == "CRS-SH-0045127" and shipment.passed_on  # from the seller: at once
     assert shipment.carrier == "UPSN"  # TD503, its SCAC
     assert shipment.tracking_numbers == ("1Z8E47W10391284758",)
@@ -178,7 +178,7 @@ def test_an_856_fulfils_our_order_with_its_packs_carrier_and_tracking(store_engi
     assert shipment.ship_date == dt.date(2026, 11, 6)
     assert [(q.line_number, q.quantity) for q in shipment.lines] == [("1", 2), ("3", 3), ("5", 2)]
     assert [pack.sscc for pack in shipment.packs] == ["008123450000451276", "008123450000451283"]
-    assert order.fulfillment_status.value == "partially fulfilled"
+    assert order.fulfilment_status.value == "partially fulfilled"
 
 
 def test_a_carrier_named_the_sellers_way_is_recorded_by_its_scac_through_their_aliases(
@@ -208,7 +208,7 @@ def test_a_carrier_named_the_sellers_way_is_recorded_by_its_scac_through_their_a
     )
     (outcome,) = taker.ingest(resent(named, "000730203", "000730299"), "asn-again.x12").sets
     assert outcome.action == "fulfilled", outcome.message
-    (shipment,) = held(store_engine).fulfillments
+    (shipment,) = held(store_engine).fulfilments
     assert shipment.carrier == "UPSN"
 
 
@@ -235,8 +235,8 @@ def test_a_late_856_is_refused_and_kept_on_the_shipped_order(store_engine: Engin
     (outcome,) = taker.ingest(late, "asn-late.x12").sets
     assert outcome.action == "refused" and "no-change-after-shipped" in outcome.message
     order = held(store_engine)
-    assert [f.id for f in order.fulfillments] == ["CRS-SH-0045127"]
-    assert history(store_engine)[-1] == "FulfillmentRefused"
+    assert [f.id for f in order.fulfilments] == ["CRS-SH-0045127"]
+    assert history(store_engine)[-1] == "FulfilmentRefused"
     with SqlUnitOfWork(store_engine) as uow:
         assert len(uow.documents.for_order(SELLER, PO)) == 2
 
@@ -259,10 +259,10 @@ def test_an_856_for_two_orders_is_applied_to_both_or_to_neither(store_engine: En
     (refused,) = taker.ingest(notice("SH-9", "7", 3), "too-much.x12").sets
     assert refused.action == "refused" and "fulfilment-takes-only-open-quantity" in refused.message
     assert refused.po_number == "PO-A,PO-B"
-    assert not held(store_engine, po="PO-A").fulfillments
+    assert not held(store_engine, po="PO-A").fulfilments
     (applied,) = taker.ingest(notice("SH-10", "8", 2), "right.x12").sets
     assert applied.action == "fulfilled"
-    assert [len(held(store_engine, po=po).fulfillments) for po in ("PO-A", "PO-B")] == [1, 1]
+    assert [len(held(store_engine, po=po).fulfilments) for po in ("PO-A", "PO-B")] == [1, 1]
 
 
 # 860 -----------------------------------------------------------------------------------------
@@ -324,11 +324,11 @@ def test_an_860_rescheduling_a_line_is_refused_whole(store_engine: Engine):
 def ship_line_2(engine: Engine) -> None:
     """Line 2 of the order we received shipped: a change deleting it comes too late."""
     MessageBus(lambda: SqlUnitOfWork(engine)).handle(
-        commands.CreateFulfillment(
+        commands.CreateFulfilment(
             partner=BUYER,
             po_number=PO,
             at=NOW,
-            fulfillment_id="F1",
+            fulfilment_id="F1",
             lines=(LineQuantity("2", Decimal(1)),),
             carrier="UPSN",
             tracking_numbers=("1Z999AA10123456784",),

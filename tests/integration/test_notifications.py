@@ -740,7 +740,7 @@ def test_a_late_document_alerts_the_operators_once_and_the_report_lists_it(
     assert alert.rcpt_tos == OPERATORS
     subject = str(alert.message["Subject"])
     assert subject.startswith("[gateway] Late: ship date passed, PO HV4500871234")
-    assert "gateway fulfill HV4500871234" in body(alert.message)  # what to do
+    assert "gateway fulfil HV4500871234" in body(alert.message)  # what to do
     again = gateway.runner().run_once()  # a new process, as a cron of `run --once` is
     assert again.late == [] and len(smtp_server.messages) == 1  # alerted once
     report = build_report(

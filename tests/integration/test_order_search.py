@@ -32,11 +32,12 @@ from gateway.adapters.search import normalized, search_terms
 from gateway.adapters.store import SqlOrderRepository, SqlUnitOfWork, create_store_engine
 from gateway.domain import commands
 from gateway.domain.model import Order
-from gateway.domain.rules import FulfillmentStatus
+from gateway.domain.rules import FulfilmentStatus
 from gateway.domain.values import ConfirmationMethod, Party, Role, Side
 from gateway.service.messagebus import MessageBus
 from gateway.service.ports import OrderQuery
 from tests.conftest import PostgresServer, sqlite_config
+from tests.integration.spelled_before import OLD_COLUMN, order_row_before
 from tests.unit.domain.builders import PARTNER, at, on_order, po_line, quantities, receive_order
 
 DAY = dt.date(2026, 11, 1)
@@ -90,9 +91,9 @@ class Desk:
         tracking = ups(next(self._fulfilments))
         self.on(
             po,
-            commands.CreateFulfillment,
+            commands.CreateFulfilment,
             partner,
-            fulfillment_id=f"F-{tracking[-4:]}",
+            fulfilment_id=f"F-{tracking[-4:]}",
             lines=quantities(*((line, 2) for line in lines)),
             carrier="UPSN",
             tracking_numbers=(tracking,),
@@ -192,10 +193,10 @@ def test_fulfilment_and_payment_statuses_filter(desk: Desk):
     )
     desk.on("PO-3", commands.MarkPaid, amount=Decimal("5.00"))
     statuses = {s.po_number: s for s in desk.page(scope="all").summaries}
-    assert statuses["PO-1"].fulfillment_status == FulfillmentStatus.UNFULFILLED.value
-    assert statuses["PO-2"].fulfillment_status == FulfillmentStatus.PARTIALLY_FULFILLED.value
+    assert statuses["PO-1"].fulfilment_status == FulfilmentStatus.UNFULFILLED.value
+    assert statuses["PO-2"].fulfilment_status == FulfilmentStatus.PARTIALLY_FULFILLED.value
     for po, summary in statuses.items():
-        assert desk.find(fulfillment_status=summary.fulfillment_status, scope="all") == [po]
+        assert desk.find(fulfilment_status=summary.fulfilment_status, scope="all") == [po]
     paid = statuses["PO-3"].payment_status
     assert paid != statuses["PO-1"].payment_status
     assert desk.find(payment_status=paid, scope="all") == ["PO-3"]
@@ -534,11 +535,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 
 def _row_before_0005(order: Order) -> dict[str, Any]:
-    """The orders row of an order as the store wrote it up to revision 0004."""
+    """The orders row of an order as the store wrote it up to revision 0004 (fulfilment spelled
+    the old way too, until 0006)."""
     columns = SqlOrderRepository._columns(order)
     stamp = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
     kept = {k: v for k, v in columns.items() if k not in ("settled", "archived")}
-    return {**kept, "created_at": stamp, "updated_at": stamp}
+    return order_row_before({**kept, "created_at": stamp, "updated_at": stamp})
 
 
 def test_the_migration_fills_the_search_of_orders_stored_before_it(empty_engine: Engine):
@@ -546,8 +548,8 @@ def test_the_migration_fills_the_search_of_orders_stored_before_it(empty_engine:
     shipped = Order.receive(receive_order(parties=(Party("ST", "Cedar Ridge Supply"),)))
     shipped.handle(
         on_order(
-            commands.CreateFulfillment,
-            fulfillment_id="F1",
+            commands.CreateFulfilment,
+            fulfilment_id="F1",
             lines=quantities(("1", 10)),
             carrier="UPSN",
             tracking_numbers=(ups(42),),
@@ -564,7 +566,11 @@ def test_the_migration_fills_the_search_of_orders_stored_before_it(empty_engine:
         "orders",
         MetaData(),
         *(
-            Column(c.name, c.type, primary_key=c.primary_key)
+            Column(
+                OLD_COLUMN if c.name == "fulfilment_status" else c.name,
+                c.type,
+                primary_key=c.primary_key,
+            )
             for c in orm.orders.columns
             if c.name not in ("settled", "archived")
         ),
@@ -577,6 +583,8 @@ def test_the_migration_fills_the_search_of_orders_stored_before_it(empty_engine:
     assert desk.find(scope="archived") == ["PO-VOID"]
     assert desk.find(statuses=("settled",), scope="all") == ["PO-1001", "PO-VOID"]
     assert desk.find(search="cedar") == ["PO-1001"] == desk.find(search="supply")
+    # its tracking number, stored under the old spelling: the search 0005 ran missed it, 0006
+    # adds it
     assert desk.find(search=ups(42)) == ["PO-1001"]
     assert desk.find(search="sku-1", scope="all") == ["PO-1001", "PO-VOID"]
     with empty_engine.connect() as connection:

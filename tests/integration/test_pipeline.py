@@ -26,7 +26,7 @@ from gateway.config import (
     FolderTransport,
     GatewayConfig,
 )
-from gateway.domain.commands import CreateFulfillment
+from gateway.domain.commands import CreateFulfilment
 from gateway.domain.values import LineQuantity
 from gateway.errors import SerializationError
 from gateway.mapping.outbound import Decision
@@ -278,12 +278,12 @@ def test_a_refused_set_is_quarantined_with_its_report_while_the_others_go_throug
     assert kinds == ["865", "997", "997"]  # the refusal answered, both files acknowledged
 
 
-def shipment_of_line_2() -> CreateFulfillment:
-    return CreateFulfillment(
+def shipment_of_line_2() -> CreateFulfilment:
+    return CreateFulfilment(
         partner="harborview",
         po_number=PO,
         at=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
-        fulfillment_id="F1",
+        fulfilment_id="F1",
         lines=(LineQuantity("2", Decimal(1)),),
         carrier="UPSN",
         tracking_numbers=("1Z999AA10123456784",),

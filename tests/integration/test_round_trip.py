@@ -87,11 +87,11 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
     assert [line.open for line in sold.lines] == [6, 0, 8]
 
     seller.bus.handle(
-        commands.CreateFulfillment(
+        commands.CreateFulfilment(
             partner=OUR_ID,
             po_number=BUYER_PO,
             at=NOW,
-            fulfillment_id="CRS-SH-0045200",
+            fulfilment_id="CRS-SH-0045200",
             lines=(LineQuantity("1", Decimal(6)), LineQuantity("3", Decimal(5))),
             carrier="UPSN",
             tracking_numbers=("1Z8E47W10391284758", "1Z8E47W10391284767"),
@@ -103,12 +103,12 @@ def test_what_each_side_sends_the_other_keeps_their_records_of_the_order_equal(t
         )
     )
     notice = seller.export(BUYER_PO, "856")
-    assert not order_in(seller, OUR_ID).fulfillments[0].passed_on  # only queued
+    assert not order_in(seller, OUR_ID).fulfilments[0].passed_on  # only queued
     assert sent_over(seller, notice, buyer, "856") == ["fulfilled"]
     bought, sold = order_in(buyer, VENDOR), order_in(seller, OUR_ID)
     assert quantities_of(bought) == quantities_of(sold)
-    (received,) = bought.fulfillments
-    (shipped,) = sold.fulfillments
+    (received,) = bought.fulfilments
+    (shipped,) = sold.fulfilments
     assert received.id == shipped.id and received.passed_on and shipped.passed_on
     assert [p.sscc for p in received.packs] == [p.sscc for p in shipped.packs]
     assert set(received.tracking_numbers) == set(shipped.tracking_numbers)
@@ -204,11 +204,11 @@ def test_the_sellers_865_tells_the_buyer_whether_its_change_was_taken(tmp_path: 
     line_3 = order_in(seller, OUR_ID).line("3")
     assert line_3 is not None
     seller.bus.handle(
-        commands.CreateFulfillment(
+        commands.CreateFulfilment(
             partner=OUR_ID,
             po_number=BUYER_PO,
             at=NOW,
-            fulfillment_id="SH-1",
+            fulfilment_id="SH-1",
             lines=(LineQuantity("3", line_3.ordered),),
             carrier="UPSN",
             tracking_numbers=("1Z5R89390357567127",),

@@ -58,12 +58,12 @@ def test_an_order_is_saved_and_read_back_equal(store_engine: Engine):
     reloaded = load(store_engine)
     assert reloaded.lines[0].fulfilled == Decimal(10)
     assert reloaded.lines[1].cancelled == Decimal(1)
-    assert reloaded.fulfillments[0].tracking_numbers == ("1Z879E930346834440",)
+    assert reloaded.fulfilments[0].tracking_numbers == ("1Z879E930346834440",)
     assert reloaded.version == 3
     assert reloaded.history == [] and reloaded.events == []  # what happened since it was loaded
     history = stored_history(store_engine)
     assert [entry["name"] for entry in history] == [
-        "OrderReceived", "FulfillmentCreated", "LinesCancelled"
+        "OrderReceived", "FulfilmentCreated", "LinesCancelled"
     ]  # fmt: skip
     first = outcome.order.history[0]
     assert history[0]["payload"] == {**first.fields, "at": first.at.isoformat()}
@@ -76,7 +76,7 @@ def test_every_change_leaves_its_events_in_the_audit_trail(store_engine: Engine)
     with SqlUnitOfWork(store_engine) as uow:
         names = [entry["name"] for entry in uow.orders.history(PARTNER, PO)]
     assert names[0] == "OrderReceived"
-    assert "FulfillmentCreated" in names and "OrderShipped" in names
+    assert "FulfilmentCreated" in names and "OrderShipped" in names
     order = load(store_engine)
     assert order.history == []  # the history is the store's, not the state's
 
@@ -110,7 +110,7 @@ def test_flags_and_statuses_are_searchable(store_engine: Engine):
     bus.handle(receive_order(("1", 2)))
     with SqlUnitOfWork(store_engine) as uow:
         (summary,) = uow.orders.summaries(OrderQuery()).summaries
-        assert summary.po_number == PO and summary.fulfillment_status == "unfulfilled"
+        assert summary.po_number == PO and summary.fulfilment_status == "unfulfilled"
         assert uow.orders.summaries(OrderQuery(statuses=("shipped",))).total == 0
     bus.handle(fulfil("F1", ("1", 2), carrier="UPSN", tracking_numbers=("1Z999AA10123456784",)))
     with SqlUnitOfWork(store_engine) as uow:
@@ -149,8 +149,8 @@ def test_a_late_fulfilment_is_refused_and_kept_for_an_operator(store_engine: Eng
     with pytest.raises(RuleViolation, match="no-change-after-shipped"):
         bus.handle(fulfil("F2", ("1", 1), carrier="UPSN", tracking_numbers=("1Z5R89390357567127",)))
     order = load(store_engine)
-    assert len(order.fulfillments) == 1
-    assert stored_history(store_engine)[-1]["name"] == "FulfillmentRefused"
+    assert len(order.fulfilments) == 1
+    assert stored_history(store_engine)[-1]["name"] == "FulfilmentRefused"
 
 
 def test_a_stale_write_is_refused(store_engine: Engine):

@@ -376,7 +376,7 @@ def _actions(order: Order, rng: random.Random) -> Iterator[tuple[str, ...]]:
             ("UPS", ups_tracking(rng)) if index == 1 else ("FedEx", fedex_tracking(rng))
         )
         quantities = [arg for n, q in part for arg in ("--line", f"{n}:{q}")]
-        yield ("fulfill", po, "--id", f"F-{index}", *quantities, "--carrier", carrier,
+        yield ("fulfil", po, "--id", f"F-{index}", *quantities, "--carrier", carrier,
                "--tracking", tracking)  # fmt: skip
     if pattern != "partly-shipped":
         yield ("invoice", po)

@@ -3,6 +3,7 @@ the file, the key and the fix. The example profiles shipped in config/ load."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,44 @@ def test_a_mistake_names_the_file_the_key_and_the_fix(
         load_partner(path)
     assert str(path) in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_the_old_spelling_of_fulfilment_is_read_with_a_one_line_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.WARNING, logger="gateway.config")
+    direct = SFTP.replace('role = "seller"', 'role = "seller"\nfulfillment = "direct"')
+    path = write(tmp_path, "bluewater", direct)
+    assert load_partner(path).fulfilment == "direct"
+    (warning,) = [r for r in caplog.records if r.name == "gateway.config"]
+    assert warning.levelno == logging.WARNING
+    message = warning.getMessage()
+    assert message.startswith(f"{path}: `fulfillment` is spelled `fulfilment` now")
+    assert "\n" not in message
+    caplog.clear()
+    right = write(tmp_path, "bluewater", direct.replace("fulfillment =", "fulfilment ="))
+    assert load_partner(right).fulfilment == "direct"
+    assert caplog.records == []
+
+
+def test_the_old_spelling_is_checked_as_the_new_one(tmp_path: Path):
+    buyer = FOLDER.replace('role = "buyer"', 'role = "buyer"\nfulfillment = "direct"')
+    with pytest.raises(ConfigurationError, match='fulfilment = "direct" is for a seller'):
+        load_partner(write(tmp_path, "harborview", buyer))
+    fax = SFTP.replace('role = "seller"', 'role = "seller"\nfulfillment = "fax"')
+    with pytest.raises(ConfigurationError, match="fulfilment = 'fax' is not one of"):
+        load_partner(write(tmp_path, "bluewater", fax))
+
+
+def test_both_spellings_in_one_profile_are_refused(tmp_path: Path):
+    both = SFTP.replace(
+        'role = "seller"', 'role = "seller"\nfulfilment = "edi"\nfulfillment = "direct"'
+    )
+    path = write(tmp_path, "bluewater", both)
+    with pytest.raises(ConfigurationError) as caught:
+        load_partner(path)
+    assert str(caught.value).startswith(f"{path}: 'fulfillment' and 'fulfilment' are the same")
+    assert "keep 'fulfilment'" in str(caught.value)
 
 
 def test_two_profiles_with_one_isa_identity_are_refused(tmp_path: Path):

@@ -31,7 +31,7 @@ def test_a_view_is_made_safe_value_by_value_and_keeps_plain_text():
                     "our_role": "seller",
                     "order_date": "2026-12-01",
                     "flags": [],
-                    "fulfillment_status": "unfulfilled",
+                    "fulfilment_status": "unfulfilled",
                     "payment_status": "pending",
                 }
             ]

@@ -118,7 +118,7 @@ def test_a_line_answer_outside_the_grammar_is_a_usage_error(text: str):
         (["export", "PO-1", "--set", "855", "--line"], "2:maybe"),
         (["ack", "PO-1", "--ship-date"], "2026-13-01"),
         (["refund", "PO-1", "--amount"], "1.005"),
-        (["fulfill", "PO-1", "--carrier", "UPS", "--line"], "1"),
+        (["fulfil", "PO-1", "--carrier", "UPS", "--line"], "1"),
         (["report", "--since"], "yesterday"),
     ],
 )

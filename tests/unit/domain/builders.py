@@ -85,19 +85,19 @@ def ups_tracking(serial: int) -> str:
     raise AssertionError(f"no check digit makes {body} a UPS number")
 
 
-def tracking_for(fulfillment_id: str, count: int = 1) -> tuple[str, ...]:
+def tracking_for(fulfilment_id: str, count: int = 1) -> tuple[str, ...]:
     """Valid UPS tracking numbers of a fulfilment, the same for the same id."""
-    seed = int(hashlib.sha256(fulfillment_id.encode()).hexdigest()[:6], 16) * 10
+    seed = int(hashlib.sha256(fulfilment_id.encode()).hexdigest()[:6], 16) * 10
     return tuple(ups_tracking(seed + index) for index in range(count))
 
 
-def fulfil(fulfillment_id: str, *lines: tuple[str, Quantity], **fields):
+def fulfil(fulfilment_id: str, *lines: tuple[str, Quantity], **fields):
     """A fulfilment by UPS with a valid tracking number of its own unless told."""
     fields.setdefault("carrier", "UPSN")
-    fields.setdefault("tracking_numbers", tracking_for(fulfillment_id))
+    fields.setdefault("tracking_numbers", tracking_for(fulfilment_id))
     return on_order(
-        commands.CreateFulfillment,
-        fulfillment_id=fulfillment_id,
+        commands.CreateFulfilment,
+        fulfilment_id=fulfilment_id,
         lines=quantities(*lines),
         **fields,
     )
@@ -147,13 +147,13 @@ def mark_paid(amount: Quantity | None = None, **fields):
     return on_order(commands.MarkPaid, amount=None if amount is None else qty(amount), **fields)
 
 
-def track(document: str, kind: DocumentKind, *fulfillment_ids: str, **fields):
-    """Follow a document of ours just queued (an 856 carrying `fulfillment_ids`)."""
+def track(document: str, kind: DocumentKind, *fulfilment_ids: str, **fields):
+    """Follow a document of ours just queued (an 856 carrying `fulfilment_ids`)."""
     return on_order(
         commands.TrackDocument,
         document=document,
         kind=kind,
-        fulfillment_ids=fulfillment_ids,
+        fulfilment_ids=fulfilment_ids,
         **fields,
     )
 
@@ -162,25 +162,23 @@ def document_state(document: str, state: DocumentState, **fields):
     return on_order(commands.RecordDocumentState, document=document, state=state, **fields)
 
 
-def deliver(order: Order, document: str, kind: DocumentKind, *fulfillment_ids: str) -> None:
+def deliver(order: Order, document: str, kind: DocumentKind, *fulfilment_ids: str) -> None:
     """Queue a document of ours about the order, then record it delivered."""
-    order.handle(track(document, kind, *fulfillment_ids))
+    order.handle(track(document, kind, *fulfilment_ids))
     order.handle(document_state(document, DocumentState.DELIVERED))
 
 
-def passed_on(order: Order, *fulfillment_ids: str) -> None:
+def passed_on(order: Order, *fulfilment_ids: str) -> None:
     """Our 855 (once) and an 856 carrying the fulfilments, both delivered: a shipped order we
     sell becomes Completed."""
     if order.dispatch("855 #1") is None:
         deliver(order, "855 #1", DocumentKind.ACKNOWLEDGEMENT)
-    deliver(
-        order, f"856 for {','.join(fulfillment_ids)}", DocumentKind.SHIP_NOTICE, *fulfillment_ids
-    )
+    deliver(order, f"856 for {','.join(fulfilment_ids)}", DocumentKind.SHIP_NOTICE, *fulfilment_ids)
 
 
-def shipment(fulfillment_id: str, status, **fields):
+def shipment(fulfilment_id: str, status, **fields):
     return on_order(
-        commands.UpdateShipmentStatus, fulfillment_id=fulfillment_id, status=status, **fields
+        commands.UpdateShipmentStatus, fulfilment_id=fulfilment_id, status=status, **fields
     )
 
 

@@ -111,13 +111,13 @@ def test_every_event_names_its_order_and_time_and_lands_in_history():
     assert [type(e).__name__ for e in order.events] == [fact.event for fact in order.history[1:]]
     assert [type(e).__name__ for e in order.events] == [
         "OrderConfirmed",
-        "FulfillmentCreated",
+        "FulfilmentCreated",
         "ShipmentStatusChanged",
         "LinesCancelled",
         "OrderShipped",
         "DocumentTracked",
         "DocumentStateChanged",
-        "FulfillmentPassedOn",
+        "FulfilmentPassedOn",
         "ReturnRecorded",
         "InvoiceRecorded",
         "PaymentRecorded",
@@ -140,7 +140,7 @@ def test_history_facts_are_plain_json_data():
         )
     )
     fact = order.history[-1]
-    assert fact.event == "FulfillmentCreated" and fact.at == at(1)
+    assert fact.event == "FulfilmentCreated" and fact.at == at(1)
     assert fact.fields["lines"] == [{"line_number": "1", "quantity": "2"}]
     assert fact.fields["status"] == "shipped"
     assert fact.fields["ship_date"] == "2026-11-21"

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.domain import commands, rules
 from gateway.domain.model import Order
-from gateway.domain.rules import RULES, Flag, FulfillmentStatus, PaymentStatus
+from gateway.domain.rules import RULES, Flag, FulfilmentStatus, PaymentStatus
 from gateway.domain.values import (
     ConfirmationMethod,
     DocumentKind,
@@ -130,7 +130,7 @@ def test_command_matches_order():
     )
     assert violation.rule == "command-matches-order"
     other_partner = fulfil("F1", ("1", 1))
-    other_partner = commands.CreateFulfillment(
+    other_partner = commands.CreateFulfilment(
         **{**other_partner.__dict__, "partner": "OTHER"}  # same command, another partner
     )
     assert refused(order, other_partner).rule == "command-matches-order"
@@ -347,7 +347,7 @@ def test_fulfilment_takes_only_open_quantity():
         "fulfilment-takes-only-open-quantity"
     )
     order.handle(fulfil("F2", ("1", 3), ("1", 1)))
-    assert order.fulfillment("F2").lines == (LineQuantity("1", Decimal(4)),)
+    assert order.fulfilment("F2").lines == (LineQuantity("1", Decimal(4)),)
 
 
 def test_several_tracking_numbers_need_several_products():
@@ -574,15 +574,15 @@ def test_fulfilment_is_never_edited():
     about_fulfilments = {
         name for name in _command_names() if "Fulfil" in name or "Shipment" in name
     }
-    assert about_fulfilments == {"CreateFulfillment", "UpdateShipmentStatus"}
+    assert about_fulfilments == {"CreateFulfilment", "UpdateShipmentStatus"}
     order = new_order(("1", 10), ("2", 10))
     order.handle(fulfil("F1", ("1", 2), ("2", 1), tracking_numbers=tracking_for("F1", 2)))
-    created = copy.deepcopy(order.fulfillment("F1"))
+    created = copy.deepcopy(order.fulfilment("F1"))
     order.handle(shipment("F1", ShipmentStatus.DELIVERED))
     passed_on(order, "F1")
     order.handle(replace_order(("1", 5), ("2", 5)))
     order.handle(cancel_order("C1"))
-    after = order.fulfillment("F1")
+    after = order.fulfilment("F1")
     assert (after.lines, after.carrier, after.tracking_numbers, after.packs) == (
         created.lines,
         created.carrier,
@@ -623,14 +623,14 @@ def test_shipped_when_every_line_fulfilled():
     order = new_order(("1", 10), ("2", 5))
     order.handle(fulfil("F1", ("1", 10), ("2", 4)))
     assert Flag.SHIPPED not in order.flags  # a partial fulfilment leaves it unshipped
-    assert [type(e).__name__ for e in order.events] == ["FulfillmentCreated"]
+    assert [type(e).__name__ for e in order.events] == ["FulfilmentCreated"]
     order.handle(cancel("C1", ("2", 1)))  # ordered - cancelled is now all fulfilled
     assert Flag.SHIPPED in order.flags
     assert [type(e).__name__ for e in order.events][-2:] == ["LinesCancelled", "OrderShipped"]
     fully = new_order(("1", 3))
     fully.handle(fulfil("F1", ("1", 3)))
     assert Flag.SHIPPED in fully.flags
-    assert [type(e).__name__ for e in fully.events] == ["FulfillmentCreated", "OrderShipped"]
+    assert [type(e).__name__ for e in fully.events] == ["FulfilmentCreated", "OrderShipped"]
 
 
 def test_cancelled_when_every_unit_cancelled():
@@ -639,7 +639,7 @@ def test_cancelled_when_every_unit_cancelled():
     assert Flag.CANCELLED not in order.flags
     order.handle(cancel("C2", ("2", 5)))
     assert Flag.CANCELLED in order.flags and Flag.SHIPPED not in order.flags
-    assert order.fulfillment_status is FulfillmentStatus.UNFULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
     assert type(order.events[-1]).__name__ == "OrderCancelled"
     whole = new_order(("1", 10))
     whole.handle(cancel_order("C1"))
@@ -659,16 +659,16 @@ def test_returned_when_return_or_refund_recorded():
 
 def test_fulfilment_status_at_a_glance():
     order = new_order(("1", 10), ("2", 5))
-    assert order.fulfillment_status is FulfillmentStatus.UNFULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
     order.handle(cancel("C1", ("2", 1)))
-    assert order.fulfillment_status is FulfillmentStatus.UNFULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.UNFULFILLED
     order.handle(fulfil("F1", ("1", 10)))
-    assert order.fulfillment_status is FulfillmentStatus.PARTIALLY_FULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_FULFILLED
     order.handle(fulfil("F2", ("2", 4)))
-    assert order.fulfillment_status is FulfillmentStatus.FULFILLED
+    assert order.fulfilment_status is FulfilmentStatus.FULFILLED
     order.handle(give_back("R1", ("1", 2)))  # a return shows in the Returned flag
-    assert order.fulfillment_status is FulfillmentStatus.FULFILLED
-    assert [s.value for s in FulfillmentStatus] == [
+    assert order.fulfilment_status is FulfilmentStatus.FULFILLED
+    assert [s.value for s in FulfilmentStatus] == [
         "unfulfilled",
         "partially fulfilled",
         "fulfilled",
@@ -819,22 +819,22 @@ def test_a_late_fulfilment_is_kept_for_an_operator():
     violation = refused(order, late)
     assert violation.rule == "no-change-after-shipped"
     # the service keeps the refused one for an operator; nothing else changes
-    goods_before = (copy.deepcopy(order.fulfillments), order.flags)
-    order.record_refused_fulfillment(late, violation)
-    assert (order.fulfillments, order.flags) == goods_before
+    goods_before = (copy.deepcopy(order.fulfilments), order.flags)
+    order.record_refused_fulfilment(late, violation)
+    assert (order.fulfilments, order.flags) == goods_before
     [event] = order.events
-    assert type(event).__name__ == "FulfillmentRefused"
-    assert (event.fulfillment_id, event.rule, event.tracking_numbers) == (
+    assert type(event).__name__ == "FulfilmentRefused"
+    assert (event.fulfilment_id, event.rule, event.tracking_numbers) == (
         "F2",
         "no-change-after-shipped",
         late.tracking_numbers,
     )
-    assert order.history[-1].event == "FulfillmentRefused"
+    assert order.history[-1].event == "FulfilmentRefused"
     assert order.history[-1].fields["rule"] == "no-change-after-shipped"
     # the refused one is still refused for another order
-    elsewhere = commands.CreateFulfillment(**{**late.__dict__, "po_number": "PO-9"})
+    elsewhere = commands.CreateFulfilment(**{**late.__dict__, "po_number": "PO-9"})
     with pytest.raises(RuleViolation) as caught:
-        order.record_refused_fulfillment(elsewhere, violation)
+        order.record_refused_fulfilment(elsewhere, violation)
     assert caught.value.rule == "command-matches-order"
 
 
@@ -1030,7 +1030,7 @@ def test_completed_when_fulfilment_information_reached_the_other_side():
     assert Flag.COMPLETED in order.flags
     assert [type(e).__name__ for e in order.events[-3:]] == [
         "DocumentStateChanged",
-        "FulfillmentPassedOn",
+        "FulfilmentPassedOn",
         "OrderCompleted",
     ]
     # no 855 delivered: shipped and passed on, never Completed

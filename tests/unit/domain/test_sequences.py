@@ -106,10 +106,10 @@ class OrderMachine(RuleBasedStateMachine):
             assert self.order == before, f"{type(command).__name__} refused but changed the order"
             assert type(command) in RULES[violation.rule].guards, (violation.rule, command)
             assert violation.po_number == PO
-            if isinstance(command, commands.CreateFulfillment):
-                self.order.record_refused_fulfillment(command, violation)
-                assert self.order.history[-1].event == "FulfillmentRefused"
-                assert self.order.fulfillments == before.fulfillments
+            if isinstance(command, commands.CreateFulfilment):
+                self.order.record_refused_fulfilment(command, violation)
+                assert self.order.history[-1].event == "FulfilmentRefused"
+                assert self.order.fulfilments == before.fulfilments
                 assert self.order.flags == before.flags
             return
         self.accepted += 1
@@ -125,8 +125,8 @@ class OrderMachine(RuleBasedStateMachine):
         for kind in ("cancellations", "returns", "refunds", "payments", "confirmations"):
             held = getattr(before, kind)
             assert getattr(after, kind)[: len(held)] == held, kind
-        assert len(after.fulfillments) >= len(before.fulfillments)
-        for old, new in zip(before.fulfillments, after.fulfillments, strict=False):
+        assert len(after.fulfilments) >= len(before.fulfilments)
+        for old, new in zip(before.fulfilments, after.fulfilments, strict=False):
             assert (old.id, old.lines, old.carrier, old.tracking_numbers, old.packs) == (
                 new.id,
                 new.lines,
@@ -200,7 +200,7 @@ class OrderMachine(RuleBasedStateMachine):
     def tracking(self, count: int, kind: str) -> tuple[str, ...]:
         """`count` tracking numbers: new valid ones, one the order already has, or a wrong one."""
         if kind == "held":
-            held = [n for f in self.order.fulfillments for n in f.tracking_numbers]
+            held = [n for f in self.order.fulfilments for n in f.tracking_numbers]
             return tuple(held[:1]) if held else ()
         if kind == "wrong":
             return ("1Z999AA10000000000",) * min(count, 1)
@@ -224,11 +224,11 @@ class OrderMachine(RuleBasedStateMachine):
     def fulfil(
         self, lines, tracking, tracking_kind, carrier, url, ship_date, status, passed_on, reuse
     ) -> None:
-        held = [f.id for f in self.order.fulfillments]
+        held = [f.id for f in self.order.fulfilments]
         self.apply(
             self.command(
-                commands.CreateFulfillment,
-                fulfillment_id=self.new_id("F", held, reuse),
+                commands.CreateFulfilment,
+                fulfilment_id=self.new_id("F", held, reuse),
                 lines=lines,
                 carrier=carrier,
                 tracking_numbers=self.tracking(tracking, tracking_kind),
@@ -254,8 +254,8 @@ class OrderMachine(RuleBasedStateMachine):
         )
         self.apply(
             self.command(
-                commands.CreateFulfillment,
-                fulfillment_id=self.new_id("F", [], False),
+                commands.CreateFulfilment,
+                fulfilment_id=self.new_id("F", [], False),
                 lines=lines,
                 carrier="UPSN",
                 tracking_numbers=self.tracking(tracking, "new"),
@@ -294,11 +294,9 @@ class OrderMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 3), status=st.sampled_from(ShipmentStatus))
     def update_shipment(self, index, status) -> None:
-        held = [f.id for f in self.order.fulfillments]
+        held = [f.id for f in self.order.fulfilments]
         target = held[index] if index < len(held) else "F-unknown"
-        self.apply(
-            self.command(commands.UpdateShipmentStatus, fulfillment_id=target, status=status)
-        )
+        self.apply(self.command(commands.UpdateShipmentStatus, fulfilment_id=target, status=status))
 
     @rule(
         kind=st.sampled_from(DocumentKind),
@@ -308,7 +306,7 @@ class OrderMachine(RuleBasedStateMachine):
     )
     def track_document(self, kind, carries, needs_acceptance, reuse) -> None:
         """A document of ours about the order queued (an 856 carrying some fulfilments)."""
-        held = [f.id for f in self.order.fulfillments]
+        held = [f.id for f in self.order.fulfilments]
         documents = [d.document for d in self.order.dispatches]
         carried = tuple(held[i] if i < len(held) else "F-unknown" for i in sorted(carries))
         self.apply(
@@ -316,7 +314,7 @@ class OrderMachine(RuleBasedStateMachine):
                 commands.TrackDocument,
                 document=self.new_id("document ", documents, reuse),
                 kind=kind,
-                fulfillment_ids=carried if kind is DocumentKind.SHIP_NOTICE else (),
+                fulfilment_ids=carried if kind is DocumentKind.SHIP_NOTICE else (),
                 needs_acceptance=needs_acceptance,
             )
         )
@@ -340,7 +338,7 @@ class OrderMachine(RuleBasedStateMachine):
             if self.order.our_role is Role.SELLER
             else DocumentKind.ORDER
         )
-        waiting = tuple(f.id for f in self.order.fulfillments if not f.passed_on)
+        waiting = tuple(f.id for f in self.order.fulfilments if not f.passed_on)
         for kind, carried in ((confirming, ()), (DocumentKind.SHIP_NOTICE, waiting)):
             if kind is DocumentKind.SHIP_NOTICE and not carried:
                 continue
@@ -349,7 +347,7 @@ class OrderMachine(RuleBasedStateMachine):
                     commands.TrackDocument,
                     document=self.new_id("document ", [], False),
                     kind=kind,
-                    fulfillment_ids=carried,
+                    fulfilment_ids=carried,
                     needs_acceptance=True,
                 )
             )

@@ -16,7 +16,7 @@ from gateway.domain.commands import (
     CancelOrder,
     ChangeDates,
     ChangeLines,
-    CreateFulfillment,
+    CreateFulfilment,
 )
 from gateway.domain.values import LineQuantity, Role, Side
 from gateway.errors import MappingError, NotSupported, RuleViolation
@@ -140,11 +140,11 @@ def test_a_replacing_change_order_is_not_supported_yet():
 def test_deleting_a_shipped_line_is_refused_by_the_rules():
     order_held = held()
     order_held.handle(
-        CreateFulfillment(
+        CreateFulfilment(
             partner=PARTNER,
             po_number=PO,
             at=NOW,
-            fulfillment_id="F1",
+            fulfilment_id="F1",
             lines=(LineQuantity("2", Decimal(1)),),
             carrier="UPSN",
             tracking_numbers=("1Z999AA10123456784",),

@@ -100,7 +100,7 @@ def test_every_set_built_here_passes_the_gateways_validation():
     order.handle(fulfil("F1", ("1", 10), packs=(Pack((LineQuantity("1", Decimal(10)),), SSCC_1),)))
     bodies = {
         "855": acknowledgement(order, Decision.accept_all(), ACK, TODAY),
-        "856": ship_notice(order, order.fulfillments[0], ASN, NOW),
+        "856": ship_notice(order, order.fulfilments[0], ASN, NOW),
         "810": invoice(order, "INV-1", INVOICE, TODAY).segments,
     }
     for set_id, body in bodies.items():
@@ -257,7 +257,7 @@ def packed_order() -> Order:
 
 def test_a_packed_shipment_goes_shipment_order_pack_item():
     order = packed_order()
-    lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], ASN, NOW))
     assert lines[0] == "BSN*00*SHIP-1*20261121*1230*0001"
     assert starting(lines, "HL") == [
         "HL*1**S*1",
@@ -284,7 +284,7 @@ def test_a_packed_shipment_goes_shipment_order_pack_item():
 def test_a_tare_level_holds_the_packs_of_the_order():
     order = packed_order()
     settings = dataclasses.replace(ASN, structure=HierarchyStructure.SOTPI)
-    lines = text(ship_notice(order, order.fulfillments[0], settings, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], settings, NOW))
     assert lines[0].endswith("*0001")
     assert starting(lines, "HL")[2:5] == ["HL*3*2*T*1", "HL*4*3*P*1", "HL*5*4*I*0"]
 
@@ -292,7 +292,7 @@ def test_a_tare_level_holds_the_packs_of_the_order():
 def test_item_then_pack_puts_each_pack_under_the_items_it_holds_under_0002():
     order = packed_order()
     settings = dataclasses.replace(ASN, structure=HierarchyStructure.SOIP)
-    lines = text(ship_notice(order, order.fulfillments[0], settings, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], settings, NOW))
     assert lines[0].endswith("*0002")
     assert starting(lines, "HL") == [
         "HL*1**S*1",
@@ -313,7 +313,7 @@ def test_a_shipment_without_packs_goes_shipment_order_item_under_0004():
             "SHIP-1", ("1", 10), ("3", 6), carrier="UPSN", tracking_numbers=("1Z999AA10123456784",)
         )
     )
-    lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], ASN, NOW))
     assert lines[0].endswith("*0004")
     assert starting(lines, "HL") == ["HL*1**S*1", "HL*2*1*O*1", "HL*3*2*I*0", "HL*4*2*I*0"]
     assert not starting(lines, "TD1") and not starting(lines, "MAN")
@@ -333,7 +333,7 @@ def test_tracking_numbers_go_on_the_packs_only_one_for_one():
             ),
         )
     )
-    lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], ASN, NOW))
     assert starting(lines, "MAN") == [f"MAN*GM*{SSCC_2}"]  # an unlabelled pack has no MAN*GM
     assert starting(lines, "REF") == ["REF*CN*1Z999AA10123456784"]
     assert starting(lines, "TD5") == ["TD5*B*2*UPSN"]  # the carrier, by its SCAC
@@ -346,7 +346,7 @@ def test_ship_from_is_the_vendor_named_on_the_order():
     )
     order = three_lines(parties=(ship_to, vendor))
     order.handle(fulfil("SHIP-1", ("1", 10)))
-    lines = text(ship_notice(order, order.fulfillments[0], ASN, NOW))
+    lines = text(ship_notice(order, order.fulfilments[0], ASN, NOW))
     assert starting(lines, "N1") == ["N1*SF*Cedar Ridge*92*58213", "N1*ST*M. Ortega"]
     assert "N3*1 Lane" in lines and "N4*Bend*OR*97701*US" in lines
 
@@ -508,7 +508,7 @@ def test_an_answer_goes_back_with_the_partners_ids_swapped_and_their_delimiters(
 
 def test_an_interchange_holds_one_group_of_sets_with_the_control_numbers_given():
     order = packed_order()
-    body = ship_notice(order, order.fulfillments[0], ASN, NOW)
+    body = ship_notice(order, order.fulfilments[0], ASN, NOW)
     built = interchange(
         Envelope.default("US", "THEM"), "856", [body, body], ControlNumbers(12, 34, (5, 6)), NOW
     )

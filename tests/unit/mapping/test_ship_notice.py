@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.domain.commands import CreateFulfillment
+from gateway.domain.commands import CreateFulfilment
 from gateway.domain.values import LineQuantity, Pack, Role, ShipmentStatus
 from gateway.errors import MappingError, NotSupported, RuleViolation
 from gateway.mapping.inbound import ShipNotice, ship_notice
@@ -47,8 +47,8 @@ def test_a_carton_pack_notice_becomes_one_passed_on_fulfilment_with_its_packs():
         "HL*7*5*I*0~LIN*3*UP*000000000035~SN1**1*EA",
     )
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment)
-    assert fulfil.fulfillment_id == "SH-1" and fulfil.passed_on
+    assert isinstance(fulfil, CreateFulfilment)
+    assert fulfil.fulfilment_id == "SH-1" and fulfil.passed_on
     assert fulfil.status is ShipmentStatus.SHIPPED
     assert fulfil.carrier == "UPSN"
     assert fulfil.tracking_numbers == ("1Z999AA10123456784",)
@@ -74,7 +74,7 @@ def test_a_pallet_notice_puts_items_in_their_cartons_not_the_pallet():
         "HL*5*4*I*0~LIN*1*UP*000000000011~SN1**2*EA",
     )
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment)
+    assert isinstance(fulfil, CreateFulfilment)
     assert fulfil.packs == (Pack((LineQuantity("1", Decimal(2)),), SSCC_1),)
 
 
@@ -89,7 +89,7 @@ def test_a_pick_and_pack_notice_reads_the_packs_below_each_item():
         head=[*SHIPMENT[:4], "DTM*011*20261120"],
     )
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment)
+    assert isinstance(fulfil, CreateFulfilment)
     assert fulfil.packs == (
         Pack((LineQuantity("2", Decimal(2)),), SSCC_1),
         Pack((LineQuantity("2", Decimal(1)),), SSCC_2),
@@ -106,7 +106,7 @@ def test_items_outside_packs_ship_without_packs():
         "HL*4*2*I~LIN*2*VP*V-2*UP*000000000028~SN1*2*1*EA",
     )
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment)
+    assert isinstance(fulfil, CreateFulfilment)
     assert fulfil.packs == () and len(fulfil.lines) == 2
 
 
@@ -123,14 +123,14 @@ def test_items_without_a_line_number_are_matched_by_product_id():
         "HL*4*2*I~LIN**UP*000000000028~SN1**3*EA",
     )
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment)
+    assert isinstance(fulfil, CreateFulfilment)
     assert fulfil.lines == (LineQuantity("3", Decimal(1)), LineQuantity("2", Decimal(3)))
 
 
 def test_the_line_number_of_sn1_wins_over_lin():
     mapped = notice(f"HL*2*1*O~PRF*{PO}", "HL*3*2*I~LIN*9*BP*X~SN1*2*3*EA")
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment) and fulfil.lines[0].line_number == "2"
+    assert isinstance(fulfil, CreateFulfilment) and fulfil.lines[0].line_number == "2"
 
 
 def test_an_item_the_order_does_not_have_is_refused():
@@ -151,7 +151,7 @@ def test_one_notice_for_two_orders_makes_two_fulfilments():
     other = order(("1", 1, "000000000011"))
     other.po_number = "PO-7002"
     made = mapped.commands({PO: held(), "PO-7002": other})
-    assert [(c.po_number, c.fulfillment_id) for c in made] == [(PO, "SH-1"), ("PO-7002", "SH-1")]
+    assert [(c.po_number, c.fulfilment_id) for c in made] == [(PO, "SH-1"), ("PO-7002", "SH-1")]
 
 
 def test_an_item_under_no_order_is_a_mapping_error():
@@ -199,4 +199,4 @@ def test_a_notice_naming_its_order_at_the_shipment_level_needs_no_order_level():
     head = [*SHIPMENT[:2], f"PRF*{PO}", *SHIPMENT[2:]]
     mapped = notice("HL*2*1*I~LIN*1*UP*000000000011~SN1**2*EA", head=head)
     (fulfil,) = mapped.commands({PO: held()})
-    assert isinstance(fulfil, CreateFulfillment) and fulfil.lines == (LineQuantity("1", 2),)
+    assert isinstance(fulfil, CreateFulfilment) and fulfil.lines == (LineQuantity("1", 2),)

@@ -117,9 +117,9 @@ def test_a_late_fulfilment_is_kept_on_the_order_then_refused(received: FakeGatew
     with pytest.raises(RuleViolation, match="no-change-after-shipped"):
         received.bus.handle(fulfil("F2", ("1", 1)))
     order = held(received)
-    assert [f.id for f in order.fulfillments] == ["F1"]
+    assert [f.id for f in order.fulfilments] == ["F1"]
     assert order.version == 3  # the refusal is recorded: the order was written
-    assert history(received)[-1] == "FulfillmentRefused"
+    assert history(received)[-1] == "FulfilmentRefused"
 
 
 def test_a_fulfilment_overtaken_by_the_one_that_ships_the_order_is_kept_then_refused(
@@ -131,12 +131,12 @@ def test_a_fulfilment_overtaken_by_the_one_that_ships_the_order_is_kept_then_ref
     with pytest.raises(RuleViolation, match="no-change-after-shipped"):
         bus.handle(fulfil("F-ours", ("1", 4)))
     assert [uow.committed for uow in made] == [False, True]  # the refusal committed
-    assert [f.id for f in held(received).fulfillments] == ["F-rival"]
+    assert [f.id for f in held(received).fulfilments] == ["F-rival"]
     assert history(received) == [
         "OrderReceived",
-        "FulfillmentCreated",
+        "FulfilmentCreated",
         "OrderShipped",
-        "FulfillmentRefused",
+        "FulfilmentRefused",
     ]
 
 

@@ -37,13 +37,13 @@ def place(gw: FakeGateway, partner: str) -> None:
     )
 
 
-def ship_all(gw: FakeGateway, fulfillment_id: str = "F-1") -> None:
-    gw.desk().fulfill(
+def ship_all(gw: FakeGateway, fulfilment_id: str = "F-1") -> None:
+    gw.desk().fulfil(
         PO,
         lines(("1", 10), ("2", 4)),
         carrier="UPS",
-        tracking_numbers=tracking_for(fulfillment_id, 2),
-        fulfillment_id=fulfillment_id,
+        tracking_numbers=tracking_for(fulfilment_id, 2),
+        fulfilment_id=fulfilment_id,
     )
 
 
@@ -58,18 +58,18 @@ def unchanged(gw: FakeGateway, commits: int) -> None:
 
 def test_a_fulfilment_of_an_order_we_sell_sends_its_856_in_the_same_transaction(sold: FakeGateway):
     before = sold.store.commits
-    result = sold.desk().fulfill(
+    result = sold.desk().fulfil(
         PO,
         lines(("1", 10)),
         carrier="UPS",
         tracking_numbers=tracking_for("F-1"),
-        fulfillment_id="F-1",
+        fulfilment_id="F-1",
     )
     assert sold.store.commits == before + 1  # the fulfilment, its 856 and their records: one
     assert result.record == "F-1" and [d["set"] for d in result.documents] == ["856"]
     order = held(sold)
-    assert [f.id for f in order.fulfillments] == ["F-1"]
-    assert order.fulfillments[0].carrier == "UPSN"  # "UPS" recorded as its SCAC
+    assert [f.id for f in order.fulfilments] == ["F-1"]
+    assert order.fulfilments[0].carrier == "UPSN"  # "UPS" recorded as its SCAC
     assert order.lines[0].fulfilled == 10 and order.lines[1].open == 4
     (entry,) = entries(sold, "x12")
     assert entry.payload == {
@@ -85,7 +85,7 @@ def test_a_fulfilment_of_an_order_we_sell_sends_its_856_in_the_same_transaction(
     assert report.accepted, report.first_issue()
     assert interchanges[0].receiver_id == "ACME"  # the envelope of the partner's profile
     assert [d.document for d in order.dispatches] == [f"document {document.id}"]
-    assert history(sold)[-2:] == ["FulfillmentCreated", "DocumentTracked"]
+    assert history(sold)[-2:] == ["FulfilmentCreated", "DocumentTracked"]
 
 
 @pytest.mark.parametrize(
@@ -102,51 +102,51 @@ def test_a_fulfilment_larger_than_the_open_quantity_is_refused_and_nothing_recor
         sold.desk().cancel(PO, lines(("1", cancelled)), by=Side.BUYER, reason="fewer")
     before, version = sold.store.commits, held(sold).version
     with pytest.raises(RuleViolation) as refused:
-        sold.desk().fulfill(
+        sold.desk().fulfil(
             PO, lines(("1", fulfilled)), carrier="UPS", tracking_numbers=tracking_for("F-9")
         )
     assert refused.value.rule == rule
     unchanged(sold, before)
-    assert held(sold).version == version and held(sold).fulfillments == []
+    assert held(sold).version == version and held(sold).fulfilments == []
     assert entries(sold, "x12") == [] and sold.store.tables["control_numbers"] == {}
 
 
 def test_a_fulfilment_after_shipped_is_kept_on_the_order_then_refused(sold: FakeGateway):
     ship_all(sold)
     with pytest.raises(RuleViolation, match="no-change-after-shipped"):
-        sold.desk().fulfill(
+        sold.desk().fulfil(
             PO,
             lines(("1", 1)),
             carrier="UPS",
             tracking_numbers=tracking_for("F-2"),
-            fulfillment_id="F-2",
+            fulfilment_id="F-2",
         )
     order = held(sold)
-    assert [f.id for f in order.fulfillments] == ["F-1"]
-    assert history(sold)[-1] == "FulfillmentRefused"  # kept for an operator
+    assert [f.id for f in order.fulfilments] == ["F-1"]
+    assert history(sold)[-1] == "FulfilmentRefused"  # kept for an operator
     assert [e.payload["kind"] for e in entries(sold, "x12")] == ["856"]  # no 856 for it
 
 
 def test_an_unknown_carrier_is_refused_before_anything_is_recorded(sold: FakeGateway):
     before = sold.store.commits
     with pytest.raises(RuleViolation, match="carrier-must-be-known"):
-        sold.desk().fulfill(PO, lines(("1", 1)), carrier="Pigeon Post", tracking_numbers=("1",))
+        sold.desk().fulfil(PO, lines(("1", 1)), carrier="Pigeon Post", tracking_numbers=("1",))
     unchanged(sold, before)
 
 
 def test_a_seller_who_fulfils_directly_reports_a_fulfilment_that_sends_nothing(gw: FakeGateway):
     place(gw, "pinecrest")
-    result = gw.desk().fulfill(
+    result = gw.desk().fulfil(
         PO,
         lines(("1", 3), ("2", 1)),
         partner="pinecrest",
         carrier="UPS",
         tracking_numbers=tracking_for("PINE-1", 2),
-        fulfillment_id="PINE-1",
+        fulfilment_id="PINE-1",
     )
     assert result.documents == [] and "shipped" in result.flags
     order = held(gw, "pinecrest")
-    assert order.fulfillments[0].passed_on  # reported by the seller: theirs
+    assert order.fulfilments[0].passed_on  # reported by the seller: theirs
     assert entries(gw, "x12") == []
 
 
@@ -155,7 +155,7 @@ def test_a_shipment_status_is_recorded_after_shipped_and_only_forward(sold: Fake
     desk = sold.desk()
     result = desk.shipment_status(PO, "F-1", ShipmentStatus.DELIVERED)
     assert result.action == "shipment delivered"
-    assert held(sold).fulfillments[0].status is ShipmentStatus.DELIVERED
+    assert held(sold).fulfilments[0].status is ShipmentStatus.DELIVERED
     with pytest.raises(RuleViolation, match="shipment-status-moves-forward"):
         desk.shipment_status(PO, "F-1", ShipmentStatus.IN_TRANSIT)
     with pytest.raises(RuleViolation, match="fulfilment-must-exist"):
@@ -217,7 +217,7 @@ def test_a_cancellation_the_rules_refuse_records_and_emails_nothing(
     sold: FakeGateway, fulfilled, cancel, rule: str
 ):
     if fulfilled:
-        sold.desk().fulfill(
+        sold.desk().fulfil(
             PO,
             lines(*fulfilled),
             carrier="UPS",

@@ -24,12 +24,12 @@ from tests.unit.service.conftest import OPERATORS, Clock, entries
 def shipped(gw: FakeGateway) -> FakeGateway:
     """An order we sell to ACME, shipped by F-1 (its 856 queued)."""
     gw.bus.handle(receive_order(("1", 10)))
-    gw.desk().fulfill(
+    gw.desk().fulfil(
         PO,
         [LineQuantity("1", Decimal(10))],
         carrier="UPS",
         tracking_numbers=tracking_for("F-1"),
-        fulfillment_id="F-1",
+        fulfilment_id="F-1",
     )
     return gw
 
@@ -40,7 +40,7 @@ def test_an_order_is_shown_with_its_documents_and_found_by_its_tracking_number(
     view = show_order(shipped.uow_factory(), PO)
     assert view["po_number"] == PO and "shipped" in view["flags"]
     assert [d["sets"] for d in view["documents"]] == [["856"]]
-    assert [h["event"] for h in view["history"]][:2] == ["OrderReceived", "FulfillmentCreated"]
+    assert [h["event"] for h in view["history"]][:2] == ["OrderReceived", "FulfilmentCreated"]
     search = tracking_for("F-1")[0][:10].lower()
     found = list_orders(shipped.uow_factory(), OrderQuery(search=search, scope="all"))
     assert [o["po_number"] for o in found["orders"]] == [PO] and found["total"] == 1
@@ -75,4 +75,4 @@ def test_a_late_document_alerts_the_operators_once(gw: FakeGateway, clock: Clock
     (alert,) = entries(gw, "email")
     assert alert.payload["recipients"] == list(OPERATORS)
     assert alert.payload["subject"] == f"[gateway] Late: ship date passed, PO {PO} (Acme Stores)"
-    assert f"gateway fulfill {PO}" in str(alert.payload["text"])
+    assert f"gateway fulfil {PO}" in str(alert.payload["text"])

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import click
 
-from gateway.cli import actions, codec, db, documents, mail, orders, partners, run
 from gateway.cli.shared import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -72,32 +71,35 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> 
     ctx.call_on_close(settings.close)
 
 
-for command in (
-    codec.check,
-    codec.ack_file,
-    db.db,
-    orders.orders,
-    orders.report,
-    documents.ingest,
-    documents.documents,
-    actions.export,
-    actions.fulfil,
-    actions.shipment,
-    actions.cancel,
-    actions.ack,
-    actions.return_,
-    actions.refund,
-    actions.invoice,
-    actions.mark_paid,
-    actions.note,
-    actions.change_customer,
-    actions.change_dates,
-    actions.test_order,
-    run.run,
-    partners.partners,
-    mail.mail,
-):
-    cli.add_command(command)
+COMMANDS = {
+    "check": "codec:check",
+    "ack-file": "codec:ack_file",
+    "db": "db:db",
+    "orders": "orders:orders",
+    "report": "orders:report",
+    "ingest": "documents:ingest",
+    "documents": "documents:documents",
+    "export": "actions:export",
+    "fulfil": "actions:fulfil",
+    "shipment": "actions:shipment",
+    "cancel": "actions:cancel",
+    "ack": "actions:ack",
+    "return": "actions:return_",
+    "refund": "actions:refund",
+    "invoice": "actions:invoice",
+    "mark-paid": "actions:mark_paid",
+    "note": "actions:note",
+    "change-customer": "actions:change_customer",
+    "change-dates": "actions:change_dates",
+    "test-order": "actions:test_order",
+    "run": "run:run",
+    "partners": "partners:partners",
+    "mail": "mail:mail",
+}
+"""Each command and where it is defined (module of `gateway.cli`, attribute): a command's
+module is imported when the command is run or its help drawn, so `gateway check` imports the
+codec's commands and no other."""
+cli.lazy_commands.update(COMMANDS)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ sort orders) is read when a command converts a value or draws its help, not befo
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import re
 import sys
@@ -164,8 +165,24 @@ class GatewayGroup(click.Group):
     without it; other failures go on to `gateway.cli.main`, which prints their line. A command's
     old name (`OLD_COMMAND_NAMES`) runs it too."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+        """Commands not imported yet: name -> "module:attribute" in `gateway.cli`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, OLD_COMMAND_NAMES.get(cmd_name, cmd_name))
+        name = OLD_COMMAND_NAMES.get(cmd_name, cmd_name)
+        where = self.lazy_commands.get(name)
+        if where is not None and name not in self.commands:
+            module, attribute = where.split(":")
+            command = getattr(importlib.import_module(f"gateway.cli.{module}"), attribute)
+            if not isinstance(command, click.Command) or command.name != name:
+                raise TypeError(f"gateway.cli.{where} is not the command {name!r}")
+            self.add_command(command)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from gateway.errors import GatewayError

@@ -85,6 +85,9 @@ LARGE_SET_SEGMENTS = 20_000
 """Past this many segments a set leaves the fast mode (which keeps every segment, to replay a
 set that fails) for the segment-by-segment checks, which keep nothing per segment: the memory
 of one set stays bounded whatever its size, for about twice the time on its segments past it."""
+STRUCTURE_WARM_UP = 500
+"""A set's structure expression is compiled for the second set of its id, or a first one of
+this many segments: compiling it costs about what the structure machine spends on as many."""
 MAX_SET_ISSUES = 200
 """Segment and element faults recorded for one set; past that they are counted only."""
 SEGMENT_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -938,11 +941,18 @@ class Reader:
 
     @staticmethod
     def _structure_holds(family: Family, open_set: _OpenSet) -> bool:
-        """Whether the set's segment ids follow its schema (one expression match)."""
+        """Whether the set's segment ids follow its schema (one expression match). The
+        expression is compiled for the second set of its id in the family, or a first one of
+        STRUCTURE_WARM_UP segments or more; before that (one small set, as a file checked at
+        the command line) the answer is False and the structure machine, cheaper than the
+        compiling, decides."""
         assert open_set.schema is not None
         key = ("structure-pattern", open_set.schema.set_id)
         pattern = family.cache.get(key)
         if not isinstance(pattern, re.Pattern):
+            if pattern is None and len(open_set.tags) < STRUCTURE_WARM_UP:
+                family.cache[key] = False  # met once
+                return False
             pattern = structure_pattern(open_set.schema.root)
             family.cache[key] = pattern
         return pattern.fullmatch(",".join(open_set.tags) + ",") is not None

@@ -4,17 +4,22 @@ A `Catalog` holds one `Family` per version family (`004010`, `005010`); a family
 and composite dictionary of its version and the structure of each transaction set. A group's GS08
 version picks the family: 003010 up to 004060 are read with the 004010 schemas (the nearest the
 gateway holds), 005010 and later with the 005010 ones; older versions are not supported.
-Files are read with `importlib.resources`, once, when `load_catalog()` is first called.
+Files are read with `importlib.resources`, each once and when first needed: a family's
+dictionary when a group of its version is met, a set's structure when a set of its id is.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from gateway.errors import SchemaDefinitionError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 UNBOUNDED = 1 << 30
 ELEMENT_TYPES = frozenset({"AN", "ID", "R", "DT", "TM", "B"} | {f"N{d}" for d in range(10)})
@@ -120,9 +125,9 @@ class Family:
     """The schemas of one version family."""
 
     version: str
-    segments: dict[str, SegmentDef] = field(default_factory=dict)
+    segments: Mapping[str, SegmentDef] = field(default_factory=dict)
     composites: dict[str, CompositeDef] = field(default_factory=dict)
-    sets: dict[str, TransactionSetSchema] = field(default_factory=dict)
+    sets: MutableMapping[str, TransactionSetSchema] = field(default_factory=dict)
     # Derived forms (compiled expressions, transition tables) built by the validator on first use.
     cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -233,45 +238,87 @@ def _parse_element(tokens: list[str], composites: dict[str, CompositeDef]) -> El
     return ElementDef(name, ref, requirement, kind, int(low), int(high), repeat, codes)
 
 
-def parse_segments(source: str, text: str) -> tuple[dict[str, SegmentDef], dict[str, CompositeDef]]:
-    """Parse a segment dictionary. Composites are read in a first pass, so a segment may use a
-    composite defined further down the file."""
-    lines = _Lines(source, text)
-    blocks: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
-    for number, line in lines.items:
-        tokens = line.split()
-        if tokens[0] in ("segment", "composite"):
-            if len(tokens) < 2:
-                raise lines.fail(number, f"{tokens[0]} needs an id")
-            blocks.append((number, tokens, []))
-        elif not blocks:
-            raise lines.fail(number, "element line before any segment or composite")
-        else:
-            blocks[-1][2].append((number, tokens))
-    composites: dict[str, CompositeDef] = {}
-    segments: dict[str, SegmentDef] = {}
-    for want in ("composite", "segment"):
-        for number, header, body in blocks:
-            if header[0] != want:
-                continue
-            ident, title = header[1], " ".join(header[2:])
-            elements: list[ElementDef] = []
-            rules: list[SyntaxRule] = []
-            for body_number, tokens in body:
-                try:
-                    if tokens[0] == "rule":
-                        rules.extend(_parse_rule(t) for t in tokens[1:])
-                    else:
-                        elements.append(_parse_element(tokens, composites))
-                except (ValueError, IndexError) as exc:
-                    raise lines.fail(body_number, str(exc)) from None
-            if ident in segments or ident in composites:
-                raise lines.fail(number, f"{ident} is defined twice")
-            if want == "composite":
-                composites[ident] = CompositeDef(ident, title, tuple(elements), tuple(rules))
+_Block = tuple[int, list[str], list[tuple[int, list[str]]]]
+"""A definition in a segment dictionary: its line number, header tokens and body lines."""
+
+
+class SegmentDictionary(Mapping[str, SegmentDef]):
+    """A family's segment dictionary: its composites parsed at once (they are few, and segments
+    use them), each segment when it is first asked for; the file's structure (which ids it
+    defines, once each) is checked at once."""
+
+    def __init__(self, source: str, text: str):
+        self._lines = _Lines(source, text)
+        blocks: list[_Block] = []
+        for number, line in self._lines.items:
+            tokens = line.split()
+            if tokens[0] in ("segment", "composite"):
+                if len(tokens) < 2:
+                    raise self._lines.fail(number, f"{tokens[0]} needs an id")
+                blocks.append((number, tokens, []))
+            elif not blocks:
+                raise self._lines.fail(number, "element line before any segment or composite")
             else:
-                segments[ident] = SegmentDef(ident, title, tuple(elements), tuple(rules))
-    return segments, composites
+                blocks[-1][2].append((number, tokens))
+        self._blocks: dict[str, _Block] = {}
+        for block in blocks:
+            number, header, _ = block
+            if header[1] in self._blocks:
+                raise self._lines.fail(number, f"{header[1]} is defined twice")
+            self._blocks[header[1]] = block
+        self.composites: dict[str, CompositeDef] = {}
+        for ident, block in self._blocks.items():
+            if block[1][0] == "composite":
+                elements, rules = self._parts(block)
+                self.composites[ident] = CompositeDef(ident, _title(block), elements, rules)
+        self._segments = [i for i, b in self._blocks.items() if b[1][0] == "segment"]
+        self._parsed: dict[str, SegmentDef] = {}
+
+    def _parts(self, block: _Block) -> tuple[tuple[ElementDef, ...], tuple[SyntaxRule, ...]]:
+        elements: list[ElementDef] = []
+        rules: list[SyntaxRule] = []
+        for number, tokens in block[2]:
+            try:
+                if tokens[0] == "rule":
+                    rules.extend(_parse_rule(t) for t in tokens[1:])
+                else:
+                    elements.append(_parse_element(tokens, self.composites))
+            except (ValueError, IndexError) as exc:
+                raise self._lines.fail(number, str(exc)) from None
+        return tuple(elements), tuple(rules)
+
+    def __getitem__(self, segment_id: str) -> SegmentDef:
+        found = self._parsed.get(segment_id)
+        if found is None:
+            block = self._blocks[segment_id]  # KeyError: not in the dictionary
+            if block[1][0] != "segment":
+                raise KeyError(segment_id)
+            elements, rules = self._parts(block)
+            found = self._parsed[segment_id] = SegmentDef(
+                segment_id, _title(block), elements, rules
+            )
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._segments)
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    def __contains__(self, segment_id: object) -> bool:
+        block = self._blocks.get(segment_id) if isinstance(segment_id, str) else None
+        return block is not None and block[1][0] == "segment"
+
+
+def _title(block: _Block) -> str:
+    return " ".join(block[1][2:])
+
+
+def parse_segments(source: str, text: str) -> tuple[dict[str, SegmentDef], dict[str, CompositeDef]]:
+    """Parse a whole segment dictionary. Composites are read first, so a segment may use a
+    composite defined further down the file."""
+    dictionary = SegmentDictionary(source, text)
+    return dict(dictionary.items()), dictionary.composites
 
 
 def parse_transaction_set(source: str, text: str, family: str) -> TransactionSetSchema:
@@ -309,22 +356,67 @@ def parse_transaction_set(source: str, text: str, family: str) -> TransactionSet
 
 
 def load_family(version: str) -> Family:
-    """Load one family folder from the package's schema files."""
+    """Load one family folder from the package's schema files: each segment definition and
+    each transaction set's structure is parsed the first time it is asked for
+    (`SegmentDictionary`, `SetFiles`)."""
     folder = resources.files("gateway.x12").joinpath("schemas").joinpath(version)
     family = Family(version)
-    dictionary = folder.joinpath("segments.txt")
-    family.segments, family.composites = parse_segments(
-        f"schemas/{version}/segments.txt", dictionary.read_text(encoding="utf-8")
+    dictionary = SegmentDictionary(
+        f"schemas/{version}/segments.txt",
+        folder.joinpath("segments.txt").read_text(encoding="utf-8"),
     )
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".txt") and entry.name != "segments.txt":
-            source = f"schemas/{version}/{entry.name}"
-            schema = parse_transaction_set(source, entry.read_text(encoding="utf-8"), version)
-            missing = sorted(schema.segment_ids - family.segments.keys())
+    family.segments, family.composites = dictionary, dictionary.composites
+    family.sets = SetFiles(family, folder)
+    return family
+
+
+class SetFiles(MutableMapping[str, TransactionSetSchema]):
+    """The transaction sets of a family folder (one `<set id>.txt` each), each parsed the first
+    time it is asked for: checking an 850 parses the 850's structure only."""
+
+    def __init__(self, family: Family, folder: Traversable):
+        self._family = family
+        self._files = {
+            entry.name.removesuffix(".txt"): entry
+            for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".txt") and entry.name != "segments.txt"
+        }
+        self._parsed: dict[str, TransactionSetSchema] = {}
+
+    def __getitem__(self, set_id: str) -> TransactionSetSchema:
+        found = self._parsed.get(set_id)
+        if found is None:
+            entry = self._files[set_id]  # KeyError: no such set
+            source = f"schemas/{self._family.version}/{entry.name}"
+            found = parse_transaction_set(
+                source, entry.read_text(encoding="utf-8"), self._family.version
+            )
+            if found.set_id != set_id:
+                raise SchemaDefinitionError(f"{source}: describes {found.set_id}, not {set_id}")
+            missing = sorted(found.segment_ids - self._family.segments.keys())
             if missing:
                 raise SchemaDefinitionError(f"{source}: segments not in the dictionary: {missing}")
-            family.sets[schema.set_id] = schema
-    return family
+            self._parsed[set_id] = found
+        return found
+
+    def __setitem__(self, set_id: str, schema: TransactionSetSchema) -> None:
+        self._files.pop(set_id, None)
+        self._parsed[set_id] = schema
+
+    def __delitem__(self, set_id: str) -> None:
+        if set_id not in self._files and set_id not in self._parsed:
+            raise KeyError(set_id)
+        self._files.pop(set_id, None)
+        self._parsed.pop(set_id, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted({*self._files, *self._parsed}))
+
+    def __len__(self) -> int:
+        return len({*self._files, *self._parsed})
+
+    def __contains__(self, set_id: object) -> bool:
+        return set_id in self._parsed or set_id in self._files
 
 
 class ShippedFamilies(MutableMapping[str, Family]):

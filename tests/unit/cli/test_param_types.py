@@ -130,7 +130,10 @@ def test_a_value_the_types_refuse_is_exit_2_before_the_store_is_opened(tmp_path,
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()):
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None
         if isinstance(command, click.Group):
             yield from every_command(command, (*path, name))
         else:

@@ -5,15 +5,19 @@ of them start about as fast as Python (`benchmarks/bench_startup.py`)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
-from gateway.cli import cli
+import gateway.cli
+from gateway.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
@@ -78,6 +82,9 @@ def test_commands_without_the_store_start_without_its_modules(tmp_path: Path, ar
     assert code == 0
     assert heavy(modules) == []
     assert "gateway.cli.codec" in modules  # the probe did run the command line
+    if args[0] != "--help":  # the help imports every command's module for its short help
+        ours = {name for name in modules if name.startswith("gateway.cli.")}
+        assert ours == {"gateway.cli.codec", "gateway.cli.shared"}
 
 
 def test_a_command_with_the_store_does_load_them(tmp_path: Path):
@@ -99,7 +106,29 @@ def test_help_still_lists_every_command_with_its_short_help():
     )
     assert result.returncode == 0, result.stderr
     listed = result.stdout.split("Commands:\n", 1)[1]
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None
         line = next(line for line in listed.splitlines() if line.split()[0] == name)
         first_words = " ".join(command.get_short_help_str(limit=200).split()[:4])
         assert first_words and first_words in line, (name, line)
+
+
+def test_every_command_defined_is_listed_where_the_group_finds_it():
+    """A command written in a module of `gateway.cli` but missing from `COMMANDS` would never
+    be offered: every top-level command (one no group of the package holds) is in the table,
+    under its own name, and the table names nothing else."""
+    defined: dict[str, click.Command] = {}
+    held: set[int] = set()
+    for module_info in pkgutil.iter_modules(gateway.cli.__path__):
+        module = importlib.import_module(f"gateway.cli.{module_info.name}")
+        for attribute, value in vars(module).items():
+            if isinstance(value, click.Command) and value is not cli:
+                defined[f"{module_info.name}:{attribute}"] = value
+                if isinstance(value, click.Group):
+                    held.update(id(c) for c in value.commands.values())
+    top_level = {where: c for where, c in defined.items() if id(c) not in held}
+    assert sorted(top_level) == sorted(COMMANDS.values())
+    for name, where in COMMANDS.items():
+        assert top_level[where].name == name

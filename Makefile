@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run test test-fast lint typecheck imports crosscheck-readers services benchmark fuzz soak clean
+.PHONY: run test test-fast lint typecheck imports crosscheck-readers services browser benchmark fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -25,6 +25,11 @@ services:
 		{ apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 	@test -x /usr/sbin/sshd || \
 		{ apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
+
+# The headless browser the web console's tests drive: Debian's Chromium and its chromedriver.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # The main job on the example configuration (config/: SQLite and folder mailboxes under data/,
 # Harborview buying from us by EDI, Pinecrest selling to us by email), from an empty data/
@@ -77,12 +82,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) crosscheck-readers services lint typecheck imports
+test: $(STAMP) crosscheck-readers services browser lint typecheck imports
 	$(VENV)/bin/python -m pytest -q
 
-# The fast tier: the unit tests but the slow property and memory ones, in seconds.
+# The fast tier: the unit tests but the slow property and memory ones and the browser's, in seconds.
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not slow" tests/unit
+	$(VENV)/bin/python -m pytest -q -m "not slow and not browser" tests/unit
 
 benchmark: $(STAMP) crosscheck-readers
 	$(PY) benchmarks/bench_codec.py

@@ -152,5 +152,14 @@ def store_engine(store_config: GatewayConfig) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium (it takes the `browser` fixture) is a `browser` test."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+from tests.browser import browser, downloads  # noqa: E402,F401
 from tests.smtpd import smtp_server, smtp_server_factory, smtp_tls  # noqa: E402,F401
 from tests.sshd import sshd_server  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""The web console and API (issue 16)."""

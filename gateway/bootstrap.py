@@ -35,6 +35,7 @@ from gateway.config import (
 from gateway.errors import ConfigurationError
 from gateway.logs import Log
 from gateway.mapping.engine import Mappings
+from gateway.service.actions import OrderDesk
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
@@ -93,6 +94,16 @@ class Gateway:
             if closing is not None:
                 closing()
         self.engine.dispose()
+
+    def desk(self, *, actor: str = "operator") -> OrderDesk:
+        """The operator's actions on orders, through the gateway's bus, done as `actor`."""
+        return OrderDesk(
+            self.uow_factory,
+            self.mappings,
+            {p.key: p for p in self.config.partners},
+            bus=self.bus,
+            actor=actor,
+        )
 
     def outbound_mailbox(self, partner: str) -> OutboundMailbox:
         """Where documents for `partner` go: its profile's transport, or DATA/outbox/PARTNER

@@ -22,6 +22,11 @@ line's exit code in brackets)::
     │   │       ├── DocumentActionRefused  resend, replay: not for this document
     │   │       └── MailActionRefused    retry: not for this email
     │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
+    │   ├── FormRefused           a field of a console form holds no usable value (names it)
+    │   ├── RequestRefused        the console refuses a request before doing anything
+    │   │   ├── SignInNeeded      no session: to the sign-in page, then back
+    │   │   ├── PageNotFound      nothing there for this user (absent, or another partner's)
+    │   │   └── ActionForbidden   a form without its token, or beyond the user's role
     │   └── TransportError        a mailbox could not be reached or a transfer failed: the file
     │       │                      stays where it was and the transfer is retried with backoff
     │       ├── HostKeyRejected   the SFTP server's host key is not the pinned one: the
@@ -161,6 +166,48 @@ class MailActionRefused(RuleViolation):
 
 class ConcurrentUpdate(Refused):
     """Another worker committed a change to the same order first (its version moved on)."""
+
+
+class FormRefused(Refused):
+    """A field of a console form that holds no usable value: `field` names it for the page."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class RequestRefused(Refused):
+    """The console refuses a request before doing anything; `status` is its HTTP answer."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SignInNeeded(RequestRefused):
+    """No valid session: the request goes to the sign-in page, then back to `target`."""
+
+    status = 303
+
+    def __init__(self, target: str):
+        super().__init__("sign in first")
+        self.target = target
+
+
+class PageNotFound(RequestRefused):
+    """Nothing here for this user: absent, or another partner's (never told apart, so that a
+    partner user learns nothing of the others)."""
+
+    status = 404
+
+
+class ActionForbidden(RequestRefused):
+    """A form without its session's token, or an action beyond the user's role."""
+
+    status = 403
 
 
 class StoreUnavailable(GatewayError):

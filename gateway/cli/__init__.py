@@ -15,6 +15,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     documents   documents list/show/resend/replay, ingest
     mail        mail list/show/retry
     run         run (and its event log lines)
+    serve       serve (the web console)
     db          db upgrade/status
     partners    partners list/check
 """
@@ -93,6 +94,7 @@ COMMANDS = {
     "change-dates": "actions:change_dates",
     "test-order": "actions:test_order",
     "run": "run:run",
+    "serve": "serve:serve",
     "partners": "partners:partners",
     "mail": "mail:mail",
 }

@@ -33,12 +33,7 @@ if TYPE_CHECKING:
 
 
 def _desk(settings: Settings) -> OrderDesk:
-    from gateway.service.actions import OrderDesk
-
-    gateway = settings.gateway()
-    return OrderDesk(
-        gateway.uow_factory, gateway.mappings, {p.key: p for p in gateway.config.partners}
-    )
+    return settings.gateway().desk()
 
 
 def _done(result: ActionResult, as_json: bool) -> None:

@@ -12,6 +12,8 @@ from gateway.cli.shared import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_TEMPFAIL,
+    LOG_FORMAT_OPTION,
+    LOG_LEVEL_OPTION,
     Failure,
     Settings,
     emit,
@@ -69,22 +71,8 @@ def pass_exit_code(summary: PassSummary) -> int:
 
 @click.command("run")
 @click.option("--once", is_flag=True, help="One pass of everything, then exit (cron, batch jobs).")
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per event on standard error, as text or JSON.",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-    envvar="GATEWAY_LOG_LEVEL",
-    help="The gateway's events from this level (other libraries' from warning). Env:"
-    " GATEWAY_LOG_LEVEL.",
-)
+@LOG_FORMAT_OPTION
+@LOG_LEVEL_OPTION
 @json_option("With --once: the pass's summary as one JSON object on standard output.")
 @click.pass_obj
 def run(settings: Settings, once: bool, log_format: str, log_level: str, as_json: bool) -> None:

@@ -212,6 +212,22 @@ def json_option(help: str = "Print JSON for scripts.") -> Callable[[Any], Any]:
     )
 
 
+LOG_FORMAT_OPTION = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on standard error, as text or JSON.",
+)
+LOG_LEVEL_OPTION = click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    envvar="GATEWAY_LOG_LEVEL",
+    help="The gateway's events from this level (other libraries' from warning). Env:"
+    " GATEWAY_LOG_LEVEL.",
+)
 PARTNER_OPTION = click.option("--partner", help="The partner, when several used this PO number.")
 
 

@@ -98,8 +98,10 @@ class OrderDesk:
         *,
         clock: Callable[[], dt.datetime] = _now,
         bus: MessageBus | None = None,
+        actor: str = "operator",
     ):
         self.uow_factory = uow_factory
+        self.actor = actor  # who acts, as the order's history names them
         self.bus = bus or MessageBus(uow_factory)  # the gateway's one bus (bootstrap)
         self.mappings = mappings
         self.partners = dict(partners)
@@ -415,7 +417,7 @@ class OrderDesk:
             "partner": order.partner,
             "po_number": order.po_number,
             "at": self.clock(),
-            "source": "operator",
+            "source": self.actor,
         }
 
     def _apply(

@@ -1,0 +1,241 @@
+"""The console's pages and actions through the ASGI test client, on SQLite and PostgreSQL:
+HTML checked for what it says, not only for its status code."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+
+from tests.integration.web.conftest import HARBORVIEW_PO, Console, csrf_in
+
+ORDER = f"/orders/harborview/{HARBORVIEW_PO}"
+PAGES = ["/", "/orders", ORDER, "/documents", "/quarantine", "/partners", "/mail"]
+
+
+def text_of(html: str) -> str:
+    """The page's text, tags dropped and spaces folded (what a reader sees)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_without_a_session_every_page_goes_to_the_sign_in_page(console: Console, path: str):
+    answer = console.client().get(path, follow_redirects=False)
+    assert answer.status_code == 303
+    expected = "/signin" if path == "/" else f"/signin?next={quote(path, safe='')}"
+    assert answer.headers["location"] == expected
+
+
+def test_signing_in_goes_back_to_the_page_asked_for(console: Console):
+    client = console.client()
+    first = client.get(ORDER)  # follows to the sign-in form, which keeps the target
+    assert "Sign in" in first.text and f'value="{ORDER}"' in first.text
+    answer = client.post(
+        "/signin",
+        data={
+            "csrf": csrf_in(first.text),
+            "name": "olive",
+            "password": "correct horse battery",
+            "next": ORDER,
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == ORDER
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_the_sign_in_page_sends_nobody_elsewhere(console: Console, target: str):
+    client = console.client()
+    page = client.get("/signin", params={"next": target})
+    answer = client.post(
+        "/signin",
+        data={
+            "csrf": csrf_in(page.text),
+            "name": "olive",
+            "password": "correct horse battery",
+            "next": target,
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/"
+
+
+def test_the_order_list_shows_the_orders_with_their_flags(console: Console):
+    page = console.client("olive").get("/orders")
+    assert page.status_code == 200
+    assert HARBORVIEW_PO in page.text and f'href="{ORDER}"' in page.text
+    assert "unfulfilled" in page.text
+    tests = console.client("olive").get("/orders", params={"test": "1"})
+    assert console.pinecrest_po in tests.text  # test orders only when asked for
+    assert console.pinecrest_po not in page.text
+
+
+def test_the_order_list_searches_filters_and_refuses_unknown_names(console: Console):
+    client = console.client("olive")
+    found = client.get("/orders", params={"search": HARBORVIEW_PO[:6].lower()})
+    assert HARBORVIEW_PO in found.text
+    none = client.get("/orders", params={"search": "NOTHING-LIKE-IT"})
+    assert HARBORVIEW_PO not in none.text and "No orders match" in none.text
+    shipped = client.get("/orders", params={"status": "shipped"})
+    assert HARBORVIEW_PO not in shipped.text
+    wrong = client.get("/orders", params={"status": "teleported"})
+    assert wrong.status_code == 400 and "status &#39;teleported&#39; is not one of" in wrong.text
+    partial = client.get("/orders", headers={"HX-Request": "true"})
+    assert "<html" not in partial.text and HARBORVIEW_PO in partial.text
+
+
+def test_the_order_page_shows_what_orders_show_shows(console: Console):
+    page = console.client("vic").get(ORDER)
+    assert page.status_code == 200
+    seen = text_of(page.text)
+    for expected in ("Order HV4500871234", "We sell to harborview", "unfulfilled", "pending",
+                     "Lines", "Ordered", "Open", "Marisol Ortega", "History", "OrderReceived"):
+        assert expected in seen, expected
+    assert 'href="/documents/' in page.text  # the 850 it came in, linked
+    assert "Create fulfilment" not in page.text  # a viewer reads only
+
+
+def test_an_operator_fulfils_every_line_and_the_order_turns_shipped(console: Console):
+    client = console.client("olive")
+    page = client.get(ORDER)
+    lines = re.findall(r'name="qty-([^"]+)"', page.text)
+    opens = dict(re.findall(r"<td>(\d+)</td>\s*<td>.*?</td>\s*<td class=\"n\">([\d.]+)</td>", page.text))
+    assert lines
+    form = {
+        "csrf": csrf_in(page.text),
+        "carrier": "UPS",
+        "tracking_numbers": "1Z999AA10123456784",
+        "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+    }
+    form.update({f"qty-{line}": opens.get(line, "1") for line in lines})
+    done = client.post(f"{ORDER}/fulfil", data=form, follow_redirects=False)
+    assert done.status_code == 303, text_of(done.text)
+    after = client.get(done.headers["location"])
+    assert "flag-shipped" in after.text and "Fulfilment F-" in after.text
+    assert 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in after.text
+    assert "olive (web)" in after.text  # the history names who did it
+
+
+def test_a_refused_action_shows_the_rules_sentence_beside_its_form(console: Console):
+    client = console.client("olive")
+    page = client.get(ORDER)
+    line = re.findall(r'name="return-([^"]+)"', page.text)[0]
+    refused = client.post(
+        f"{ORDER}/return",
+        data={"csrf": csrf_in(page.text), f"return-{line}": "1", "reason": "damaged"},
+    )
+    assert refused.status_code == 409
+    assert 'id="refused-return"' in refused.text
+    sentence = re.search(r'id="refused-return">([^<]+)<', refused.text)
+    assert sentence and "shipped" in sentence.group(1)
+    assert '<details class="action" id="action-return" open>' in refused.text
+
+
+def test_a_field_that_is_no_value_is_named(console: Console):
+    client = console.client("olive")
+    page = client.get(ORDER)
+    line = re.findall(r'name="qty-([^"]+)"', page.text)[0]
+    refused = client.post(
+        f"{ORDER}/fulfil",
+        data={"csrf": csrf_in(page.text), f"qty-{line}": "1", "carrier": "UPS",
+              "tracking_url": "javascript:alert(1)"},
+    )
+    assert refused.status_code == 422
+    assert "is not a web address" in refused.text and 'aria-invalid="true"' in refused.text
+
+
+def test_notes_are_added_edited_and_deleted_and_hostile_text_stays_inert(console: Console):
+    client = console.client("olive")
+    page = client.get(ORDER)
+    hostile = '<script>alert("x")</script>\x1b[31m'
+    added = client.post(ORDER + "/note", data={"csrf": csrf_in(page.text), "text": hostile})
+    assert added.status_code == 200 and "Note N-" in added.text
+    assert "<script>alert" not in added.text and "&lt;script&gt;alert" in added.text
+    note = re.search(r'/notes/(N-[0-9a-f]+)/edit', added.text).group(1)
+    edited = client.post(
+        f"{ORDER}/notes/{note}/edit", data={"csrf": csrf_in(added.text), "text": "call Monday"}
+    )
+    assert "call Monday" in edited.text and "Note " + note + " edited" in edited.text
+    deleted = client.post(f"{ORDER}/notes/{note}/delete", data={"csrf": csrf_in(edited.text)})
+    assert "call Monday" not in text_of(deleted.text).split("Notes", 1)[1].split("Actions")[0]
+
+
+def test_a_form_without_its_csrf_token_is_refused(console: Console):
+    client = console.client("olive")
+    answer = client.post(ORDER + "/note", data={"text": "hello"})
+    assert answer.status_code == 403
+    wrong = client.post(ORDER + "/note", data={"text": "hello", "csrf": "x" * 43})
+    assert wrong.status_code == 403
+    assert "hello" not in client.get(ORDER).text
+
+
+def test_a_viewer_may_not_act(console: Console):
+    client = console.client("vic")
+    page = client.get(ORDER)
+    answer = client.post(ORDER + "/note", data={"csrf": csrf_in(page.text), "text": "hi"})
+    assert answer.status_code == 403
+
+
+def test_a_partner_user_sees_only_their_partners_orders(console: Console):
+    client = console.client("pat")  # Pinecrest's
+    listing = client.get("/orders", params={"test": "1"})
+    assert console.pinecrest_po in listing.text and HARBORVIEW_PO not in listing.text
+    assert client.get(ORDER).status_code == 404
+    assert client.get("/orders", params={"partner": "harborview"}).status_code in (200, 400)
+    assert HARBORVIEW_PO not in client.get("/orders", params={"partner": "harborview"}).text
+
+
+def test_a_partner_user_fulfils_an_order_placed_with_them_and_nothing_else(console: Console):
+    client = console.client("pat")
+    order = f"/orders/pinecrest/{console.pinecrest_po}"
+    page = client.get(order)
+    assert "Create fulfilment" in page.text and "Cancel" not in re.sub(r"<option[^>]*>[^<]*", "", page.text.split('id="actions"')[1].split("</summary>")[0])
+    lines = re.findall(r'name="qty-([^"]+)"', page.text)
+    form = {"csrf": csrf_in(page.text), "carrier": "FedEx", "tracking_numbers": "748900000010"}
+    form.update({f"qty-{line}": "1" for line in lines})
+    form[f"qty-{lines[-1]}"] = "2"
+    done = client.post(order + "/fulfil", data=form)
+    assert done.status_code == 200 and "flag-shipped" in done.text
+    cancel = client.post(order + "/cancel", data={"csrf": csrf_in(done.text), "whole": "1",
+                                                  "reason": "x"})
+    assert cancel.status_code == 403
+    hank = console.client("hank")  # Harborview's user: Harborview's order is one we sell
+    theirs = hank.get(ORDER)
+    assert theirs.status_code == 200 and "Create fulfilment" not in theirs.text
+
+
+def test_cookies_and_headers(console: Console):
+    client = console.client()
+    page = client.get("/signin")
+    assert "content-security-policy" in page.headers
+    assert "'unsafe-inline'" not in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    answer = client.post(
+        "/signin",
+        data={"csrf": csrf_in(page.text), "name": "olive", "password": "correct horse battery"},
+        follow_redirects=False,
+    )
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    secure = console.client(base_url="https://testserver")
+    page = secure.get("/signin")
+    answer = secure.post(
+        "/signin",
+        data={"csrf": csrf_in(page.text), "name": "olive", "password": "correct horse battery"},
+        follow_redirects=False,
+    )
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+def test_the_eleventh_wrong_password_in_a_minute_is_throttled(console: Console):
+    client = console.client()
+    for _ in range(10):
+        page = client.get("/signin")
+        wrong = client.post("/signin", data={"csrf": csrf_in(page.text), "name": "olive",
+                                            "password": "not the password"})
+        assert wrong.status_code == 401 and "the name or the password is wrong" in wrong.text
+    page = client.get("/signin")
+    right = client.post("/signin", data={"csrf": csrf_in(page.text), "name": "olive",
+                                        "password": "correct horse battery"})
+    assert right.status_code == 429 and "too many attempts" in right.text

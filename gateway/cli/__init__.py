@@ -17,6 +17,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     run         run (and its event log lines)
     db          db upgrade/status
     partners    partners list/check
+    users       users add/list/disable/passwd/sign-ins (the web console's accounts)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from gateway.cli import actions, codec, db, documents, mail, orders, partners, run
+from gateway.cli import actions, codec, db, documents, mail, orders, partners, run, users
 from gateway.cli.shared import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -96,6 +97,7 @@ for command in (
     run.run,
     partners.partners,
     mail.mail,
+    users.users,
 ):
     cli.add_command(command)
 

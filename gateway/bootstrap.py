@@ -22,6 +22,7 @@ from gateway.adapters.filestore import LocalFiles, safe_name
 from gateway.adapters.folder import FolderMailbox, FolderWatcher
 from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
+from gateway.adapters.passwords import Argon2Hasher
 from gateway.adapters.sftp import SftpMailbox
 from gateway.adapters.smtp import CaptureSender, SmtpSender
 from gateway.adapters.store import SqlUnitOfWork, create_store_engine
@@ -35,6 +36,7 @@ from gateway.config import (
 from gateway.errors import ConfigurationError
 from gateway.logs import Log
 from gateway.mapping.engine import Mappings
+from gateway.service.accounts import PasswordHasher
 from gateway.service.actions import OrderDesk
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
@@ -71,7 +73,8 @@ def crash_checkpoint(spec: str) -> Callable[[str], None]:
 @dataclass(slots=True)
 class Gateway:
     """The wired gateway: configuration, engine, unit-of-work factory, message bus, the
-    pipeline from mailboxes to store and the outbox's deliverer."""
+    pipeline from mailboxes to store, the outbox's deliverer and the web console's password
+    hasher."""
 
     config: GatewayConfig
     engine: Engine
@@ -85,6 +88,7 @@ class Gateway:
     alerts: Alerts
     mailer: Mailer
     checkpoint: Callable[[str], None] = no_checkpoint
+    password_hasher: PasswordHasher = field(default_factory=Argon2Hasher)
     _outbound: dict[str, OutboundMailbox] = field(default_factory=dict)
     _inbound: dict[str, InboundMailbox] = field(default_factory=dict)
 
@@ -194,8 +198,10 @@ def bootstrap(
     *,
     config_path: Path | None = None,
     uow_factory: Callable[[], UnitOfWork] | None = None,
+    password_hasher: PasswordHasher | None = None,
 ) -> Gateway:
-    """Wire the gateway from a configuration (or the file at `config_path`, or the defaults)."""
+    """Wire the gateway from a configuration (or the file at `config_path`, or the defaults);
+    passwords hashed with argon2id unless another `password_hasher` is given."""
     config = config or load_config(config_path)
     engine = create_store_engine(config)
     composer = JinjaComposer(config.mail.templates_dir)
@@ -239,6 +245,7 @@ def bootstrap(
         alerts,
         Mailer(factory, mail_sender(config), alerts, checkpoint=checkpoint),
         checkpoint,
+        password_hasher or Argon2Hasher(),
     )
     return gateway
 

@@ -11,6 +11,7 @@ password, when needed, comes from the environment variable the file names.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import math
 import os
@@ -27,7 +28,7 @@ from gateway.errors import ConfigurationError
 LOG = logging.getLogger("gateway.config")
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_DATABASE_FILE = "gateway.db"
-KNOWN_SECTIONS = {"gateway", "database", "mail"}
+KNOWN_SECTIONS = {"gateway", "database", "mail", "web"}
 
 
 def password_from(variable: str, missing: str) -> str | None:
@@ -100,6 +101,29 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The web console: where it listens, how long a signed-in session lasts, how many failed
+    sign-ins a minute it takes (per user name and per address) before it refuses them all."""
+
+    session_idle_minutes: float = 30.0  # a session unused this long is over
+    session_absolute_hours: float = 12.0  # and any session this old, used or not
+    login_attempts_per_minute: int = 10  # failed sign-ins, per user name and per address
+    secure_cookies: bool | None = None  # None: Secure cookies when the request came by HTTPS
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    @property
+    def session_idle(self) -> dt.timedelta:
+        """`session_idle_minutes` as a duration."""
+        return dt.timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def session_absolute(self) -> dt.timedelta:
+        """`session_absolute_hours` as a duration."""
+        return dt.timedelta(hours=self.session_absolute_hours)
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
     """Everything the gateway is configured with."""
 
@@ -109,6 +133,7 @@ class GatewayConfig:
     partners: tuple[PartnerProfile, ...] = ()
     ack_overdue_check_minutes: float = 5.0
     mail: MailSettings = MailSettings()
+    web: WebSettings = WebSettings()
 
     @property
     def database_url(self) -> str:
@@ -771,6 +796,7 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
         source=where,
         partners=tuple(load_partners(partners_dir)),
         mail=_mail(raw.get("mail", {}), f"{where} [mail]", base),
+        web=_web(raw.get("web", {}), f"{where} [web]"),
     )
 
 
@@ -834,4 +860,42 @@ def _mail(value: Any, where: str, base: Path) -> MailSettings:
         templates_dir=templates,
         delivery_alert_attempts=max(int(attempts), 1),
         **positive,
+    )
+
+
+def _web(value: Any, where: str) -> WebSettings:
+    table = _table(value, where)
+    _check_keys(table, {f.name for f in dataclasses.fields(WebSettings)}, where)
+    defaults = WebSettings()
+    idle = _number(table, "session_idle_minutes", defaults.session_idle_minutes, where)
+    absolute = _number(table, "session_absolute_hours", defaults.session_absolute_hours, where)
+    for key, number in (("session_idle_minutes", idle), ("session_absolute_hours", absolute)):
+        if number <= 0:
+            raise ConfigurationError(f"{where}: {key} must be above 0")
+    if idle > absolute * 60:
+        raise ConfigurationError(
+            f"{where}: session_idle_minutes ({idle:g}) is longer than session_absolute_hours"
+            f" ({absolute:g} h): a session never goes idle before it ends; shorten the first"
+        )
+    attempts = (
+        _expect(table, "login_attempts_per_minute", int, where)
+        if "login_attempts_per_minute" in table
+        else defaults.login_attempts_per_minute
+    )
+    if not 1 <= attempts <= 10_000:
+        raise ConfigurationError(f"{where}: login_attempts_per_minute must be 1 to 10000")
+    secure = _expect(table, "secure_cookies", bool, where) if "secure_cookies" in table else None
+    host = _text(table, "host", defaults.host, where)
+    if not host.strip():
+        raise ConfigurationError(f"{where}: host is empty; give an address like 127.0.0.1")
+    port = _expect(table, "port", int, where) if "port" in table else defaults.port
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"{where}: port {port} is not a TCP port")
+    return WebSettings(
+        session_idle_minutes=idle,
+        session_absolute_hours=absolute,
+        login_attempts_per_minute=attempts,
+        secure_cookies=secure,
+        host=host,
+        port=port,
     )

@@ -21,6 +21,10 @@ line's exit code in brackets)::
     │   │       │                         shipped, an 810 with nothing to invoice)
     │   │       ├── DocumentActionRefused  resend, replay: not for this document
     │   │       └── MailActionRefused    retry: not for this email
+    │   ├── AccountRefused        a user account cannot be added or changed so (a name taken,
+    │   │                          an unknown role, a short password, no such user); names its rule
+    │   ├── SignInRefused         a sign-in refused: the name or the password is wrong, the user
+    │   │                          is disabled, or too many failed attempts; names its rule
     │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
     │   ├── FormRefused           a field of a console form holds no usable value (names it)
     │   ├── RequestRefused        the console refuses a request before doing anything
@@ -164,6 +168,26 @@ class MailActionRefused(RuleViolation):
     """An operator's action on an email that cannot be done (no such email, already sent...)."""
 
 
+class AccountRefused(Refused):
+    """A user account of the web console that cannot be added or changed as asked. `rule`
+    names the rule (registered in `RULES`), `message` says what was wrong."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class SignInRefused(Refused):
+    """A sign-in refused. `message` is what the person signing in is told: it never tells an
+    unknown name from a wrong password. `rule` names the rule (registered in `RULES`)."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
 class ConcurrentUpdate(Refused):
     """Another worker committed a change to the same order first (its version moved on)."""
 
@@ -299,6 +323,16 @@ _RULES = {
     "replay-needs-sets-not-applied": "a replay applies sets that did not go through",
     "replay-needs-the-archive": "a replay reads the file from the archive",
     "email-exists": "an action names an email the gateway holds",
+    # the web console's users and sign-ins (gateway.service.accounts)
+    "user-name-well-formed": "a user name is 1 to 64 characters, none a space or a control one",
+    "user-name-unique": "a user name names one user",
+    "user-role-known": "a user's role is admin, operator, viewer or partner",
+    "partner-user-names-partner": "a partner user names its partner, and only a partner user does",
+    "password-long-enough": "a password is at least 12 characters",
+    "user-exists": "an action names a user the gateway holds",
+    "sign-in-credentials-match": "a sign-in gives the name and the password of a user",
+    "sign-in-user-enabled": "a disabled user cannot sign in",
+    "sign-in-attempts-limited": "failed sign-ins are limited each minute, per name and per address",
 }
 for _name, _statement in _RULES.items():
     register_rule(_name, _statement)

@@ -49,7 +49,7 @@ import datetime as dt
 import functools
 import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
 from gateway.errors import ConcurrentUpdate, RuleViolation
 from gateway.mapping.engine import Mappings
+from gateway.service.accounts import SignIn, User, WebSession
 from gateway.service.actions import OrderDesk
 from gateway.service.messagebus import MessageBus
 from gateway.service.notify import Alerts, Mailer, MailQueue, Notifier
@@ -90,6 +91,9 @@ TABLES = (
     "outbox",
     "leases",
     "mailbox_outages",
+    "users",
+    "web_sessions",
+    "sign_ins",
 )
 
 
@@ -950,6 +954,121 @@ class FakeOutages:
         return [rows[partner] for partner in sorted(rows)]
 
 
+# -- the web console's accounts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _UserRow:
+    user: User
+    password_hash: str
+    password_changed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _SessionRow:
+    name: str
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+
+
+class FakeAccounts:
+    """Users, sessions by token hash and the sign-in log (see `SqlAccounts`)."""
+
+    def __init__(self, overlay: _Overlay):
+        self._overlay = overlay
+
+    def add(self, user: User, password_hash: str) -> None:
+        if self._overlay.get("users", user.name) is not None:
+            raise ValueError(f"user {user.name!r} exists: the primary key refuses it")
+        self._overlay.put("users", user.name, _UserRow(user, password_hash, user.created_at))
+
+    def get(self, name: str) -> User | None:
+        row: _UserRow | None = self._overlay.get("users", name)
+        return None if row is None else row.user
+
+    def credentials(self, name: str) -> tuple[User, str] | None:
+        row: _UserRow | None = self._overlay.get("users", name)
+        return None if row is None else (row.user, row.password_hash)
+
+    def listing(self) -> list[User]:
+        rows = self._overlay.rows("users")
+        return [rows[name].user for name in sorted(rows)]
+
+    def disable(self, name: str, at: dt.datetime) -> None:
+        row: _UserRow | None = self._overlay.get("users", name)
+        if row is not None and not row.user.disabled:
+            disabled = dataclasses.replace(row.user, disabled=True)
+            self._overlay.put("users", name, dataclasses.replace(row, user=disabled))
+
+    def set_password_hash(
+        self, name: str, password_hash: str, changed_at: dt.datetime | None = None
+    ) -> None:
+        row: _UserRow | None = self._overlay.get("users", name)
+        if row is not None:
+            changed = changed_at or row.password_changed_at
+            self._overlay.put(
+                "users",
+                name,
+                dataclasses.replace(row, password_hash=password_hash, password_changed_at=changed),
+            )
+
+    def add_session(self, token_hash: str, name: str, csrf_token: str, at: dt.datetime) -> None:
+        if self._overlay.get("users", name) is None:
+            raise ValueError(f"no user {name!r}: the foreign key refuses the session")
+        self._overlay.put("web_sessions", token_hash, _SessionRow(name, csrf_token, at, at))
+
+    def session(self, token_hash: str) -> WebSession | None:
+        row: _SessionRow | None = self._overlay.get("web_sessions", token_hash)
+        if row is None:
+            return None
+        user = self.get(row.name)
+        assert user is not None
+        return WebSession(user, row.csrf_token, row.created_at, row.last_seen_at)
+
+    def touch_session(self, token_hash: str, at: dt.datetime) -> None:
+        row: _SessionRow | None = self._overlay.get("web_sessions", token_hash)
+        if row is not None:
+            self._overlay.put("web_sessions", token_hash, dataclasses.replace(row, last_seen_at=at))
+
+    def end_session(self, token_hash: str) -> bool:
+        if self._overlay.get("web_sessions", token_hash) is None:
+            return False
+        self._overlay.delete("web_sessions", token_hash)
+        return True
+
+    def end_sessions(self, name: str) -> int:
+        held = [k for k, row in self._overlay.rows("web_sessions").items() if row.name == name]
+        for key in held:
+            self._overlay.delete("web_sessions", key)
+        return len(held)
+
+    def record_sign_in(self, sign_in: SignIn) -> None:
+        self._overlay.put("sign_ins", self._overlay.store.next_id("sign_ins"), sign_in)
+
+    def count_sign_ins(
+        self,
+        outcomes: Collection[str],
+        since: dt.datetime,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+    ) -> int:
+        return sum(
+            1
+            for s in self._overlay.rows("sign_ins").values()
+            if s.at > since
+            and s.outcome in outcomes
+            and name in (None, s.name)
+            and address in (None, s.address)
+        )
+
+    def sign_ins(self, limit: int) -> list[SignIn]:
+        rows = self._overlay.rows("sign_ins")
+        newest = sorted(rows, key=lambda key: (rows[key].at, key), reverse=True)
+        return [rows[key] for key in newest[:limit]]
+
+
 # -- the unit of work ----------------------------------------------------------------------------
 
 
@@ -971,6 +1090,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self._overlay, self.orders)
         self.leases = FakeLeases(self._overlay)
         self.outages = FakeOutages(self._overlay)
+        self.accounts = FakeAccounts(self._overlay)
         self._uncommitted: list[object] = []
 
     def __enter__(self) -> FakeUnitOfWork:

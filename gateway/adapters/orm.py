@@ -232,3 +232,43 @@ outbox = Table(
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_group_key", outbox.c.group_key)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # admin | operator | viewer | partner
+    Column("partner", String(64), nullable=True),  # a partner user's partner key
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),  # null: may sign in
+)
+"""The web console's users (`gateway.service.accounts`), with the hash of their password."""
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # the SHA-256 of the cookie's token
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
+"""Signed-in sessions, by the SHA-256 of their token: the token itself is never stored."""
+Index("ix_web_sessions_user_name", web_sessions.c.user_name)
+
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("name", String(64), nullable=False),  # as given, cut to 64 characters
+    Column("address", String(128), nullable=False),
+    Column("outcome", String(16), nullable=False),  # signed in | wrong password | ...
+)
+"""Every sign-in attempt and sign-out with its outcome. The throttle counts the failed ones of
+the last minute by name and by address: an index for each, the time after it."""
+Index("ix_sign_ins_name_at", sign_ins.c.name, sign_ins.c.at)
+Index("ix_sign_ins_address_at", sign_ins.c.address, sign_ins.c.at)
+Index("ix_sign_ins_at", sign_ins.c.at)

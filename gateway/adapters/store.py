@@ -15,7 +15,7 @@ import contextlib
 import copy
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -48,6 +48,7 @@ from gateway.domain.events import Fact
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
 from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation, StoreUnavailable
+from gateway.service.accounts import SignIn, User, WebSession
 from gateway.service.ports import (
     OrderPage,
     OrderQuery,
@@ -1302,6 +1303,168 @@ def _outage(row: Any) -> Outage:
     )
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A time read from the store, aware and in UTC (SQLite gives it back without its zone,
+    which is UTC; PostgreSQL in the session's zone)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+_USER_COLUMNS = tuple(
+    orm.users.c[name] for name in ("name", "role", "partner", "created_at", "disabled_at")
+)
+
+
+def _user(row: Any) -> User:
+    return User(
+        name=row.name,
+        role=row.role,
+        partner=row.partner,
+        disabled=row.disabled_at is not None,
+        created_at=_utc(row.created_at),
+    )
+
+
+class SqlAccounts:
+    """The web console's users, sessions and sign-in log in the `users`, `web_sessions` and
+    `sign_ins` tables (see `gateway.service.accounts.Accounts`)."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def add(self, user: User, password_hash: str) -> None:
+        self._connection.execute(
+            insert(orm.users).values(
+                name=user.name,
+                role=user.role,
+                partner=user.partner,
+                password_hash=password_hash,
+                created_at=user.created_at,
+                password_changed_at=user.created_at,
+                disabled_at=None,
+            )
+        )
+
+    def get(self, name: str) -> User | None:
+        row = self._connection.execute(
+            select(*_USER_COLUMNS).where(orm.users.c.name == name)
+        ).first()
+        return None if row is None else _user(row)
+
+    def credentials(self, name: str) -> tuple[User, str] | None:
+        table = orm.users
+        row = self._connection.execute(
+            select(*_USER_COLUMNS, table.c.password_hash).where(table.c.name == name)
+        ).first()
+        return None if row is None else (_user(row), row.password_hash)
+
+    def listing(self) -> list[User]:
+        rows = self._connection.execute(select(*_USER_COLUMNS).order_by(orm.users.c.name))
+        return [_user(row) for row in rows]
+
+    def disable(self, name: str, at: dt.datetime) -> None:
+        table = orm.users
+        self._connection.execute(
+            update(table)
+            .where(table.c.name == name, table.c.disabled_at.is_(None))
+            .values(disabled_at=at)
+        )
+
+    def set_password_hash(
+        self, name: str, password_hash: str, changed_at: dt.datetime | None = None
+    ) -> None:
+        values: dict[str, object] = {"password_hash": password_hash}
+        if changed_at is not None:
+            values["password_changed_at"] = changed_at
+        self._connection.execute(update(orm.users).where(orm.users.c.name == name).values(**values))
+
+    def add_session(self, token_hash: str, name: str, csrf_token: str, at: dt.datetime) -> None:
+        self._connection.execute(
+            insert(orm.web_sessions).values(
+                token_hash=token_hash,
+                user_name=name,
+                csrf_token=csrf_token,
+                created_at=at,
+                last_seen_at=at,
+            )
+        )
+
+    def session(self, token_hash: str) -> WebSession | None:
+        sessions = orm.web_sessions
+        row = self._connection.execute(
+            select(
+                *_USER_COLUMNS,
+                sessions.c.csrf_token,
+                sessions.c.created_at.label("session_created_at"),
+                sessions.c.last_seen_at,
+            )
+            .join_from(sessions, orm.users, sessions.c.user_name == orm.users.c.name)
+            .where(sessions.c.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        return WebSession(
+            user=_user(row),
+            csrf_token=row.csrf_token,
+            created_at=_utc(row.session_created_at),
+            last_seen_at=_utc(row.last_seen_at),
+        )
+
+    def touch_session(self, token_hash: str, at: dt.datetime) -> None:
+        sessions = orm.web_sessions
+        self._connection.execute(
+            update(sessions).where(sessions.c.token_hash == token_hash).values(last_seen_at=at)
+        )
+
+    def end_session(self, token_hash: str) -> bool:
+        sessions = orm.web_sessions
+        result = self._connection.execute(
+            delete(sessions).where(sessions.c.token_hash == token_hash)
+        )
+        return result.rowcount > 0
+
+    def end_sessions(self, name: str) -> int:
+        sessions = orm.web_sessions
+        result = self._connection.execute(delete(sessions).where(sessions.c.user_name == name))
+        return int(result.rowcount)
+
+    def record_sign_in(self, sign_in: SignIn) -> None:
+        self._connection.execute(
+            insert(orm.sign_ins).values(
+                at=sign_in.at,
+                name=sign_in.name,
+                address=sign_in.address,
+                outcome=sign_in.outcome,
+            )
+        )
+
+    def count_sign_ins(
+        self,
+        outcomes: Collection[str],
+        since: dt.datetime,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+    ) -> int:
+        table = orm.sign_ins
+        query = (
+            select(func.count())
+            .select_from(table)
+            .where(table.c.at > since, table.c.outcome.in_(list(outcomes)))
+        )
+        if name is not None:
+            query = query.where(table.c.name == name)
+        if address is not None:
+            query = query.where(table.c.address == address)
+        return int(self._connection.execute(query).scalar() or 0)
+
+    def sign_ins(self, limit: int) -> list[SignIn]:
+        table = orm.sign_ins
+        rows = self._connection.execute(
+            select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
+        )
+        return [SignIn(_utc(row.at), row.name, row.address, row.outcome) for row in rows]
+
+
 CommitHook = Callable[[Any, list[object]], None]
 """`hook(uow, events)`: called by `commit` with the events of the orders about to be committed,
 in the transaction (what it writes commits with them): e.g. the emails they call for."""
@@ -1336,6 +1499,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(connection, self.orders)
         self.leases = SqlLeases(connection)
         self.outages = SqlOutages(connection)
+        self.accounts = SqlAccounts(connection)
 
     def __exit__(self, *args: object) -> None:
         if self._connection is None:

@@ -18,6 +18,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     serve       serve (the web console)
     db          db upgrade/status
     partners    partners list/check
+    users       users add/list/disable/passwd/sign-ins (the web console's accounts)
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ COMMANDS = {
     "serve": "serve:serve",
     "partners": "partners:partners",
     "mail": "mail:mail",
+    "users": "users:users",
 }
 """Each command and where it is defined (module of `gateway.cli`, attribute): a command's
 module is imported when the command is run or its help drawn, so `gateway check` imports the

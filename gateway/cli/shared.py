@@ -105,10 +105,12 @@ def failure_of(exc: BaseException) -> Failure:
     file rejected or an action refused 1, a misconfiguration 2, the store unavailable 75."""
     from gateway import render
     from gateway.errors import (
+        AccountRefused,
         GatewayFault,
         MappingError,
         Refused,
         RuleViolation,
+        SignInRefused,
         StoreUnavailable,
     )
 
@@ -123,9 +125,8 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, GatewayFault):
         return Failure(render.safe(str(exc)), None, EXIT_USAGE)
     if isinstance(exc, Refused):  # its text may quote a partner's: shown, never obeyed
-        rule = (
-            getattr(exc, "rule", None) if isinstance(exc, (RuleViolation, MappingError)) else None
-        )
+        named = (RuleViolation, MappingError, AccountRefused, SignInRefused)
+        rule = getattr(exc, "rule", None) if isinstance(exc, named) else None
         return Failure(render.safe(str(exc)), rule, EXIT_REJECTED)
     if isinstance(exc, OSError):
         where = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.domain.model import Order
+from gateway.service.accounts import Accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +351,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outages(self) -> Outages: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -3,6 +3,7 @@ the file, the key and the fix. The example profiles shipped in config/ load."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from gateway.config import (
     FolderTransport,
     SftpTransport,
+    WebSettings,
     load_config,
     load_mappings,
     load_partner,
@@ -278,6 +280,60 @@ def test_a_mistake_in_the_mail_section_names_the_key(
     with pytest.raises(ConfigurationError) as caught:
         load_config(path)
     assert f"{path} [mail]" in str(caught.value) and message in str(caught.value)
+
+
+WEB = """
+[web]
+host = "0.0.0.0"
+port = 8443
+session_idle_minutes = 15
+session_absolute_hours = 8
+login_attempts_per_minute = 5
+secure_cookies = true
+"""
+
+
+def test_the_web_section_reads_every_key_and_defaults_without_it(tmp_path: Path):
+    web = load_config(write(tmp_path, "gateway", WEB)).web
+    assert (web.host, web.port, web.secure_cookies) == ("0.0.0.0", 8443, True)
+    assert (web.session_idle_minutes, web.session_absolute_hours) == (15, 8)
+    assert web.login_attempts_per_minute == 5
+    assert (web.session_idle, web.session_absolute) == (
+        dt.timedelta(minutes=15), dt.timedelta(hours=8)
+    )  # fmt: skip
+    default = load_config(write(tmp_path, "gateway", "[gateway]\n")).web
+    assert default == WebSettings()
+    assert (default.host, default.port, default.secure_cookies) == ("127.0.0.1", 8080, None)
+    assert (default.session_idle, default.session_absolute) == (
+        dt.timedelta(minutes=30), dt.timedelta(hours=12)
+    )  # fmt: skip
+    assert default.login_attempts_per_minute == 10
+    assert load_config(None).web == WebSettings()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("port = 8443", "port = 70000", "port 70000 is not a TCP port"),
+        ("port = 8443", 'port = "8443"', "port must be a int"),
+        ("session_idle_minutes = 15", "session_idle_minutes = 0", "must be above 0"),
+        ("session_absolute_hours = 8", "session_absolute_hours = -1", "must be above 0"),
+        ("session_idle_minutes = 15", "session_idle_minutes = 600", "longer than"),
+        ("login_attempts_per_minute = 5", "login_attempts_per_minute = 0", "1 to 10000"),
+        ("login_attempts_per_minute = 5", "login_attempts_per_minute = 2.5", "must be a int"),
+        ("secure_cookies = true", 'secure_cookies = "auto"', "secure_cookies must be a bool"),
+        ('host = "0.0.0.0"', 'host = " "', "host is empty"),
+        ("port = 8443", "listen = 8443", "unknown key 'listen'"),
+    ],
+)
+def test_a_mistake_in_the_web_section_names_the_key(
+    tmp_path: Path, old: str, new: str, message: str
+):
+    assert old in WEB
+    path = write(tmp_path, "gateway", WEB.replace(old, new))
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(path)
+    assert f"{path} [web]" in str(caught.value) and message in str(caught.value)
 
 
 def test_the_sftp_example_profile_loads():

@@ -22,6 +22,8 @@ RAISING = {
     "DocumentActionRefused",
     "MailActionRefused",
     "MappingError",
+    "AccountRefused",
+    "SignInRefused",
 }
 RULE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)+")
 
@@ -78,6 +80,8 @@ def test_refused_is_the_base_of_what_exits_1_and_faults_are_not_refusals():
     assert issubclass(errors.MappingError, errors.Refused)
     assert issubclass(errors.TransportError, errors.Refused)
     assert issubclass(errors.UnknownCarrier, errors.PartnerError)
+    for refusal in (errors.AccountRefused, errors.SignInRefused):  # ours to refuse, not a partner's
+        assert issubclass(refusal, errors.Refused) and not issubclass(refusal, errors.PartnerError)
     for fault in (errors.ConfigurationError, errors.StateError, errors.InvalidOutboundDocument):
         assert issubclass(fault, errors.GatewayFault) and not issubclass(fault, errors.Refused)
     assert not issubclass(errors.StoreUnavailable, (errors.Refused, errors.GatewayFault))

@@ -1,7 +1,7 @@
-"""`gateway --help`, `gateway check` and `gateway ack-file` start without the store, the
-services, the mail templates, SSH, the folder watcher or rich: the command line imports those
-inside the commands that use them (see `gateway/cli/shared.py`), so the commands that need none
-of them start about as fast as Python (`benchmarks/bench_startup.py`)."""
+"""`gateway --help`, `gateway check`, `gateway ack-file` and `gateway users --help` start without
+the store, the services, argon2, the mail templates, SSH, the folder watcher or rich: the command
+line imports those inside the commands that use them (see `gateway/cli/shared.py`), so the
+commands that need none of them start about as fast as Python (`benchmarks/bench_startup.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from gateway.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
-HEAVY = ("sqlalchemy", "alembic", "jinja2", "paramiko", "watchdog", "psycopg", "rich")
+HEAVY = (
+    "sqlalchemy", "alembic", "jinja2", "paramiko", "watchdog", "psycopg", "rich", "argon2",
+    "fastapi", "starlette", "uvicorn",
+)  # fmt: skip
 OURS = ("gateway.adapters", "gateway.service", "gateway.bootstrap")
 
 PROBE = """
@@ -74,8 +77,9 @@ def heavy(modules: list[str]) -> list[str]:
         ("check", "--json", str(SAMPLE)),
         ("ack-file", "--date", "20261121", "--time", "1200", str(SAMPLE)),
         ("ack-file", "--json", str(SAMPLE)),
+        ("users", "--help"),
     ],
-    ids=["help", "check", "check-json", "ack-file", "ack-file-json"],
+    ids=["help", "check", "check-json", "ack-file", "ack-file-json", "users-help"],
 )
 def test_commands_without_the_store_start_without_its_modules(tmp_path: Path, args):
     code, modules = loaded_by(tmp_path, *args)
@@ -85,6 +89,8 @@ def test_commands_without_the_store_start_without_its_modules(tmp_path: Path, ar
     if args[0] != "--help":  # the help imports every command's module for its short help
         ours = {name for name in modules if name.startswith("gateway.cli.")}
         assert ours == {"gateway.cli.codec", "gateway.cli.shared"}
+    else:
+        assert "gateway.cli.users" in modules and "gateway.cli.serve" in modules
 
 
 def test_a_command_with_the_store_does_load_them(tmp_path: Path):

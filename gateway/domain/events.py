@@ -314,8 +314,12 @@ plain = PlainData()
 """`value` as JSON-ready data (see `gateway.domain.plain`)."""
 
 
-def fact(event: Event) -> Fact:
-    """The plain, persistable form of `event` (every field but its time, which `Fact.at` holds)."""
+def fact(event: Event, source: str = "") -> Fact:
+    """The plain, persistable form of `event` (every field but its time, which `Fact.at` holds),
+    with `source` when given: where the command that caused it came from (a document, or the
+    person who acted), for the order's history."""
     fields = cast(dict[str, Plain], plain(event))  # an event is a dataclass: a dict
     del fields["at"]
+    if source:
+        fields["source"] = source
     return Fact(event=type(event).__name__, at=event.at, fields=fields)

@@ -687,7 +687,7 @@ class Order(OrderRecord):
         ]
         for event in (*happened, *triggered):
             self.events.append(event)
-            self.history.append(events.fact(event))
+            self.history.append(events.fact(event, command.source))
 
     def _cancel(
         self,

@@ -185,7 +185,10 @@ def order_view(order: Order, history: list[dict[str, object]]) -> dict[str, Any]
             for n in order.notes
         ],
         "source_documents": list(order.source_documents),
-        "history": [{"at": _occurred(entry), "event": str(entry["name"])} for entry in history],
+        "history": [
+            {"at": _occurred(entry), "event": str(entry["name"]), "source": _source(entry)}
+            for entry in history
+        ],
     }
 
 
@@ -197,6 +200,13 @@ def _occurred(entry: dict[str, object]) -> str:
         return str(payload["at"])
     occurred = entry.get("occurred_at")
     return occurred.isoformat() if isinstance(occurred, dt.datetime) else ""
+
+
+def _source(entry: dict[str, object]) -> str:
+    """Where the command behind a stored event came from (a document, or who acted), if told."""
+    payload = entry.get("payload")
+    source = payload.get("source") if isinstance(payload, dict) else None
+    return source if isinstance(source, str) else ""
 
 
 def summary_view(summary: OrderSummary) -> dict[str, Any]:

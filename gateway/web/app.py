@@ -198,7 +198,7 @@ def _sign_in_form(
     response = console.render(
         request,
         "signin.html",
-        {"next": target, "csrf": token, "message": message, "name": name},
+        {"title": "Sign in", "next": target, "csrf": token, "message": message, "name": name},
         status_code=status_code,
     )
     response.set_cookie(

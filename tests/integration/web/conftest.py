@@ -79,7 +79,8 @@ def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
     clients: list[TestClient] = []
 
     def client(name: str | None = None, **options: object) -> TestClient:
-        made = TestClient(app, base_url="http://testserver", **options)  # type: ignore[arg-type]
+        options.setdefault("base_url", "http://testserver")
+        made = TestClient(app, **options)  # type: ignore[arg-type]
         made.__enter__()
         clients.append(made)
         if name is not None:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run test test-fast lint typecheck imports crosscheck-readers services browser benchmark fuzz soak clean
+.PHONY: run serve test test-fast lint typecheck imports crosscheck-readers services browser benchmark fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -71,6 +71,18 @@ run: $(STAMP)
 	@$(GW) report
 	@echo; $(GW) mail list
 	@echo; echo "Emails written to data/mail/captured/; documents for Harborview in data/mailboxes/harborview/out/"
+	@echo "To look at this day in the web console: make serve (then open http://127.0.0.1:8080/)"
+
+# The web console on the demo data of `make run` (made first when there is none), as the user
+# admin: with the password in GATEWAY_PASSWORD, or a new one printed once.
+serve: $(STAMP)
+	@test -f data/gateway.db || $(MAKE) --no-print-directory run
+	@$(GW) users list --json | grep -q '"name": "admin"' || { \
+		pw="$${GATEWAY_PASSWORD:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
+		GATEWAY_PASSWORD="$$pw" $(GW) users add admin --role admin >/dev/null && \
+		echo "Sign in as admin with the password $$pw (GATEWAY_PASSWORD chooses it)"; }
+	@echo "The console: http://127.0.0.1:8080/ (Ctrl-C stops it)"
+	@$(GW) serve
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests benchmarks
@@ -82,8 +94,9 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# The suite on both cores (pytest-xdist): each worker starts its own PostgreSQL and sshd.
 test: $(STAMP) crosscheck-readers services browser lint typecheck imports
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2
 
 # The fast tier: the unit tests but the slow property and memory ones and the browser's, in seconds.
 test-fast: $(STAMP)

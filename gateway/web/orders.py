@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 PAGE_SIZE = 50
+NO_SUCH_ORDER = "there is no such order here"
 DONE = {
     "fulfil": "Fulfilment {record} recorded.",
     "shipment": "Shipment status of {record} recorded.",
@@ -185,11 +186,11 @@ def _one_of(field: str, value: str, allowed: list[str]) -> str | None:
 def _order_view(request: Request, viewer: Viewer, partner: str, po_number: str) -> dict[str, Any]:
     """The order as `orders show` gives it, if this user may see it; else a 404."""
     if not viewer.sees_partner(partner):
-        raise PageNotFound(f"no order {po_number} from {partner}")
+        raise PageNotFound(NO_SUCH_ORDER)
     try:
         return show_order(console_of(request).uow(), po_number, partner)
     except OrderNotFound:
-        raise PageNotFound(f"no order {po_number} from {partner}") from None
+        raise PageNotFound(NO_SUCH_ORDER) from None
 
 
 def _order_page(

@@ -58,13 +58,15 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD, target: str
     )
 
 
-@pytest.fixture
-def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
-    mailboxes = tmp_path / "mailboxes"
-    (mailboxes / "in").mkdir(parents=True)
+def demo_console(config: GatewayConfig, folder: Path) -> tuple[Gateway, Argon2Hasher, str]:
+    """A gateway on `config` selling to Harborview and buying from Pinecrest, with the users
+    of USERS, Harborview's sample 850 taken in and a test order placed with Pinecrest; the
+    hasher the users were added with; the test order's PO number."""
+    mailboxes = folder / "mailboxes"
+    (mailboxes / "in").mkdir(parents=True, exist_ok=True)
     config = dataclasses.replace(
-        store_config,
-        partners=(harborview(mailboxes), seller(tmp_path, "pinecrest", "direct")),
+        config,
+        partners=(harborview(mailboxes), seller(folder, "pinecrest", "direct")),
         mail=MailSettings(sender="Cedar Ridge <edi@cedarridge.example>"),
     )
     gateway = bootstrap(config)
@@ -75,6 +77,12 @@ def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
     result = gateway.ingestor.ingest(SAMPLE_850.read_bytes(), SAMPLE_850.name)
     assert result.accepted
     test_order = gateway.desk().test_order("pinecrest")
+    return gateway, hasher, test_order.po_number
+
+
+@pytest.fixture
+def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
+    gateway, hasher, pinecrest_po = demo_console(store_config, tmp_path)
     app = create_app(gateway, hasher=hasher)
     clients: list[TestClient] = []
 
@@ -88,7 +96,7 @@ def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
             assert answer.status_code == 303, answer.text
         return made
 
-    yield Console(gateway, app, test_order.po_number, client)
+    yield Console(gateway, app, pinecrest_po, client)
     for made in clients:
         made.__exit__(None, None, None)
     gateway.close()

@@ -265,3 +265,66 @@ def test_the_eleventh_wrong_password_in_a_minute_is_throttled(console: Console):
         data={"csrf": csrf_in(page.text), "name": "olive", "password": "correct horse battery"},
     )
     assert right.status_code == 429 and "too many attempts" in right.text
+
+
+def test_every_action_of_the_order_page_does_what_the_command_line_does(console: Console):
+    """The order's day through the forms: dates and customer changed, acknowledged, a line
+    shipped and its shipment followed, another cancelled, invoiced, paid, part of the shipped
+    line returned and refunded; each says it is done and shows on the page."""
+    client = console.client("olive")
+    opens = open_quantities(console, "harborview", HARBORVIEW_PO)
+    first, second, *_ = opens
+
+    def act(action: str, fields: dict[str, str], said: str) -> str:
+        page = client.get(ORDER)
+        done = client.post(f"{ORDER}/{action}", data={"csrf": csrf_in(page.text), **fields})
+        assert done.status_code == 200, (action, re.findall(r"refused-\w+\">[^<]*", done.text))
+        assert said in text_of(done.text), (action, said)
+        return text_of(done.text)
+
+    act("dates", {"requested_ship": "2026-11-20", "reason": "buyer asked"}, "Dates recorded.")
+    page = act(
+        "customer",
+        {"ship_to-name": "Rosa Vance", "ship_to-street": "9 Elm Road", "ship_to-city": "Lansing",
+         "ship_to-state": "MI", "ship_to-postal_code": "48901", "reason": "gift"},
+        "Customer changed.",
+    )  # fmt: skip
+    assert "Rosa Vance" in page and "requested ship 2026-11-20" in page
+    assert "Acknowledgement sent." in act("acknowledge", {"whole": "accept"}, "Acknowledgement")
+    page = act(
+        "fulfil",
+        {f"qty-{first}": opens[first], "carrier": "UPS", "tracking_numbers": "1Z999AA10123456784"},
+        "Fulfilment F-",
+    )
+    fulfilment = re.search(r"(F-[0-9a-f]{8}) shipped", page).group(1)
+    page = act(
+        "shipment",
+        {"fulfilment_id": fulfilment, "status": "delivered"},
+        f"Shipment status of {fulfilment} recorded.",
+    )
+    assert "delivered" in page
+    page = act(
+        "cancel",
+        {f"cancel-{second}": opens[second], "by": "partner", "reason": "out of stock"},
+        "Cancellation C-",
+    )
+    assert "by the buyer" in page and "out of stock" in page
+    assert "Invoice sent." in act("invoice", {"number": "INV-77"}, "Invoice sent.")
+    page = act("pay", {"amount": "10.00", "reference": "wire 5512"}, "Payment recorded.")
+    assert "ref. wire 5512" in page
+    page = act("return", {f"return-{first}": "1", "reason": "too small"}, "Return R-")
+    assert "too small" in page
+    page = act("refund", {"amount": "5.00", "reason": "goodwill"}, "Refund RF-")
+    assert "Refund RF-" in page and "goodwill" in page
+
+
+def test_a_test_order_is_placed_from_the_order_list(console: Console):
+    client = console.client("olive")
+    page = client.get("/orders")
+    placed = client.post("/test-orders", data={"csrf": csrf_in(page.text), "partner": "pinecrest"})
+    assert placed.status_code == 200 and "Test order placed" in placed.text
+    assert "flag-test" in placed.text
+    refused = client.post(
+        "/test-orders", data={"csrf": csrf_in(page.text), "partner": "harborview"}
+    )
+    assert refused.status_code == 409 and "is a buyer" in refused.text

@@ -1,5 +1,9 @@
 """The order list and the order page, with the order's actions as forms.
 
+A PO number may hold a slash (`PO/2026/17`): it is the rest of the path, so the order page's
+URL is `/orders/PARTNER/PO` whichever way the browser writes the slash; the routes of its
+notes come before the other actions' for that reason.
+
 The list takes what `gateway orders list` takes (search, flags, fulfilment and payment status,
 partner, dates, test orders, scope, sort, pages) as query parameters, so a filtered list is a
 URL to keep; with htmx the filter form swaps the results only. The order page shows what
@@ -222,7 +226,7 @@ def _order_page(
     return console_of(request).render(request, "order.html", context, status_code=status_code)
 
 
-@router.get("/orders/{partner}/{po_number}", response_class=HTMLResponse)
+@router.get("/orders/{partner}/{po_number:path}", response_class=HTMLResponse)
 def order_page(
     request: Request,
     partner: str,
@@ -232,18 +236,7 @@ def order_page(
     return _order_page(request, viewer, _order_view(request, viewer, partner, po_number))
 
 
-@router.post("/orders/{partner}/{po_number}/{action}")
-def order_action(
-    request: Request,
-    partner: str,
-    po_number: str,
-    action: str,
-    fields: Fields = Depends(posted),  # noqa: B008
-) -> Response:
-    return _act(request, partner, po_number, action, fields, note_id="")
-
-
-@router.post("/orders/{partner}/{po_number}/notes/{note_id}/{verb}")
+@router.post("/orders/{partner}/{po_number:path}/notes/{note_id}/{verb}")
 def note_action(
     request: Request,
     partner: str,
@@ -255,6 +248,17 @@ def note_action(
     if verb not in ("edit", "delete"):
         raise PageNotFound("there is no such page")
     return _act(request, partner, po_number, f"note-{verb}", fields, note_id=note_id)
+
+
+@router.post("/orders/{partner}/{po_number:path}/{action}")
+def order_action(
+    request: Request,
+    partner: str,
+    po_number: str,
+    action: str,
+    fields: Fields = Depends(posted),  # noqa: B008
+) -> Response:
+    return _act(request, partner, po_number, action, fields, note_id="")
 
 
 def _act(

@@ -302,9 +302,13 @@ def _orders_description(
     by_state = ", ".join(f"{state} {sum(counts)}" for state, counts in series.items())
     busiest = max(range(len(days)), key=totals.__getitem__)
     return (
-        f"{total} orders {span}: {by_state}. "
-        f"The busiest day: {days[busiest].isoformat()}, {totals[busiest]} orders."
+        f"{_orders(total)} {span}: {by_state}. "
+        f"The busiest day: {days[busiest].isoformat()}, {_orders(totals[busiest])}."
     )
+
+
+def _orders(count: int) -> str:
+    return f"{count} order" if count == 1 else f"{count} orders"
 
 
 def _shares_description(

@@ -41,6 +41,7 @@ class Console:
     app: object
     pinecrest_po: str
     client: Callable[..., TestClient]
+    hasher: Argon2Hasher
 
 
 def csrf_in(html: str) -> str:
@@ -86,9 +87,10 @@ def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
     app = create_app(gateway, hasher=hasher)
     clients: list[TestClient] = []
 
-    def client(name: str | None = None, **options: object) -> TestClient:
+    def client(name: str | None = None, *, on: object = None, **options: object) -> TestClient:
+        """A test client of the console (`on`: another app), signed in as `name`."""
         options.setdefault("base_url", "http://testserver")
-        made = TestClient(app, **options)  # type: ignore[arg-type]
+        made = TestClient(on or app, **options)  # type: ignore[arg-type]
         made.__enter__()
         clients.append(made)
         if name is not None:
@@ -96,7 +98,7 @@ def console(store_config: GatewayConfig, tmp_path: Path) -> Iterator[Console]:
             assert answer.status_code == 303, answer.text
         return made
 
-    yield Console(gateway, app, pinecrest_po, client)
+    yield Console(gateway, app, pinecrest_po, client, hasher)
     for made in clients:
         made.__exit__(None, None, None)
     gateway.close()

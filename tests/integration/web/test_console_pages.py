@@ -3,6 +3,7 @@ HTML checked for what it says, not only for its status code."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ import pytest
 
 from gateway import errors
 from gateway.service.views import show_order
+from gateway.web.app import create_app
 from tests.integration.web.conftest import HARBORVIEW_PO, Console, csrf_in
 
 ORDER = f"/orders/harborview/{HARBORVIEW_PO}"
@@ -328,3 +330,19 @@ def test_a_test_order_is_placed_from_the_order_list(console: Console):
         "/test-orders", data={"csrf": csrf_in(page.text), "partner": "harborview"}
     )
     assert refused.status_code == 409 and "is a buyer" in refused.text
+
+
+def test_the_home_page_counts_and_draws_the_last_30_days(console: Console):
+    then = dt.datetime(2026, 11, 10, 12, tzinfo=dt.UTC)  # a week after the sample's order
+    app = create_app(console.gateway, hasher=console.hasher, clock=lambda: then)
+    page = console.client("olive", on=app).get("/")
+    assert page.status_code == 200
+    seen = text_of(page.text)
+    assert "1 Open orders" in seen and "Files in quarantine" in seen
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 2
+    assert 'role="img"' in page.text and "<script" not in page.text.split("</head>")[1]
+    assert "harborview" in seen  # its share acknowledged and shipped on time
+    # taken in today, its 855 not due yet on the clock's day; its ship date (11-06) passed
+    assert "harborview: acknowledged on time no orders, shipped on time 0%" in seen
+    partner = console.client("pat", on=app).get("/")
+    assert "harborview" not in text_of(partner.text) and "Files in quarantine" not in partner.text

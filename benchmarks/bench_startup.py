@@ -5,12 +5,11 @@ importing the codec's package: the command line imports the store, the services,
 templates, SSH and rich only inside the commands that use them. Each case is a fresh process
 (`python -c "from gateway.cli import main; main()" ...`, what the console script runs), timed
 from spawn to exit; the cases run in interleaved rounds and the best time of each is kept. The
-figures that matter are ratios taken in the same rounds: to importing the codec (`import_codec`:
-the reader, acknowledgements and serializer that `check` and `ack-file` run, which is what
-`import gateway.x12` meant when the target was set), target at most 1.5x; and to `python -c
-"import gateway.x12"`, which is now the codec's lazy facade and so costs no more than starting
-Python: no click program can come within 1.5x of it, as importing click alone takes 1.7x-1.9x
-(`import_click`, shown for that reason).
+figures that matter are the ratios to `python -c "import gateway.x12"` taken in the same rounds
+(target: at most 1.5x); importing the package imports the codec (the reader, acknowledgements and
+serializer `check` and `ack-file` run). Two floors are shown beside them, to tell the command
+line's own cost from what it cannot do without: `import_codec` (those three modules named one by
+one) and `import_click` (click alone).
 
 Run: `.venv/bin/python benchmarks/bench_startup.py [--rounds N]`; prints one JSON object.
 """
@@ -93,14 +92,14 @@ def main() -> None:
                 "check/import_codec": round(best["check"] / best["import_codec"], 2),
                 "help/import_codec": round(best["help"] / best["import_codec"], 2),
                 "import_click/import": round(best["import_click"] / base, 2),
-                "target": "check/import_codec and help/import_codec <= 1.5",
+                "target": "check/import and help/import <= 1.5",
             },
             indent=2,
         )
     )
     for name in ("check", "help"):
-        ratio = best[name] / best["import_codec"]
-        print(f"{'met' if ratio <= 1.5 else 'NOT met'}: {name} <= 1.5x importing the codec")
+        ratio = best[name] / base
+        print(f"{'met' if ratio <= 1.5 else 'NOT met'}: {name} <= 1.5x `import gateway.x12`")
 
 
 if __name__ == "__main__":

@@ -11,70 +11,35 @@ build and read the acknowledgements (TA1, 997, 999). It imports nothing but the 
                                          x12.Stamp("20261207", "1200"))
     x12.serialize(answers[0])
 
-The names below are loaded on first use, so `import gateway.x12` stays as cheap as the module
-that is actually needed.
+Importing the package imports the codec (reader, acknowledgements, serializer, trees): what
+`import gateway.x12` costs is what using it costs.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gateway.x12.ack import (
-        AckFormat,
-        CountingControlNumbers,
-        Stamp,
-        build_acknowledgements,
-        read_functional_ack,
-        read_ta1,
-    )
-    from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
-    from gateway.x12.model import (
-        TOLERANCES,
-        Delimiters,
-        FileReport,
-        GroupReport,
-        InterchangeReport,
-        Issue,
-        Tolerance,
-        TransactionReport,
-    )
-    from gateway.x12.reader import Reader, parse_bytes, read_bytes, read_chunks
-    from gateway.x12.schema import Catalog, load_catalog
-    from gateway.x12.serializer import serialize
-    from gateway.x12.tree import Loop, build_tree
-
-_WHERE = {
-    "AckFormat": "ack",
-    "CountingControlNumbers": "ack",
-    "Stamp": "ack",
-    "build_acknowledgements": "ack",
-    "read_functional_ack": "ack",
-    "read_ta1": "ack",
-    "Element": "document",
-    "FunctionalGroup": "document",
-    "Interchange": "document",
-    "Segment": "document",
-    "TransactionSet": "document",
-    "TOLERANCES": "model",
-    "Delimiters": "model",
-    "FileReport": "model",
-    "GroupReport": "model",
-    "InterchangeReport": "model",
-    "Issue": "model",
-    "Tolerance": "model",
-    "TransactionReport": "model",
-    "Reader": "reader",
-    "parse_bytes": "reader",
-    "read_bytes": "reader",
-    "read_chunks": "reader",
-    "Catalog": "schema",
-    "load_catalog": "schema",
-    "serialize": "serializer",
-    "Loop": "tree",
-    "build_tree": "tree",
-}
+from gateway.x12.ack import (
+    AckFormat,
+    CountingControlNumbers,
+    Stamp,
+    build_acknowledgements,
+    read_functional_ack,
+    read_ta1,
+)
+from gateway.x12.document import Element, FunctionalGroup, Interchange, Segment, TransactionSet
+from gateway.x12.model import (
+    TOLERANCES,
+    Delimiters,
+    FileReport,
+    GroupReport,
+    InterchangeReport,
+    Issue,
+    Tolerance,
+    TransactionReport,
+)
+from gateway.x12.reader import Reader, parse_bytes, read_bytes, read_chunks
+from gateway.x12.schema import Catalog, load_catalog
+from gateway.x12.serializer import serialize
+from gateway.x12.tree import Loop, build_tree
 
 __all__ = [
     "TOLERANCES",
@@ -107,15 +72,3 @@ __all__ = [
     "serialize",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gateway.x12' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"gateway.x12.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

@@ -1,11 +1,13 @@
-"""The codec as a library (issue 15): `gateway.x12` names what a user needs in `__all__`, loaded
-on first use, so importing it costs no more than the module used."""
+"""The codec as a library (issue 15): `gateway.x12` names what a user needs in `__all__`, and
+importing it imports the codec; the command line's help and the store's commands that need no
+codec do not import it."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -34,15 +36,24 @@ def test_the_facade_reads_validates_and_answers_a_file():
     assert b"AK9*A*1*1*1~" in x12.serialize(answers[0])
 
 
-def test_importing_the_package_loads_no_codec_module_until_asked():
+def test_importing_the_package_imports_the_codec_and_the_help_does_not():
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, gateway.x12; print(sorted(sys.modules))"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert "gateway.x12.reader" not in loaded and "gateway.x12.ack" not in loaded
+    assert "gateway.x12.reader" in loaded and "gateway.x12.ack" in loaded
+    helped = subprocess.run(
+        [sys.executable, "-c", "import sys; from gateway.cli import main; sys.argv[1:] = "
+         "['--help']\ntry:\n    main()\nfinally:\n    print(sorted(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "'gateway.cli.codec'" in helped and "gateway.x12" not in helped
 
 
-def test_the_facade_names_exactly_what_it_loads():
-    from gateway.x12 import _WHERE  # noqa: PLC0415
-
-    assert sorted(x12.__all__) == sorted(_WHERE)
+def test_the_facade_names_exactly_what_it_imports():
+    public = {
+        name
+        for name, value in vars(x12).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType) and name != "annotations"
+    }
+    assert sorted(x12.__all__) == sorted(public)

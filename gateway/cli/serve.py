@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from gateway.cli.shared import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, Settings, emit, json_option
+from gateway.cli.shared import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, Settings, json_option
 
 
 @click.command("serve")
@@ -22,7 +24,7 @@ from gateway.cli.shared import LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, Settings, em
 )
 @LOG_FORMAT_OPTION
 @LOG_LEVEL_OPTION
-@json_option("Say where the console listens as one JSON object before serving.")
+@json_option("Say where the console listens as one line of JSON before serving.")
 @click.pass_obj
 def serve(
     settings: Settings,
@@ -45,10 +47,10 @@ def serve(
     host = host or web.host
     port = port or web.port
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
-    if as_json:
-        emit({"url": url, "host": host, "port": port})
+    if as_json:  # one line, read by whatever started the console before it serves
+        click.echo(json.dumps({"url": url, "host": host, "port": port}))
     logs.emitter("gateway.web")("serving", url=url)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(gateway),
         host=host,
         port=port,
@@ -58,3 +60,29 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
     )
+    _server_class()(config).run()
+    logs.emitter("gateway.web")("stopped", url=url)
+
+
+def _server_class() -> type:
+    import contextlib
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class ConsoleServer(uvicorn.Server):
+        """uvicorn's server, stopping on SIGINT or SIGTERM as `gateway run` does: the requests
+        in hand finished, then exit 0 (uvicorn itself raises the signal again once stopped, so
+        that the process would end killed by it)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    captured = getattr(self, "_captured_signals", None)
+                    if isinstance(captured, list):
+                        captured.clear()
+
+    return ConsoleServer

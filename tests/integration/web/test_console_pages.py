@@ -346,3 +346,26 @@ def test_the_home_page_counts_and_draws_the_last_30_days(console: Console):
     assert "harborview: acknowledged on time no orders, shipped on time 0%" in seen
     partner = console.client("pat", on=app).get("/")
     assert "harborview" not in text_of(partner.text) and "Files in quarantine" not in partner.text
+
+
+def test_a_session_ends_when_idle_or_old_and_at_sign_out(console: Console):
+    now = [dt.datetime.now(dt.UTC)]
+    app = create_app(console.gateway, hasher=console.hasher, clock=lambda: now[0])
+    client = console.client("olive", on=app)
+    assert client.get("/orders", follow_redirects=False).status_code == 200
+    now[0] += dt.timedelta(minutes=29)  # [web] session_idle_minutes = 30
+    assert client.get("/orders", follow_redirects=False).status_code == 200
+    now[0] += dt.timedelta(minutes=31)
+    assert client.get("/orders", follow_redirects=False).status_code == 303  # idle too long
+    start = now[0]
+    old = console.client("olive", on=app)  # signed in at `start`, then used every 29 minutes
+    while now[0] + dt.timedelta(minutes=29) - start <= dt.timedelta(hours=12):
+        now[0] += dt.timedelta(minutes=29)
+        assert old.get("/orders", follow_redirects=False).status_code == 200
+    now[0] += dt.timedelta(minutes=29)  # [web] session_absolute_hours = 12, passed
+    assert old.get("/orders", follow_redirects=False).status_code == 303
+    fresh = console.client("olive", on=app)
+    page = fresh.get("/orders")
+    out = fresh.post("/signout", data={"csrf": csrf_in(page.text)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/signin"
+    assert fresh.get("/orders", follow_redirects=False).status_code == 303

@@ -59,7 +59,7 @@ from gateway.adapters.state import dump
 from gateway.config import MailSettings, PartnerProfile, load_mappings
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
-from gateway.errors import ConcurrentUpdate, RuleViolation
+from gateway.errors import AccountRefused, ConcurrentUpdate, RuleViolation
 from gateway.mapping.engine import Mappings
 from gateway.service.accounts import SignIn, User, WebSession
 from gateway.service.actions import OrderDesk
@@ -979,8 +979,8 @@ class FakeAccounts:
         self._overlay = overlay
 
     def add(self, user: User, password_hash: str) -> None:
-        if self._overlay.get("users", user.name) is not None:
-            raise ValueError(f"user {user.name!r} exists: the primary key refuses it")
+        if self._overlay.get("users", user.name) is not None:  # as the SQL store's key refuses it
+            raise AccountRefused("user-name-unique", f"a user named {user.name!r} exists already")
         self._overlay.put("users", user.name, _UserRow(user, password_hash, user.created_at))
 
     def get(self, name: str) -> User | None:

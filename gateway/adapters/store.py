@@ -47,7 +47,14 @@ from gateway.config import GatewayConfig
 from gateway.domain.events import Fact
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
-from gateway.errors import ConcurrentUpdate, ConfigurationError, RuleViolation, StoreUnavailable
+from gateway.errors import (
+    AccountRefused,
+    ConcurrentUpdate,
+    ConfigurationError,
+    RuleViolation,
+    StoreUnavailable,
+    shown,
+)
 from gateway.service.accounts import SignIn, User, WebSession
 from gateway.service.ports import (
     OrderPage,
@@ -1332,17 +1339,25 @@ class SqlAccounts:
         self._connection = connection
 
     def add(self, user: User, password_hash: str) -> None:
-        self._connection.execute(
-            insert(orm.users).values(
-                name=user.name,
-                role=user.role,
-                partner=user.partner,
-                password_hash=password_hash,
-                created_at=user.created_at,
-                password_changed_at=user.created_at,
-                disabled_at=None,
-            )
-        )
+        """A new user; AccountRefused when the name is taken (by another worker since the
+        service looked: the transaction goes on without it)."""
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(orm.users).values(
+                        name=user.name,
+                        role=user.role,
+                        partner=user.partner,
+                        password_hash=password_hash,
+                        created_at=user.created_at,
+                        password_changed_at=user.created_at,
+                        disabled_at=None,
+                    )
+                )
+        except IntegrityError:
+            raise AccountRefused(
+                "user-name-unique", f"a user named {shown(user.name)} exists already"
+            ) from None
 
     def get(self, name: str) -> User | None:
         row = self._connection.execute(

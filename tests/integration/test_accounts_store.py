@@ -5,6 +5,7 @@ the argon2id hasher the gateway is wired with; migration 0007 from a store at 00
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -76,6 +77,18 @@ def test_users_are_kept_with_an_argon2id_hash_and_aware_times(gateway: Gateway, 
     with gateway.engine.connect() as connection:
         hashes = connection.execute(select(orm.users.c.password_hash)).scalars().all()
     assert all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)
+
+
+def test_a_name_taken_meanwhile_is_refused_and_the_transaction_goes_on(gateway: Gateway, uow):
+    """The service looks for the name first; a worker adding the same name between the look
+    and the insert is refused by the table's key, as the service would have refused it."""
+    with uow() as unit:
+        taken = users(gateway.uow_factory())[0]
+        with pytest.raises(AccountRefused, match="user-name-unique"):
+            unit.accounts.add(taken, CHEAP.hash(PASSWORD))
+        unit.accounts.add(dataclasses.replace(taken, name="zoe"), CHEAP.hash(PASSWORD))
+        unit.commit()
+    assert [u.name for u in users(uow())] == ["ann", "pat", "zoe"]
 
 
 def test_a_session_is_kept_by_the_hash_of_its_token_and_read_back(gateway: Gateway, uow):

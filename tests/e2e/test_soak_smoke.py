@@ -42,7 +42,10 @@ def test_a_small_soak_with_one_fault_of_each_kind_ends_as_the_undisturbed_site(
     )
     assert figures["volume"]["orders"] >= 30 and figures["volume"]["operator_action_exits"]
     assert figures["faults_injected"] == dict.fromkeys(sorted(KINDS), 1)
-    assert figures["daemon_exits"]["kill -9"] >= 2  # the random kill and the arming of a point
+    exits = figures["daemon_exits"]
+    # the random kill and the arming of a point each kill the daemon, unless it had just died
+    # at its armed point (then counted there): on a busy machine either may come first
+    assert exits["kill -9"] >= 1 and exits["kill -9"] + exits.get("crashed at its point", 0) >= 2
     assert figures["reference"]["orders"] == figures["faulty"]["orders"] >= 30
     assert figures["reference"]["emails"] == figures["faulty"]["emails"] > 0
     assert sshd_server.running  # the session's server, the reference's, was never stopped

@@ -82,7 +82,8 @@ def test_every_change_leaves_its_events_in_the_audit_trail(store_engine: Engine)
 
 
 def test_the_audit_trail_holds_each_event_whole_as_the_history_has_it(store_engine: Engine):
-    """Each order_events payload is the event's data: its facts' fields with its time."""
+    """Each order_events payload is the event's data, with where its command came from: its
+    facts' fields with its time."""
     bus = bus_for(store_engine)
     facts = list(bus.handle(receive_order(("1", 2), ("2", 3))).order.history)
     facts += bus.handle(
@@ -101,7 +102,7 @@ def test_the_audit_trail_holds_each_event_whole_as_the_history_has_it(store_engi
         assert payload == {**fact.fields, "at": fact.at.isoformat()}
     # the same as the event itself turned into data
     fresh = Order.receive(receive_order(("1", 2), ("2", 3)))
-    assert payloads[0] == dump(fresh.events[0])
+    assert payloads[0] == {**dump(fresh.events[0]), "source": "850 #0001"}
     assert facts[0].event == "OrderReceived"
 
 

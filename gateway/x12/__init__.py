@@ -71,4 +71,3 @@ __all__ = [
     "read_ta1",
     "serialize",
 ]
-

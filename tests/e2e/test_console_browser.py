@@ -96,9 +96,12 @@ def test_an_operator_ships_the_last_line_is_refused_and_keeps_notes(
     assert browser.current_url.endswith("/orders")
 
     search = wait_for(browser, (By.NAME, "search"))
+    browser.execute_script("window.keptAcrossTheSearch = true")
     search.send_keys(HARBORVIEW_PO[:8].lower())
-    search.submit()
+    search.submit()  # htmx swaps the results in and keeps the URL: no page load
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "search=" in d.current_url)
     link = wait_for(browser, (By.LINK_TEXT, HARBORVIEW_PO))
+    assert browser.execute_script("return window.keptAcrossTheSearch") is True
     link.click()
     wait_for(browser, (By.TAG_NAME, "h1"))
     assert browser.current_url.endswith(order_path)

@@ -25,24 +25,10 @@ if TYPE_CHECKING:
     from gateway.service.ingest import IngestResult, SetOutcome
 
 
-def document_statuses() -> list[str]:
-    """Every status a stored document can have: a received one's verdict (accepted, partly
-    accepted, rejected, unauthorized, duplicate, control reused), a sent one's delivery and
-    acknowledgement (queued, sent, acknowledged, partly rejected, rejected, overdue...)."""
-    from gateway.service.ingest import ACK_STATUSES, REUSED, TAKEN_STATUSES
-    from gateway.service.tracking import STORED_STATES
+def _document_statuses() -> list[str]:
+    from gateway.service.documents import document_statuses
 
-    names = [
-        *sorted(TAKEN_STATUSES),
-        "rejected",
-        "unauthorized",
-        "duplicate",
-        REUSED,
-        *STORED_STATES,
-        *ACK_STATUSES.values(),
-        "overdue",
-    ]
-    return list(dict.fromkeys(names))
+    return document_statuses()
 
 
 def _set_json(outcome: SetOutcome) -> dict[str, Any]:
@@ -169,7 +155,7 @@ def documents() -> None:
     "--status",
     cls=NamesOption,
     metavar="NAME",
-    type=Names(document_statuses),
+    type=Names(_document_statuses),
     help="Only documents in this state ({names}).",
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)

@@ -15,13 +15,39 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gateway import kinds
 from gateway.errors import DocumentActionRefused
-from gateway.service.ingest import REUSED, Ingestor, IngestResult
+from gateway.service.ingest import ACK_STATUSES, REUSED, TAKEN_STATUSES, Ingestor, IngestResult
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
-from gateway.service.tracking import set_document_status
+from gateway.service.tracking import STORED_STATES, set_document_status
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
+DIRECTIONS = ("in", "out")
+"""Received, sent."""
+
+
+def document_statuses() -> list[str]:
+    """Every status a stored document can have: a received one's verdict (accepted, partly
+    accepted, rejected, unauthorized, duplicate, control reused), a sent one's delivery and
+    acknowledgement (queued, sent, acknowledged, partly rejected, rejected, overdue...)."""
+    names = [
+        *sorted(TAKEN_STATUSES),
+        "rejected",
+        "unauthorized",
+        "duplicate",
+        REUSED,
+        *STORED_STATES,
+        *ACK_STATUSES.values(),
+        "overdue",
+    ]
+    return list(dict.fromkeys(names))
+
+
+def document_sets() -> list[str]:
+    """The transaction sets a stored document can hold: every kind the registry knows, and the
+    interchange acknowledgement (TA1) that stands for a set in the documents we send."""
+    return [*kinds.KINDS, "TA1"]
 
 
 def _get(uow: UnitOfWork, document_id: int) -> StoredDocument:
@@ -52,12 +78,20 @@ def list_documents(
     partner: str | None = None,
     direction: str | None = None,
     status: str | None = None,
+    set_id: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The latest documents, newest first."""
+    """The latest documents, newest first (those of `partner`, `direction`, `status`, holding
+    the set `set_id`, each when given), `limit` of them after the first `offset`."""
     with uow:
         found = uow.documents.listing(
-            partner=partner, direction=direction, status=status, limit=limit
+            partner=partner,
+            direction=direction,
+            status=status,
+            set_id=set_id,
+            limit=limit,
+            offset=offset,
         )
         return [summary_view(d) for d in found]
 

@@ -225,8 +225,14 @@ class DocumentRepository(Protocol):
         partner: str | None = None,
         direction: str | None = None,
         status: str | None = None,
+        set_id: str | None = None,
         limit: int = 50,
-    ) -> list[StoredDocument]: ...
+        offset: int = 0,
+    ) -> list[StoredDocument]:
+        """The latest documents, newest first, without their raw bytes: those of `partner`,
+        `direction`, `status` and holding a transaction set `set_id` (each when given), `limit`
+        of them after the first `offset`."""
+        ...
 
 
 class ControlNumberIssuer(Protocol):

@@ -480,6 +480,10 @@ class FileStore(Protocol):
 
     def quarantined(self) -> list[Quarantined]: ...
 
+    def unquarantine(self, quarantined: Quarantined) -> None:
+        """Remove a file from quarantine, with its report (it was taken in again)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Email:

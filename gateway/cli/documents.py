@@ -202,7 +202,7 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     """A document: its envelope, what became of each set, its deliveries and orders."""
     from gateway import render
     from gateway.errors import DocumentActionRefused
-    from gateway.service.documents import show_document
+    from gateway.service.documents import content_of, show_document
 
     if raw and as_json:
         raise click.UsageError("give --json or --raw, not both")
@@ -210,13 +210,11 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     if raw:
         with gateway.uow_factory() as uow:
             document = uow.documents.get(document_id)
-        if document is None or (document.raw is None and document.raw_path is None):
+        content = content_of(document, gateway.files) if document is not None else None
+        if content is None:
             raise DocumentActionRefused("document-exists", f"no document {document_id}")
-        if document.raw is not None:
-            click.echo(document.raw.decode("latin-1"), nl=False)
-        else:
-            for chunk in gateway.files.chunks(Path(document.raw_path or "")):
-                click.echo(chunk.decode("latin-1"), nl=False)
+        for chunk in content():
+            click.echo(chunk.decode("latin-1"), nl=False)
         return
     view = show_document(gateway.uow_factory(), document_id)
     if as_json:

@@ -36,6 +36,7 @@ from gateway.service.documents import list_documents, replay, show_document
 from gateway.service.export import export
 from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
 from gateway.service.ports import OrderQuery
+from gateway.service.report import partner_health
 from gateway.service.views import order_view
 from tests.integration.conftest import harborview
 
@@ -343,6 +344,28 @@ def test_a_quarantined_duplicate_stays_as_it_was_and_an_unknown_file_is_refused(
     assert refused.value.rule == "quarantined-file-exists"
     with pytest.raises(DocumentActionRefused):
         gateway.pipeline.release("someone-else", found.path.name)
+
+
+def test_a_partners_health_is_what_the_report_finds_of_it(gateway: Gateway):
+    drop(gateway, "850_004010_good.x12")
+    drop(gateway, "850_004010_bad_SE01_count.x12")
+    gateway.runner().run_once()
+    now = dt.datetime.now(dt.UTC)
+    with gateway.uow_factory() as uow:
+        uow.outages.failed("harborview", now, "connection refused")
+        uow.commit()
+    (health,) = partner_health(gateway.uow_factory, gateway.files, gateway.config.partners, now)
+    assert (health["partner"], health["role"]) == ("harborview", "buyer")
+    assert health["transport"].startswith("folder in=")
+    assert (
+        health["last_received"]["sets"] == ["850"] and health["last_received"]["direction"] == "in"
+    )
+    assert health["last_sent"]["sets"] == ["997"]
+    assert health["outage"]["last_error"] == "connection refused"
+    assert [q["file"] for q in health["quarantined_files"]] == ["850_004010_bad_SE01_count.x12"]
+    late = {(d["po_number"], d["kind"]) for d in health["late_documents"]}
+    assert (PO, "ship date passed") in late  # requested for 2026-11-06
+    assert health["overdue_acknowledgements"] == []
 
 
 def shipment_of_line_2() -> CreateFulfilment:

@@ -258,7 +258,9 @@ SEGMENTS_SHOWN = 2000
 VALIDATED_SIZE = RAW_INLINE_LIMIT
 """The largest file validated again for a document's page (a larger one: `gateway check`)."""
 ACKNOWLEDGEMENT_SETS = ("997", "999", "TA1")
-ACKNOWLEDGEMENTS_SEARCHED = 500
+ACKNOWLEDGEMENTS_SEARCHED = 200
+VERDICTS = {"A": "accepted", "E": "accepted with errors", "P": "partly accepted", "R": "rejected"}
+"""What an acknowledgement's code (AK901, IK901, TA104) says of what it answers."""
 """How many of a partner's acknowledgements, newest first, are read to find a document's."""
 
 
@@ -346,7 +348,7 @@ def acknowledgements(uow: UnitOfWork, document: StoredDocument) -> list[dict[str
                         "direction": other,
                         "kind": kind,
                         "code": code,
-                        "verdict": ACK_STATUSES.get(code, code or "no verdict"),
+                        "verdict": VERDICTS.get(code, code or "no verdict"),
                         "status": candidate.status,
                         "at": candidate.created_at.isoformat() if candidate.created_at else "",
                     }

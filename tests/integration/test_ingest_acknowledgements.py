@@ -222,11 +222,11 @@ def test_a_document_page_finds_the_acknowledgements_answering_the_document(
             return [(a["direction"], a["kind"], a["code"], a["verdict"]) for a in found]
 
         # the partner's 997 accepting the group we sent, and none for a group it does not name
-        assert answers(ours) == [("in", "997", "A", "acknowledged")]
+        assert answers(ours) == [("in", "997", "A", "accepted")]
         assert answers(other) == []
         # the 997 we sent for the purchase order received; the 997 itself is not answered
         (purchase_order,) = received.document_ids
-        assert answers(purchase_order) == [("out", "997", "A", "acknowledged")]
+        assert answers(purchase_order) == [("out", "997", "A", "accepted")]
         (their_997,) = [
             d.id for d in uow.documents.listing(direction="in", set_id="997") if d.id is not None
         ]

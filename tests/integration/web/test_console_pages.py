@@ -13,7 +13,7 @@ from gateway.service.views import show_order
 from tests.integration.web.conftest import HARBORVIEW_PO, Console, csrf_in
 
 ORDER = f"/orders/harborview/{HARBORVIEW_PO}"
-PAGES = ["/", "/orders", ORDER, "/documents", "/quarantine", "/partners", "/mail"]
+PAGES = ["/", "/orders", ORDER, "/documents", "/quarantine", "/partners", "/mail", "/users"]
 
 
 def open_quantities(console: Console, partner: str, po_number: str) -> dict[str, str]:

@@ -72,6 +72,7 @@ def test_the_document_list_shows_documents_newest_first_and_filters_them(console
     assert "850_004010_good.x12" in seen and "received" in seen and "harborview" in seen
     only_850 = client.get("/documents", params={"set": "850"})
     assert f"/documents/{received}" in only_850.text and f"/documents/{sent}" not in only_850.text
+    assert '<option value="850" selected>850</option>' in only_850.text  # the filter kept
     out = client.get("/documents", params={"direction": "out", "partner": "harborview"})
     assert f"/documents/{sent}" in out.text and f"/documents/{received}" not in out.text
     accepted = client.get("/documents", params={"status": "accepted"})

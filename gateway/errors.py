@@ -19,7 +19,8 @@ line's exit code in brackets)::
     │   │       ├── NotSupported         a valid set asking for what the model cannot do yet
     │   │       ├── ExportRefused        a document the order cannot give (an 856 with nothing
     │   │       │                         shipped, an 810 with nothing to invoice)
-    │   │       ├── DocumentActionRefused  resend, replay: not for this document
+    │   │       ├── DocumentActionRefused  resend, replay, release from quarantine: not for
+    │   │       │                         this document or file
     │   │       └── MailActionRefused    retry: not for this email
     │   ├── AccountRefused        a user account cannot be added or changed so (a name taken,
     │   │                          an unknown role, a short password, no such user); names its rule
@@ -322,6 +323,7 @@ _RULES = {
     "replay-not-refused-files": "a file refused whole (a duplicate, unauthorized) is not replayed",
     "replay-needs-sets-not-applied": "a replay applies sets that did not go through",
     "replay-needs-the-archive": "a replay reads the file from the archive",
+    "quarantined-file-exists": "a release names a file in quarantine",
     "email-exists": "an action names an email the gateway holds",
     # the web console's users and sign-ins (gateway.service.accounts)
     "user-name-well-formed": "a user name is 1 to 64 characters, none a space or a control one",

@@ -684,7 +684,9 @@ class FakeDocumentRepository:
         partner: str | None = None,
         direction: str | None = None,
         status: str | None = None,
+        set_id: str | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[StoredDocument]:
         """The latest documents, newest first, without their raw bytes."""
         found = [
@@ -693,8 +695,9 @@ class FakeDocumentRepository:
             if partner in (None, d.partner)
             and direction in (None, d.direction)
             and status in (None, d.status)
+            and (set_id is None or set_id in d.transaction_sets)
         ]
-        return found[:limit]
+        return found[offset : offset + limit]
 
 
 def _document(row: StoredDocument) -> StoredDocument:

@@ -195,6 +195,12 @@ class LocalFiles:
             found.append(Quarantined(report.parent.name, name, when, path, report, _why(lines)))
         return sorted(found, key=lambda q: (q.day, q.path.name))
 
+    def unquarantine(self, quarantined: Quarantined) -> None:
+        """Remove a file from quarantine, with its report (the archive keeps its bytes)."""
+        quarantined.path.unlink(missing_ok=True)
+        quarantined.report.unlink(missing_ok=True)
+        fsync_folder(quarantined.path.parent)
+
     def quarantine(
         self, partner: str, name: str, sha256: str, archived: Path, report: str, at: dt.datetime
     ) -> Path:

@@ -949,18 +949,23 @@ class SqlDocumentRepository:
         partner: str | None = None,
         direction: str | None = None,
         status: str | None = None,
+        set_id: str | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[StoredDocument]:
-        """The latest documents, newest first, without their raw bytes."""
+        """The latest documents, newest first, without their raw bytes (see the port)."""
         table = orm.documents
         columns = [c for c in table.c if c.name != "raw"]
-        query = select(*columns).order_by(table.c.id.desc()).limit(limit)
+        query = select(*columns).order_by(table.c.id.desc()).limit(limit).offset(offset)
         if partner is not None:
             query = query.where(table.c.partner == partner)
         if direction is not None:
             query = query.where(table.c.direction == direction)
         if status is not None:
             query = query.where(table.c.status == status)
+        if set_id is not None:
+            listed = literal(",") + table.c.transaction_sets + literal(",")
+            query = query.where(listed.contains(f",{set_id},", autoescape=True))
         return [_document(row) for row in self._connection.execute(query)]
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,7 +15,7 @@ from gateway.cli.shared import EXIT_OK, EXIT_REJECTED, emit, json_option
 
 if TYPE_CHECKING:
     from gateway.x12.document import Interchange
-    from gateway.x12.model import FileReport, Issue
+    from gateway.x12.model import FileReport
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -34,51 +34,6 @@ def check_file(path: Path, *, strict: bool = False) -> FileReport:
     for chunk in _chunks(path):
         reader.feed(chunk)
     return reader.close()
-
-
-def _issue_json(issue: Issue) -> dict[str, Any]:
-    return {
-        "code": issue.code_label,
-        "line": issue.line,
-        "segment_index": issue.segment_index,
-        "segment_id": issue.segment_id,
-        "element": issue.element,
-        "message": issue.message,
-    }
-
-
-def report_json(name: str, report: FileReport) -> dict[str, Any]:
-    """The `check --json` object for one file."""
-    transactions = [
-        {
-            "set": t.set_id,
-            "version": g.version,
-            "control": t.control_number,
-            "accepted": t.accepted and not g.issues and not i.issues,
-        }
-        for i in report.interchanges
-        for g in i.groups
-        for t in g.transactions
-    ]
-    return {
-        "file": name,
-        "accepted": report.accepted,
-        "interchanges": len(report.interchanges),
-        "groups": sum(len(i.groups) for i in report.interchanges),
-        "transactions": transactions,
-        "errors": [_issue_json(i) for i in report.all_issues()],
-        "warnings": [
-            {
-                "tolerance": t.name,
-                "code": f"TA105:{t.code}",
-                "line": t.line,
-                "segment_index": t.segment_index,
-                "count": t.count,
-                "message": t.message,
-            }
-            for t in report.all_tolerated()
-        ],
-    }
 
 
 def report_lines(name: str, report: FileReport) -> list[str]:
@@ -112,6 +67,7 @@ def check(as_json: bool, strict: bool, files: tuple[Path, ...]) -> None:
     translators send that bends the standard without changing what the file says (layout
     whitespace, padding, an unpadded ISA...) is read as meant and listed as a warning."""
     from gateway import render
+    from gateway.x12.model import report_json
 
     results = [(str(path), check_file(path, strict=strict)) for path in files]
     if as_json:

@@ -25,24 +25,10 @@ if TYPE_CHECKING:
     from gateway.service.ingest import IngestResult, SetOutcome
 
 
-def document_statuses() -> list[str]:
-    """Every status a stored document can have: a received one's verdict (accepted, partly
-    accepted, rejected, unauthorized, duplicate, control reused), a sent one's delivery and
-    acknowledgement (queued, sent, acknowledged, partly rejected, rejected, overdue...)."""
-    from gateway.service.ingest import ACK_STATUSES, REUSED, TAKEN_STATUSES
-    from gateway.service.tracking import STORED_STATES
+def _document_statuses() -> list[str]:
+    from gateway.service.documents import document_statuses
 
-    names = [
-        *sorted(TAKEN_STATUSES),
-        "rejected",
-        "unauthorized",
-        "duplicate",
-        REUSED,
-        *STORED_STATES,
-        *ACK_STATUSES.values(),
-        "overdue",
-    ]
-    return list(dict.fromkeys(names))
+    return document_statuses()
 
 
 def _set_json(outcome: SetOutcome) -> dict[str, Any]:
@@ -169,7 +155,7 @@ def documents() -> None:
     "--status",
     cls=NamesOption,
     metavar="NAME",
-    type=Names(document_statuses),
+    type=Names(_document_statuses),
     help="Only documents in this state ({names}).",
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
@@ -216,7 +202,7 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     """A document: its envelope, what became of each set, its deliveries and orders."""
     from gateway import render
     from gateway.errors import DocumentActionRefused
-    from gateway.service.documents import show_document
+    from gateway.service.documents import content_of, show_document
 
     if raw and as_json:
         raise click.UsageError("give --json or --raw, not both")
@@ -224,13 +210,11 @@ def documents_show(settings: Settings, document_id: int, as_json: bool, raw: boo
     if raw:
         with gateway.uow_factory() as uow:
             document = uow.documents.get(document_id)
-        if document is None or (document.raw is None and document.raw_path is None):
+        content = content_of(document, gateway.files) if document is not None else None
+        if content is None:
             raise DocumentActionRefused("document-exists", f"no document {document_id}")
-        if document.raw is not None:
-            click.echo(document.raw.decode("latin-1"), nl=False)
-        else:
-            for chunk in gateway.files.chunks(Path(document.raw_path or "")):
-                click.echo(chunk.decode("latin-1"), nl=False)
+        for chunk in content():
+            click.echo(chunk.decode("latin-1"), nl=False)
         return
     view = show_document(gateway.uow_factory(), document_id)
     if as_json:

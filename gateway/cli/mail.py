@@ -7,7 +7,15 @@ import sys
 
 import click
 
-from gateway.cli.shared import EXIT_OK, EXIT_REJECTED, Settings, emit, json_option
+from gateway.cli.shared import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Names,
+    NamesOption,
+    Settings,
+    emit,
+    json_option,
+)
 
 
 @click.group()
@@ -15,8 +23,14 @@ def mail() -> None:
     """Emails queued for partners and operators."""
 
 
+def _mail_statuses() -> tuple[str, ...]:
+    from gateway.service.notify import MAIL_STATUSES
+
+    return MAIL_STATUSES
+
+
 @mail.command("list")
-@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), help="Only these.")
+@click.option("--status", cls=NamesOption, type=Names(_mail_statuses), help="Only these ({names}).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @json_option("Print JSON instead of a table.")
 @click.pass_obj

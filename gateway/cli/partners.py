@@ -19,15 +19,9 @@ def partners() -> None:
 
 
 def _transport_line(profile: PartnerProfile) -> str:
-    from gateway.config import FolderTransport
+    from gateway.service.report import transport_line
 
-    transport = profile.transport
-    if isinstance(transport, FolderTransport):
-        return f"folder in={transport.inbox} out={transport.outbox}"
-    return (
-        f"sftp {transport.user}@{transport.host}:{transport.port} in={transport.remote_inbox}"
-        f" out={transport.remote_outbox} every {profile.poll_seconds / 60:g} min"
-    )
+    return transport_line(profile)
 
 
 @partners.command("list")

@@ -6,22 +6,57 @@ control numbers stay as they were (the partner's translator sees the same interc
 it would after a lost transfer). A replay forgets the records of the transaction sets that were
 refused, rejected or not mapped, and takes the document in again: the store resumes it as after
 a crash, so the sets applied the first time are not applied twice.
+
+A document's page (the web console) reads the document's bytes again, from the store or the
+archive (`content_of`): its segments as written, its file validated again as `gateway check`
+reads it, and the acknowledgements answering it, found by what they answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway import kinds
 from gateway.errors import DocumentActionRefused
-from gateway.service.ingest import REUSED, Ingestor, IngestResult
+from gateway.service.ingest import ACK_STATUSES, REUSED, TAKEN_STATUSES, Ingestor, IngestResult
+from gateway.service.pipeline import RAW_INLINE_LIMIT
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
-from gateway.service.tracking import set_document_status
+from gateway.service.tracking import STORED_STATES, set_document_status
+from gateway.x12.model import report_json
+from gateway.x12.reader import read_chunks
+from gateway.x12.schema import Catalog
+from gateway.x12.tokenizer import Batch, Tokenizer
 
 TROUBLED = frozenset({"rejected", "refused", "not mapped"})
 NOT_REPLAYED = frozenset({"duplicate", "unauthorized"})
+DIRECTIONS = ("in", "out")
+"""Received, sent."""
+
+
+def document_statuses() -> list[str]:
+    """Every status a stored document can have: a received one's verdict (accepted, partly
+    accepted, rejected, unauthorized, duplicate, control reused), a sent one's delivery and
+    acknowledgement (queued, sent, acknowledged, partly rejected, rejected, overdue...)."""
+    names = [
+        *sorted(TAKEN_STATUSES),
+        "rejected",
+        "unauthorized",
+        "duplicate",
+        REUSED,
+        *STORED_STATES,
+        *ACK_STATUSES.values(),
+        "overdue",
+    ]
+    return list(dict.fromkeys(names))
+
+
+def document_sets() -> list[str]:
+    """The transaction sets a stored document can hold: every kind the registry knows, and the
+    interchange acknowledgement (TA1) that stands for a set in the documents we send."""
+    return [*kinds.KINDS, "TA1"]
 
 
 def _get(uow: UnitOfWork, document_id: int) -> StoredDocument:
@@ -52,12 +87,20 @@ def list_documents(
     partner: str | None = None,
     direction: str | None = None,
     status: str | None = None,
+    set_id: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The latest documents, newest first."""
+    """The latest documents, newest first (those of `partner`, `direction`, `status`, holding
+    the set `set_id`, each when given), `limit` of them after the first `offset`."""
     with uow:
         found = uow.documents.listing(
-            partner=partner, direction=direction, status=status, limit=limit
+            partner=partner,
+            direction=direction,
+            status=status,
+            set_id=set_id,
+            limit=limit,
+            offset=offset,
         )
         return [summary_view(d) for d in found]
 
@@ -177,20 +220,178 @@ def replay(
     name = document.filename or f"document {document_id}"
     if document.raw is not None:
         return ingestor.ingest(document.raw, name, release=True)
-    if files is None or document.raw_path is None:
+    content = content_of(document, files)
+    if content is None:
         raise DocumentActionRefused(
             "replay-needs-the-archive",
             f"document {document_id} is kept in the archive; replay it through the gateway",
         )
-    archived = Path(document.raw_path)
     return ingestor.ingest_chunks(
-        lambda: files.chunks(archived),
+        content,
         name,
         sha256=document.sha256,
         size=document.size,
         raw_path=document.raw_path,
         release=True,
     )
+
+
+def content_of(
+    document: StoredDocument, files: FileStore | None
+) -> Callable[[], Iterable[bytes]] | None:
+    """How to read a document's bytes as they were received or sent, a chunk at a time, as
+    often as needed: from the store, or from the archive (`files`); None when neither holds
+    them."""
+    raw = document.raw
+    if raw is not None:
+        return lambda: iter((raw,))
+    if files is None or document.raw_path is None:
+        return None
+    archived = Path(document.raw_path)
+    return lambda: files.chunks(archived)
+
+
+# -- a document's page: its content, its validation, its acknowledgements ---------------------
+
+SEGMENTS_SHOWN = 2000
+"""The segments a document's page shows at the most."""
+VALIDATED_SIZE = RAW_INLINE_LIMIT
+"""The largest file validated again for a document's page (a larger one: `gateway check`)."""
+ACKNOWLEDGEMENT_SETS = ("997", "999", "TA1")
+ACKNOWLEDGEMENTS_SEARCHED = 200
+VERDICTS = {"A": "accepted", "E": "accepted with errors", "P": "partly accepted", "R": "rejected"}
+"""What an acknowledgement's code (AK901, IK901, TA104) says of what it answers."""
+"""How many of a partner's acknowledgements, newest first, are read to find a document's."""
+
+
+def segments(content: Callable[[], Iterable[bytes]], limit: int = SEGMENTS_SHOWN) -> list[str]:
+    """The segments of a file as written, each with its terminator (unless a line break), as
+    text with one character a byte (latin-1): the first `limit`, and one more when there are
+    more. Bytes in which no interchange is found come as their lines."""
+    tokenizer = Tokenizer()
+    found: list[str] = []
+
+    def take(batches: Iterable[Batch]) -> bool:
+        for batch in batches:
+            terminator = batch.delimiters.segment
+            shown = "" if terminator in "\r\n" else terminator
+            found.extend(raw + shown for raw in batch.raws)
+            if len(found) > limit:
+                return False
+        return True
+
+    for chunk in content():
+        if not take(tokenizer.feed(chunk)):
+            return found[: limit + 1]
+    take(tokenizer.close())
+    if found:
+        return found[: limit + 1]
+    lines: list[str] = []
+    for chunk in content():
+        lines.extend(chunk.decode("latin-1").splitlines())
+        if len(lines) > limit:
+            break
+    return lines[: limit + 1]
+
+
+def validation_report(
+    document: StoredDocument,
+    files: FileStore | None,
+    catalog: Catalog | None = None,
+) -> dict[str, Any] | None:
+    """What the codec finds in a document's file, read again now as `gateway check` reads it:
+    its verdict, each fault with its X12 code and place, each deviation read as meant. None
+    for a file larger than VALIDATED_SIZE or whose bytes are not kept."""
+    content = content_of(document, files)
+    if content is None or document.size > VALIDATED_SIZE:
+        return None
+    name = document.filename or f"document {document.id}"
+    return report_json(name, read_chunks(content(), catalog=catalog))
+
+
+def acknowledgements(uow: UnitOfWork, document: StoredDocument) -> list[dict[str, Any]]:
+    """The acknowledgements answering a document: for one we received, the 997, 999 or TA1 we
+    sent; for one we sent, the 997 or 999 we received (its status tells a TA1's verdict). Each
+    with its verdict, found by what it answers (the AK1 group control number and functional
+    id, the TA1's interchange control number) among the partner's latest
+    ACKNOWLEDGEMENTS_SEARCHED acknowledgements the other way. An acknowledgement is never
+    acknowledged itself."""
+    if document.id is None or set(document.transaction_sets) & set(ACKNOWLEDGEMENT_SETS):
+        return []
+    other = "out" if document.direction == "in" else "in"
+    groups = {_number(control) for control in document.group_controls}
+    functional_id = _functional_id(document)
+    found: dict[int, dict[str, Any]] = {}
+    for set_id in ACKNOWLEDGEMENT_SETS:
+        candidates = uow.documents.listing(
+            partner=document.partner,
+            direction=other,
+            set_id=set_id,
+            limit=ACKNOWLEDGEMENTS_SEARCHED,
+        )
+        for candidate in candidates:
+            if candidate.id is None or candidate.id <= document.id or candidate.id in found:
+                continue
+            stored = uow.documents.get(candidate.id)
+            content = content_of(stored, None) if stored is not None else None
+            if content is None:
+                continue
+            for answer in _answers(content()):
+                kind, control, answered_id, code = answer
+                if kind == "TA1":
+                    matches = control == document.interchange_control
+                else:
+                    matches = _number(control) in groups and answered_id in ("", functional_id)
+                if matches:
+                    found[candidate.id] = {
+                        "id": candidate.id,
+                        "direction": other,
+                        "kind": kind,
+                        "code": code,
+                        "verdict": VERDICTS.get(code, code or "no verdict"),
+                        "status": candidate.status,
+                        "at": candidate.created_at.isoformat() if candidate.created_at else "",
+                    }
+                    break
+    return [found[key] for key in sorted(found)]
+
+
+def _number(control: str) -> str:
+    """A control number as a number (AK102 echoes GS06, some partners padding it with 0s)."""
+    return control.lstrip("0") or "0"
+
+
+def _functional_id(document: StoredDocument) -> str:
+    """The functional id (GS01) of a document's first group: from its envelope when kept (a
+    received one), else from the registry's schemas by its first set."""
+    group = (document.envelope or {}).get("group")
+    if isinstance(group, dict) and group.get("functional_id"):
+        return str(group["functional_id"])
+    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    return found.functional_id if found is not None else ""
+
+
+def _answers(chunks: Iterable[bytes]) -> Iterator[tuple[str, str, str, str]]:
+    """What an acknowledgement file answers: (kind, control number, functional id, verdict
+    code) for each 997/999 group answer (AK1 ... AK9) and each TA1."""
+    tokenizer = Tokenizer()
+    kind, group, functional_id = "", "", ""
+    batches = [batch for chunk in chunks for batch in tokenizer.feed(chunk)]
+    batches += list(tokenizer.close())
+    for batch in batches:
+        separator = batch.delimiters.element
+        for raw in batch.raws:
+            elements = raw.split(separator)
+            tag = elements[0]
+            if tag == "ST" and len(elements) > 1:
+                kind = elements[1]
+            elif tag == "AK1" and len(elements) > 2:
+                functional_id, group = elements[1], elements[2]
+            elif tag == "AK9" and group:
+                yield kind, group, functional_id, elements[1] if len(elements) > 1 else ""
+                group = ""
+            elif tag == "TA1" and len(elements) > 4:
+                yield "TA1", elements[1], "", elements[4]
 
 
 def _listed(value: object) -> list[object]:

@@ -668,10 +668,15 @@ def mail_view(entry: OutboxEntry, *, whole: bool = False) -> dict[str, Any]:
     return view
 
 
+MAIL_STATUSES = ("queued", "sent", "failed")
+"""Where an email stands: waiting to be sent (again), taken by the mail server (or captured to a
+file), refused for good."""
+
+
 def list_mail(
     uow: UnitOfWork, *, status: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The latest emails, newest first."""
+    """The latest emails (in `status`, one of MAIL_STATUSES, when given), newest first."""
     with uow:
         return [mail_view(e) for e in uow.outbox.listing(KIND, status=status, limit=limit)]
 

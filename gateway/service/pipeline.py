@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import PartnerProfile
-from gateway.errors import GatewayFault
+from gateway.errors import DocumentActionRefused, GatewayFault, shown
 from gateway.service.ingest import Ingestor, IngestResult
 from gateway.service.ports import FileStore, Staged
 
@@ -96,42 +96,87 @@ class Pipeline:
                 staged.path, staged.name, sha256, size, profile
             )
         except GatewayFault as fault:  # our bug, met by this file: put it aside, go on
-            outcome.status = "failed"
-            outcome.reasons = [
-                f"the gateway failed on this file ({type(fault).__name__}: {fault}); what was"
-                " applied before the fault stays applied, the rest is not: after the fix,"
-                " `gateway documents replay ID` takes the stored document in again"
-            ]
-            outcome.quarantined = self.files.quarantine(
-                partner,
-                staged.name,
-                sha256,
-                staged.path,
-                report(outcome, partner, self.clock()),
-                self.clock(),
-            )
+            self._failed(outcome, fault, staged.path)
             self.files.release(staged)
             return outcome
         outcome.result = result
         self.checkpoint("ingested")
         if recovering and result.duplicate and not result.sets and not result.unauthorized:
             outcome.status = "recovered"  # taken in whole before the crash
-        else:
-            outcome.reasons = reasons(result)
-            if outcome.reasons:
-                outcome.status = "duplicate" if _only_duplicate(result) else "quarantined"
-                outcome.quarantined = self.files.quarantine(
-                    partner,
-                    staged.name,
-                    sha256,
-                    archived,
-                    report(outcome, partner, self.clock()),
-                    self.clock(),
-                )
-                self.checkpoint("quarantined")
+        elif self._judged(outcome, result, archived):
+            self.checkpoint("quarantined")
         self.files.release(staged)
         self.checkpoint("released")
         return outcome
+
+    def release(self, partner: str, stored_name: str) -> FileOutcome:
+        """Take a file in quarantine in again after a fix (the file corrected where it lies, a
+        profile or a mapping changed), as `gateway ingest` takes a file an operator names. Gone
+        through, it leaves the quarantine; still needing a person, it stays there with the new
+        report (under its new name when its bytes changed: the old copy goes). Bytes taken in
+        before are not taken in again: such a file stays as it was, its report untouched (a
+        stored document's refused sets are taken in again by `documents replay`). The file is
+        named by its partner and its name in the quarantine folder (`Quarantined.path.name`);
+        one not there is refused (DocumentActionRefused)."""
+        found = next(
+            (
+                q
+                for q in self.files.quarantined()
+                if (q.partner, q.path.name) == (partner, stored_name)
+            ),
+            None,
+        )
+        if found is None:
+            raise DocumentActionRefused(
+                "quarantined-file-exists",
+                f"no file {shown(stored_name)} in quarantine for {partner}",
+            )
+        sha256, size = self._digest(found.path)
+        outcome = FileOutcome(partner, found.name, str(found.path), sha256)
+        try:
+            archived, result = self._archive_and_ingest(found.path, found.name, sha256, size, None)
+        except GatewayFault as fault:
+            self._failed(outcome, fault, found.path)
+        else:
+            outcome.result = result
+            if _only_duplicate(result):
+                outcome.status, outcome.reasons = "duplicate", reasons(result)
+                outcome.quarantined = found.path
+                return outcome
+            self._judged(outcome, result, archived)
+        if outcome.quarantined != found.path:
+            self.files.unquarantine(found)
+        return outcome
+
+    def _judged(self, outcome: FileOutcome, result: IngestResult, content: Path) -> bool:
+        """Put the file aside with its report when something in `result` needs a person;
+        whether it was."""
+        outcome.reasons = reasons(result)
+        if not outcome.reasons:
+            return False
+        outcome.status = "duplicate" if _only_duplicate(result) else "quarantined"
+        self._put_aside(outcome, content)
+        return True
+
+    def _failed(self, outcome: FileOutcome, fault: GatewayFault, content: Path) -> None:
+        """Our bug, met by this file: put it aside with what to do after the fix."""
+        outcome.status = "failed"
+        outcome.reasons = [
+            f"the gateway failed on this file ({type(fault).__name__}: {fault}); what was"
+            " applied before the fault stays applied, the rest is not: after the fix,"
+            " `gateway documents replay ID` takes the stored document in again"
+        ]
+        self._put_aside(outcome, content)
+
+    def _put_aside(self, outcome: FileOutcome, content: Path) -> None:
+        outcome.quarantined = self.files.quarantine(
+            outcome.partner,
+            outcome.name,
+            outcome.sha256,
+            content,
+            report(outcome, outcome.partner, self.clock()),
+            self.clock(),
+        )
 
     def ingest_file(self, path: Path, name: str) -> IngestResult:
         """Take in a file an operator names (`gateway ingest`): archived, then taken in like a

@@ -225,8 +225,14 @@ class DocumentRepository(Protocol):
         partner: str | None = None,
         direction: str | None = None,
         status: str | None = None,
+        set_id: str | None = None,
         limit: int = 50,
-    ) -> list[StoredDocument]: ...
+        offset: int = 0,
+    ) -> list[StoredDocument]:
+        """The latest documents, newest first, without their raw bytes: those of `partner`,
+        `direction`, `status` and holding a transaction set `set_id` (each when given), `limit`
+        of them after the first `offset`."""
+        ...
 
 
 class ControlNumberIssuer(Protocol):
@@ -473,6 +479,10 @@ class FileStore(Protocol):
     ) -> Path: ...
 
     def quarantined(self) -> list[Quarantined]: ...
+
+    def unquarantine(self, quarantined: Quarantined) -> None:
+        """Remove a file from quarantine, with its report (it was taken in again)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,15 +7,19 @@ partners' mailboxes unreachable now, since when (kept across runs). And the late
 the open orders now, whatever `since` says (`late`: an 855 overdue, a ship or cancel-after date
 passed with quantity open, an 856 due before the 855), and the emails a mail server refused for
 good, until they are retried. Test orders are left out unless asked for, as everywhere.
+
+The web console's partners page reads the same figures a partner (`partner_health`), with the
+last document received from and sent to each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gateway.config import PartnerProfile
+from gateway.config import FolderTransport, PartnerProfile
+from gateway.service.documents import summary_view
 from gateway.service.late import find_late
 from gateway.service.notify import KIND, mail_view
 from gateway.service.ports import FileStore, OrderQuery, UnitOfWork
@@ -53,17 +57,7 @@ def build_report(
                 row["open"] += 1
             for state in STATES[1:]:
                 row[state] += state in flags
-        overdue = [
-            {
-                "id": document.id,
-                "partner": document.partner,
-                "sets": list(document.transaction_sets),
-                "interchange": document.interchange_control or "",
-                "sent": document.updated_at.isoformat() if document.updated_at else "",
-            }
-            for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
-            if since is None or (_day(document.updated_at) or since) >= since
-        ]
+        overdue = overdue_acknowledgements(uow, since)
         refused = uow.outbox.listing(KIND, status="failed", limit=10_000)
         failed_emails = [  # refused for good (5xx): until retried, whatever `since` says
             {
@@ -76,16 +70,51 @@ def build_report(
             }
             for entry, view in ((e, mail_view(e)) for e in refused)
         ]
-        unreachable = [  # going on now, whatever `since` says
-            {
-                "partner": outage.partner,
-                "down_since": outage.down_since.isoformat(),
-                "failures": outage.failures,
-                "last_error": outage.last_error,
-            }
-            for outage in uow.outages.listing()
-        ]
-    quarantined = [
+        unreachable = unreachable_mailboxes(uow)  # going on now, whatever `since` says
+    return {
+        "since": since.isoformat() if since else "",
+        "include_test": include_test,
+        "orders": [{"partner": p, **row} for p, row in sorted(counts.items())],
+        "overdue_acknowledgements": overdue,
+        "quarantined_files": quarantined_files(files, since),
+        "unreachable_mailboxes": unreachable,
+        "late_documents": late,
+        "failed_emails": failed_emails,
+    }
+
+
+def overdue_acknowledgements(uow: UnitOfWork, since: dt.date | None = None) -> list[dict[str, Any]]:
+    """The documents we sent that a partner has not acknowledged past its deadline (sent
+    since `since`, when given), in `uow`."""
+    return [
+        {
+            "id": document.id,
+            "partner": document.partner,
+            "sets": list(document.transaction_sets),
+            "interchange": document.interchange_control or "",
+            "sent": document.updated_at.isoformat() if document.updated_at else "",
+        }
+        for document in uow.documents.listing(direction="out", status="overdue", limit=10_000)
+        if since is None or (_day(document.updated_at) or since) >= since
+    ]
+
+
+def unreachable_mailboxes(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """The partners' mailboxes unreachable now, since when, in `uow`."""
+    return [
+        {
+            "partner": outage.partner,
+            "down_since": outage.down_since.isoformat(),
+            "failures": outage.failures,
+            "last_error": outage.last_error,
+        }
+        for outage in uow.outages.listing()
+    ]
+
+
+def quarantined_files(files: FileStore, since: dt.date | None = None) -> list[dict[str, Any]]:
+    """The files in quarantine (put there since `since`, when given), oldest first."""
+    return [
         {
             "partner": q.partner,
             "file": q.name,
@@ -96,13 +125,55 @@ def build_report(
         for q in files.quarantined()
         if since is None or q.day >= since
     ]
-    return {
-        "since": since.isoformat() if since else "",
-        "include_test": include_test,
-        "orders": [{"partner": p, **row} for p, row in sorted(counts.items())],
-        "overdue_acknowledgements": overdue,
-        "quarantined_files": quarantined,
-        "unreachable_mailboxes": unreachable,
-        "late_documents": late,
-        "failed_emails": failed_emails,
-    }
+
+
+def transport_line(profile: PartnerProfile) -> str:
+    """A partner's transport in one line: its folders, or its SFTP server, folders and polling
+    interval (`partners list`, the console's partners page)."""
+    transport = profile.transport
+    if isinstance(transport, FolderTransport):
+        return f"folder in={transport.inbox} out={transport.outbox}"
+    return (
+        f"sftp {transport.user}@{transport.host}:{transport.port} in={transport.remote_inbox}"
+        f" out={transport.remote_outbox} every {profile.poll_seconds / 60:g} min"
+    )
+
+
+def partner_health(
+    uow_factory: Callable[[], UnitOfWork],
+    files: FileStore,
+    profiles: Sequence[PartnerProfile],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Each configured partner's health, as the report finds it: its role and transport, the
+    last document received from it and sent to it, its mailbox's outage going on, the
+    acknowledgements it owes past their deadline, the late documents of its open orders, its
+    files in quarantine. (When its mailbox was last looked at and is next due, a running
+    gateway keeps in memory only: the last document received is the last pick-up that brought
+    one.)"""
+    quarantined = quarantined_files(files)
+    with uow_factory() as uow:
+        late = [d.as_dict() for d in find_late(uow, {p.key: p for p in profiles}, now)]
+        overdue = overdue_acknowledgements(uow)
+        unreachable = {row["partner"]: row for row in unreachable_mailboxes(uow)}
+        rows = []
+        for profile in profiles:
+            last = {
+                direction: uow.documents.listing(partner=profile.key, direction=direction, limit=1)
+                for direction in ("in", "out")
+            }
+            rows.append(
+                {
+                    "partner": profile.key,
+                    "name": profile.name,
+                    "role": profile.role,
+                    "transport": transport_line(profile),
+                    "last_received": summary_view(last["in"][0]) if last["in"] else None,
+                    "last_sent": summary_view(last["out"][0]) if last["out"] else None,
+                    "outage": unreachable.get(profile.key),
+                    "overdue_acknowledgements": [d for d in overdue if d["partner"] == profile.key],
+                    "late_documents": [d for d in late if d["partner"] == profile.key],
+                    "quarantined_files": [q for q in quarantined if q["partner"] == profile.key],
+                }
+            )
+    return rows

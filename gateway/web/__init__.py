@@ -12,5 +12,6 @@ JavaScript to work, and no page loads anything from elsewhere::
     forms       a submitted form read into the desk's arguments (lines, amounts, dates)
     orders      the order list and the order page, with its actions
     documents   documents, quarantine, partners, mail
+    admin       the users, for admins
     charts      the home page's pictures, as SVG
 """

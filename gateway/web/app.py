@@ -1,6 +1,6 @@
 """The console's application: `create_app` wires one `Console` (the gateway, the templates,
-the password hasher, the clock) into a FastAPI application with the pages of `home`, `orders`
-and `documents`, the sign-in and sign-out routes, the security headers and the error pages.
+the password hasher, the clock) into a FastAPI application with the pages of `home`, `orders`,
+`documents` and `admin`, the sign-in and sign-out routes, the security headers and the error pages.
 
 Every page but the sign-in page needs a session (see `console`): without one a request is sent
 to `/signin`, with where it was going, which is only ever a path of this site. The sign-in
@@ -31,8 +31,9 @@ from gateway.errors import (
     SignInRefused,
     StoreUnavailable,
 )
+from gateway.render import safe
 from gateway.service import accounts
-from gateway.web import documents, home, orders
+from gateway.web import admin, documents, home, orders
 from gateway.web.console import (
     CSRF_FIELD,
     SECURITY_HEADERS,
@@ -71,6 +72,7 @@ def _environment() -> Environment:
     )
     environment.filters["web_link"] = web_link
     environment.filters["quoted"] = lambda value: quote(str(value), safe="")
+    environment.filters["inert"] = safe  # control characters written out as escapes
     return environment
 
 
@@ -137,6 +139,7 @@ def create_app(
 
     app.include_router(orders.router)
     app.include_router(documents.router)
+    app.include_router(admin.router)
     return app
 
 

@@ -38,6 +38,23 @@ def text(fields: Fields, name: str, *, required: bool = False, limit: int = MAX_
     return value
 
 
+def one_of(field: str, value: str, allowed: Sequence[str]) -> str | None:
+    """A filter's value if it is one of `allowed`, None if empty; an unknown one is the user's
+    mistake, said as such (as the command line makes it a usage error)."""
+    if not value:
+        return None
+    if value not in allowed:
+        raise FormRefused(field, f"{field} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def page_number(value: str) -> int:
+    """A page of a list, counted from 1."""
+    if not value.isdigit() or int(value) < 1:
+        raise FormRefused("page", f"page {value!r} is not a number from 1")
+    return int(value)
+
+
 def day(fields: Fields, name: str, *, required: bool = False) -> dt.date | None:
     """A date as a date input sends it (YYYY-MM-DD) or as X12 writes it (CCYYMMDD)."""
     value = text(fields, name, required=required, limit=10)

@@ -115,16 +115,18 @@ class Filters:
         """The store's query; FormRefused or ValueError for a value that is not one."""
         days = {"since": [self.since], "until": [self.until]}
         return OrderQuery(
-            partner=_one_of("partner", self.partner, partners),
-            statuses=tuple(_one_of("status", s, names["statuses"]) or "" for s in self.statuses),
-            fulfilment_status=_one_of("fulfilment", self.fulfilment, names["fulfilment"]),
-            payment_status=_one_of("payment", self.payment, names["payment"]),
+            partner=forms.one_of("partner", self.partner, partners),
+            statuses=tuple(
+                forms.one_of("status", s, names["statuses"]) or "" for s in self.statuses
+            ),
+            fulfilment_status=forms.one_of("fulfilment", self.fulfilment, names["fulfilment"]),
+            payment_status=forms.one_of("payment", self.payment, names["payment"]),
             since=forms.day(days, "since"),
             until=forms.day(days, "until"),
             search=self.search or None,
-            scope=_one_of("scope", self.scope, names["scopes"]),
+            scope=forms.one_of("scope", self.scope, names["scopes"]),
             include_test=self.test,
-            sort=_one_of("sort", self.sort, names["sorts"]) or "date",
+            sort=forms.one_of("sort", self.sort, names["sorts"]) or "date",
             descending=self.desc,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
@@ -145,7 +147,7 @@ def order_list(request: Request, viewer: Viewer = Depends(signed_in)) -> Respons
     result: dict[str, Any] = {"orders": [], "total": 0, "more": False, "offset": 0}
     page = 1
     try:
-        page = _page_number(params.get("page", "1"))
+        page = forms.page_number(params.get("page", "1"))
         result = list_orders(console.uow(), chosen.query(names, partners, page))
     except FormRefused as exc:
         problem = exc.message
@@ -166,22 +168,6 @@ def order_list(request: Request, viewer: Viewer = Depends(signed_in)) -> Respons
     }
     template = "orders_results.html" if request.headers.get("hx-request") else "orders.html"
     return console.render(request, template, context, status_code=400 if problem else 200)
-
-
-def _page_number(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise FormRefused("page", f"page {value!r} is not a number from 1")
-    return int(value)
-
-
-def _one_of(field: str, value: str, allowed: list[str]) -> str | None:
-    """`value` if it is one of `allowed`, None if empty; an unknown one is the user's mistake,
-    said as such (as the command line makes it a usage error)."""
-    if not value:
-        return None
-    if value not in allowed:
-        raise FormRefused(field, f"{field} {value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 # -- one order --------------------------------------------------------------------------------

@@ -430,6 +430,52 @@ class FileReport:
         return chosen[0] if chosen else None
 
 
+def issue_json(issue: Issue) -> dict[str, Any]:
+    """One fault as `check --json` gives it: its code, where it is, what it says."""
+    return {
+        "code": issue.code_label,
+        "line": issue.line,
+        "segment_index": issue.segment_index,
+        "segment_id": issue.segment_id,
+        "element": issue.element,
+        "message": issue.message,
+    }
+
+
+def report_json(name: str, report: FileReport) -> dict[str, Any]:
+    """The `check --json` object for one file (what the console shows of a document's file too)."""
+    transactions = [
+        {
+            "set": t.set_id,
+            "version": g.version,
+            "control": t.control_number,
+            "accepted": t.accepted and not g.issues and not i.issues,
+        }
+        for i in report.interchanges
+        for g in i.groups
+        for t in g.transactions
+    ]
+    return {
+        "file": name,
+        "accepted": report.accepted,
+        "interchanges": len(report.interchanges),
+        "groups": sum(len(i.groups) for i in report.interchanges),
+        "transactions": transactions,
+        "errors": [issue_json(i) for i in report.all_issues()],
+        "warnings": [
+            {
+                "tolerance": t.name,
+                "code": f"TA105:{t.code}",
+                "line": t.line,
+                "segment_index": t.segment_index,
+                "count": t.count,
+                "message": t.message,
+            }
+            for t in report.all_tolerated()
+        ],
+    }
+
+
 def envelope_values(report: InterchangeReport) -> dict[str, object]:
     """The ISA and first GS values an answer to the interchange is written with, and the
     deviations read as meant in it (kept with the document, shown by `documents show`)."""

@@ -356,6 +356,30 @@ def test_documents_are_stored_linked_and_their_sets_recorded(backend: Backend):
         assert reopened is not None and reopened.processed_at is None
 
 
+def test_document_listings_filter_by_set_and_page_newest_first(backend: Backend):
+    with backend.uow() as uow:
+        ids = [
+            uow.documents.add(document(b"ISA*856~", transaction_sets=("856",))),
+            uow.documents.add(document(b"ISA*855~", transaction_sets=("810", "855"))),
+            uow.documents.add(document(b"ISA*8550~", transaction_sets=("8550",))),
+            uow.documents.add(document(b"ISA*85_~", transaction_sets=("85_",))),
+            uow.documents.add(document(b"ISA*997~", direction="in", transaction_sets=("997",))),
+        ]
+        uow.commit()
+    with backend.uow() as uow:
+        listing = uow.documents.listing
+        assert [d.id for d in listing(set_id="855")] == [ids[1]]  # a whole set id, not a prefix
+        assert [d.id for d in listing(set_id="810")] == [ids[1]]  # any of the document's sets
+        assert [d.id for d in listing(set_id="85_")] == [ids[3]]  # no wildcard in a set id
+        assert [d.id for d in listing(set_id="85%")] == []
+        assert [d.id for d in listing(set_id="997", direction="out")] == []
+        assert [d.id for d in listing(limit=2)] == [ids[4], ids[3]]
+        assert [d.id for d in listing(limit=2, offset=2)] == [ids[2], ids[1]]
+        assert [d.id for d in listing(limit=2, offset=4)] == [ids[0]]
+        assert listing(offset=5) == []
+        assert [d.id for d in listing(direction="out", limit=1, offset=1)] == [ids[2]]
+
+
 def test_held_back_writes_wait_for_flush_deferred(backend: Backend):
     with backend.uow() as uow:
         uow.defer_writes()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from gateway.adapters.store import SqlUnitOfWork
 from gateway.config import load_mappings
 from gateway.mapping.engine import Mappings
+from gateway.service.documents import acknowledgements
 from gateway.service.ingest import Ingestor
 from gateway.service.ports import StoredDocument
 from tests.builders import isa
@@ -199,3 +200,34 @@ def test_a_ta1_answering_the_997_we_sent_marks_it(store_engine: Engine):
 def test_a_ta1_for_an_interchange_never_sent_is_refused(store_engine: Engine):
     (outcome,) = ingestor(store_engine).ingest(ta1("000000999", "A"), "ta1.x12").sets
     assert outcome.action == "refused" and "never sent to PARTNER" in outcome.message
+
+
+def test_a_document_page_finds_the_acknowledgements_answering_the_document(
+    store_engine: Engine,
+):
+    ours = sent(store_engine, "CEDARRIDGEOUT", ("850",), "5101")
+    other = sent(store_engine, "CEDARRIDGEOUT", ("850",), "5102")
+    ingestor(store_engine).ingest(
+        (SAMPLES / "997" / "997_004010_good_accept.x12").read_bytes(), "997.x12"
+    )
+    received = ingestor(store_engine).ingest(
+        (SAMPLES / "850" / "850_004010_good.x12").read_bytes(), "850.x12"
+    )
+    with SqlUnitOfWork(store_engine) as uow:
+
+        def answers(document_id: int) -> list[tuple[str, str, str, str]]:
+            document = uow.documents.get(document_id)
+            assert document is not None
+            found = acknowledgements(uow, document)
+            return [(a["direction"], a["kind"], a["code"], a["verdict"]) for a in found]
+
+        # the partner's 997 accepting the group we sent, and none for a group it does not name
+        assert answers(ours) == [("in", "997", "A", "accepted")]
+        assert answers(other) == []
+        # the 997 we sent for the purchase order received; the 997 itself is not answered
+        (purchase_order,) = received.document_ids
+        assert answers(purchase_order) == [("out", "997", "A", "accepted")]
+        (their_997,) = [
+            d.id for d in uow.documents.listing(direction="in", set_id="997") if d.id is not None
+        ]
+        assert answers(their_997) == []

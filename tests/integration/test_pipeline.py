@@ -28,7 +28,7 @@ from gateway.config import (
 )
 from gateway.domain.commands import CreateFulfilment
 from gateway.domain.values import LineQuantity
-from gateway.errors import SerializationError
+from gateway.errors import DocumentActionRefused, SerializationError
 from gateway.mapping.outbound import Decision
 from gateway.service import delivery, ingest
 from gateway.service import runner as runner_module
@@ -36,6 +36,7 @@ from gateway.service.documents import list_documents, replay, show_document
 from gateway.service.export import export
 from gateway.service.pipeline import RAW_INLINE_LIMIT, Pipeline
 from gateway.service.ports import OrderQuery
+from gateway.service.report import partner_health
 from gateway.service.views import order_view
 from tests.integration.conftest import harborview
 
@@ -276,6 +277,95 @@ def test_a_refused_set_is_quarantined_with_its_report_while_the_others_go_throug
     assert "fulfilled-quantity-cannot-be-cancelled" in report
     kinds = sorted(p.name.split("_")[0] for p in outbox(gateway))
     assert kinds == ["865", "997", "997"]  # the refusal answered, both files acknowledged
+
+
+def test_a_quarantined_file_fixed_where_it_lies_is_released_and_taken_in(gateway: Gateway):
+    good = (SAMPLES / "850" / "850_004010_good.x12").read_bytes()
+    broken = good.replace(b"IEA*1*", b"IEA*2*")  # the interchange refused whole (TA1 021)
+    (inbox(gateway) / "po.x12").write_bytes(broken)
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "quarantined" and taken.quarantined is not None
+    (found,) = gateway.files.quarantined()
+    # released unchanged: judged again (refused bytes are), refused again, its report anew
+    again = gateway.pipeline.release("harborview", found.path.name)
+    assert again.status == "quarantined" and again.quarantined == found.path
+    assert "IEA01 says '2' functional groups" in found.report.read_text()
+    assert gateway.files.quarantined() == [found]
+    # the operator corrects the count of groups (IEA01) in the file, and releases it
+    found.path.write_bytes(good)
+    released = gateway.pipeline.release("harborview", found.path.name)
+    assert released.status == "applied" and released.quarantined is None
+    assert released.result is not None and released.result.accepted
+    assert gateway.files.quarantined() == [] and not found.report.exists()
+    with gateway.uow_factory() as uow:
+        assert uow.orders.get("harborview", PO) is not None
+
+
+def test_a_released_file_whose_interchange_went_in_before_waits_for_a_replay(gateway: Gateway):
+    drop(gateway, "850_004010_bad_SE01_count.x12")  # its one set rejected, its ISA13 taken
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "quarantined"
+    (found,) = gateway.files.quarantined()
+    # released unchanged: the same bytes were taken in; left as it was, report and all
+    report = found.report.read_text()
+    same = gateway.pipeline.release("harborview", found.path.name)
+    assert same.status == "duplicate" and gateway.files.quarantined() == [found]
+    assert found.report.read_text() == report
+    # fixed: new content under a control number taken in before, so not applied on its own;
+    # quarantined again with the new report (the old copy gone), which says how to apply it
+    found.path.write_bytes(found.path.read_bytes().replace(b"SE*26*0001~", b"SE*25*0001~"))
+    again = gateway.pipeline.release("harborview", found.path.name)
+    assert again.status == "quarantined" and again.quarantined not in (None, found.path)
+    (fixed,) = gateway.files.quarantined()
+    assert fixed.path == again.quarantined and not found.path.exists()
+    assert "control number reused" in fixed.report.read_text()
+    assert again.result is not None
+    replay(gateway.uow_factory, gateway.ingestor, again.result.document_ids[0], gateway.files)
+    with gateway.uow_factory() as uow:
+        assert uow.orders.get("harborview", "HV4500871281") is not None
+
+
+def test_a_quarantined_duplicate_stays_as_it_was_and_an_unknown_file_is_refused(
+    gateway: Gateway,
+):
+    drop(gateway, "850_004010_good.x12")
+    gateway.runner().run_once()
+    drop(gateway, "850_004010_good.x12", "again.x12")
+    (taken,) = gateway.runner().run_once().files
+    assert taken.status == "duplicate" and taken.quarantined is not None
+    (found,) = gateway.files.quarantined()
+    report = found.report.read_text()
+    released = gateway.pipeline.release("harborview", found.path.name)
+    assert released.status == "duplicate" and released.quarantined == found.path
+    assert "the same bytes were taken in before" in released.reasons[0]
+    assert gateway.files.quarantined() == [found] and found.report.read_text() == report
+    with pytest.raises(DocumentActionRefused) as refused:
+        gateway.pipeline.release("harborview", "../../etc/passwd")
+    assert refused.value.rule == "quarantined-file-exists"
+    with pytest.raises(DocumentActionRefused):
+        gateway.pipeline.release("someone-else", found.path.name)
+
+
+def test_a_partners_health_is_what_the_report_finds_of_it(gateway: Gateway):
+    drop(gateway, "850_004010_good.x12")
+    drop(gateway, "850_004010_bad_SE01_count.x12")
+    gateway.runner().run_once()
+    now = dt.datetime.now(dt.UTC)
+    with gateway.uow_factory() as uow:
+        uow.outages.failed("harborview", now, "connection refused")
+        uow.commit()
+    (health,) = partner_health(gateway.uow_factory, gateway.files, gateway.config.partners, now)
+    assert (health["partner"], health["role"]) == ("harborview", "buyer")
+    assert health["transport"].startswith("folder in=")
+    assert (
+        health["last_received"]["sets"] == ["850"] and health["last_received"]["direction"] == "in"
+    )
+    assert health["last_sent"]["sets"] == ["997"]
+    assert health["outage"]["last_error"] == "connection refused"
+    assert [q["file"] for q in health["quarantined_files"]] == ["850_004010_bad_SE01_count.x12"]
+    late = {(d["po_number"], d["kind"]) for d in health["late_documents"]}
+    assert (PO, "ship date passed") in late  # requested for 2026-11-06
+    assert health["overdue_acknowledgements"] == []
 
 
 def shipment_of_line_2() -> CreateFulfilment:

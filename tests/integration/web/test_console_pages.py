@@ -15,7 +15,7 @@ from gateway.web.app import create_app
 from tests.integration.web.conftest import HARBORVIEW_PO, Console, csrf_in
 
 ORDER = f"/orders/harborview/{HARBORVIEW_PO}"
-PAGES = ["/", "/orders", ORDER, "/documents", "/quarantine", "/partners", "/mail"]
+PAGES = ["/", "/orders", ORDER, "/documents", "/quarantine", "/partners", "/mail", "/users"]
 
 
 def open_quantities(console: Console, partner: str, po_number: str) -> dict[str, str]:

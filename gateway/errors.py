@@ -317,6 +317,7 @@ _RULES = {
     "po-number-names-one-order": "a PO number used by several partners is given with its partner",
     "test-order-partner-known": "a test order goes to a configured partner",
     "test-order-to-a-seller": "test orders are placed with sellers",
+    "test-order-number-free": "a test order has a PO number of its own (TEST- and its second)",
     "document-exists": "an action names a document the gateway holds",
     "resend-only-outbound": "only documents we sent are resent",
     "replay-only-inbound": "only documents we received are replayed",

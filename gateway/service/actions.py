@@ -305,7 +305,7 @@ class OrderDesk:
                 "ISA15 = T), and are taken in and flagged as test like any other",
             )
         now = self.clock()
-        po_number = f"TEST-{now:%Y%m%d%H%M%S}"
+        po_number = self._new_test_po(partner, now)
         self.bus.handle(
             commands.ReceiveOrder(
                 partner=partner,
@@ -324,6 +324,18 @@ class OrderDesk:
             self._send(result, "850")
         result.flags = self._flags(self._order(po_number, partner))
         return result
+
+    def _new_test_po(self, partner: str, now: dt.datetime) -> str:
+        """TEST-CCYYMMDDHHMMSS, with -2, -3... when a test order of that second exists (two
+        placed in one second); at most 22 characters, as BEG03 allows."""
+        base = f"TEST-{now:%Y%m%d%H%M%S}"
+        with self.uow_factory() as uow:
+            for suffix in ("", *(f"-{n}" for n in range(2, 100))):
+                if not uow.orders.find(base + suffix, partner):
+                    return base + suffix
+        raise RuleViolation(
+            "test-order-number-free", f"no free test order number for {base}: wait a second"
+        )
 
     # -- notes and the customer -------------------------------------------------------------
 

@@ -371,3 +371,10 @@ def test_a_po_number_held_from_two_partners_needs_the_partner_named(gw: FakeGate
     assert gw.desk().add_note(PO, "this one", author="kim", partner="pinecrest").partner == (
         "pinecrest"
     )
+
+
+def test_two_test_orders_placed_in_one_second_have_numbers_of_their_own(gw: FakeGateway):
+    first = gw.desk().test_order("pinecrest")
+    second = gw.desk().test_order("pinecrest")
+    assert first.po_number != second.po_number
+    assert second.po_number == first.po_number + "-2" and len(second.po_number) <= 22

@@ -111,6 +111,8 @@ class WebSettings:
     secure_cookies: bool | None = None  # None: Secure cookies when the request came by HTTPS
     host: str = "127.0.0.1"
     port: int = 8080
+    api_requests_per_second: float = 20.0  # each API token's rate, in each process
+    api_burst: int = 40  # the requests an API token may make at once
 
     @property
     def session_idle(self) -> dt.timedelta:
@@ -891,6 +893,12 @@ def _web(value: Any, where: str) -> WebSettings:
     port = _expect(table, "port", int, where) if "port" in table else defaults.port
     if not 0 < port < 65536:
         raise ConfigurationError(f"{where}: port {port} is not a TCP port")
+    rate = _number(table, "api_requests_per_second", defaults.api_requests_per_second, where)
+    if rate <= 0:
+        raise ConfigurationError(f"{where}: api_requests_per_second must be above 0")
+    burst = _expect(table, "api_burst", int, where) if "api_burst" in table else defaults.api_burst
+    if not 1 <= burst <= 100_000:
+        raise ConfigurationError(f"{where}: api_burst must be 1 to 100000")
     return WebSettings(
         session_idle_minutes=idle,
         session_absolute_hours=absolute,
@@ -898,4 +906,6 @@ def _web(value: Any, where: str) -> WebSettings:
         secure_cookies=secure,
         host=host,
         port=port,
+        api_requests_per_second=rate,
+        api_burst=burst,
     )

@@ -26,12 +26,18 @@ line's exit code in brackets)::
     │   │                          an unknown role, a short password, no such user); names its rule
     │   ├── SignInRefused         a sign-in refused: the name or the password is wrong, the user
     │   │                          is disabled, or too many failed attempts; names its rule
+    │   ├── TokenRefused          an API token cannot be added or revoked so (a name taken, a
+    │   │                          role not for tokens, no such token); names its rule
     │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
     │   ├── FormRefused           a field of a console form holds no usable value (names it)
     │   ├── RequestRefused        the console refuses a request before doing anything
     │   │   ├── SignInNeeded      no session: to the sign-in page, then back
     │   │   ├── PageNotFound      nothing there for this user (absent, or another partner's)
-    │   │   └── ActionForbidden   a form without its token, or beyond the user's role
+    │   │   ├── ActionForbidden   a form without its token, or beyond the user's role
+    │   │   ├── TokenNeeded       an API call without a valid token (none, unknown, revoked)
+    │   │   ├── TooManyRequests   an API token over its rate: try again after `retry_after`
+    │   │   └── IdempotencyConflict  an Idempotency-Key used again for another request, or
+    │   │                          while its first request is still being answered
     │   └── TransportError        a mailbox could not be reached or a transfer failed: the file
     │       │                      stays where it was and the transfer is retried with backoff
     │       ├── HostKeyRejected   the SFTP server's host key is not the pinned one: the
@@ -235,6 +241,42 @@ class ActionForbidden(RequestRefused):
     status = 403
 
 
+class TokenRefused(Refused):
+    """An API token that cannot be added or revoked as asked. `rule` names the rule
+    (registered in `RULES`), `message` says what was wrong."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class TokenNeeded(RequestRefused):
+    """An API call without a token, or with one unknown or revoked."""
+
+    status = 401
+
+
+class TooManyRequests(RequestRefused):
+    """An API token over its rate: `retry_after` seconds until its next request is taken."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IdempotencyConflict(RequestRefused):
+    """An `Idempotency-Key` given again with another request (422), or while the first request
+    with it is still being answered (409). `rule` names the rule."""
+
+    def __init__(self, rule: str, message: str, status: int):
+        super().__init__(message)
+        self.rule = rule
+        self.status = status
+
+
 class StoreUnavailable(GatewayError):
     """The database cannot be used now: locked by another program past the busy timeout,
     read-only or immutable, full, or its server unreachable. The transaction in hand is rolled
@@ -336,6 +378,14 @@ _RULES = {
     "sign-in-credentials-match": "a sign-in gives the name and the password of a user",
     "sign-in-user-enabled": "a disabled user cannot sign in",
     "sign-in-attempts-limited": "failed sign-ins are limited each minute, per name and per address",
+    # the API's tokens and requests (gateway.service.tokens, gateway.web.api)
+    "token-name-well-formed": "a token name is 1 to 64 characters, none a space or a control one",
+    "token-name-unique": "a token name names one token",
+    "token-role-known": "a token's role is operator, viewer or partner",
+    "partner-token-names-partner": "a partner token names its partner, and only a partner one does",
+    "token-exists": "an action names a token the gateway holds",
+    "idempotency-key-same-request": "an idempotency key stands for one request only",
+    "idempotency-key-answered-once": "a request with an idempotency key is answered once at a time",
 }
 for _name, _statement in _RULES.items():
     register_rule(_name, _statement)

@@ -59,7 +59,7 @@ from gateway.adapters.state import dump
 from gateway.config import MailSettings, PartnerProfile, load_mappings
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
-from gateway.errors import AccountRefused, ConcurrentUpdate, RuleViolation
+from gateway.errors import AccountRefused, ConcurrentUpdate, RuleViolation, TokenRefused
 from gateway.mapping.engine import Mappings
 from gateway.service.accounts import SignIn, User, WebSession
 from gateway.service.actions import OrderDesk
@@ -75,6 +75,7 @@ from gateway.service.ports import (
     SetRecord,
     StoredDocument,
 )
+from gateway.service.tokens import ApiToken, KeptOutcome
 
 Key = tuple[str, str]  # (partner, PO number)
 Clock = Callable[[], dt.datetime]
@@ -94,6 +95,8 @@ TABLES = (
     "users",
     "web_sessions",
     "sign_ins",
+    "api_tokens",
+    "idempotency_keys",
 )
 
 
@@ -1072,6 +1075,81 @@ class FakeAccounts:
         return [rows[key] for key in newest[:limit]]
 
 
+# -- the API's tokens and idempotency keys ---------------------------------------------------------
+
+
+class FakeApiTokens:
+    """Tokens by name, with the hash of their secret (see `SqlApiTokens`)."""
+
+    def __init__(self, overlay: _Overlay):
+        self._overlay = overlay
+
+    def add(self, token: ApiToken, token_hash: str) -> None:
+        rows = self._overlay.rows("api_tokens")
+        if token.name in rows:  # as the SQL store's key refuses it
+            raise TokenRefused("token-name-unique", f"a token named {token.name!r} exists already")
+        if any(held == token_hash for held, _token in rows.values()):
+            raise ValueError("the token's hash is taken: the unique constraint refuses it")
+        self._overlay.put("api_tokens", token.name, (token_hash, token))
+
+    def get(self, name: str) -> ApiToken | None:
+        row: tuple[str, ApiToken] | None = self._overlay.get("api_tokens", name)
+        return None if row is None else row[1]
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        rows = self._overlay.rows("api_tokens")
+        return next((token for held, token in rows.values() if held == token_hash), None)
+
+    def listing(self) -> list[ApiToken]:
+        rows = self._overlay.rows("api_tokens")
+        return [rows[name][1] for name in sorted(rows)]
+
+    def revoke(self, name: str, at: dt.datetime) -> None:
+        row: tuple[str, ApiToken] | None = self._overlay.get("api_tokens", name)
+        if row is not None and row[1].revoked_at is None:
+            self._overlay.put(
+                "api_tokens", name, (row[0], dataclasses.replace(row[1], revoked_at=at))
+            )
+
+    def touch(self, name: str, at: dt.datetime) -> None:
+        row: tuple[str, ApiToken] | None = self._overlay.get("api_tokens", name)
+        if row is not None:
+            self._overlay.put(
+                "api_tokens", name, (row[0], dataclasses.replace(row[1], last_used_at=at))
+            )
+
+
+class FakeIdempotencyKeys:
+    """Outcomes by (token name, key) (see `SqlIdempotencyKeys`)."""
+
+    def __init__(self, overlay: _Overlay):
+        self._overlay = overlay
+
+    def claim(self, token: str, key: str, digest: str, at: dt.datetime) -> bool:
+        if self._overlay.get("api_tokens", token) is None:
+            raise ValueError(f"no token {token!r}: the foreign key refuses the key")
+        if self._overlay.get("idempotency_keys", (token, key)) is not None:
+            return False
+        self._overlay.put(
+            "idempotency_keys", (token, key), KeptOutcome(token, key, digest, None, None)
+        )
+        return True
+
+    def get(self, token: str, key: str) -> KeptOutcome | None:
+        row: KeptOutcome | None = self._overlay.get("idempotency_keys", (token, key))
+        return row
+
+    def settle(self, token: str, key: str, status: int, body: str) -> None:
+        row: KeptOutcome | None = self._overlay.get("idempotency_keys", (token, key))
+        if row is not None:
+            self._overlay.put(
+                "idempotency_keys", (token, key), dataclasses.replace(row, status=status, body=body)
+            )
+
+    def release(self, token: str, key: str) -> None:
+        self._overlay.delete("idempotency_keys", (token, key))
+
+
 # -- the unit of work ----------------------------------------------------------------------------
 
 
@@ -1094,6 +1172,8 @@ class FakeUnitOfWork:
         self.leases = FakeLeases(self._overlay)
         self.outages = FakeOutages(self._overlay)
         self.accounts = FakeAccounts(self._overlay)
+        self.tokens = FakeApiTokens(self._overlay)
+        self.idempotency = FakeIdempotencyKeys(self._overlay)
         self._uncommitted: list[object] = []
 
     def __enter__(self) -> FakeUnitOfWork:

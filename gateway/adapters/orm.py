@@ -272,3 +272,32 @@ the last minute by name and by address: an index for each, the time after it."""
 Index("ix_sign_ins_name_at", sign_ins.c.name, sign_ins.c.at)
 Index("ix_sign_ins_address_at", sign_ins.c.address, sign_ins.c.at)
 Index("ix_sign_ins_at", sign_ins.c.at)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # the secret's SHA-256
+    Column("role", String(16), nullable=False),  # operator | viewer | partner
+    Column("partner", String(64), nullable=True),  # a partner token's partner key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),  # null: taken
+)
+"""The API's tokens (`gateway.service.tokens`), by the SHA-256 of their secret: the secret
+itself is never stored."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("token_name", String(64), ForeignKey("api_tokens.name"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_digest", String(64), nullable=False),  # SHA-256 of method, path and body
+    Column("status", Integer, nullable=True),  # null: the request is being answered
+    Column("body", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""The outcome of each API request made with an `Idempotency-Key`, by token and key: the
+key is inserted before the request is done (the primary key lets one request in), its outcome
+written once answered."""
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)

@@ -53,6 +53,7 @@ from gateway.errors import (
     ConfigurationError,
     RuleViolation,
     StoreUnavailable,
+    TokenRefused,
     shown,
 )
 from gateway.service.accounts import SignIn, User, WebSession
@@ -65,6 +66,7 @@ from gateway.service.ports import (
     SetRecord,
     StoredDocument,
 )
+from gateway.service.tokens import ApiToken, KeptOutcome
 
 CONTROL_KINDS = ("interchange", "group", "set")
 CONTROL_LIMITS = {"interchange": 999_999_999, "group": 999_999_999, "set": 999_999_999}
@@ -1485,6 +1487,122 @@ class SqlAccounts:
         return [SignIn(_utc(row.at), row.name, row.address, row.outcome) for row in rows]
 
 
+def _token(row: Any) -> ApiToken:
+    return ApiToken(
+        name=row.name,
+        role=row.role,
+        partner=row.partner,
+        created_at=_utc(row.created_at),
+        last_used_at=None if row.last_used_at is None else _utc(row.last_used_at),
+        revoked_at=None if row.revoked_at is None else _utc(row.revoked_at),
+    )
+
+
+_TOKEN_COLUMNS = tuple(
+    orm.api_tokens.c[name]
+    for name in ("name", "role", "partner", "created_at", "last_used_at", "revoked_at")
+)
+
+
+class SqlApiTokens:
+    """The API's tokens in the `api_tokens` table (see `gateway.service.tokens.ApiTokens`)."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def add(self, token: ApiToken, token_hash: str) -> None:
+        """A new token; TokenRefused when the name is taken (by another worker since the
+        service looked: the transaction goes on without it)."""
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(orm.api_tokens).values(
+                        name=token.name,
+                        token_hash=token_hash,
+                        role=token.role,
+                        partner=token.partner,
+                        created_at=token.created_at,
+                        last_used_at=None,
+                        revoked_at=None,
+                    )
+                )
+        except IntegrityError:
+            raise TokenRefused(
+                "token-name-unique", f"a token named {shown(token.name)} exists already"
+            ) from None
+
+    def get(self, name: str) -> ApiToken | None:
+        row = self._connection.execute(
+            select(*_TOKEN_COLUMNS).where(orm.api_tokens.c.name == name)
+        ).first()
+        return None if row is None else _token(row)
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        row = self._connection.execute(
+            select(*_TOKEN_COLUMNS).where(orm.api_tokens.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else _token(row)
+
+    def listing(self) -> list[ApiToken]:
+        rows = self._connection.execute(select(*_TOKEN_COLUMNS).order_by(orm.api_tokens.c.name))
+        return [_token(row) for row in rows]
+
+    def revoke(self, name: str, at: dt.datetime) -> None:
+        table = orm.api_tokens
+        self._connection.execute(
+            update(table)
+            .where(table.c.name == name, table.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    def touch(self, name: str, at: dt.datetime) -> None:
+        table = orm.api_tokens
+        self._connection.execute(update(table).where(table.c.name == name).values(last_used_at=at))
+
+
+class SqlIdempotencyKeys:
+    """Requests' outcomes by token and key in the `idempotency_keys` table (see
+    `gateway.service.tokens.IdempotencyKeys`)."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def claim(self, token: str, key: str, digest: str, at: dt.datetime) -> bool:
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(orm.idempotency_keys).values(
+                        token_name=token, key=key, request_digest=digest, created_at=at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, token: str, key: str) -> KeptOutcome | None:
+        table = orm.idempotency_keys
+        row = self._connection.execute(
+            select(table).where(table.c.token_name == token, table.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        return KeptOutcome(row.token_name, row.key, row.request_digest, row.status, row.body)
+
+    def settle(self, token: str, key: str, status: int, body: str) -> None:
+        table = orm.idempotency_keys
+        self._connection.execute(
+            update(table)
+            .where(table.c.token_name == token, table.c.key == key)
+            .values(status=status, body=body)
+        )
+
+    def release(self, token: str, key: str) -> None:
+        table = orm.idempotency_keys
+        self._connection.execute(
+            delete(table).where(table.c.token_name == token, table.c.key == key)
+        )
+
+
 CommitHook = Callable[[Any, list[object]], None]
 """`hook(uow, events)`: called by `commit` with the events of the orders about to be committed,
 in the transaction (what it writes commits with them): e.g. the emails they call for."""
@@ -1520,6 +1638,8 @@ class SqlUnitOfWork:
         self.leases = SqlLeases(connection)
         self.outages = SqlOutages(connection)
         self.accounts = SqlAccounts(connection)
+        self.tokens = SqlApiTokens(connection)
+        self.idempotency = SqlIdempotencyKeys(connection)
 
     def __exit__(self, *args: object) -> None:
         if self._connection is None:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.domain.model import Order
 from gateway.service.accounts import Accounts
+from gateway.service.tokens import ApiTokens, IdempotencyKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +361,12 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> Accounts: ...
+
+    @property
+    def tokens(self) -> ApiTokens: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -1,6 +1,7 @@
 """The console's application: `create_app` wires one `Console` (the gateway, the templates,
 the password hasher, the clock) into a FastAPI application with the pages of `home`, `orders`,
-`documents` and `admin`, the sign-in and sign-out routes, the security headers and the error pages.
+`documents` and `admin`, the sign-in and sign-out routes, the security headers and the error pages,
+and the JSON API of `api` mounted at `/api/v1` (its own application, errors and OpenAPI).
 
 Every page but the sign-in page needs a session (see `console`): without one a request is sent
 to `/signin`, with where it was going, which is only ever a path of this site. The sign-in
@@ -33,7 +34,7 @@ from gateway.errors import (
 )
 from gateway.render import safe
 from gateway.service import accounts
-from gateway.web import admin, documents, home, orders
+from gateway.web import admin, api, documents, home, orders
 from gateway.web.console import (
     CSRF_FIELD,
     SECURITY_HEADERS,
@@ -85,7 +86,9 @@ def create_app(
     """The console's ASGI application on a wired gateway."""
     app = FastAPI(title="EDI gateway console", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(env=_environment())
-    app.state.console = Console(gateway, templates, hasher or gateway.password_hasher, clock)
+    console = Console(gateway, templates, hasher or gateway.password_hasher, clock)
+    app.state.console = console
+    app.mount(api.PREFIX, api.create_api(console), name="api")
     app.mount("/static", StaticFiles(packages=[("gateway.web", "static")]), name="static")
 
     @app.middleware("http")

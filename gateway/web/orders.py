@@ -65,7 +65,8 @@ DONE = {
 """What the order page says after each action (its record id filled in)."""
 
 
-def _names() -> dict[str, list[str]]:
+def choices() -> dict[str, list[str]]:
+    """The values the order list's filters and the shipment form offer (the API's too)."""
     return {
         "statuses": [flag.value for flag in Flag] + list(SCOPE_STATUSES),
         "fulfilment": [status.value for status in FulfilmentStatus],
@@ -137,7 +138,7 @@ class Filters:
 def order_list(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:  # noqa: B008
     console = console_of(request)
     params = request.query_params
-    names = _names()
+    names = choices()
     chosen = Filters.of(params)
     partners = known_partners(console.uow())
     if viewer.is_partner:
@@ -204,7 +205,7 @@ def _order_page(
         "title": f"Order {view['po_number']}",
         "order": view,
         "allowed": allowed,
-        "names": _names(),
+        "names": choices(),
         "refused": refused or {},
         "said": said,
         "open_lines": [line for line in view["lines"] if line["open"] not in ("0", "")],
@@ -312,7 +313,7 @@ def _fulfil(desk: OrderDesk, asked: Asked) -> ActionResult:
 
 def _shipment(desk: OrderDesk, asked: Asked) -> ActionResult:
     status = forms.text(asked.fields, "status", required=True)
-    if status not in _names()["shipment"]:
+    if status not in choices()["shipment"]:
         raise FormRefused("status", f"{status!r} is not a shipment status")
     return desk.shipment_status(
         asked.po_number,

@@ -31,12 +31,14 @@ PARTNER_ACTIONS = frozenset({"fulfil", "shipment", "note"})
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The signed-in user of one request, with their session's CSRF token."""
+    """The signed-in user of one request, with their session's CSRF token; or the holder of
+    an API token (`channel` "api", named `token NAME`, no CSRF token)."""
 
     name: str
     role: str
     partner: str | None
     csrf_token: str
+    channel: str = "web"
 
     @property
     def is_partner(self) -> bool:
@@ -61,4 +63,4 @@ class Viewer:
     @property
     def who(self) -> str:
         """How the order's history names this user's actions."""
-        return f"{self.name} (web)"
+        return f"{self.name} ({self.channel})"

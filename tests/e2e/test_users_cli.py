@@ -3,7 +3,7 @@ GATEWAY_PASSWORD or typed twice on a terminal (pexpect) can sign in with it (the
 as the web console will), a refusal is one line and exit 1 (`--json`: one object naming the
 rule), a partner that is not configured is a usage error (exit 2), `list --json`, `disable`
 (its sessions end), `passwd` (the old password no longer works), `sign-ins`; a store at
-revision 0006 is taken to 0007 by `gateway db upgrade`."""
+revision 0006 is taken to the latest (0007 and on) by `gateway db upgrade`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from gateway.adapters.migrate import upgrade
+from gateway.adapters.migrate import head_revision, upgrade
 from gateway.adapters.store import create_store_engine
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import load_config
@@ -210,7 +210,7 @@ def test_passwd_replaces_the_password_and_ends_the_sessions(config, wired):
     assert "[user-exists]" in one_line_refusal(nobody, 1)
 
 
-def test_db_upgrade_takes_a_store_at_0006_to_0007(tmp_path: Path):
+def test_db_upgrade_takes_a_store_at_0006_to_the_head(tmp_path: Path):
     config = setup_site(tmp_path)
     engine = create_store_engine(load_config(config))
     upgrade(engine, "0006")
@@ -218,6 +218,6 @@ def test_db_upgrade_takes_a_store_at_0006_to_0007(tmp_path: Path):
     stale = users(config, "users", "list")
     assert "gateway db upgrade" in one_line_refusal(stale, 2)
     upgraded = json.loads(ok(users(config, "db", "upgrade", "--json")))
-    assert (upgraded["before"], upgraded["after"]) == ("0006", "0007")
+    assert (upgraded["before"], upgraded["after"]) == ("0006", head_revision())
     ok(users(config, "users", "add", "ann", "--role", "admin", password=PASSWORD))
     assert [u["name"] for u in listed(config)] == ["ann"]

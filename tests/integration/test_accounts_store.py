@@ -205,9 +205,10 @@ def test_migration_0007_takes_a_store_at_0006_up_and_back(store_engine: Engine):
     downgrade(store_engine, "0006")
     assert current_revision(store_engine) == "0006"
     assert not {"users", "web_sessions", "sign_ins"} & set(inspect(store_engine).get_table_names())
-    upgrade(store_engine)
+    upgrade(store_engine, "0007")
     assert current_revision(store_engine) == "0007"
     assert {"users", "web_sessions", "sign_ins"} <= set(inspect(store_engine).get_table_names())
+    upgrade(store_engine)
     with store_engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), orm.metadata) == []
     indexes = {index["name"] for index in inspect(store_engine).get_indexes("sign_ins")}

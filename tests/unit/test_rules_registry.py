@@ -24,6 +24,8 @@ RAISING = {
     "MappingError",
     "AccountRefused",
     "SignInRefused",
+    "TokenRefused",
+    "IdempotencyConflict",
 }
 RULE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)+")
 

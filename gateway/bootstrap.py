@@ -4,6 +4,7 @@ fakes where they want them)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from gateway.service.actions import OrderDesk
 from gateway.service.delivery import Deliverer
 from gateway.service.ingest import Ingestor
 from gateway.service.messagebus import MessageBus
+from gateway.service.metrics import Snapshot, store_answers, take_snapshot
 from gateway.service.notify import Alerts, Mailer, MailQueue, Notifier, sample_data
 from gateway.service.pipeline import Pipeline, no_checkpoint
 from gateway.service.ports import InboundMailbox, MailSender, OutboundMailbox, UnitOfWork
@@ -108,6 +110,19 @@ class Gateway:
             bus=self.bus,
             actor=actor,
         )
+
+    def metrics_snapshot(self) -> Snapshot:
+        """The figures the monitoring scrapes (`/metrics`), read now."""
+        return take_snapshot(
+            self.uow_factory,
+            self.files,
+            [p.key for p in self.config.partners],
+            dt.datetime.now(dt.UTC),
+        )
+
+    def store_health(self) -> str:
+        """ "" when the store answers a trivial query now, else why not (`/healthz`)."""
+        return store_answers(self.uow_factory)
 
     def outbound_mailbox(self, partner: str) -> OutboundMailbox:
         """Where documents for `partner` go: its profile's transport, or DATA/outbox/PARTNER

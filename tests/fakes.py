@@ -72,6 +72,7 @@ from gateway.service.ports import (
     OrderSummary,
     Outage,
     OutboxEntry,
+    QueueDepth,
     SetRecord,
     StoredDocument,
 )
@@ -702,6 +703,22 @@ class FakeDocumentRepository:
         ]
         return found[offset : offset + limit]
 
+    def counts(self, direction: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for document in self._documents():
+            if document.direction == direction:
+                found[document.partner] = found.get(document.partner, 0) + 1
+        return found
+
+    def set_counts(self) -> dict[tuple[str, str], int]:
+        partners = {d.id: d.partner for d in self._documents() if d.direction == "in"}
+        found: dict[tuple[str, str], int] = {}
+        for row in self._overlay.rows("document_sets").values():
+            if row.document_id in partners:
+                key = (partners[row.document_id], row.record.action)
+                found[key] = found.get(key, 0) + 1
+        return found
+
 
 def _document(row: StoredDocument) -> StoredDocument:
     return dataclasses.replace(row, envelope=_json(row.envelope), order_keys=[])
@@ -847,6 +864,23 @@ class FakeOutbox:
 
     def for_document(self, document_id: int) -> list[OutboxEntry]:
         return [row.entry() for row in self._rows() if row.document_id == document_id]
+
+    def depths(self) -> list[QueueDepth]:
+        found: dict[str, QueueDepth] = {}
+        for row in self._rows():
+            if row.status not in ("queued", "failed"):
+                continue
+            depth = found.get(row.kind) or QueueDepth(row.kind)
+            if row.status == "failed":
+                found[row.kind] = dataclasses.replace(depth, failed=depth.failed + 1)
+            else:
+                found[row.kind] = dataclasses.replace(
+                    depth,
+                    queued=depth.queued + 1,
+                    retrying=depth.retrying + (row.attempts > 0),
+                    oldest=min(m for m in (depth.oldest, row.created_at) if m is not None),
+                )
+        return [found[kind] for kind in sorted(found)]
 
     def claim(self, outbox_id: int, at: dt.datetime, until: dt.datetime, holder: str) -> bool:
         row = self._overlay.get("outbox", outbox_id)

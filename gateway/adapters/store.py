@@ -16,7 +16,7 @@ import copy
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -63,6 +64,7 @@ from gateway.service.ports import (
     OrderSummary,
     Outage,
     OutboxEntry,
+    QueueDepth,
     SetRecord,
     StoredDocument,
 )
@@ -970,6 +972,25 @@ class SqlDocumentRepository:
             query = query.where(listed.contains(f",{set_id},", autoescape=True))
         return [_document(row) for row in self._connection.execute(query)]
 
+    def counts(self, direction: str) -> dict[str, int]:
+        table = orm.documents
+        rows = self._connection.execute(
+            select(table.c.partner, func.count())
+            .where(table.c.direction == direction)
+            .group_by(table.c.partner)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    def set_counts(self) -> dict[tuple[str, str], int]:
+        sets, documents = orm.document_sets, orm.documents
+        rows = self._connection.execute(
+            select(documents.c.partner, sets.c.action, func.count())
+            .join(documents, documents.c.id == sets.c.document_id)
+            .where(documents.c.direction == "in")
+            .group_by(documents.c.partner, sets.c.action)
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v for v in (value or "").split(",") if v)
@@ -1196,6 +1217,35 @@ class SqlOutbox:
                 status="queued", next_attempt_at=None, attempts=0, last_error=None, updated_at=at
             )
         )
+
+    def depths(self) -> list[QueueDepth]:
+        table = orm.outbox
+        retried = case((table.c.attempts > 0, 1), else_=0)
+        rows = self._connection.execute(
+            select(
+                table.c.kind,
+                table.c.status,
+                retried,
+                func.count(),
+                func.min(table.c.created_at),
+            )
+            .where(table.c.status.in_(("queued", "failed")))
+            .group_by(table.c.kind, table.c.status, retried)
+        )
+        found: dict[str, QueueDepth] = {}
+        for kind, status, was_retried, count, oldest in rows:
+            depth = found.get(kind) or QueueDepth(kind)
+            if status == "failed":
+                found[kind] = replace(depth, failed=depth.failed + int(count))
+                continue
+            waiting = [m for m in (depth.oldest, oldest and _utc(oldest)) if m is not None]
+            found[kind] = replace(
+                depth,
+                queued=depth.queued + int(count),
+                retrying=depth.retrying + (int(count) if was_retried else 0),
+                oldest=min(waiting, default=None),
+            )
+        return [found[kind] for kind in sorted(found)]
 
 
 def _entry(row: Any) -> OutboxEntry:

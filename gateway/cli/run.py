@@ -74,8 +74,30 @@ def pass_exit_code(summary: PassSummary) -> int:
 @LOG_FORMAT_OPTION
 @LOG_LEVEL_OPTION
 @json_option("With --once: the pass's summary as one JSON object on standard output.")
+@click.option(
+    "--metrics-port",
+    metavar="N",
+    type=click.IntRange(0, 65535),
+    help="Serve /metrics (Prometheus) and /healthz on this port while the gateway runs, for "
+    "when the console (`gateway serve`, which has both) is not served; 0: any free port, logged.",
+)
+@click.option(
+    "--metrics-host",
+    metavar="ADDRESS",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address /metrics and /healthz listen on (no authentication: keep it private).",
+)
 @click.pass_obj
-def run(settings: Settings, once: bool, log_format: str, log_level: str, as_json: bool) -> None:
+def run(
+    settings: Settings,
+    once: bool,
+    log_format: str,
+    log_level: str,
+    as_json: bool,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Pick up from every partner's mailbox, take the files in, deliver the outbox, watch the
     acknowledgements owed; until SIGINT/SIGTERM (the file in hand is finished first).
 
@@ -86,6 +108,8 @@ def run(settings: Settings, once: bool, log_format: str, log_level: str, as_json
 
     if as_json and not once:
         raise click.UsageError("--json is for --once; a running gateway logs with --log-format")
+    if once and metrics_port is not None:
+        raise click.UsageError("--metrics-port is for a running gateway, not --once")
     from gateway import logs
 
     gateway = settings.gateway()
@@ -109,7 +133,19 @@ def run(settings: Settings, once: bool, log_format: str, log_level: str, as_json
         elif as_json:
             emit({**counts, "exit": code})
         sys.exit(code)
-    _run_until_stopped(gateway, runner, log)
+    if metrics_port is None:
+        _run_until_stopped(gateway, runner, log)
+        return
+    from gateway.adapters import metrics
+
+    server = metrics.MetricsServer(
+        metrics_host, metrics_port, metrics.registry(gateway.metrics_snapshot), gateway.store_health
+    )
+    log("metrics served", url=server.url)
+    try:
+        _run_until_stopped(gateway, runner, log)
+    finally:
+        server.close()
 
 
 def _run_until_stopped(gateway: Gateway, runner: Runner, log: Log) -> None:

@@ -165,6 +165,19 @@ class OutboxEntry:
     group_key: str | None = None  # an alert's subject: repeats join one email
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """The outbox entries of one kind not sent yet: how many are queued (`retrying` of them
+    after a failed attempt), since when the oldest queued waits (None: none queued), and how
+    many failed for good."""
+
+    kind: str
+    queued: int = 0
+    oldest: dt.datetime | None = None
+    retrying: int = 0
+    failed: int = 0
+
+
 class OrderRepository(Protocol):
     """Orders by partner and PO number."""
 
@@ -235,6 +248,14 @@ class DocumentRepository(Protocol):
         of them after the first `offset`."""
         ...
 
+    def counts(self, direction: str) -> dict[str, int]:
+        """How many documents each partner has, one way ("in": the files taken in)."""
+        ...
+
+    def set_counts(self) -> dict[tuple[str, str], int]:
+        """How many set records of inbound documents there are per (partner, action)."""
+        ...
+
 
 class ControlNumberIssuer(Protocol):
     """Control numbers for outbound interchanges, groups and sets, per partner."""
@@ -296,6 +317,11 @@ class Outbox(Protocol):
     ) -> None: ...
 
     def requeue(self, outbox_id: int, at: dt.datetime) -> None: ...
+
+    def depths(self) -> list[QueueDepth]:
+        """Each kind's entries not sent (queued, retrying, failed), by kind; a kind without
+        any such entry is left out."""
+        ...
 
 
 class Leases(Protocol):

@@ -45,18 +45,7 @@ def build_report(
     moment = now or dt.datetime.now(dt.UTC)
     with uow:
         late = [d.as_dict() for d in find_late(uow, profiles or {}, moment)]
-        counts: dict[str, dict[str, int]] = {}
-        listing = OrderQuery(scope="all", include_test=include_test, sort="partner", limit=None)
-        for summary in uow.orders.summaries(listing).summaries:
-            if since is not None and summary.updated_at.date() < since:
-                continue
-            row = counts.setdefault(summary.partner, dict.fromkeys((*STATES, "total"), 0))
-            flags = set(summary.flags)
-            row["total"] += 1
-            if not flags & {"completed", "cancelled"}:
-                row["open"] += 1
-            for state in STATES[1:]:
-                row[state] += state in flags
+        counts = order_counts(uow, since, include_test=include_test)
         overdue = overdue_acknowledgements(uow, since)
         refused = uow.outbox.listing(KIND, status="failed", limit=10_000)
         failed_emails = [  # refused for good (5xx): until retried, whatever `since` says
@@ -81,6 +70,26 @@ def build_report(
         "late_documents": late,
         "failed_emails": failed_emails,
     }
+
+
+def order_counts(
+    uow: UnitOfWork, since: dt.date | None = None, *, include_test: bool = False
+) -> dict[str, dict[str, int]]:
+    """The orders (changed since `since`, when given) counted per partner and state (STATES
+    and `total`), in `uow`; test orders left out unless `include_test`."""
+    counts: dict[str, dict[str, int]] = {}
+    listing = OrderQuery(scope="all", include_test=include_test, sort="partner", limit=None)
+    for summary in uow.orders.summaries(listing).summaries:
+        if since is not None and summary.updated_at.date() < since:
+            continue
+        row = counts.setdefault(summary.partner, dict.fromkeys((*STATES, "total"), 0))
+        flags = set(summary.flags)
+        row["total"] += 1
+        if not flags & {"completed", "cancelled"}:
+            row["open"] += 1
+        for state in STATES[1:]:
+            row[state] += state in flags
+    return counts
 
 
 def overdue_acknowledgements(uow: UnitOfWork, since: dt.date | None = None) -> list[dict[str, Any]]:

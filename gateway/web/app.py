@@ -3,8 +3,9 @@ the password hasher, the clock) into a FastAPI application with the pages of `ho
 `documents` and `admin`, the sign-in and sign-out routes, the security headers and the error pages,
 and the JSON API of `api` mounted at `/api/v1` (its own application, errors and OpenAPI).
 
-Every page but the sign-in page needs a session (see `console`): without one a request is sent
-to `/signin`, with where it was going, which is only ever a path of this site. The sign-in
+Every page but the sign-in page, `/healthz` and `/metrics` needs a session (see `console`):
+without one a request is sent to `/signin`, with where it was going, which is only ever a path
+of this site. The sign-in
 form, before any session, carries a token matched against a cookie of its own; a new session
 (a new token) is made at every sign-in. Every response carries a Content-Security-Policy that
 allows no inline script or style and nothing from elsewhere, and denies framing.
@@ -25,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.templating import Jinja2Templates
 
+from gateway.adapters import metrics
 from gateway.errors import (
     ActionForbidden,
     PageNotFound,
@@ -135,6 +137,7 @@ def create_app(
         )
 
     _sign_in_routes(app)
+    _monitoring_routes(app, gateway)
 
     @app.get("/", response_class=HTMLResponse)
     def home_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:  # noqa: B008
@@ -144,6 +147,23 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(admin.router)
     return app
+
+
+def _monitoring_routes(app: FastAPI, gateway: Gateway) -> None:
+    """`/healthz` and `/metrics`, for load balancers and Prometheus: no session (they are not
+    redirected to the sign-in page), so they answer whoever reaches the address `gateway serve`
+    listens on. Keep that address behind the proxy, and let the proxy refuse `/metrics` to
+    anyone but the monitoring (it tells the partners' names and the business's volumes)."""
+    registry = metrics.registry(gateway.metrics_snapshot)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        status, body = metrics.health_answer(gateway.store_health())
+        return Response(body, status_code=status, media_type="application/json")
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(registry), media_type=metrics.CONTENT_TYPE)
 
 
 def _sign_in_routes(app: FastAPI) -> None:

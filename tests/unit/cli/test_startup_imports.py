@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
 HEAVY = (
     "sqlalchemy", "alembic", "jinja2", "paramiko", "watchdog", "psycopg", "rich", "argon2",
-    "fastapi", "starlette", "uvicorn",
+    "fastapi", "starlette", "uvicorn", "prometheus_client",
 )  # fmt: skip
 OURS = ("gateway.adapters", "gateway.service", "gateway.bootstrap")
 

@@ -24,6 +24,8 @@ line's exit code in brackets)::
     │   │       └── MailActionRefused    retry: not for this email
     │   ├── AccountRefused        a user account cannot be added or changed so (a name taken,
     │   │                          an unknown role, a short password, no such user); names its rule
+    │   ├── WebhookRefused        a webhook subscription cannot be added or found as asked (an
+    │   │                          unknown event name, a URL that is not HTTP); names its rule
     │   ├── SignInRefused         a sign-in refused: the name or the password is wrong, the user
     │   │                          is disabled, or too many failed attempts; names its rule
     │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
@@ -172,6 +174,16 @@ class MailActionRefused(RuleViolation):
 class AccountRefused(Refused):
     """A user account of the web console that cannot be added or changed as asked. `rule`
     names the rule (registered in `RULES`), `message` says what was wrong."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class WebhookRefused(Refused):
+    """A webhook subscription that cannot be added, or found, as asked. `rule` names the rule
+    (registered in `RULES`), `message` says what was wrong."""
 
     def __init__(self, rule: str, message: str):
         super().__init__(f"{message} [{rule}]")
@@ -336,6 +348,11 @@ _RULES = {
     "sign-in-credentials-match": "a sign-in gives the name and the password of a user",
     "sign-in-user-enabled": "a disabled user cannot sign in",
     "sign-in-attempts-limited": "failed sign-ins are limited each minute, per name and per address",
+    # webhooks (gateway.service.webhooks)
+    "webhook-events-known": "a subscription names webhook events the gateway sends",
+    "webhook-url-http": "a subscription's URL is an http:// or https:// address with a host",
+    "webhook-secret-named": "a subscription names the environment variable of its secret",
+    "webhook-exists": "an action names a webhook subscription the gateway holds",
 }
 for _name, _statement in _RULES.items():
     register_rule(_name, _statement)

@@ -112,6 +112,7 @@ def failure_of(exc: BaseException) -> Failure:
         RuleViolation,
         SignInRefused,
         StoreUnavailable,
+        WebhookRefused,
     )
 
     if isinstance(exc, click.ClickException):
@@ -125,7 +126,7 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, GatewayFault):
         return Failure(render.safe(str(exc)), None, EXIT_USAGE)
     if isinstance(exc, Refused):  # its text may quote a partner's: shown, never obeyed
-        named = (RuleViolation, MappingError, AccountRefused, SignInRefused)
+        named = (RuleViolation, MappingError, AccountRefused, SignInRefused, WebhookRefused)
         rule = getattr(exc, "rule", None) if isinstance(exc, named) else None
         return Failure(render.safe(str(exc)), rule, EXIT_REJECTED)
     if isinstance(exc, OSError):

@@ -19,6 +19,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     db          db upgrade/status
     partners    partners list/check
     users       users add/list/disable/passwd/sign-ins (the web console's accounts)
+    webhooks    webhooks add/list/remove/log/events (events POSTed to other systems)
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ COMMANDS = {
     "partners": "partners:partners",
     "mail": "mail:mail",
     "users": "users:users",
+    "webhooks": "webhooks:webhooks",
 }
 """Each command and where it is defined (module of `gateway.cli`, attribute): a command's
 module is imported when the command is run or its help drawn, so `gateway check` imports the

@@ -58,6 +58,8 @@ class Receiver:
                 if 200 <= answer < 300:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                 self.send_response(answer)
+                if 300 <= answer < 400:  # back to itself: a client that follows gets 501 (GET)
+                    self.send_header("Location", receiver.url)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from gateway.adapters.filestore import LocalFiles, safe_name
 from gateway.adapters.folder import FolderMailbox, FolderWatcher
+from gateway.adapters.http import UrllibSender
 from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.migrate import current_revision, head_revision, upgrade
 from gateway.adapters.passwords import Argon2Hasher
@@ -47,11 +48,12 @@ from gateway.service.notify import Alerts, Mailer, MailQueue, Notifier, sample_d
 from gateway.service.pipeline import Pipeline, no_checkpoint
 from gateway.service.ports import InboundMailbox, MailSender, OutboundMailbox, UnitOfWork
 from gateway.service.runner import Runner
+from gateway.service.webhooks import WebhookDeliverer, WebhookQueue
 
 CRASH_VARIABLE = "GATEWAY_CRASH_AT"
 """For the fault tests only: `POINT:N` kills the process (SIGKILL, as `kill -9`) the Nth time
 it passes POINT (claimed, archived, ingested, quarantined, released, stored, set,
-claimed-delivery, delivered, claimed-mail, mail-sent)."""
+claimed-delivery, delivered, claimed-mail, mail-sent, claimed-webhook, webhook-sent)."""
 
 
 def crash_checkpoint(spec: str) -> Callable[[str], None]:
@@ -89,6 +91,7 @@ class Gateway:
     deliverer: Deliverer
     alerts: Alerts
     mailer: Mailer
+    webhooks: WebhookDeliverer
     checkpoint: Callable[[str], None] = no_checkpoint
     password_hasher: PasswordHasher = field(default_factory=Argon2Hasher)
     _outbound: dict[str, OutboundMailbox] = field(default_factory=dict)
@@ -181,6 +184,7 @@ class Gateway:
             mailer=self.mailer,
             alerts=self.alerts,
             mail=self.config.mail,
+            webhooks=self.webhooks,
         )
 
     def watcher(self) -> FolderWatcher:
@@ -229,7 +233,10 @@ def bootstrap(
 
     alerts = Alerts(unit_of_work, mail)
     notifier = Notifier(mail, {p.key: p for p in config.partners}, alerts)
-    bus = MessageBus(unit_of_work, notifier.handlers())  # the one bus, the commit hook of all
+    handlers = notifier.handlers()
+    for kind, found in WebhookQueue().handlers().items():
+        handlers[kind] = [*handlers.get(kind, []), *found]
+    bus = MessageBus(unit_of_work, handlers)  # the one bus, the commit hook of all
     factory: Callable[[], UnitOfWork] = uow_factory or (
         lambda: SqlUnitOfWork(engine, on_commit=(bus.dispatch,))
     )
@@ -259,6 +266,7 @@ def bootstrap(
         Deliverer(factory, outbound, checkpoint=checkpoint),
         alerts,
         Mailer(factory, mail_sender(config), alerts, checkpoint=checkpoint),
+        WebhookDeliverer(factory, UrllibSender(), alerts, config.webhooks, checkpoint=checkpoint),
         checkpoint,
         password_hasher or Argon2Hasher(),
     )

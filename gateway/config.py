@@ -28,7 +28,7 @@ from gateway.errors import ConfigurationError
 LOG = logging.getLogger("gateway.config")
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_DATABASE_FILE = "gateway.db"
-KNOWN_SECTIONS = {"gateway", "database", "mail", "web"}
+KNOWN_SECTIONS = {"gateway", "database", "mail", "web", "webhooks"}
 
 
 def password_from(variable: str, missing: str) -> str | None:
@@ -101,6 +101,19 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Webhooks' delivery: how long a receiver may take to answer, the retries' backoff (the
+    first wait, doubling up to the last, each shortened by up to `jitter` of itself at random)
+    and after how many failed attempts of one event the operators are alerted."""
+
+    timeout_seconds: float = 10.0
+    first_retry_seconds: float = 30.0
+    last_retry_seconds: float = 3600.0
+    jitter: float = 0.1  # a share of each wait: 0 to 1
+    alert_attempts: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class WebSettings:
     """The web console: where it listens, how long a signed-in session lasts, how many failed
     sign-ins a minute it takes (per user name and per address) before it refuses them all."""
@@ -136,6 +149,7 @@ class GatewayConfig:
     ack_overdue_check_minutes: float = 5.0
     mail: MailSettings = MailSettings()
     web: WebSettings = WebSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def database_url(self) -> str:
@@ -799,6 +813,7 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> GatewayCo
         partners=tuple(load_partners(partners_dir)),
         mail=_mail(raw.get("mail", {}), f"{where} [mail]", base),
         web=_web(raw.get("web", {}), f"{where} [web]"),
+        webhooks=_webhooks(raw.get("webhooks", {}), f"{where} [webhooks]"),
     )
 
 
@@ -863,6 +878,34 @@ def _mail(value: Any, where: str, base: Path) -> MailSettings:
         delivery_alert_attempts=max(int(attempts), 1),
         **positive,
     )
+
+
+def _webhooks(value: Any, where: str) -> WebhookSettings:
+    table = _table(value, where)
+    _check_keys(table, {f.name for f in dataclasses.fields(WebhookSettings)}, where)
+    defaults = WebhookSettings()
+    waits = {
+        key: _number(table, key, getattr(defaults, key), where)
+        for key in ("timeout_seconds", "first_retry_seconds", "last_retry_seconds")
+    }
+    for key, number in waits.items():
+        if number <= 0:
+            raise ConfigurationError(f"{where}: {key} must be above 0")
+    if waits["last_retry_seconds"] < waits["first_retry_seconds"]:
+        raise ConfigurationError(
+            f"{where}: last_retry_seconds is shorter than first_retry_seconds; lengthen it"
+        )
+    jitter = _number(table, "jitter", defaults.jitter, where)
+    if not 0 <= jitter <= 1:
+        raise ConfigurationError(f"{where}: jitter must be from 0 to 1, a share of each wait")
+    attempts = (
+        _expect(table, "alert_attempts", int, where)
+        if "alert_attempts" in table
+        else defaults.alert_attempts
+    )
+    if attempts < 1:
+        raise ConfigurationError(f"{where}: alert_attempts must be at least 1")
+    return WebhookSettings(jitter=jitter, alert_attempts=attempts, **waits)
 
 
 def _web(value: Any, where: str) -> WebSettings:

@@ -24,6 +24,8 @@ line's exit code in brackets)::
     │   │       └── MailActionRefused    retry: not for this email
     │   ├── AccountRefused        a user account cannot be added or changed so (a name taken,
     │   │                          an unknown role, a short password, no such user); names its rule
+    │   ├── WebhookRefused        a webhook subscription cannot be added or found as asked (an
+    │   │                          unknown event name, a URL that is not HTTP); names its rule
     │   ├── SignInRefused         a sign-in refused: the name or the password is wrong, the user
     │   │                          is disabled, or too many failed attempts; names its rule
     │   ├── TokenRefused          an API token cannot be added or revoked so (a name taken, a
@@ -178,6 +180,16 @@ class MailActionRefused(RuleViolation):
 class AccountRefused(Refused):
     """A user account of the web console that cannot be added or changed as asked. `rule`
     names the rule (registered in `RULES`), `message` says what was wrong."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class WebhookRefused(Refused):
+    """A webhook subscription that cannot be added, or found, as asked. `rule` names the rule
+    (registered in `RULES`), `message` says what was wrong."""
 
     def __init__(self, rule: str, message: str):
         super().__init__(f"{message} [{rule}]")
@@ -386,6 +398,11 @@ _RULES = {
     "token-exists": "an action names a token the gateway holds",
     "idempotency-key-same-request": "an idempotency key stands for one request only",
     "idempotency-key-answered-once": "a request with an idempotency key is answered once at a time",
+    # webhooks (gateway.service.webhooks)
+    "webhook-events-known": "a subscription names webhook events the gateway sends",
+    "webhook-url-http": "a subscription's URL is an http:// or https:// address with a host",
+    "webhook-secret-named": "a subscription names the environment variable of its secret",
+    "webhook-exists": "an action names a webhook subscription the gateway holds",
 }
 for _name, _statement in _RULES.items():
     register_rule(_name, _statement)

@@ -3,7 +3,8 @@ error, as text or JSON lines.
 
 Loggers: `gateway.runner` (the passes, mailboxes, alerts), `gateway.ingest` (files and their
 sets), `gateway.export` (documents built and queued), `gateway.delivery` (documents delivered),
-`gateway.mail` (emails queued, sent, refused), `gateway.config` (a configuration key read under
+`gateway.mail` (emails queued, sent, refused), `gateway.webhooks` (webhook events delivered or
+retried), `gateway.config` (a configuration key read under
 its old spelling: a warning, a whole sentence, as it may come before any handler is installed).
 An event is a short fixed phrase (`file applied`, `document queued`) with named fields
 (`event(logger, "file applied", partner=..., file=...)`), so that a line can be searched for and

@@ -49,14 +49,14 @@ import datetime as dt
 import functools
 import itertools
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.search import normalized, search_terms
 from gateway.adapters.state import dump
-from gateway.config import MailSettings, PartnerProfile, load_mappings
+from gateway.config import MailSettings, PartnerProfile, WebhookSettings, load_mappings
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
 from gateway.errors import AccountRefused, ConcurrentUpdate, RuleViolation, TokenRefused
@@ -75,13 +75,18 @@ from gateway.service.ports import (
     QueueDepth,
     SetRecord,
     StoredDocument,
+    Subscription,
+    WebhookAttempt,
 )
 from gateway.service.tokens import ApiToken, KeptOutcome
+from gateway.service.webhooks import WebhookDeliverer, WebhookQueue
 
 Key = tuple[str, str]  # (partner, PO number)
 Clock = Callable[[], dt.datetime]
 CommitHook = Callable[[Any, list[object]], None]
 
+WEBHOOK_SECRET = "whsec-test-0123456789"
+"""The secret of the variable WEBHOOK_SECRET, as the fake wiring's webhook deliverer reads it."""
 CONTROL_KINDS = ("interchange", "group", "set")
 CONTROL_LIMIT = 999_999_999
 TABLES = (
@@ -98,6 +103,8 @@ TABLES = (
     "sign_ins",
     "api_tokens",
     "idempotency_keys",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 )
 
 
@@ -936,6 +943,57 @@ class FakeOutbox:
             updated_at=at,
         )
 
+    def first_queued(self, kind: str, group_key: str) -> int | None:
+        found = [
+            r.id
+            for r in self._rows()
+            if r.kind == kind and r.group_key == group_key and r.status == "queued"
+        ]
+        return found[0] if found else None
+
+
+class FakeWebhooks:
+    """Webhook subscriptions and their delivery log (see `SqlWebhooks`)."""
+
+    def __init__(self, overlay: _Overlay):
+        self._overlay = overlay
+
+    def add(self, url: str, events: tuple[str, ...], secret_env: str, at: dt.datetime) -> int:
+        subscription_id = self._overlay.store.next_id("webhook_subscriptions")
+        self._overlay.put(
+            "webhook_subscriptions",
+            subscription_id,
+            Subscription(subscription_id, url, tuple(events), secret_env, at),
+        )
+        return subscription_id
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        found: Subscription | None = self._overlay.get("webhook_subscriptions", subscription_id)
+        return found
+
+    def listing(self) -> list[Subscription]:
+        rows = self._overlay.rows("webhook_subscriptions")
+        return [rows[key] for key in sorted(rows) if rows[key].removed_at is None]
+
+    def remove(self, subscription_id: int, at: dt.datetime) -> bool:
+        found = self.get(subscription_id)
+        if found is None or found.removed_at is not None:
+            return False
+        removed = dataclasses.replace(found, removed_at=at)
+        self._overlay.put("webhook_subscriptions", subscription_id, removed)
+        return True
+
+    def record(self, attempt: WebhookAttempt) -> None:
+        if self.get(attempt.subscription_id) is None:
+            raise ValueError(f"no subscription {attempt.subscription_id}: the foreign key refuses")
+        key = self._overlay.store.next_id("webhook_deliveries")
+        self._overlay.put("webhook_deliveries", key, attempt)
+
+    def attempts(self, subscription_id: int, limit: int = 100) -> list[WebhookAttempt]:
+        rows = self._overlay.rows("webhook_deliveries")
+        found = [rows[k] for k in sorted(rows, reverse=True)]
+        return [a for a in found if a.subscription_id == subscription_id][:limit]
+
 
 class FakeLeases:
     """Who works on what until when (see `SqlLeases`)."""
@@ -1208,6 +1266,7 @@ class FakeUnitOfWork:
         self.accounts = FakeAccounts(self._overlay)
         self.tokens = FakeApiTokens(self._overlay)
         self.idempotency = FakeIdempotencyKeys(self._overlay)
+        self.webhooks = FakeWebhooks(self._overlay)
         self._uncommitted: list[object] = []
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -1296,6 +1355,32 @@ class FakeMailSender:
         return dict(answer)
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A request a `FakeWebhookSender` took."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class FakeWebhookSender:
+    """Receivers that answer 200 to every webhook, unless told how to answer the next ones:
+    each item of `answers` is a status code to answer or an exception to raise
+    (TransportError: no answer)."""
+
+    def __init__(self) -> None:
+        self.posted: list[Posted] = []
+        self.answers: list[int | Exception] = []
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> int:
+        answer = self.answers.pop(0) if self.answers else 200
+        if isinstance(answer, Exception):
+            raise answer
+        self.posted.append(Posted(url, body, dict(headers)))
+        return answer
+
+
 @dataclass
 class FakeGateway:
     """The service layer wired as `bootstrap` wires it, on a `FakeStore` and a `FakeMailSender`."""
@@ -1309,6 +1394,8 @@ class FakeGateway:
     mailer: Mailer
     sender: FakeMailSender
     mappings: Mappings
+    webhook_sender: FakeWebhookSender
+    webhooks: WebhookDeliverer
     partners: dict[str, PartnerProfile] = field(default_factory=dict)
     clock: Clock = utc_now
 
@@ -1333,10 +1420,12 @@ def wire(
     mail: MailSettings | None = None,
     *,
     clock: Clock = utc_now,
+    webhook_settings: WebhookSettings | None = None,
 ) -> FakeGateway:
-    """The bus, the notifier, the alerts, the mail queue (with the shipped templates) and the
-    mailer, wired as `bootstrap` wires them (the bus is the units of work's commit hook), on a
-    new `FakeStore`. `clock` is everyone's time, the store's too."""
+    """The bus, the notifier, the webhook queue, the alerts, the mail queue (with the shipped
+    templates), the mailer and the webhook deliverer (on a `FakeWebhookSender`, the secret of
+    WEBHOOK_SECRET known, no jitter), wired as `bootstrap` wires them (the bus is the units of
+    work's commit hook), on a new `FakeStore`. `clock` is everyone's time, the store's too."""
     store = FakeStore(clock)
     settings = mail or MailSettings(domain="gateway.test")
     queue = MailQueue(settings, JinjaComposer(), clock)
@@ -1347,12 +1436,38 @@ def wire(
 
     alerts = Alerts(unit_of_work, queue)
     notifier = Notifier(queue, profiles, alerts)
-    bus = MessageBus(unit_of_work, notifier.handlers())
+    handlers = notifier.handlers()
+    for kind, found in WebhookQueue(clock).handlers().items():
+        handlers[kind] = [*handlers.get(kind, []), *found]
+    bus = MessageBus(unit_of_work, handlers)
     factory = store.factory(on_commit=(bus.dispatch,))
     sender = FakeMailSender()
     mailer = Mailer(unit_of_work, sender, alerts, clock=clock, worker="test:0:1")
+    webhook_sender = FakeWebhookSender()
+    webhooks = WebhookDeliverer(
+        unit_of_work,
+        webhook_sender,
+        alerts,
+        webhook_settings,
+        clock=clock,
+        secrets={"WEBHOOK_SECRET": WEBHOOK_SECRET}.get,
+        draw=lambda: 0.0,
+        worker="test:0:1",
+    )
     overrides = {p.key: p.mapping_overrides() for p in partners if p.mappings}
     found = Mappings(load_mappings(), overrides) if overrides else shipped_mappings()
     return FakeGateway(
-        store, unit_of_work, bus, queue, alerts, notifier, mailer, sender, found, profiles, clock
+        store,
+        unit_of_work,
+        bus,
+        queue,
+        alerts,
+        notifier,
+        mailer,
+        sender,
+        found,
+        webhook_sender,
+        webhooks,
+        profiles,
+        clock,
     )

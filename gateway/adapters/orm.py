@@ -301,3 +301,36 @@ idempotency_keys = Table(
 key is inserted before the request is done (the primary key lets one request in), its outcome
 written once answered."""
 Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # the event names, comma-separated
+    Column("secret_env", String(128), nullable=False),  # the variable holding the HMAC secret
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True), nullable=True),  # null: in force
+)
+"""Where webhook events go (`gateway.service.webhooks`); the secret itself is never stored."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("outbox_id", Integer, nullable=False),  # the outbox entry holding the event
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),  # null: no answer (see error)
+    Column("error", Text, nullable=False),
+    Column("delivered", Boolean, nullable=False),
+)
+"""Every attempt to deliver a webhook event, per subscription (`gateway webhooks log`)."""
+Index(
+    "ix_webhook_deliveries_subscription_id",
+    webhook_deliveries.c.subscription_id,
+    webhook_deliveries.c.id,
+)

@@ -67,6 +67,8 @@ from gateway.service.ports import (
     QueueDepth,
     SetRecord,
     StoredDocument,
+    Subscription,
+    WebhookAttempt,
 )
 from gateway.service.tokens import ApiToken, KeptOutcome
 
@@ -1247,6 +1249,15 @@ class SqlOutbox:
             )
         return [found[kind] for kind in sorted(found)]
 
+    def first_queued(self, kind: str, group_key: str) -> int | None:
+        table = orm.outbox
+        found = self._connection.execute(
+            select(func.min(table.c.id)).where(
+                table.c.kind == kind, table.c.group_key == group_key, table.c.status == "queued"
+            )
+        ).scalar()
+        return None if found is None else int(found)
+
 
 def _entry(row: Any) -> OutboxEntry:
     return OutboxEntry(
@@ -1262,6 +1273,93 @@ def _entry(row: Any) -> OutboxEntry:
         created_at=row.created_at,
         updated_at=row.updated_at,
         group_key=row.group_key,
+    )
+
+
+class SqlWebhooks:
+    """Webhook subscriptions and their delivery log (see `ports.Webhooks`)."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def add(self, url: str, events: tuple[str, ...], secret_env: str, at: dt.datetime) -> int:
+        result = self._connection.execute(
+            insert(orm.webhook_subscriptions).values(
+                url=url, events=",".join(events), secret_env=secret_env, created_at=at
+            )
+        )
+        (subscription_id,) = result.inserted_primary_key or (None,)
+        assert subscription_id is not None
+        return int(subscription_id)
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        table = orm.webhook_subscriptions
+        row = self._connection.execute(select(table).where(table.c.id == subscription_id)).first()
+        return None if row is None else _subscription(row)
+
+    def listing(self) -> list[Subscription]:
+        table = orm.webhook_subscriptions
+        rows = self._connection.execute(
+            select(table).where(table.c.removed_at.is_(None)).order_by(table.c.id)
+        )
+        return [_subscription(row) for row in rows]
+
+    def remove(self, subscription_id: int, at: dt.datetime) -> bool:
+        table = orm.webhook_subscriptions
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.id == subscription_id, table.c.removed_at.is_(None))
+            .values(removed_at=at)
+        )
+        return result.rowcount == 1
+
+    def record(self, attempt: WebhookAttempt) -> None:
+        self._connection.execute(
+            insert(orm.webhook_deliveries).values(
+                subscription_id=attempt.subscription_id,
+                outbox_id=attempt.outbox_id,
+                event_id=attempt.event_id,
+                event_type=attempt.event_type,
+                attempt=attempt.attempt,
+                at=attempt.at,
+                status_code=attempt.status_code,
+                error=attempt.error,
+                delivered=attempt.delivered,
+            )
+        )
+
+    def attempts(self, subscription_id: int, limit: int = 100) -> list[WebhookAttempt]:
+        table = orm.webhook_deliveries
+        rows = self._connection.execute(
+            select(table)
+            .where(table.c.subscription_id == subscription_id)
+            .order_by(table.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            WebhookAttempt(
+                subscription_id=row.subscription_id,
+                outbox_id=row.outbox_id,
+                event_id=row.event_id,
+                event_type=row.event_type,
+                attempt=row.attempt,
+                at=_utc(row.at),
+                status_code=row.status_code,
+                error=row.error,
+                delivered=bool(row.delivered),
+            )
+            for row in rows
+        ]
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row.id,
+        url=row.url,
+        events=tuple(e for e in row.events.split(",") if e),
+        secret_env=row.secret_env,
+        created_at=_utc(row.created_at),
+        removed_at=None if row.removed_at is None else _utc(row.removed_at),
     )
 
 
@@ -1690,6 +1788,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(connection)
         self.tokens = SqlApiTokens(connection)
         self.idempotency = SqlIdempotencyKeys(connection)
+        self.webhooks = SqlWebhooks(connection)
 
     def __exit__(self, *args: object) -> None:
         if self._connection is None:

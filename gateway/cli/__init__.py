@@ -20,6 +20,7 @@ its commands (see `shared`), so that `gateway --help`, `check` and `ack-file` st
     partners    partners list/check
     users       users add/list/disable/passwd/sign-ins (the web console's accounts)
     tokens      tokens add/list/revoke (the API's tokens)
+    webhooks    webhooks add/list/remove/log/events (events POSTed to other systems)
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ COMMANDS = {
     "mail": "mail:mail",
     "users": "users:users",
     "tokens": "tokens:tokens",
+    "webhooks": "webhooks:webhooks",
 }
 """Each command and where it is defined (module of `gateway.cli`, attribute): a command's
 module is imported when the command is run or its help drawn, so `gateway check` imports the

@@ -35,7 +35,8 @@ crash) do not."""
 def pass_counts(summary: PassSummary) -> dict[str, Any]:
     """What one pass did, counted: the files by outcome (applied, quarantined, duplicate,
     failed, recovered), the documents delivered, the mailboxes unreachable, the emails refused
-    for good, the files that could not be removed from their mailbox."""
+    for good, the files that could not be removed from their mailbox, the webhook events
+    delivered and those to be tried again."""
     by_status = {
         status: sum(1 for f in summary.files if f.status == status)
         for status in ("applied", "recovered", *TROUBLED_FILES)
@@ -51,6 +52,8 @@ def pass_counts(summary: PassSummary) -> dict[str, Any]:
         "unreachable": sorted(summary.unreachable),
         "emails_failed": sum(1 for m in summary.mails if m.status == "failed"),
         "unmovable": len(summary.unmovable),
+        "webhooks_delivered": sum(1 for w in summary.webhooks if w.status == "delivered"),
+        "webhooks_retrying": sum(1 for w in summary.webhooks if w.status == "retry"),
     }
 
 

@@ -113,6 +113,7 @@ def failure_of(exc: BaseException) -> Failure:
         SignInRefused,
         StoreUnavailable,
         TokenRefused,
+        WebhookRefused,
     )
 
     if isinstance(exc, click.ClickException):
@@ -126,7 +127,14 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, GatewayFault):
         return Failure(render.safe(str(exc)), None, EXIT_USAGE)
     if isinstance(exc, Refused):  # its text may quote a partner's: shown, never obeyed
-        named = (RuleViolation, MappingError, AccountRefused, SignInRefused, TokenRefused)
+        named = (
+            RuleViolation,
+            MappingError,
+            AccountRefused,
+            SignInRefused,
+            TokenRefused,
+            WebhookRefused,
+        )
         rule = getattr(exc, "rule", None) if isinstance(exc, named) else None
         return Failure(render.safe(str(exc)), rule, EXIT_REJECTED)
     if isinstance(exc, OSError):

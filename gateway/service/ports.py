@@ -8,7 +8,7 @@ record and anything queued for sending commit together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,6 +323,68 @@ class Outbox(Protocol):
         any such entry is left out."""
         ...
 
+    def first_queued(self, kind: str, group_key: str) -> int | None:
+        """The id of the oldest entry of `kind` about `group_key` still queued (due or not,
+        claimed or not): the one to send before any later one of the group."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A webhook subscription: where events of the kinds named in `events` are POSTed, signed
+    with the secret held by the environment variable `secret_env` (never stored)."""
+
+    id: int
+    url: str
+    events: tuple[str, ...]
+    secret_env: str
+    created_at: dt.datetime
+    removed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt:
+    """One attempt to deliver a webhook event to a subscription: the receiver's HTTP status
+    (None when it gave no answer) or the error, and whether the event was delivered."""
+
+    subscription_id: int
+    outbox_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    at: dt.datetime
+    status_code: int | None
+    error: str
+    delivered: bool
+
+
+class Webhooks(Protocol):
+    """Webhook subscriptions and the log of their deliveries."""
+
+    def add(self, url: str, events: tuple[str, ...], secret_env: str, at: dt.datetime) -> int:
+        """A new subscription; its id."""
+        ...
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        """A subscription, removed or not."""
+        ...
+
+    def listing(self) -> list[Subscription]:
+        """The subscriptions not removed, by id."""
+        ...
+
+    def remove(self, subscription_id: int, at: dt.datetime) -> bool:
+        """Stop a subscription (its log is kept); False when there is none to stop."""
+        ...
+
+    def record(self, attempt: WebhookAttempt) -> None:
+        """Add an attempt to the delivery log."""
+        ...
+
+    def attempts(self, subscription_id: int, limit: int = 100) -> list[WebhookAttempt]:
+        """A subscription's latest attempts, newest first."""
+        ...
+
 
 class Leases(Protocol):
     """Who works on what until when, shared by the workers."""
@@ -393,6 +455,9 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def webhooks(self) -> Webhooks: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -550,4 +615,14 @@ class MailComposer(Protocol):
     def compose(self, template: str, data: dict[str, object]) -> tuple[str, str, str]:
         """(subject, text, html) of `template` rendered with `data`; partner data is never
         trusted as HTML."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """POSTs webhook events to their receivers."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> int:
+        """POST `body` with `headers` to `url`; the receiver's HTTP status (redirects are not
+        followed: a 3xx is an answer like any other). Raises TransportError when no answer came
+        within `timeout` seconds (refused, unreachable, cut off)."""
         ...

@@ -1,5 +1,5 @@
 """The gateway's main loop: pick up from every mailbox on its schedule, take the files in,
-deliver the outbox, watch the acknowledgements owed.
+deliver the outbox (documents, webhook events, emails), watch the acknowledgements owed.
 
 Strategy: one pass does everything once (`gateway run --once`, for cron and batch jobs); the
 long-running `gateway run` repeats passes, waking early when a watched folder changes. Each
@@ -34,6 +34,7 @@ from gateway.service.late import alert_late
 from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
 from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork, Unmovable
+from gateway.service.webhooks import WebhookDeliverer, WebhookDelivery
 
 MAILBOX_LEASE = dt.timedelta(minutes=10)
 LEASE_RENEWAL = 60.0  # seconds between renewals of a mailbox's lease during a long file
@@ -65,6 +66,7 @@ class PassSummary:
     unreachable: dict[str, str] = field(default_factory=dict)
     overdue: list[int] = field(default_factory=list)
     mails: list[MailDelivery] = field(default_factory=list)
+    webhooks: list[WebhookDelivery] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # the late documents alerted
     store_unavailable: str = ""  # why the pass stopped short: the database could not be used
     unmovable: list[tuple[str, Unmovable]] = field(default_factory=list)  # (partner, file)
@@ -88,6 +90,7 @@ class Runner:
         mailer: Mailer | None = None,
         alerts: Alerts | None = None,
         mail: MailSettings | None = None,
+        webhooks: WebhookDeliverer | None = None,
     ):
         self.partners = list(partners)
         self.profiles = {p.key: p for p in self.partners}
@@ -102,6 +105,7 @@ class Runner:
         self.mailer = mailer
         self.alerts = alerts
         self.mail = mail or MailSettings()
+        self.webhooks = webhooks
         self.states = {p.key: PartnerState() for p in self.partners}
         self._late_checked: float | None = None
         self._mailboxes: dict[str, InboundMailbox] = {}
@@ -179,6 +183,8 @@ class Runner:
         self._overdue_alerts(late)
         summary.overdue = [d.id for d in late if d.id is not None]
         self._late_documents(summary)
+        if self.webhooks is not None:  # before the mail: the alerts it raises go out this pass
+            summary.webhooks = self.webhooks.drain()  # each logged (gateway.webhooks)
         if self.mailer is not None:
             summary.mails = self.mailer.drain()  # each logged by the mailer (gateway.mail)
 

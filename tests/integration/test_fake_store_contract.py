@@ -22,7 +22,13 @@ from gateway.domain.model import Order
 from gateway.errors import ConcurrentUpdate, RuleViolation
 from gateway.service.delivery import as_utc
 from gateway.service.messagebus import MessageBus
-from gateway.service.ports import OrderQuery, SetRecord, StoredDocument, UnitOfWork
+from gateway.service.ports import (
+    OrderQuery,
+    SetRecord,
+    StoredDocument,
+    UnitOfWork,
+    WebhookAttempt,
+)
 from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.unit.domain.builders import (
     PARTNER,
@@ -313,6 +319,65 @@ def test_a_dead_workers_claims_are_released(backend: Backend):
         assert uow.outbox.claim(entry, start, start + dt.timedelta(hours=1), "dead:1")
         assert uow.outbox.release_claims("dead:1") == 1
         assert [e.id for e in uow.outbox.due("email", start)] == [entry]
+
+
+def test_the_first_queued_entry_of_a_group_is_the_oldest_not_settled(backend: Backend):
+    start = T0 + dt.timedelta(days=3650)
+    with backend.uow() as uow:
+        first = uow.outbox.queue("webhook", PARTNER, {}, group_key="g")
+        second = uow.outbox.queue("webhook", PARTNER, {}, group_key="g")
+        uow.outbox.queue("webhook", PARTNER, {}, group_key="other")
+        uow.outbox.queue("email", PARTNER, {}, group_key="g")
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.outbox.first_queued("webhook", "g") == first
+        uow.outbox.settle(first, "queued", at=start, next_attempt_at=start, error="500")
+        assert uow.outbox.first_queued("webhook", "g") == first  # waiting, still first
+        uow.outbox.settle(first, "sent", at=start)
+        assert uow.outbox.first_queued("webhook", "g") == second
+        uow.outbox.settle(second, "failed", at=start)
+        assert uow.outbox.first_queued("webhook", "g") is None
+        assert uow.outbox.first_queued("webhook", "none") is None
+
+
+def test_webhook_subscriptions_and_their_delivery_log(backend: Backend):
+    at = T0 + dt.timedelta(days=1)
+    with backend.uow() as uow:
+        first = uow.webhooks.add("https://erp.example/h", ("order.shipped",), "SECRET", at)
+        second = uow.webhooks.add("http://wms.example/", ("order.received", "x.y"), "S2", at)
+        uow.commit()
+    with backend.uow() as uow:
+        found = uow.webhooks.get(second)
+        assert found is not None
+        assert (found.url, found.events, found.secret_env) == (
+            "http://wms.example/",
+            ("order.received", "x.y"),
+            "S2",
+        )
+        assert found.created_at == at and found.removed_at is None
+        assert [s.id for s in uow.webhooks.listing()] == [first, second]
+        assert uow.webhooks.remove(first, at)
+        assert not uow.webhooks.remove(first, at)  # once
+        assert not uow.webhooks.remove(10_000, at)
+        for attempt, (status, error) in enumerate(((None, "refused"), (200, "")), start=1):
+            uow.webhooks.record(
+                WebhookAttempt(
+                    second, 7, "e-1", "order.received", attempt, at, status, error, status == 200
+                )
+            )
+        uow.commit()
+    with backend.uow() as uow:
+        assert [s.id for s in uow.webhooks.listing()] == [second]
+        removed = uow.webhooks.get(first)
+        assert removed is not None and removed.removed_at == at
+        log = uow.webhooks.attempts(second)
+        assert [(a.attempt, a.status_code, a.error, a.delivered) for a in log] == [
+            (2, 200, "", True),
+            (1, None, "refused", False),
+        ]
+        assert log[0].at == at and log[0].event_id == "e-1" and log[0].outbox_id == 7
+        assert len(uow.webhooks.attempts(second, limit=1)) == 1
+        assert uow.webhooks.attempts(first) == []
 
 
 def test_documents_are_stored_linked_and_their_sets_recorded(backend: Backend):

@@ -57,6 +57,7 @@ def test_the_summary_counts_each_outcome():
         "failed": 1,
     }
     assert counts["recovered"] == 1 and counts["unreachable"] == ["pinecrest"]
+    assert (counts["webhooks_delivered"], counts["webhooks_retrying"]) == (0, 0)
 
 
 def test_the_store_unavailable_is_75_whatever_else_happened():

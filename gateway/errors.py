@@ -398,6 +398,7 @@ _RULES = {
     "token-exists": "an action names a token the gateway holds",
     "idempotency-key-same-request": "an idempotency key stands for one request only",
     "idempotency-key-answered-once": "a request with an idempotency key is answered once at a time",
+    "idempotency-key-outcome-kept": "a keyed request keeps its outcome, unless it was cut off",
     # webhooks (gateway.service.webhooks)
     "webhook-events-known": "a subscription names webhook events the gateway sends",
     "webhook-url-http": "a subscription's URL is an http:// or https:// address with a host",

@@ -1223,7 +1223,7 @@ class FakeIdempotencyKeys:
         if self._overlay.get("idempotency_keys", (token, key)) is not None:
             return False
         self._overlay.put(
-            "idempotency_keys", (token, key), KeptOutcome(token, key, digest, None, None)
+            "idempotency_keys", (token, key), KeptOutcome(token, key, digest, None, None, at)
         )
         return True
 

@@ -1734,7 +1734,9 @@ class SqlIdempotencyKeys:
         ).first()
         if row is None:
             return None
-        return KeptOutcome(row.token_name, row.key, row.request_digest, row.status, row.body)
+        return KeptOutcome(
+            row.token_name, row.key, row.request_digest, row.status, row.body, _utc(row.created_at)
+        )
 
     def settle(self, token: str, key: str, status: int, body: str) -> None:
         table = orm.idempotency_keys

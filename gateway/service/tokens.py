@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from gateway.errors import TokenRefused, shown
+from gateway.errors import ConcurrentUpdate, TokenRefused, shown
 from gateway.service.accounts import token_hash
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class KeptOutcome:
     digest: str
     status: int | None
     body: str | None
+    claimed_at: dt.datetime | None = None  # when the request that claimed it came
 
 
 class ApiTokens(Protocol):
@@ -199,6 +200,10 @@ def token_for(uow: UnitOfWork, secret: str, at: dt.datetime) -> ApiToken | None:
         return token
 
 
+CLAIM_TRIES = 3
+"""How often a key is claimed again when it was given up between reading and claiming it."""
+
+
 def claim_key(
     uow: UnitOfWork, token: str, key: str, digest: str, at: dt.datetime
 ) -> KeptOutcome | None:
@@ -207,13 +212,14 @@ def claim_key(
     it first."""
     at = _utc(at)
     with uow:
-        while True:  # a key given up between the two statements is claimed again
+        for _ in range(CLAIM_TRIES):  # a key given up between the two statements: again
             if uow.idempotency.claim(token, key, digest, at):
                 uow.commit()
                 return None
             kept = uow.idempotency.get(token, key)
             if kept is not None:
                 return kept
+    raise ConcurrentUpdate(f"idempotency key {key!r} claimed and given up {CLAIM_TRIES} times")
 
 
 def settle_key(uow: UnitOfWork, token: str, key: str, status: int, body: str) -> None:

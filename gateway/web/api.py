@@ -347,6 +347,11 @@ def _json(status: int, content: Any) -> JSONResponse:
     return JSONResponse(jsonable_encoder(content), status_code=status)
 
 
+CUT_OFF = dt.timedelta(minutes=5)
+"""A request claiming an idempotency key that has no outcome this long after was cut off (no
+request takes that long): its outcome is unknown, and said so, rather than "being answered"."""
+
+
 def _once(request: Request, body: str, answer: Callable[[], JSONResponse]) -> Response:
     """`answer()`, or with an Idempotency-Key the outcome kept for it (see the docstring)."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -367,6 +372,15 @@ def _once(request: Request, body: str, answer: Callable[[], JSONResponse]) -> Re
                 422,
             )
         if kept.status is None or kept.body is None:
+            claimed = kept.claimed_at
+            if claimed is not None and console.clock() - claimed > CUT_OFF:
+                raise IdempotencyConflict(
+                    "idempotency-key-outcome-kept",
+                    "the request first sent with this idempotency key was cut off (the gateway"
+                    " stopped while answering it): look at the order, then send what is still"
+                    " needed with a new key",
+                    409,
+                )
             raise IdempotencyConflict(
                 "idempotency-key-answered-once",
                 "the request with this idempotency key is being answered: try again",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from fastapi import FastAPI
 from openapi_spec_validator import validate
 
 from gateway.config import GatewayConfig
-from gateway.service.tokens import add_token, revoke_token
+from gateway.service.tokens import add_token, claim_key, revoke_token
 from gateway.web.api import RESOURCES, TokenBuckets
 from gateway.web.app import create_app
 from tests.browser import serve
@@ -240,3 +242,23 @@ def test_the_openapi_description_is_well_formed_and_covers_every_route(api: Api)
         if reference:
             name = reference.rsplit("/", 1)[1]
             assert name in description["components"]["schemas"]
+
+
+def test_a_request_cut_off_before_its_outcome_was_kept_is_said_so(api: Api):
+    """A claim with no outcome (the gateway stopped while answering) is "being answered" for
+    a while, then said to be cut off: its outcome is unknown, never guessed."""
+    path = f"/api/v1/orders/harborview/{HARBORVIEW_PO}/notes"
+    body = '{"text": "call the buyer"}'
+    canonical = json.dumps(json.loads(body), separators=(",", ":"))  # as the API keeps it
+    digest = hashlib.sha256(f"POST {path}\n{canonical}".encode()).hexdigest()
+    uow = api.gateway.uow_factory  # type: ignore[attr-defined]
+    claim_key(uow(), "erp", "cut", digest, NOW - dt.timedelta(minutes=10))
+    claim_key(uow(), "erp", "busy", digest, dt.datetime.now(dt.UTC))
+    with api.client("erp") as erp:
+        cut = erp.post(path.removeprefix("/api/v1"), content=body, headers={
+            "content-type": "application/json", "idempotency-key": "cut"})  # fmt: skip
+        busy = erp.post(path.removeprefix("/api/v1"), content=body, headers={
+            "content-type": "application/json", "idempotency-key": "busy"})  # fmt: skip
+        assert cut.status_code == 409 and cut.json()["rule"] == "idempotency-key-outcome-kept"
+        assert busy.status_code == 409 and busy.json()["rule"] == "idempotency-key-answered-once"
+        assert erp.get(f"/orders/harborview/{HARBORVIEW_PO}").json()["notes"] == []

@@ -241,6 +241,15 @@ LOG_LEVEL_OPTION = click.option(
 PARTNER_OPTION = click.option("--partner", help="The partner, when several used this PO number.")
 
 
+def configured_partner(config: GatewayConfig, partner_key: str | None) -> None:
+    """A `--partner` naming whom a user or token belongs to is a configured partner's key (a
+    usage error naming them otherwise)."""
+    if partner_key is not None and config.partner(partner_key) is None:
+        known = sorted(profile.key for profile in config.partners)
+        valid = f"one of: {', '.join(known)}" if known else "there are no partner profiles"
+        raise click.BadParameter(f"no partner {partner_key!r}; {valid}", param_hint="--partner")
+
+
 def check_partner(
     gateway: Gateway, partner: str, *, holds: Callable[[], bool] | None = None
 ) -> None:

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gateway.cli.shared import Names, NamesOption, Settings, emit, json_option
+from gateway.cli.shared import (
+    Names,
+    NamesOption,
+    Settings,
+    configured_partner,
+    emit,
+    json_option,
+)
 
 if TYPE_CHECKING:
     from gateway.service.tokens import ApiToken
@@ -73,11 +80,7 @@ def tokens_add(
     """Add a token of the API and print its secret: once, it is never shown again."""
     from gateway.service.tokens import add_token
 
-    config = settings.config()
-    if partner_key is not None and config.partner(partner_key) is None:
-        known = sorted(profile.key for profile in config.partners)
-        valid = f"one of: {', '.join(known)}" if known else "there are no partner profiles"
-        raise click.BadParameter(f"no partner {partner_key!r}; {valid}", param_hint="--partner")
+    configured_partner(settings.config(), partner_key)
     secret, token = add_token(settings.gateway().uow_factory(), name, role, partner_key, _now())
     if as_json:
         emit({**_view(token), "token": secret})

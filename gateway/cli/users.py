@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gateway.cli.shared import Names, NamesOption, Settings, emit, json_option
+from gateway.cli.shared import (
+    Names,
+    NamesOption,
+    Settings,
+    configured_partner,
+    emit,
+    json_option,
+)
 
 if TYPE_CHECKING:
     from gateway.service.accounts import User
@@ -87,11 +94,7 @@ def users_add(
     """Add a user of the web console (password from GATEWAY_PASSWORD, or asked twice)."""
     from gateway.service.accounts import add_user, check_new_user
 
-    config = settings.config()
-    if partner_key is not None and config.partner(partner_key) is None:
-        known = sorted(profile.key for profile in config.partners)
-        valid = f"one of: {', '.join(known)}" if known else "there are no partner profiles"
-        raise click.BadParameter(f"no partner {partner_key!r}; {valid}", param_hint="--partner")
+    configured_partner(settings.config(), partner_key)
     gateway = settings.gateway()
     check_new_user(gateway.uow_factory(), name, role, partner_key)  # before asking a password
     user = add_user(

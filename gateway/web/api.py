@@ -44,6 +44,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.domain.values import ShipmentStatus
 from gateway.errors import (
     ActionForbidden,
     DocumentActionRefused,
@@ -132,6 +133,17 @@ def token_holder(
 
 
 Holder = Annotated[Viewer, Depends(token_holder)]
+
+
+def token_actor(viewer: Holder) -> Viewer:
+    """The holder of a token that may act at all (a viewer's is refused, 403, before its body
+    is read); whether it may act on this order is decided with the order."""
+    if viewer.role == "viewer":
+        raise ActionForbidden(f"your role ({viewer.role}) reads only")
+    return viewer
+
+
+Actor = Annotated[Viewer, Depends(token_actor)]
 
 
 # -- the bodies of the actions ----------------------------------------------------------------
@@ -263,10 +275,10 @@ class Note(Body):
 
 class Shipment(Body):
     fulfilment_id: str = Field(min_length=1, max_length=60)
-    status: str = Field(min_length=1, description="A shipment status (`in_transit`...).")
+    status: ShipmentStatus = Field(description="Where the shipment is now ('in transit'...).")
 
     def as_fields(self) -> Fields:
-        return {"fulfilment_id": [self.fulfilment_id], "status": [self.status]}
+        return {"fulfilment_id": [self.fulfilment_id], "status": [self.status.value]}
 
 
 class Address(BaseModel):
@@ -541,7 +553,7 @@ def _action_routes(api: FastAPI) -> None:
 
 
 def _action_route(api: FastAPI, resource: str, action: str, model: type[Body]) -> None:
-    def act(request: Request, viewer: Holder, partner: str, po_number: str, body: Any) -> Response:
+    def act(request: Request, viewer: Actor, partner: str, po_number: str, body: Any) -> Response:
         console = console_of(request)
 
         def answer() -> JSONResponse:

@@ -262,3 +262,48 @@ def test_a_request_cut_off_before_its_outcome_was_kept_is_said_so(api: Api):
         assert cut.status_code == 409 and cut.json()["rule"] == "idempotency-key-outcome-kept"
         assert busy.status_code == 409 and busy.json()["rule"] == "idempotency-key-answered-once"
         assert erp.get(f"/orders/harborview/{HARBORVIEW_PO}").json()["notes"] == []
+
+
+def test_every_action_endpoint_does_its_action_and_refuses_a_viewer(api: Api):
+    """The order's day through the API, each action a 201 that shows on the order, and each
+    refused to a viewer's token before anything is read."""
+    order = f"/orders/harborview/{HARBORVIEW_PO}"
+    with api.client("erp") as erp:
+        lines = {line["line"]: line["open"] for line in erp.get(order).json()["lines"]}
+        first, second, *_ = lines
+
+        def act(resource: str, body: dict[str, object]) -> dict[str, object]:
+            answer = erp.post(f"{order}/{resource}", json=body)
+            assert answer.status_code == 201, (resource, answer.text)
+            view: dict[str, object] = erp.get(order).json()
+            return view
+
+        view = act("dates", {"requested_ship": "2026-11-20", "reason": "buyer asked"})
+        assert view["dates"]["requested_ship"] == "2026-11-20"
+        view = act("customer", {"ship_to": {"name": "Rosa Vance", "street": ["9 Elm Road"],
+                                            "city": "Lansing", "state": "MI"}})  # fmt: skip
+        assert any(p["name"] == "Rosa Vance" for p in view["parties"])
+        view = act("acknowledgements", {"decision": "accept"})
+        assert any(d["kind"] == "855" for d in view["followed_documents"])
+        shipped = {"lines": [{"line": first, "quantity": lines[first]}], "carrier": "UPS"}
+        view = act("fulfilments", {**shipped, "tracking_numbers": ["1Z999AA10123456784"]})
+        (fulfilment,) = view["fulfilments"]
+        view = act("shipments", {"fulfilment_id": fulfilment["id"], "status": "delivered"})
+        assert view["fulfilments"][0]["status"] == "delivered"
+        view = act("cancellations", {"lines": [{"line": second, "quantity": lines[second]}],
+                                     "by": "partner", "reason": "out of stock"})  # fmt: skip
+        assert view["cancellations"][0]["reason"] == "out of stock"
+        view = act("invoices", {"number": "INV-88"})
+        assert view["invoices"][0]["number"] == "INV-88"
+        view = act("payments", {"amount": "10.00", "reference": "wire 7"})
+        assert view["payments"][0]["reference"] == "wire 7"
+        view = act("returns", {"lines": [{"line": first, "quantity": 1}], "reason": "too small"})
+        assert view["returns"][0]["reason"] == "too small"
+        view = act("refunds", {"amount": "5.00", "reason": "goodwill"})
+        assert view["refunds"][0]["reason"] == "goodwill"
+        view = act("notes", {"text": "all done"})
+        assert view["notes"][-1]["text"] == "all done"
+        assert {entry["source"] for entry in view["history"][1:]} >= {"token erp (api)"}
+    with api.client("dash") as viewer:
+        for resource in RESOURCES:
+            assert viewer.post(f"{order}/{resource}", json={}).status_code == 403, resource

@@ -19,7 +19,9 @@ done, a 201 with the desk's result; refused by a rule, a 409 with its sentence a
 A POST with an `Idempotency-Key` header is answered once (`gateway.service.tokens`): the key
 is claimed (inserted) before anything is done, the outcome kept with it, and a retry gets the
 outcome back without anything applied again; the same key with another request is a 422, and
-while its first request is being answered a 409.
+while its first request is being answered a 409; a request cut off before its outcome was kept
+(no outcome `CUT_OFF` after its claim: the gateway stopped while answering) is a 409 saying so,
+its outcome unknown.
 """
 
 from __future__ import annotations

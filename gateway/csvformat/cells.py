@@ -17,15 +17,20 @@ _NUMBERS = {
 }
 
 
+def _formula_like(text: str) -> bool:
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def escape(text: str) -> str:
-    """`text` as a cell we write: behind an apostrophe when it could be taken for a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """`text` as a cell we write: behind one more apostrophe when, apostrophes aside, it could
+    be taken for a formula (so that `unescape` gives back exactly `text`)."""
+    return "'" + text if _formula_like(text) else text
 
 
 def unescape(cell: str) -> str:
     """A cell as read: the apostrophe `escape` puts before a formula-like text taken off (the
     text stays data: nothing of a cell is ever evaluated)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and _formula_like(cell) else cell
 
 
 def parse_decimal(cell: str, separator: str) -> Decimal:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import csvformat
 from gateway.csvformat.layout import CsvLayout
 from gateway.csvformat.model import AcknowledgementRow, CancellationRow, ShipNoticeRow
 from gateway.csvformat.reader import read_cancellations, read_ship_notices
@@ -152,3 +153,12 @@ def test_ship_notices_written_read_back_equal(layout, rows):
     for row in rows:
         by_po.setdefault(row.po_number, []).append(row)
     assert read.notices == [row for group in by_po.values() for row in group]
+
+
+def test_the_package_gives_the_whole_codec():
+    layout = csvformat.CsvLayout(
+        kind="cancellations", columns=(("po_number", "po"), ("line_number", "line"))
+    )
+    rows = [csvformat.CancellationRow("A", "1")]
+    written = csvformat.write_cancellations(rows, layout)
+    assert csvformat.read_cancellations(written, layout).cancellations == rows

@@ -10,6 +10,8 @@ line's exit code in brackets)::
     │   ├── PartnerError          the partner's fault: their file is bad; reject it in the
     │   │   │                      acknowledgement, quarantine it, carry on with the rest
     │   │   ├── X12SyntaxError    a file that cannot be read as X12 at all (no ISA, bad delimiters)
+    │   │   ├── CsvError          a CSV file that cannot be read at all (bytes not in its
+    │   │   │                      declared encoding, a header row without a required column)
     │   │   ├── MappingError      a valid set whose content cannot become commands (no PO
     │   │   │                      number, totals that disagree); names its rule
     │   │   ├── UnknownCarrier    no carrier matches the name or code given
@@ -53,7 +55,7 @@ line's exit code in brackets)::
     └── GatewayFault              ours: a bug or a misconfiguration; stop loudly [2]
         ├── ConfigurationError    a setting or an argument is wrong
         ├── SchemaDefinitionError a schema data file shipped with the gateway is wrong
-        ├── SerializationError    data handed to the serializer cannot be written as X12
+        ├── SerializationError    data handed to a serializer cannot be written as X12 or CSV
         ├── InvalidOutboundDocument  a document we built fails our own validation: never sent
         └── StateError            stored state that cannot be turned back into domain objects
 
@@ -110,6 +112,18 @@ class X12SyntaxError(PartnerError):
         self.code = code
         self.line = line
         self.segment_index = segment_index
+
+
+class CsvError(PartnerError):
+    """A CSV file that cannot be read at all: its bytes do not decode in the partner's declared
+    encoding (`offset` is the first bad byte), or its header row lacks a required column, or its
+    quoting is broken (`line` says where, when known). A file that reads but holds bad rows is
+    not an error: each bad row is a problem that refuses its own order only."""
+
+    def __init__(self, message: str, *, offset: int | None = None, line: int = 0):
+        super().__init__(message)
+        self.offset = offset
+        self.line = line
 
 
 class RuleViolation(PartnerError):
@@ -328,7 +342,8 @@ class SchemaDefinitionError(GatewayFault):
 
 
 class SerializationError(GatewayFault):
-    """Data given to the serializer cannot be written as X12 (a delimiter inside a value, ...)."""
+    """Data given to a serializer cannot be written as X12 (a delimiter inside a value, ...) or
+    as CSV (a character the partner's encoding cannot hold)."""
 
 
 class InvalidOutboundDocument(GatewayFault):

@@ -1,5 +1,6 @@
-"""gateway/x12 and gateway/domain import nothing but the standard library and gateway.errors
-(import-linter checks the layers between gateway's own packages; this checks third parties)."""
+"""gateway/x12, gateway/csvformat and gateway/domain import nothing but the standard library and
+gateway.errors (import-linter checks the layers between gateway's own packages; this checks third
+parties)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "gateway"
-PURE = sorted(p for folder in ("x12", "domain") for p in (ROOT / folder).rglob("*.py"))
+PURE = sorted(p for folder in ("x12", "csvformat", "domain") for p in (ROOT / folder).rglob("*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -12,6 +12,8 @@ line's exit code in brackets)::
     │   │   ├── X12SyntaxError    a file that cannot be read as X12 at all (no ISA, bad delimiters)
     │   │   ├── CsvError          a CSV file that cannot be read at all (bytes not in its
     │   │   │                      declared encoding, a header row without a required column)
+    │   │   ├── CxmlError         a cXML file refused: unsafe XML (entities, too big, too deep),
+    │   │   │                      bytes that do not decode, or a required part missing or wrong
     │   │   ├── MappingError      a valid set whose content cannot become commands (no PO
     │   │   │                      number, totals that disagree); names its rule
     │   │   ├── UnknownCarrier    no carrier matches the name or code given
@@ -123,6 +125,19 @@ class CsvError(PartnerError):
     def __init__(self, message: str, *, offset: int | None = None, line: int = 0):
         super().__init__(message)
         self.offset = offset
+        self.line = line
+
+
+class CxmlError(PartnerError):
+    """A cXML document refused. `reason` says what is wrong in one line, `path` where (an
+    element path such as `OrderRequest/ItemOut[3]/@quantity`, empty for the whole document),
+    `line` the line lxml gave (0 when unknown)."""
+
+    def __init__(self, reason: str, *, path: str = "", line: int = 0) -> None:
+        where = path + (f" (line {line})" if line else "")
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.path = path
         self.line = line
 
 

@@ -129,7 +129,7 @@ class OrderReference:
     """The order a document answers: its orderID and the payloadID it came in."""
 
     order_id: str
-    payload_id: str = ""
+    payload_id: str
     order_date: datetime | None = None
 
 

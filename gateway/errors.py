@@ -134,7 +134,10 @@ class CxmlError(PartnerError):
     `line` the line lxml gave (0 when unknown)."""
 
     def __init__(self, reason: str, *, path: str = "", line: int = 0) -> None:
-        where = path + (f" (line {line})" if line else "")
+        if path:
+            where = f"{path} (line {line})" if line else path
+        else:
+            where = f"line {line}" if line else ""
         super().__init__(f"{where}: {reason}" if where else reason)
         self.reason = reason
         self.path = path

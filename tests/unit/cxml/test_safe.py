@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from gateway.cxml import safe
 from gateway.cxml.safe import parse
 from gateway.errors import CxmlError, PartnerError
 
@@ -30,6 +31,7 @@ def test_a_refusal_is_a_partner_error_with_a_one_line_reason():
     error = refused(b"<cXML><unclosed></cXML>")
     assert isinstance(error, PartnerError)
     assert "\n" not in str(error)
+    assert str(error).startswith("line 1: not well-formed XML: ")
     assert error.reason.startswith("not well-formed XML")
     assert error.line == 1
 
@@ -96,11 +98,24 @@ def test_billion_laughs_is_refused_quickly(codec):
     assert time.perf_counter() - started < 0.5
 
 
-def test_an_entity_the_byte_scan_cannot_see_is_refused_by_the_parser():
-    """UTF-32 is outside the byte scan; the parser's record of the DOCTYPE still refuses it
-    (or libxml2 refuses the encoding): either way a CxmlError, nothing expanded."""
+@pytest.mark.parametrize(
+    "declaration",
+    [b'<!ENTITY xxe SYSTEM "file:///etc/passwd">', b'<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;">'],
+    ids=["xxe", "nested"],
+)
+def test_with_the_byte_scan_off_the_parser_record_still_refuses(monkeypatch, declaration):
+    """Defence in depth: were the bytes in an encoding the scan does not know, the entities
+    the parser recorded from the DOCTYPE refuse the document before its content is read."""
+    monkeypatch.setattr(safe, "_ENTITY_MARKS", ())
+    data = b'<?xml version="1.0"?>\n<!DOCTYPE cXML [' + declaration + b"]>\n<cXML>&xxe;</cXML>"
+    error = refused(data)
+    assert error.reason == "the DOCTYPE declares an entity (<!ENTITY): entities are refused"
+    assert error.line == 3
+
+
+def test_an_encoding_libxml2_does_not_read_is_refused():
     text = '<?xml version="1.0" encoding="UTF-32"?>\n<!DOCTYPE a [<!ENTITY x "y">]>\n<a>&x;</a>'
-    assert refused(text.encode("utf-32")).reason
+    assert refused(text.encode("utf-32")).reason.startswith("not well-formed XML")
 
 
 def test_a_document_over_max_bytes_is_refused_before_parsing():

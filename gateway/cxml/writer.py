@@ -10,7 +10,7 @@ raises `InvalidOutboundDocument`, never sent.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -221,7 +221,8 @@ def invoice_detail_request(
     envelope: Envelope, invoice: Invoice, *, mode: DeploymentMode = "production"
 ) -> bytes:
     """An `InvoiceDetailRequest` (the 810) for one order: one `InvoiceDetailItem` per line
-    (quantity times unit price), and the summary: subtotal, tax, gross, net and due."""
+    (quantity times unit price, rounded half up to the places of the price), and the
+    summary: subtotal, tax, gross, net and due."""
     root, request = _request(envelope, mode)
     body = _sub(request, "InvoiceDetailRequest")
     header = _sub(
@@ -239,7 +240,8 @@ def invoice_detail_request(
     currency = invoice.currency
     subtotal = Decimal(0)
     for number, line in enumerate(invoice.lines, 1):
-        amount = line.quantity * line.unit_price
+        # to the places of the unit price: 2.5 m at 108.60 is 271.50
+        amount = (line.quantity * line.unit_price).quantize(line.unit_price, ROUND_HALF_UP)
         subtotal += amount
         item = _sub(
             order,

@@ -210,9 +210,9 @@ def test_an_invoice_is_valid_and_adds_up():
     root = valid(data)
     summary = root.find("Request/InvoiceDetailRequest/InvoiceDetailSummary")
     assert summary is not None
-    assert summary.findtext("SubtotalAmount/Money") == "396.500"
+    assert summary.findtext("SubtotalAmount/Money") == "396.50"
     assert summary.findtext("Tax/Money") == "23.79"
-    assert summary.findtext("DueAmount/Money") == "420.290"
+    assert summary.findtext("DueAmount/Money") == "420.29"
     items = root.findall("Request/InvoiceDetailRequest/InvoiceDetailOrder/InvoiceDetailItem")
     assert [i.findtext("InvoiceDetailItemReference/ItemID/SupplierPartID") for i in items] == [
         "WID-100",
@@ -229,3 +229,75 @@ def test_a_document_that_fails_our_schema_is_never_returned():
     empty_order = OrderReference("", "p@x")
     with pytest.raises(InvalidOutboundDocument):
         writer.confirmation_request(ENVELOPE, Confirmation(empty_order, "C", "accept", WHEN))
+
+
+# golden files: what the writer gives for fixed records, byte for byte (samples/cxml/outbound)
+
+GOLDEN = Path(__file__).parents[3] / "samples" / "cxml" / "outbound"
+GOLDEN_DOCUMENTS = {
+    "response_200": lambda: writer.response(
+        ORDER.payload_id, 200, "OK", payload_id="r-1@gateway.example", timestamp=WHEN
+    ),
+    "response_406": lambda: writer.response(
+        ORDER.payload_id,
+        406,
+        "Not Acceptable",
+        payload_id="r-2@gateway.example",
+        timestamp=WHEN,
+        detail="OrderRequest/ItemOut[3]/@quantity (line 86): 'x' is not a number",
+    ),
+    "confirmation_detail": lambda: writer.confirmation_request(
+        ENVELOPE,
+        Confirmation(
+            ORDER,
+            "CONF-20481-1",
+            "detail",
+            WHEN,
+            (
+                ConfirmationLine(1, Decimal(10), "accept", "EA", date(2026, 12, 10)),
+                ConfirmationLine(2, Decimal(4), "backordered", "EA", comments="due Jan 5"),
+                ConfirmationLine(3, Decimal("2.5"), "reject", "MTR", comments="discontinued"),
+            ),
+        ),
+    ),
+    "ship_notice": lambda: writer.ship_notice_request(
+        ENVELOPE,
+        ShipNotice(
+            ORDER,
+            "SH-5501",
+            WHEN,
+            datetime(2026, 12, 2, 12, 0, tzinfo=UTC),
+            "United Parcel Service",
+            "1Z999AA10123456784",
+            (ShippedLine(1, Decimal(10), "EA"), ShippedLine(2, Decimal(4), "EA")),
+            carrier_scac="UPSN",
+            tracking_url="https://track.example/1Z999AA10123456784",
+        ),
+    ),
+    "invoice": lambda: writer.invoice_detail_request(
+        ENVELOPE,
+        Invoice(
+            ORDER,
+            "INV-7001",
+            WHEN,
+            "USD",
+            (
+                InvoiceLine(1, Decimal(10), "EA", Decimal("12.50"), "WID-100", "Widget, blue"),
+                InvoiceLine(2, Decimal(4), "EA", Decimal("199.00"), "GEAR-22"),
+            ),
+            tax=Decimal("64.51"),
+            tax_description="NJ sales tax",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_DOCUMENTS))
+def test_each_document_equals_its_golden_file(name):
+    data = GOLDEN_DOCUMENTS[name]()
+    assert data == (GOLDEN / f"{name}.xml").read_bytes()
+    valid(data)
+
+
+def test_every_golden_file_has_its_document():
+    assert {path.stem for path in GOLDEN.glob("*.xml")} == set(GOLDEN_DOCUMENTS)

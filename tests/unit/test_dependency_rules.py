@@ -1,6 +1,6 @@
 """gateway/x12, gateway/csvformat and gateway/domain import nothing but the standard library and
-gateway.errors (import-linter checks the layers between gateway's own packages; this checks third
-parties)."""
+gateway.errors, and gateway/cxml nothing but those and lxml (import-linter checks the layers
+between gateway's own packages; this checks third parties)."""
 
 from __future__ import annotations
 
@@ -35,5 +35,22 @@ def test_pure_packages_import_only_the_standard_library(path):
             ), f"{path.name} imports {module}"
         else:
             assert top in sys.stdlib_module_names or top == "__future__", (
+                f"{path.name} imports {module}"
+            )
+
+
+XML_CODEC = sorted((ROOT / "cxml").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", XML_CODEC, ids=[str(p.relative_to(ROOT)) for p in XML_CODEC])
+def test_the_cxml_codec_imports_only_the_standard_library_and_lxml(path):
+    for module in imported_modules(path):
+        top = module.split(".")[0]
+        if top == "gateway":
+            assert module == "gateway.errors" or module.startswith("gateway.cxml"), (
+                f"{path.name} imports {module}"
+            )
+        else:
+            assert top in sys.stdlib_module_names or top in {"__future__", "lxml"}, (
                 f"{path.name} imports {module}"
             )

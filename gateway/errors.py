@@ -26,14 +26,16 @@ line's exit code in brackets)::
     │   │       ├── DocumentActionRefused  resend, replay, release from quarantine: not for
     │   │       │                         this document or file
     │   │       └── MailActionRefused    retry: not for this email
-    │   ├── AccountRefused        a user account cannot be added or changed so (a name taken,
-    │   │                          an unknown role, a short password, no such user); names its rule
-    │   ├── WebhookRefused        a webhook subscription cannot be added or found as asked (an
-    │   │                          unknown event name, a URL that is not HTTP); names its rule
-    │   ├── SignInRefused         a sign-in refused: the name or the password is wrong, the user
-    │   │                          is disabled, or too many failed attempts; names its rule
-    │   ├── TokenRefused          an API token cannot be added or revoked so (a name taken, a
-    │   │                          role not for tokens, no such token); names its rule
+    │   ├── NamedRefusal          a refusal of the console's and API's own records, naming
+    │   │   │                      its rule (`rule`) and saying what was wrong (`message`)
+    │   │   ├── AccountRefused    a user account cannot be added or changed so (a name taken,
+    │   │   │                      an unknown role, a short password, no such user)
+    │   │   ├── WebhookRefused    a webhook subscription cannot be added or found as asked (an
+    │   │   │                      unknown event name, a URL that is not HTTP)
+    │   │   ├── SignInRefused     a sign-in refused: the name or the password is wrong, the user
+    │   │   │                      is disabled, or too many failed attempts
+    │   │   └── TokenRefused      an API token cannot be added or revoked so (a name taken, a
+    │   │                          role not for tokens, no such token)
     │   ├── ConcurrentUpdate      another worker changed the same order first, every retry
     │   ├── FormRefused           a field of a console form holds no usable value (names it)
     │   ├── RequestRefused        the console refuses a request before doing anything
@@ -209,34 +211,29 @@ class MailActionRefused(RuleViolation):
     """An operator's action on an email that cannot be done (no such email, already sent...)."""
 
 
-class AccountRefused(Refused):
+class NamedRefusal(Refused):
+    """A refusal naming its rule: `rule` (registered in `RULES`) and `message`, what was wrong
+    in one sentence (the console shows it beside the form, the API returns both)."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{message} [{rule}]")
+        self.rule = rule
+        self.message = message
+
+
+class AccountRefused(NamedRefusal):
     """A user account of the web console that cannot be added or changed as asked. `rule`
     names the rule (registered in `RULES`), `message` says what was wrong."""
 
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"{message} [{rule}]")
-        self.rule = rule
-        self.message = message
 
-
-class WebhookRefused(Refused):
+class WebhookRefused(NamedRefusal):
     """A webhook subscription that cannot be added, or found, as asked. `rule` names the rule
     (registered in `RULES`), `message` says what was wrong."""
 
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"{message} [{rule}]")
-        self.rule = rule
-        self.message = message
 
-
-class SignInRefused(Refused):
+class SignInRefused(NamedRefusal):
     """A sign-in refused. `message` is what the person signing in is told: it never tells an
     unknown name from a wrong password. `rule` names the rule (registered in `RULES`)."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"{message} [{rule}]")
-        self.rule = rule
-        self.message = message
 
 
 class ConcurrentUpdate(Refused):
@@ -285,14 +282,9 @@ class ActionForbidden(RequestRefused):
     status = 403
 
 
-class TokenRefused(Refused):
+class TokenRefused(NamedRefusal):
     """An API token that cannot be added or revoked as asked. `rule` names the rule
     (registered in `RULES`), `message` says what was wrong."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"{message} [{rule}]")
-        self.rule = rule
-        self.message = message
 
 
 class TokenNeeded(RequestRefused):

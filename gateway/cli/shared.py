@@ -105,15 +105,12 @@ def failure_of(exc: BaseException) -> Failure:
     file rejected or an action refused 1, a misconfiguration 2, the store unavailable 75."""
     from gateway import render
     from gateway.errors import (
-        AccountRefused,
         GatewayFault,
         MappingError,
+        NamedRefusal,
         Refused,
         RuleViolation,
-        SignInRefused,
         StoreUnavailable,
-        TokenRefused,
-        WebhookRefused,
     )
 
     if isinstance(exc, click.ClickException):
@@ -127,14 +124,7 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, GatewayFault):
         return Failure(render.safe(str(exc)), None, EXIT_USAGE)
     if isinstance(exc, Refused):  # its text may quote a partner's: shown, never obeyed
-        named = (
-            RuleViolation,
-            MappingError,
-            AccountRefused,
-            SignInRefused,
-            TokenRefused,
-            WebhookRefused,
-        )
+        named = (RuleViolation, MappingError, NamedRefusal)
         rule = getattr(exc, "rule", None) if isinstance(exc, named) else None
         return Failure(render.safe(str(exc)), rule, EXIT_REJECTED)
     if isinstance(exc, OSError):

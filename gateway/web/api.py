@@ -52,7 +52,6 @@ from gateway.errors import (
     DocumentActionRefused,
     FormRefused,
     IdempotencyConflict,
-    OrderNotFound,
     PageNotFound,
     Refused,
     RequestRefused,
@@ -62,7 +61,7 @@ from gateway.errors import (
 )
 from gateway.service import documents, tokens
 from gateway.service.report import partner_health
-from gateway.service.views import known_partners, list_orders, show_order
+from gateway.service.views import known_partners, list_orders
 from gateway.web import forms, orders
 from gateway.web.console import Console, console_of, refusal_message
 from gateway.web.forms import Fields
@@ -423,15 +422,6 @@ def _once(request: Request, body: str, answer: Callable[[], JSONResponse]) -> Re
 # -- the application --------------------------------------------------------------------------
 
 
-def _order_view(console: Console, viewer: Viewer, partner: str, po_number: str) -> dict[str, Any]:
-    if not viewer.sees_partner(partner):
-        raise PageNotFound(NO_SUCH_ORDER)
-    try:
-        return show_order(console.uow(), po_number, partner)
-    except OrderNotFound:
-        raise PageNotFound(NO_SUCH_ORDER) from None
-
-
 def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
 
@@ -546,7 +536,7 @@ def _order_routes(api: FastAPI) -> None:
 
     @api.get("/orders/{partner}/{po_number:path}", summary="One order")
     def order(request: Request, viewer: Holder, partner: str, po_number: str) -> dict[str, Any]:
-        return _order_view(console_of(request), viewer, partner, po_number)
+        return orders.order_view(console_of(request), viewer, partner, po_number)
 
 
 def _action_routes(api: FastAPI) -> None:
@@ -559,7 +549,7 @@ def _action_route(api: FastAPI, resource: str, action: str, model: type[Body]) -
         console = console_of(request)
 
         def answer() -> JSONResponse:
-            view = _order_view(console, viewer, partner, po_number)
+            view = orders.order_view(console, viewer, partner, po_number)
             placed_with_them = view["our_role"] == "buyer"
             if not viewer.may(
                 action, order_partner=view["partner"], placed_with_them=placed_with_them

@@ -32,6 +32,7 @@ from gateway.service.ports import ORDER_SCOPES, ORDER_SORTS, SCOPE_STATUSES, Ord
 from gateway.service.views import known_partners, list_orders, show_order
 from gateway.web import forms
 from gateway.web.console import (
+    Console,
     console_of,
     posted,
     refusal_message,
@@ -174,12 +175,13 @@ def order_list(request: Request, viewer: Viewer = Depends(signed_in)) -> Respons
 # -- one order --------------------------------------------------------------------------------
 
 
-def _order_view(request: Request, viewer: Viewer, partner: str, po_number: str) -> dict[str, Any]:
-    """The order as `orders show` gives it, if this user may see it; else a 404."""
+def order_view(console: Console, viewer: Viewer, partner: str, po_number: str) -> dict[str, Any]:
+    """The order as `orders show` gives it, if this user (or token) may see it; else a 404,
+    whether it is another partner's or none (the console's pages and the API alike)."""
     if not viewer.sees_partner(partner):
         raise PageNotFound(NO_SUCH_ORDER)
     try:
-        return show_order(console_of(request).uow(), po_number, partner)
+        return show_order(console.uow(), po_number, partner)
     except OrderNotFound:
         raise PageNotFound(NO_SUCH_ORDER) from None
 
@@ -220,7 +222,7 @@ def order_page(
     po_number: str,
     viewer: Viewer = Depends(signed_in),  # noqa: B008
 ) -> Response:
-    return _order_page(request, viewer, _order_view(request, viewer, partner, po_number))
+    return _order_page(request, viewer, order_view(console_of(request), viewer, partner, po_number))
 
 
 @router.post("/orders/{partner}/{po_number:path}/notes/{note_id}/{verb}")
@@ -252,7 +254,7 @@ def _act(
     request: Request, partner: str, po_number: str, action: str, fields: Fields, *, note_id: str
 ) -> Response:
     viewer: Viewer = request.state.viewer
-    view = _order_view(request, viewer, partner, po_number)
+    view = order_view(console_of(request), viewer, partner, po_number)
     handler = ACTIONS.get(action)
     if handler is None:
         raise PageNotFound("there is no such page")
@@ -263,12 +265,12 @@ def _act(
         result = handler(desk, Asked(view["po_number"], view["partner"], fields, viewer, note_id))
     except FormRefused as problem:
         refused = {"action": action, "message": problem.message, "field": problem.field}
-        view = _order_view(request, viewer, partner, po_number)
+        view = order_view(console_of(request), viewer, partner, po_number)
         return _order_page(request, viewer, view, refused=refused, status_code=422)
     except Refused as error:
         message, rule = refusal_message(error)
         refused = {"action": action, "message": message, "rule": rule, "field": ""}
-        view = _order_view(request, viewer, partner, po_number)
+        view = order_view(console_of(request), viewer, partner, po_number)
         return _order_page(request, viewer, view, refused=refused, status_code=409)
     target = f"/orders/{_path(partner)}/{_path(po_number)}?" + urlencode(
         {"done": action, "record": result.record}

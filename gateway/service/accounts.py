@@ -184,16 +184,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _utc(at: dt.datetime) -> dt.datetime:
+def aware_utc(at: dt.datetime) -> dt.datetime:
+    """`at` in UTC; a naive datetime is a bug of the caller (ValueError)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{at!r} is a naive datetime: give an aware one (UTC)")
     return at.astimezone(dt.UTC)
 
 
-def _check_name(name: str) -> None:
-    if not 1 <= len(name) <= NAME_LENGTH or any(
+def well_formed_name(name: str) -> bool:
+    """Whether a user's or a token's name is 1 to NAME_LENGTH characters, none a space or a
+    control character."""
+    return 1 <= len(name) <= NAME_LENGTH and not any(
         character.isspace() or unicodedata.category(character).startswith("C") for character in name
-    ):
+    )
+
+
+def _check_name(name: str) -> None:
+    if not well_formed_name(name):
         raise AccountRefused(
             "user-name-well-formed",
             f"the user name {shown(name)} is not 1 to {NAME_LENGTH} characters without spaces"
@@ -256,7 +263,7 @@ def add_user(
     spaces or control characters, a name taken, a role not in `ROLES`, a `partner` user
     without a partner key or another with one, a password shorter than `MIN_PASSWORD_LENGTH`.
     Whether the partner key is a configured partner is the caller's to check."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         _refusal_of_new_user(uow, name, role, partner)
         _check_password(password)
@@ -281,7 +288,7 @@ def find_user(uow: UnitOfWork, name: str) -> User:
 def disable_user(uow: UnitOfWork, name: str, at: dt.datetime) -> User:
     """Disable a user (for good: it cannot sign in) and end its sessions; the user as it is
     now. Disabling a disabled user changes nothing."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         user = _existing(uow, name)
         if not user.disabled:
@@ -296,7 +303,7 @@ def change_password(
 ) -> None:
     """Give a user a new password (at least `MIN_PASSWORD_LENGTH` characters) and end its
     sessions: whoever held one signs in again."""
-    at = _utc(at)
+    at = aware_utc(at)
     _check_password(password)
     with uow:
         _existing(uow, name)
@@ -326,7 +333,7 @@ def sign_in(
     sign-ins in the last minute for the name or for the address (throttled, the password not
     checked), for an unknown name or a wrong password (one sentence for both), for a disabled
     user. A hash made with other parameters than the hasher's is made again."""
-    at = _utc(at)
+    at = aware_utc(at)
     given, name, address = name, name[:NAME_LENGTH], address[:ADDRESS_LENGTH]
     with uow:
         since = at - THROTTLE_WINDOW
@@ -376,7 +383,7 @@ def session_for(
     longer than `idle` since its last recorded use, begun longer than `absolute` ago, or its
     user disabled (such a session is ended). Its use is recorded when the last one recorded is
     `TOUCH_INTERVAL` old or more."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         key = token_hash(token)
         session = uow.accounts.session(key)
@@ -400,7 +407,7 @@ def session_for(
 def sign_out(uow: UnitOfWork, token: str, at: dt.datetime, address: str = "") -> bool:
     """End the session whose token the browser gave, logged as signed out (from `address`,
     when given); whether there was one."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         key = token_hash(token)
         session = uow.accounts.session(key)

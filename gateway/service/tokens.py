@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from gateway.errors import ConcurrentUpdate, TokenRefused, shown
-from gateway.service.accounts import token_hash
+from gateway.service.accounts import NAME_LENGTH, aware_utc, token_hash, well_formed_name
 
 if TYPE_CHECKING:
     from gateway.service.ports import UnitOfWork
@@ -36,7 +35,6 @@ TOKEN_ROLES = ("operator", "viewer", "partner")
 PARTNER_ROLE = "partner"
 TOKEN_PREFIX = "gw_"
 TOKEN_BYTES = 32
-NAME_LENGTH = 64
 KEY_LENGTH = 255
 """The longest idempotency key taken."""
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
@@ -114,16 +112,8 @@ class IdempotencyKeys(Protocol):
         ...
 
 
-def _utc(at: dt.datetime) -> dt.datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at!r} is a naive datetime: give an aware one (UTC)")
-    return at.astimezone(dt.UTC)
-
-
 def _check_new_token(uow: UnitOfWork, name: str, role: str, partner: str | None) -> None:
-    if not 1 <= len(name) <= NAME_LENGTH or any(
-        character.isspace() or unicodedata.category(character).startswith("C") for character in name
-    ):
+    if not well_formed_name(name):
         raise TokenRefused(
             "token-name-well-formed",
             f"the token name {shown(name)} is not 1 to {NAME_LENGTH} characters without spaces"
@@ -153,7 +143,7 @@ def add_token(
     (TokenRefused): a name empty, too long or holding spaces or control characters, a name
     taken, a role not in `TOKEN_ROLES`, a `partner` token without a partner key or another
     with one. Whether the partner key is a configured partner is the caller's to check."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         _check_new_token(uow, name, role, partner)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
@@ -172,7 +162,7 @@ def tokens(uow: UnitOfWork) -> list[ApiToken]:
 def revoke_token(uow: UnitOfWork, name: str, at: dt.datetime) -> ApiToken:
     """Revoke a token for good: it is refused from its next request on. Revoking a revoked
     token changes nothing. The token as it is now."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         token = uow.tokens.get(name)
         if token is None:
@@ -187,7 +177,7 @@ def revoke_token(uow: UnitOfWork, name: str, at: dt.datetime) -> ApiToken:
 def token_for(uow: UnitOfWork, secret: str, at: dt.datetime) -> ApiToken | None:
     """The token whose secret a request gave, None when there is none or it is revoked. Its
     use is recorded when the last one recorded is `TOUCH_INTERVAL` old or more."""
-    at = _utc(at)
+    at = aware_utc(at)
     if not secret.startswith(TOKEN_PREFIX):
         return None
     with uow:
@@ -210,7 +200,7 @@ def claim_key(
     """Claim `key` for `token`'s request of `digest`: None when it is now this request's to
     answer (committed before anything is done), else what is kept of the request that claimed
     it first."""
-    at = _utc(at)
+    at = aware_utc(at)
     with uow:
         for _ in range(CLAIM_TRIES):  # a key given up between the two statements: again
             if uow.idempotency.claim(token, key, digest, at):

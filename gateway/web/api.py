@@ -555,7 +555,7 @@ def _action_route(api: FastAPI, resource: str, action: str, model: type[Body]) -
                 action, order_partner=view["partner"], placed_with_them=placed_with_them
             ):
                 raise ActionForbidden(f"your role ({viewer.role}) may not do this on this order")
-            asked = orders.Asked(view["po_number"], view["partner"], body.as_fields(), viewer, "")
+            asked = orders.Asked(view, body.as_fields(), viewer)
             try:
                 result = orders.ACTIONS[action](console.desk(viewer), asked)
             except FormRefused as problem:

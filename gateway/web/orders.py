@@ -27,7 +27,6 @@ from starlette.datastructures import QueryParams
 from gateway.domain.rules import Flag, FulfilmentStatus, PaymentStatus
 from gateway.domain.values import ShipmentStatus, Side
 from gateway.errors import ActionForbidden, FormRefused, OrderNotFound, PageNotFound, Refused
-from gateway.service.export import find_order
 from gateway.service.ports import ORDER_SCOPES, ORDER_SORTS, SCOPE_STATUSES, OrderQuery
 from gateway.service.views import known_partners, list_orders, show_order
 from gateway.web import forms
@@ -262,7 +261,7 @@ def _act(
         raise ActionForbidden(f"your role ({viewer.role}) may not do this on this order")
     desk = console_of(request).desk(viewer)
     try:
-        result = handler(desk, Asked(view["po_number"], view["partner"], fields, viewer, note_id))
+        result = handler(desk, Asked(view, fields, viewer, note_id))
     except FormRefused as problem:
         refused = {"action": action, "message": problem.message, "field": problem.field}
         view = order_view(console_of(request), viewer, partner, po_number)
@@ -286,13 +285,15 @@ def _path(value: str) -> str:
 
 
 class Asked:
-    """One action asked for: the order, the form, who asks, and the note it is about."""
+    """One action asked for: the order (as `order_view` gave it), the form, who asks, and the
+    note it is about."""
 
-    __slots__ = ("fields", "note_id", "partner", "po_number", "viewer")
+    __slots__ = ("fields", "note_id", "our_role", "partner", "po_number", "viewer")
 
-    def __init__(self, po_number: str, partner: str, fields: Fields, viewer: Viewer, note_id: str):
-        self.po_number = po_number
-        self.partner = partner
+    def __init__(self, view: dict[str, Any], fields: Fields, viewer: Viewer, note_id: str = ""):
+        self.po_number: str = view["po_number"]
+        self.partner: str = view["partner"]
+        self.our_role: str = view["our_role"]
         self.fields = fields
         self.viewer = viewer
         self.note_id = note_id
@@ -334,7 +335,7 @@ def _cancel(desk: OrderDesk, asked: Asked) -> ActionResult:
     by = forms.text(asked.fields, "by") or "us"
     if by not in ("us", "partner"):
         raise FormRefused("by", f"{by!r} is not us or partner")
-    ours = Side.SELLER if _our_role(desk, asked) == "seller" else Side.BUYER
+    ours = Side.SELLER if asked.our_role == "seller" else Side.BUYER
     theirs = Side.BUYER if ours is Side.SELLER else Side.SELLER
     return desk.cancel(
         asked.po_number,
@@ -343,11 +344,6 @@ def _cancel(desk: OrderDesk, asked: Asked) -> ActionResult:
         reason=forms.text(asked.fields, "reason", required=True, limit=200),
         partner=asked.partner,
     )
-
-
-def _our_role(desk: OrderDesk, asked: Asked) -> str:
-    with desk.uow_factory() as uow:
-        return find_order(uow, asked.po_number, asked.partner).our_role.value
 
 
 def _acknowledge(desk: OrderDesk, asked: Asked) -> ActionResult:

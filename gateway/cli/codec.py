@@ -1,19 +1,23 @@
 """`check` and `ack-file`: the codec on files, without the store. They import the codec only
-(standard library), inside the commands: they start about as fast as Python itself."""
+(standard library), inside the commands: they start about as fast as Python itself. `check`
+reads cXML and CSV files too; those codecs (lxml, csv) are imported by `gateway.cli.formats`
+only when a file is read as one of them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gateway.cli.shared import EXIT_OK, EXIT_REJECTED, emit, json_option
 
 if TYPE_CHECKING:
+    from gateway.cli.formats import Layouts
     from gateway.x12.document import Interchange
     from gateway.x12.model import FileReport
 
@@ -52,6 +56,54 @@ def report_lines(name: str, report: FileReport) -> list[str]:
     return [f"{name}: rejected: {reason}", *warnings]
 
 
+FORMATS = ("auto", "x12", "cxml", "csv")
+_HEAD = 4096  # bytes `--format auto` looks at
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One file's verdict in `check`: accepted or not, its lines (the verdict first, then its
+    warnings and errors, not yet escaped) and its `--json` object."""
+
+    accepted: bool
+    lines: list[str]
+    as_json: dict[str, Any]
+
+
+def sniffed_format(head: bytes, *, has_layouts: bool) -> str:
+    """What `--format auto` reads a file as, from its first bytes: cXML when the first that are
+    not blank (after a UTF-8 or UTF-16 byte order mark) open a tag, X12 when they are `ISA`, CSV
+    when `--layout` is given, else X12 (which rejects the file with its own reason)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    start = text.lstrip()
+    if start.startswith("<"):
+        return "cxml"
+    return "csv" if has_layouts and not start.startswith("ISA") else "x12"
+
+
+def check_path(path: Path, file_format: str, layouts: Layouts | None, *, strict: bool) -> Checked:
+    """`check` on one file read as `file_format` (`auto`: as `sniffed_format` says)."""
+    name = str(path)
+    if file_format == "auto":
+        with path.open("rb") as handle:
+            file_format = sniffed_format(handle.read(_HEAD), has_layouts=layouts is not None)
+    if file_format == "x12":
+        from gateway.x12.model import report_json
+
+        report = check_file(path, strict=strict)
+        as_json = {"file": name, "format": "x12", **report_json(name, report)}
+        return Checked(report.accepted, report_lines(name, report), as_json)
+    from gateway.cli import formats
+
+    if file_format == "cxml":
+        return formats.check_cxml(name, path.read_bytes())
+    assert layouts is not None, "`check` refuses --format csv without --layout"
+    return formats.check_csv(name, path.read_bytes(), layouts)
+
+
 @click.command("check")
 @json_option("Print a JSON array instead of lines.")
 @click.option(
@@ -59,24 +111,51 @@ def report_lines(name: str, report: FileReport) -> list[str]:
     is_flag=True,
     help="Reject every deviation from the standard, even one read as meant by default.",
 )
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Read the files as X12, cXML or CSV; auto: cXML when a file starts with '<', X12 when"
+    " with ISA, else CSV when --layout is given, else X12.",
+)
+@click.option(
+    "--layout",
+    "layout",
+    metavar="PATH[:TABLE]",
+    default=None,
+    help="A TOML file of CSV layouts (as samples/csv/layouts.toml); TABLE names the one to use,"
+    " else a file is read with the first inbound layout whose columns its header row has.",
+)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def check(as_json: bool, strict: bool, files: tuple[Path, ...]) -> None:
-    """Validate X12 files: envelopes, segment order and elements against the schemas. What real
-    translators send that bends the standard without changing what the file says (layout
-    whitespace, padding, an unpadded ISA...) is read as meant and listed as a warning."""
+def check(
+    as_json: bool, strict: bool, file_format: str, layout: str | None, files: tuple[Path, ...]
+) -> None:
+    """Validate X12, cXML and CSV files. X12: envelopes, segment order and elements against the
+    schemas; what real translators send that bends the standard without changing what the file
+    says (layout whitespace, padding, an unpadded ISA...) is read as meant and listed as a
+    warning. cXML: an OrderRequest or a Response read as the gateway reads it, any other
+    document checked well-formed and safe. CSV: every row read with its layout."""
     from gateway import render
-    from gateway.x12.model import report_json
 
-    results = [(str(path), check_file(path, strict=strict)) for path in files]
+    if file_format == "csv" and layout is None:
+        raise click.UsageError("--format csv needs --layout PATH[:TABLE], a TOML file of layouts")
+    layouts = None
+    if layout is not None:
+        from gateway.cli.formats import load_layouts
+
+        layouts = load_layouts(layout)
+    results = [check_path(path, file_format, layouts, strict=strict) for path in files]
     if as_json:
-        emit([report_json(name, r) for name, r in results])
+        emit([checked.as_json for checked in results])
     else:
-        for name, report in results:
-            for line in report_lines(name, report):
+        for checked in results:
+            for line in checked.lines:
                 click.echo(render.safe(line))
-    sys.exit(EXIT_OK if all(r.accepted for _, r in results) else EXIT_REJECTED)
+    sys.exit(EXIT_OK if all(checked.accepted for checked in results) else EXIT_REJECTED)
 
 
 def _kind(acknowledgement: Interchange) -> str:

@@ -1,5 +1,6 @@
 """`gateway --help`, `gateway check`, `gateway ack-file` and `gateway users --help` start without
-the store, the services, argon2, the mail templates, SSH, the folder watcher or rich: the command
+the store, the services, argon2, the mail templates, SSH, the folder watcher, rich, or the cXML
+and CSV codecs (lxml; `check` imports them only for a file read as cXML or CSV): the command
 line imports those inside the commands that use them (see `gateway/cli/shared.py`), so the
 commands that need none of them start about as fast as Python (`benchmarks/bench_startup.py`)."""
 
@@ -23,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "850" / "850_004010_good.x12"
 HEAVY = (
     "sqlalchemy", "alembic", "jinja2", "paramiko", "watchdog", "psycopg", "rich", "argon2",
-    "fastapi", "starlette", "uvicorn", "prometheus_client",
+    "fastapi", "starlette", "uvicorn", "prometheus_client", "lxml",
 )  # fmt: skip
-OURS = ("gateway.adapters", "gateway.service", "gateway.bootstrap")
+OURS = (
+    "gateway.adapters", "gateway.service", "gateway.bootstrap", "gateway.cxml", "gateway.csvformat",
+)  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -98,6 +101,14 @@ def test_a_command_with_the_store_does_load_them(tmp_path: Path):
     code, modules = loaded_by(tmp_path, "--data-dir", str(tmp_path / "data"), "db", "status")
     assert code == 1  # a new store, not migrated yet
     assert "sqlalchemy" in modules and "gateway.bootstrap" in modules
+
+
+def test_check_loads_the_cxml_codec_for_a_cxml_file_only(tmp_path: Path):
+    """The probe sees lxml when `check` reads cXML (so its absence above means something)."""
+    code, modules = loaded_by(tmp_path, "check", str(ROOT / "samples/cxml/order_request_new.xml"))
+    assert code == 0
+    assert "lxml.etree" in modules and "gateway.cxml.reader" in modules
+    assert not any(name.startswith("gateway.csvformat") for name in modules)
 
 
 def test_help_still_lists_every_command_with_its_short_help():

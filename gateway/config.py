@@ -172,7 +172,13 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_ACK_DEADLINE_HOURS = 24.0
 X12_VERSIONS = ("004010", "005010")
 ACK_KINDS = ("997", "999", "none")
+ANSWERS_BY_FORMAT = {"x12": ACK_KINDS, "cxml": ("response", "none"), "csv": ("none",)}
+"""The acknowledgements each format has, the default first: a cXML document is answered by a
+`Response`, a CSV file by nothing."""
 ROLES = ("buyer", "seller")
+FORMATS = ("x12", "cxml", "csv")
+"""What a partner's documents are written in: X12, cXML (1.2) or CSV spreadsheets."""
+DEPLOYMENT_MODES = ("production", "test")
 FULFILMENTS = ("edi", "direct")
 OLD_SPELLINGS = {"fulfillment": "fulfilment"}
 """Keys of a partner profile once spelled another way, still read as the key they are now."""
@@ -200,9 +206,9 @@ class X12Style:
 
 @dataclass(frozen=True, slots=True)
 class AcknowledgementPolicy:
-    """Acknowledgements we send them (`send`: 997, 999 or none; TA1 when their ISA14 asks, or
-    always with `ta1 = "always"`) and the ones they owe us for what we send (`expect`), with the
-    deadline after which one missing is overdue."""
+    """Acknowledgements we send them (`send`: 997, 999, a cXML `response` or none; TA1 when
+    their ISA14 asks, or always with `ta1 = "always"`) and the ones they owe us for what we
+    send (`expect`), with the deadline after which one missing is overdue."""
 
     send: str = "997"
     ta1: str = "requested"  # requested | always | never
@@ -276,6 +282,52 @@ Transport = FolderTransport | SftpTransport
 
 
 @dataclass(frozen=True, slots=True)
+class CxmlCredential:
+    """A cXML `Credential`: its domain (NetworkID, DUNS...) and identity."""
+
+    domain: str
+    identity: str
+
+    def __str__(self) -> str:
+        return f"{self.domain}/{self.identity}"
+
+
+@dataclass(frozen=True, slots=True)
+class CxmlProfile:
+    """How a cXML partner and we are named in a document's `Header`: `them` is the `From` of
+    what they send (the `To` of ours), `us` the `To` of theirs (our `From`), `sender` the
+    `Sender` their documents carry (themselves, or the network carrying them). `secret_env`
+    names the environment variable holding the `SharedSecret` their documents must carry;
+    `our_secret_env` the one we put in ours (theirs when not given)."""
+
+    them: CxmlCredential
+    us: CxmlCredential
+    sender: CxmlCredential
+    secret_env: str
+    our_secret_env: str = ""
+    deployment_mode: str = "production"
+
+    def secret(self) -> str:
+        """The shared secret their documents must carry (a ConfigurationError when unset)."""
+        return _secret(self.secret_env, "the cXML shared secret their documents carry")
+
+    def our_secret(self) -> str:
+        """The shared secret we send in our documents' Sender credential."""
+        return _secret(self.our_secret_env or self.secret_env, "our cXML shared secret")
+
+
+def _secret(variable: str, what: str) -> str:
+    found = password_from(variable, f"{what} is read from {variable}, which is not set")
+    if not found:
+        raise ConfigurationError(f"{what} is read from {variable}, which is empty")
+    return found
+
+
+NO_IDENTITY = Identity("", "", "")
+"""The X12 identity of a partner who does not send X12 (cXML, CSV)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PartnerProfile:
     """One trading partner: who they are in X12, what they are to us, how we reach them."""
 
@@ -295,6 +347,8 @@ class PartnerProfile:
     late: LatePolicy = LatePolicy()
     strict: bool = False  # their files read strictly: no deviation from the standard tolerated
     source: str = ""
+    format: str = "x12"  # x12 | cxml | csv: what their documents (and ours to them) are written in
+    cxml: CxmlProfile | None = None  # with format = "cxml"
 
     def carrier_aliases(self) -> dict[str, str]:
         """Their names for carriers, alias -> SCAC."""
@@ -317,6 +371,8 @@ def load_partners(folder: Path) -> list[PartnerProfile]:
     _check_mailboxes_apart(profiles)
     seen: dict[tuple[str, str], str] = {}
     for profile in profiles:
+        if not profile.identity.isa_id:
+            continue  # not an X12 partner
         key = (profile.identity.isa_qualifier, profile.identity.isa_id)
         if key in seen:
             raise ConfigurationError(
@@ -324,6 +380,17 @@ def load_partners(folder: Path) -> list[PartnerProfile]:
                 "partner needs its own ISA qualifier and id"
             )
         seen[key] = profile.key
+    credentials: dict[tuple[str, str], str] = {}
+    for profile in profiles:
+        if profile.cxml is None:
+            continue
+        them = profile.cxml.them
+        other = credentials.setdefault((them.domain.casefold(), them.identity), profile.key)
+        if other != profile.key:
+            raise ConfigurationError(
+                f"{profile.source}: cXML credential {them} is also {other}'s; each partner needs"
+                " its own"
+            )
     return profiles
 
 
@@ -349,10 +416,18 @@ def load_partner(path: Path) -> PartnerProfile:
             "carriers",
             "late",
             "strict",
+            "format",
+            "cxml",
         },
         where,
     )
-    for key in ("role", "identity", "us", "transport"):
+    document_format = _choice(raw, "format", FORMATS, where)
+    needed = (
+        ("role", "identity", "us", "transport")
+        if document_format == "x12"
+        else ("role", "transport")
+    )
+    for key in needed:
         if key not in raw:
             raise ConfigurationError(
                 f"{where}: `{key}` is missing; see the README, section Configuration"
@@ -379,12 +454,14 @@ def load_partner(path: Path) -> PartnerProfile:
         key=path.stem,
         name=_text(raw, "name", path.stem, where),
         role=role,
-        identity=_identity(raw["identity"], f"{where} [identity]"),
-        us=_identity(raw["us"], f"{where} [us]"),
+        identity=_identity(raw["identity"], f"{where} [identity]")
+        if "identity" in raw
+        else NO_IDENTITY,
+        us=_identity(raw["us"], f"{where} [us]") if "us" in raw else NO_IDENTITY,
         transport=_transport(raw["transport"], f"{where} [transport]", base),
         x12=_x12_style(raw.get("x12", {}), f"{where} [x12]"),
         acknowledgements=_acknowledgements(
-            raw.get("acknowledgements", {}), f"{where} [acknowledgements]"
+            raw.get("acknowledgements", {}), f"{where} [acknowledgements]", document_format
         ),
         poll_seconds=poll * 60,
         contacts=tuple(found_contacts),
@@ -394,6 +471,59 @@ def load_partner(path: Path) -> PartnerProfile:
         late=_late(raw.get("late", {}), f"{where} [late]"),
         strict=_expect(raw, "strict", bool, where) if "strict" in raw else False,
         source=where,
+        format=document_format,
+        cxml=_cxml(raw, document_format, f"{where} [cxml]"),
+    )
+
+
+def _cxml(raw: dict[str, Any], document_format: str, where: str) -> CxmlProfile | None:
+    """The `[cxml]` table: required with format = "cxml", refused otherwise."""
+    if document_format != "cxml":
+        if "cxml" in raw:
+            raise ConfigurationError(f'{where}: only a partner with format = "cxml" has one')
+        return None
+    if "cxml" not in raw:
+        raise ConfigurationError(
+            f"{where}: missing: a cXML partner needs its credentials (domain, identity,"
+            " our_domain, our_identity, shared_secret_env)"
+        )
+    table = _table(raw["cxml"], where)
+    if "shared_secret" in table:
+        raise ConfigurationError(
+            f"{where}: never put the shared secret here; name the environment variable holding"
+            " it in shared_secret_env"
+        )
+    _check_keys(
+        table,
+        {
+            "domain",
+            "identity",
+            "our_domain",
+            "our_identity",
+            "sender_domain",
+            "sender_identity",
+            "shared_secret_env",
+            "our_shared_secret_env",
+            "deployment_mode",
+        },
+        where,
+    )
+    for key in ("domain", "identity", "our_domain", "our_identity", "shared_secret_env"):
+        if not _text(table, key, "", where).strip():
+            raise ConfigurationError(f"{where}: {key} is missing")
+    them = CxmlCredential(_text(table, "domain", "", where), _text(table, "identity", "", where))
+    return CxmlProfile(
+        them=them,
+        us=CxmlCredential(
+            _text(table, "our_domain", "", where), _text(table, "our_identity", "", where)
+        ),
+        sender=CxmlCredential(
+            _text(table, "sender_domain", them.domain, where),
+            _text(table, "sender_identity", them.identity, where),
+        ),
+        secret_env=_text(table, "shared_secret_env", "", where),
+        our_secret_env=_text(table, "our_shared_secret_env", "", where),
+        deployment_mode=_choice(table, "deployment_mode", DEPLOYMENT_MODES, where),
     )
 
 
@@ -588,16 +718,17 @@ def _x12_style(value: Any, where: str) -> X12Style:
     return style
 
 
-def _acknowledgements(value: Any, where: str) -> AcknowledgementPolicy:
+def _acknowledgements(value: Any, where: str, document_format: str) -> AcknowledgementPolicy:
     table = _table(value, where)
     _check_keys(table, {"send", "ta1", "expect", "deadline_hours"}, where)
+    answers = ANSWERS_BY_FORMAT[document_format]
     deadline = _number(table, "deadline_hours", DEFAULT_ACK_DEADLINE_HOURS, where, most=24 * 90)
     if deadline <= 0:
         raise ConfigurationError(f"{where}: deadline_hours must be above 0")
     return AcknowledgementPolicy(
-        send=_choice(table, "send", ACK_KINDS, where),
+        send=_choice(table, "send", answers, where),
         ta1=_choice(table, "ta1", ("requested", "always", "never"), where),
-        expect=_choice(table, "expect", ACK_KINDS, where),
+        expect=_choice(table, "expect", answers, where),
         deadline_hours=deadline,
     )
 

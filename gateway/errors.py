@@ -390,6 +390,7 @@ _RULES = {
     "invoice-needs-prices": "an invoiced line has a unit price",
     "invoice-number-fits-big02": "an invoice number is 1 to 22 characters (BIG02)",
     "ship-notice-needs-fulfilment": "a ship notice passes on a shipped fulfilment not passed on",
+    "partner-takes-the-document": "a document goes in a format its partner exchanges",
     # the operator's and the store's (gateway.service, gateway.adapters)
     "order-exists": "a change names an order the gateway holds",
     "one-order-per-po-number": "a partner's PO number names one order",

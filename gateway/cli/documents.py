@@ -22,7 +22,7 @@ from gateway.cli.shared import (
 
 if TYPE_CHECKING:
     from gateway.service.delivery import Delivery
-    from gateway.service.ingest import IngestResult, SetOutcome
+    from gateway.service.outcomes import IngestResult, SetOutcome
 
 
 def _document_statuses() -> list[str]:

@@ -18,8 +18,6 @@ import click
 from gateway.cli.codec import Checked
 
 if TYPE_CHECKING:
-    from lxml import etree
-
     from gateway.csvformat import CsvLayout, RowProblem
     from gateway.errors import CxmlError
 
@@ -42,23 +40,6 @@ def _entry(name: str, file_format: str, accepted: bool, **details: Any) -> dict[
 # -- cXML ---------------------------------------------------------------------------------------
 
 
-def _document_kind(root: etree._Element) -> str:
-    """What a cXML document carries: `Response`, or the element in its `Request` or `Message`
-    (`OrderRequest`, `ConfirmationRequest`...)."""
-    from gateway.cxml.safe import source_line
-    from gateway.errors import CxmlError, shown
-
-    if root.tag != "cXML":
-        raise CxmlError(f"the root element is {shown(str(root.tag))}, not cXML", path="/")
-    for child in root:
-        if child.tag == "Response":
-            return "Response"
-        if child.tag in ("Request", "Message"):
-            inner = [str(element.tag) for element in child if isinstance(element.tag, str)]
-            return inner[0] if inner else str(child.tag)
-    raise CxmlError("holds no Request, Response or Message", path="cXML", line=source_line(root))
-
-
 def _cxml_error(exc: CxmlError) -> dict[str, Any]:
     """A refusal's `--json` error: its reason, and its element path and line when known."""
     error: dict[str, Any] = {"message": exc.reason}
@@ -72,13 +53,13 @@ def _cxml_error(exc: CxmlError) -> dict[str, Any]:
 def check_cxml(name: str, data: bytes) -> Checked:
     """An OrderRequest or a Response read as the gateway reads them; any other cXML document
     parsed as safely, and accepted with a warning that the gateway does not take it in."""
-    from gateway.cxml.reader import read_order_request, read_response
+    from gateway.cxml.reader import document_kind, read_order_request, read_response
     from gateway.cxml.safe import parse
     from gateway.errors import CxmlError
 
     try:
         root = parse(data)
-        kind = _document_kind(root)
+        kind = document_kind(root)
         document: dict[str, Any] = {
             "kind": kind,
             "payload_id": (root.get("payloadID") or "").strip(),
@@ -165,32 +146,14 @@ def load_layouts(spec: str) -> Layouts:
     return Layouts(str(path), tables, named)
 
 
-_HEADER_BYTES = 65536  # bytes read for the header row when choosing a layout
-
-
-def _header_fits(data: bytes, layout: CsvLayout) -> bool:
-    """Whether the first row of `data`, read as `layout` says, names every column of it."""
-    import csv
-    import io
-
-    text = data[:_HEADER_BYTES].decode(layout.encoding, errors="replace").removeprefix("\ufeff")
-    rows = csv.reader(
-        io.StringIO(text, newline=""), delimiter=layout.delimiter, quotechar=layout.quote
-    )
-    try:
-        first = next((cells for cells in rows if any(cell.strip() for cell in cells)), [])
-    except csv.Error:
-        return False
-    names = {cell.strip().casefold() for cell in first}
-    return all(str(column).strip().casefold() in names for _, column in layout.columns)
-
-
 def _layout_for(data: bytes, layouts: Layouts) -> tuple[str, CsvLayout] | None:
     """The table named, else the first inbound one with a header row `data` has."""
+    from gateway.csvformat import header_fits
+
     if layouts.named is not None:
         return layouts.named, layouts.tables[layouts.named]
     for table, layout in layouts.tables.items():
-        if layout.kind in INBOUND and layout.header and _header_fits(data, layout):
+        if layout.kind in INBOUND and layout.header and header_fits(data, layout):
             return table, layout
     return None
 

@@ -25,10 +25,17 @@ from gateway.csvformat.model import (
     ShipNoticesRead,
     ShipTo,
 )
-from gateway.csvformat.reader import read_cancellations, read_orders, read_ship_notices
+from gateway.csvformat.reader import (
+    header_fits,
+    header_matches,
+    read_cancellations,
+    read_orders,
+    read_ship_notices,
+)
 from gateway.csvformat.writer import (
     write_acknowledgements,
     write_cancellations,
+    write_orders,
     write_ship_notices,
 )
 
@@ -44,10 +51,13 @@ __all__ = [
     "ShipNoticeRow",
     "ShipNoticesRead",
     "ShipTo",
+    "header_fits",
+    "header_matches",
     "read_cancellations",
     "read_orders",
     "read_ship_notices",
     "write_acknowledgements",
     "write_cancellations",
+    "write_orders",
     "write_ship_notices",
 ]

@@ -175,6 +175,40 @@ def read_cancellations(data: bytes, layout: CsvLayout) -> CancellationsRead:
     )
 
 
+HEADER_BYTES = 65536
+"""The bytes read for a file's header row when choosing its layout."""
+
+
+def header_fits(data: bytes, layout: CsvLayout) -> bool:
+    """Whether the first row of `data`, read as `layout` says, names every column the layout
+    requires (a layout without a header row never fits: it is chosen by name)."""
+    return header_matches(data, layout) > 0
+
+
+def header_matches(data: bytes, layout: CsvLayout) -> int:
+    """How many of the layout's columns the first row of `data` names, 0 when a required one
+    is missing (or the layout has no header row): of two layouts that fit, the one naming
+    more columns is the file's."""
+    if not layout.header:
+        return 0
+    text = data[:HEADER_BYTES].decode(layout.encoding, errors="replace").removeprefix("\ufeff")
+    rows = csv.reader(
+        io.StringIO(text, newline=""), delimiter=layout.delimiter, quotechar=layout.quote
+    )
+    try:
+        first = next((cells for cells in rows if any(cell.strip() for cell in cells)), [])
+    except csv.Error:
+        return 0
+    names = {cell.strip().casefold() for cell in first}
+
+    def named(field: str) -> bool:
+        return str(layout.column(field)).strip().casefold() in names
+
+    if not all(named(field) for field in REQUIRED[layout.kind]):
+        return 0
+    return sum(1 for field in layout.fields if named(field))
+
+
 def _expect(layout: CsvLayout, kind: str) -> None:
     if layout.kind != kind:
         raise ValueError(f"a layout of {layout.kind} files cannot read {kind}")

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from gateway.csvformat.cells import escape, format_date, format_decimal
 from gateway.csvformat.layout import CsvLayout
-from gateway.csvformat.model import AcknowledgementRow, CancellationRow, ShipNoticeRow
+from gateway.csvformat.model import AcknowledgementRow, CancellationRow, CsvOrder, ShipNoticeRow
 from gateway.errors import SerializationError, shown
 
 Cell = str | Decimal | datetime.date | None
@@ -61,6 +61,37 @@ def write_ship_notices(rows: Iterable[ShipNoticeRow], layout: CsvLayout) -> byte
                 "ship_date": row.ship_date,
             }
             for row in rows
+        ),
+        layout,
+    )
+
+
+def write_orders(orders: Iterable[CsvOrder], layout: CsvLayout) -> bytes:
+    """One row per order line, the order's fields repeated on each: what `read_orders` reads."""
+    return _write(
+        "orders",
+        (
+            {
+                "po_number": order.po_number,
+                "order_date": order.order_date,
+                "partner_reference": order.partner_reference,
+                "ship_to_name": order.ship_to.name,
+                "ship_to_street": order.ship_to.street,
+                "ship_to_city": order.ship_to.city,
+                "ship_to_state": order.ship_to.state,
+                "ship_to_postal_code": order.ship_to.postal_code,
+                "ship_to_country": order.ship_to.country,
+                "line_number": line.line_number,
+                "vendor_part": line.vendor_part,
+                "buyer_part": line.buyer_part,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "requested_ship_date": line.requested_ship_date,
+            }
+            for order in orders
+            for line in order.lines
         ),
         layout,
     )

@@ -97,6 +97,7 @@ class OrderRequest:
     parties: Parties
     header: OrderHeader
     lines: tuple[OrderLine, ...]
+    deployment_mode: str = "production"  # the Request's deploymentMode: production or test
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class Response:
     status_code: int
     text: str
     detail: str = ""
+    in_reply_to: str = ""  # the payloadID answered, when a comment before the Response says it
 
 
 # what the writer takes

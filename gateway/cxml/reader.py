@@ -247,13 +247,37 @@ def _line(item: _Element, path: str) -> OrderLine:
 
 
 def _envelope(root: _Element) -> tuple[str, datetime, str]:
-    if root.tag != "cXML":
-        raise CxmlError(f"the root element is {shown(str(root.tag))}, not cXML", path="/")
+    _envelope_root(root)
     return (
         _attr(root, "payloadID", "cXML"),
         _datetime(_attr(root, "timestamp", "cXML"), "cXML/@timestamp", root),
         (root.get("version") or "").strip(),
     )
+
+
+def document_kind(root: _Element) -> str:
+    """What a parsed cXML document carries: `Response`, or the element in its `Request` or
+    `Message` (`OrderRequest`, `ConfirmationRequest`...); `CxmlError` when it is no cXML."""
+    _envelope_root(root)
+    for child in root:
+        if child.tag == "Response":
+            return "Response"
+        if child.tag in ("Request", "Message"):
+            inner = [str(element.tag) for element in child if isinstance(element.tag, str)]
+            return inner[0] if inner else str(child.tag)
+    raise CxmlError("holds no Request, Response or Message", path="cXML", line=source_line(root))
+
+
+def _envelope_root(root: _Element) -> None:
+    if root.tag != "cXML":
+        raise CxmlError(f"the root element is {shown(str(root.tag))}, not cXML", path="/")
+
+
+def read_parties(data: bytes) -> Parties:
+    """The `Header` of a cXML document: who sends it, to whom, and who carries it."""
+    root = parse(data)
+    _envelope_root(root)
+    return _parties(root)
 
 
 def read_order_request(data: bytes) -> OrderRequest:
@@ -283,7 +307,8 @@ def read_order_request(data: bytes) -> OrderRequest:
         seen.add(line.line_number)
     if not lines and header.order_type != "delete":
         raise _missing("OrderRequest/ItemOut", order)
-    return OrderRequest(payload_id, timestamp, version, parties, header, lines)
+    mode = "test" if (request.get("deploymentMode") or "").strip() == "test" else "production"
+    return OrderRequest(payload_id, timestamp, version, parties, header, lines, mode)
 
 
 def read_response(data: bytes) -> Response:
@@ -304,4 +329,16 @@ def read_response(data: bytes) -> Response:
         status_code=int(code_text),
         text=(status.get("text") or "").strip(),
         detail=_all_text(status),
+        in_reply_to=_in_reply_to(root),
     )
+
+
+def _in_reply_to(root: _Element) -> str:
+    """The payloadID a file's Response answers, from the comment `in reply to ID` before it
+    (how the gateway writes it; cXML itself has no place for it outside an HTTP exchange)."""
+    for node in root:
+        if isinstance(node, etree._Comment):
+            text = (node.text or "").strip()
+            if text.startswith("in reply to "):
+                return text.removeprefix("in reply to ").strip()
+    return ""

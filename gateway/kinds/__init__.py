@@ -25,14 +25,15 @@ __all__ = [
     "Reads",
     "Writes",
     "check_mappings",
+    "for_partner",
     "kind",
     "readers",
     "records_nothing",
     "writers",
 ]
 
-FORMATS = ("x12_",)
-"""The prefixes of the kind modules, one per format (cXML and CSV ones to come)."""
+FORMATS = ("x12_", "cxml_", "csv_")
+"""The prefixes of the kind modules, one per format."""
 
 
 def _registered() -> dict[str, Kind]:
@@ -59,21 +60,40 @@ def kind(set_id: str) -> Kind | None:
     return KINDS.get(set_id)
 
 
-def readers() -> dict[str, Kind]:
-    """The kinds the gateway takes in and applies to orders, by set id."""
-    return {k: found for k, found in KINDS.items() if found.reads is not None}
+def readers(document_format: str = "x12") -> dict[str, Kind]:
+    """The kinds of a format the gateway takes in and applies to orders, by set id."""
+    return {
+        k: found
+        for k, found in KINDS.items()
+        if found.reads is not None and found.format == document_format
+    }
 
 
-def writers() -> dict[str, Kind]:
-    """The kinds the gateway sends about orders, by set id."""
-    return {k: found for k, found in KINDS.items() if found.writes is not None}
+def writers(document_format: str = "x12") -> dict[str, Kind]:
+    """The kinds of a format the gateway sends about orders, by set id."""
+    return {
+        k: found
+        for k, found in KINDS.items()
+        if found.writes is not None and found.format == document_format
+    }
+
+
+def for_partner(set_id: str, document_format: str) -> Kind | None:
+    """The kind that sends what `set_id` (an X12 set) sends, to a partner of
+    `document_format`: the set itself for X12, the cXML or CSV kind standing for it otherwise."""
+    if document_format == "x12":
+        return writers().get(set_id)
+    return next((k for k in writers(document_format).values() if k.stands_for == set_id), None)
 
 
 def check_mappings(mappings: Mappings, partners: Iterable[str] = ()) -> None:
     """Read every outbound kind's settings once (at start-up), as shipped and with each of
     `partners`' overrides, so a bad mapping or a partner's bad override stops the gateway early
     rather than at its first document."""
+    every = [found for fmt in ("x12", "cxml", "csv") for found in writers(fmt).values()]
     for partner in ("", *partners):
-        for set_id, found in writers().items():
+        for found in every:
             assert found.writes is not None
-            settings_for(mappings, set_id, partner, found.writes.settings)
+            settings_for(
+                mappings, found.set_id, partner, found.writes.settings, name=found.writes.mapping
+            )

@@ -19,11 +19,11 @@ from gateway.mapping.outbound import ChangeAnswer, Decision
 from gateway.mapping.outbound_settings import HierarchyStructure
 from gateway.x12.document import Segment
 from gateway.x12.schema import load_catalog
-from gateway.x12.tree import Loop
 
-Assembler = Callable[[Loop, SetMapping, Context], Any]
-"""(the set's tree, its mapping, where it comes from) -> what it says (a `PurchaseOrder` for a
-kind that opens orders, an `OrderDocument` for one about orders held)."""
+Assembler = Callable[[Any, SetMapping, Context], Any]
+"""(the set's tree (`Loop`), or the record a cXML or CSV codec read, its mapping, where it
+comes from) -> what it says (a `PurchaseOrder` for a kind that opens orders, an
+`OrderDocument` for one about orders held)."""
 
 Recorder = Callable[[str, str], list[Command]]
 """(source, record id) -> the commands that sending a document records on its order."""
@@ -49,16 +49,22 @@ class BuildRequest:
     invoice_number: str | None = None
     structure: HierarchyStructure | None = None
     change_answer: ChangeAnswer | None = None
+    document_id: str = ""  # a cXML or CSV document's own id (its payloadID)
+    answering: str = ""  # the id of the partner's document it answers (their OrderRequest's)
+    header: Any = None  # a cXML document's Envelope (credentials, time)
+    test: bool = False  # a test document (the order is a test one, or the partner is in test)
 
 
 @dataclass(frozen=True, slots=True)
 class Built:
-    """The bodies of the sets, what sending them records on the order, and the fulfilments an
-    856 carries (the order follows its delivery)."""
+    """The bodies of the sets (or, for a cXML or CSV document, its `content`), what sending
+    them records on the order, and the fulfilments an 856 carries (the order follows its
+    delivery)."""
 
     bodies: list[list[Segment]]
     recorded: Recorder = records_nothing
     fulfilment_ids: tuple[str, ...] = ()
+    content: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class Reads:
     assemble: Assembler
     what: str  # how a refused one is named in an order's history
     opens_orders: bool = False  # an order itself (opened, replaced, cancelled), not about one held
+    either_side: bool = False  # sent by buyers and sellers alike (our role: the partner's other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +94,10 @@ class Writes:
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """One document kind: a transaction set (and later a cXML or CSV document)."""
+    """One document kind: a transaction set, a cXML request or a kind of CSV file. `set_id`
+    names it (the set id, the cXML element, `csv-<kind>`); a cXML or CSV kind `stands_for`
+    the transaction set it takes the place of with a partner of its format (the ship notice
+    request an 856's)."""
 
     set_id: str
     name: str
@@ -95,6 +105,8 @@ class Kind:
     writes: Writes | None = None
     acknowledges: bool = False  # a functional acknowledgement (997, 999): answers our groups
     format: str = "x12"
+    stands_for: str = ""
+    extension: str = "x12"  # of the files it is delivered in
 
     @property
     def functional_id(self) -> str:

@@ -3,10 +3,14 @@ records the invoice) and take it in for an order we placed."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from gateway.domain import commands
 from gateway.domain.commands import Command
-from gateway.domain.values import DocumentKind, Role
-from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Writes
+from gateway.domain.model import Order
+from gateway.domain.values import DocumentKind, LineQuantity, Role
+from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Recorder, Writes
 from gateway.mapping.inbound import invoice as read_invoice
 from gateway.mapping.outbound import invoice
 from gateway.mapping.outbound_settings import InvoiceSettings
@@ -14,23 +18,36 @@ from gateway.mapping.outbound_settings import InvoiceSettings
 
 def build(request: BuildRequest) -> Built:
     order, now = request.order, request.now
-    number = request.invoice_number or f"{order.po_number}-{len(order.invoices) + 1}"
+    number = invoice_number(request)
     draft = invoice(order, number, request.settings, now.date())
+    return Built([draft.segments], invoiced(order, draft.number, draft.amount, draft.lines, now))
 
-    def invoiced(source: str, record: str) -> list[Command]:
+
+def invoice_number(request: BuildRequest) -> str:
+    """The invoice's number: the one given, else PO-n, n counting the order's invoices."""
+    order = request.order
+    return request.invoice_number or f"{order.po_number}-{len(order.invoices) + 1}"
+
+
+def invoiced(
+    order: Order, number: str, amount: Decimal, lines: tuple[LineQuantity, ...], now: dt.datetime
+) -> Recorder:
+    """What sending an invoice records on the order, whatever the document carrying it."""
+
+    def recorded(source: str, record: str) -> list[Command]:
         return [
             commands.RecordInvoice(
                 partner=order.partner,
                 po_number=order.po_number,
                 at=now,
                 source=source,
-                invoice_number=draft.number,
-                amount=draft.amount,
-                lines=draft.lines,
+                invoice_number=number,
+                amount=amount,
+                lines=lines,
             )
         ]
 
-    return Built([draft.segments], invoiced)
+    return recorded
 
 
 KIND = Kind(

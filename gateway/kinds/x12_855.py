@@ -4,12 +4,15 @@ for an order we placed."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from gateway.domain import commands
 from gateway.domain.commands import Command
+from gateway.domain.model import Order
 from gateway.domain.values import ConfirmationMethod, DocumentKind, Role, Side
-from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Writes
+from gateway.kinds.base import BuildRequest, Built, Kind, Reads, Recorder, Writes
 from gateway.mapping.inbound import order_acknowledgement
-from gateway.mapping.outbound import DecisionKind, acknowledgement
+from gateway.mapping.outbound import Decision, DecisionKind, acknowledgement
 from gateway.mapping.outbound_settings import AcknowledgementSettings
 
 
@@ -17,6 +20,13 @@ def build(request: BuildRequest) -> Built:
     order, decision, now = request.order, request.decision, request.now
     assert decision is not None  # required
     body = acknowledgement(order, decision, request.settings, now.date())
+    return Built([body], acknowledged(order, decision, now, "855"))
+
+
+def acknowledged(order: Order, decision: Decision, now: dt.datetime, what: str) -> Recorder:
+    """What sending the seller's decision records on the order, whatever the document carrying
+    it (an 855, a cXML ConfirmationRequest, a CSV acknowledgement): the order confirmed line by
+    line, and what the decision withdraws cancelled by the seller."""
     withdrawn = decision.withdrawn(order)
 
     def acknowledged(source: str, record: str) -> list[Command]:
@@ -40,7 +50,7 @@ def build(request: BuildRequest) -> Built:
                     source=source,
                     cancellation_id=record,
                     requested_by=Side.SELLER,
-                    reason="order rejected in our 855",
+                    reason=f"order rejected in our {what}",
                 )
             )
         elif withdrawn:
@@ -53,12 +63,12 @@ def build(request: BuildRequest) -> Built:
                     cancellation_id=record,
                     lines=withdrawn,
                     requested_by=Side.SELLER,
-                    reason="withdrawn in our 855 (rejected or cut)",
+                    reason=f"withdrawn in our {what} (rejected or cut)",
                 )
             )
         return found
 
-    return Built([body], acknowledged)
+    return acknowledged
 
 
 KIND = Kind(

@@ -146,6 +146,8 @@ class PurchaseOrder:
     requested_delivery_date: dt.date | None
     cancel_after_date: dt.date | None
     lines: tuple[PurchaseOrderLine, ...]
+    notes: tuple[str, ...] = ()  # what the buyer wrote beside the order, kept as notes on it
+    cancel_reason: str = "purchase order cancelled by the buyer (850 BEG01 01)"
 
     @property
     def cancels(self) -> bool:
@@ -198,7 +200,7 @@ class PurchaseOrder:
             **self._common(),  # type: ignore[arg-type]
             cancellation_id=cancellation_id,
             requested_by=Side.BUYER,
-            reason="purchase order cancelled by the buyer (850 BEG01 01)",
+            reason=self.cancel_reason,
         )
 
 
@@ -843,6 +845,7 @@ class ShippedOrder:
     tracking_numbers: tuple[str, ...]
     carrier: str
     ship_date: dt.date | None
+    tracking_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -920,6 +923,7 @@ class ShipNotice:
             lines=lines,
             carrier=shipped.carrier,
             tracking_numbers=shipped.tracking_numbers,
+            tracking_url=shipped.tracking_url,
             ship_date=shipped.ship_date or self.notice_date,
             status=ShipmentStatus.SHIPPED,
             packs=packs,

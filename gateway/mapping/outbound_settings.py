@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from gateway.csvformat import CsvLayout
 from gateway.errors import ConfigurationError
 from gateway.mapping.engine import Mappings
 
@@ -452,10 +453,12 @@ def read_settings(kind: type[S], settings: Mapping[str, Any], where: str) -> S:
     return found
 
 
-def settings_for(mappings: Mappings, set_id: str, partner: str, kind: type[S]) -> S:
-    """The choices for sending `set_id` to `partner`: the shipped mapping with the partner's
-    overrides merged in, checked."""
-    name = mapping_name(set_id)
+def settings_for(
+    mappings: Mappings, set_id: str, partner: str, kind: type[S], *, name: str = ""
+) -> S:
+    """The choices for sending `set_id` to `partner`: the shipped mapping (`name`, else the
+    set's `<set>-out`) with the partner's overrides merged in, checked."""
+    name = name or mapping_name(set_id)
     mapping = mappings.get(name, partner)
     if mapping.direction != "out" or mapping.set_id != set_id:
         raise ConfigurationError(
@@ -464,3 +467,56 @@ def settings_for(mappings: Mappings, set_id: str, partner: str, kind: type[S]) -
         )
     where = f"mappings/{name}.toml" + (f" (with partner {partner}'s overrides)" if partner else "")
     return read_settings(kind, mapping.settings, where)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFileSettings:
+    """csv-*-out: the layout of a CSV file we send (columns, delimiter, quoting, encoding,
+    date format, decimal separator)."""
+
+    layout: CsvLayout
+
+    @classmethod
+    def read(cls, table: _Table) -> CsvFileSettings:
+        table.read.update(table.table)
+        try:
+            return cls(CsvLayout.from_table(table.table, table.where))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationSettings:
+    """cxml-confirmation-out: whether an order accepted or rejected whole says so without items
+    (`type="accept"` / `"reject"`), or always answers line by line (`"detail"`)."""
+
+    whole_order: bool = True
+
+    @classmethod
+    def read(cls, table: _Table) -> ConfirmationSettings:
+        return cls(whole_order=table.flag("whole_order", True))
+
+
+@dataclass(frozen=True, slots=True)
+class CxmlShipNoticeSettings:
+    """cxml-ship-notice-out: whether the tracking URL goes with the tracking number."""
+
+    tracking_url: bool = True
+
+    @classmethod
+    def read(cls, table: _Table) -> CxmlShipNoticeSettings:
+        return cls(tracking_url=table.flag("send_tracking_url", True))
+
+
+@dataclass(frozen=True, slots=True)
+class CxmlInvoiceSettings:
+    """cxml-invoice-out: the description of the tax line (no tax is computed by the gateway)."""
+
+    tax_description: str = ""
+
+    @classmethod
+    def read(cls, table: _Table) -> CxmlInvoiceSettings:
+        value = table._get("tax_description", "")
+        if not isinstance(value, str):
+            raise ConfigurationError(f"{table.where}.tax_description: expected text")
+        return cls(tax_description=value)

@@ -28,6 +28,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gateway import kinds
 from gateway.config import PartnerProfile
 from gateway.errors import TransportError
 from gateway.logs import event
@@ -40,8 +41,8 @@ LOG = logging.getLogger("gateway.delivery")
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
 LAST_RETRY = dt.timedelta(hours=1)
-ACKNOWLEDGEMENTS = frozenset({"997", "999", "TA1"})
-"""Sets that are never acknowledged themselves."""
+ACKNOWLEDGEMENTS = frozenset({"997", "999", "TA1", "Response"})
+"""Documents that are never acknowledged themselves."""
 
 
 def _here() -> str:
@@ -100,8 +101,12 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def file_name(document: StoredDocument) -> str:
-    """The name a document is delivered under: fixed by the document, unique per partner."""
+    """The name a document is delivered under: fixed by the document, unique per partner, with
+    its format's extension (a cXML document's id, a payloadID, is not part of it)."""
     sets = "-".join(document.transaction_sets) or "x12"
+    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    if found is not None and found.format != "x12":
+        return f"{sets}_{document.id}.{found.extension}"
     return f"{sets}_{document.interchange_control or 'none'}_{document.id}.x12"
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from gateway import kinds
 from gateway.errors import DocumentActionRefused
-from gateway.service.ingest import ACK_STATUSES, REUSED, TAKEN_STATUSES, Ingestor, IngestResult
+from gateway.service.ingest import ACK_STATUSES, REUSED, Ingestor
+from gateway.service.outcomes import TAKEN_STATUSES, IngestResult
 from gateway.service.pipeline import RAW_INLINE_LIMIT
 from gateway.service.ports import FileStore, OutboxEntry, StoredDocument, UnitOfWork
 from gateway.service.tracking import STORED_STATES, set_document_status

@@ -26,13 +26,17 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway import kinds
-from gateway.config import PartnerProfile
+from gateway.config import CxmlProfile, PartnerProfile
+from gateway.cxml.model import Credential
+from gateway.cxml.model import Envelope as CxmlEnvelope
 from gateway.domain.commands import Command
 from gateway.domain.model import Order
 from gateway.errors import (
     ConfigurationError,
+    ExportRefused,
     InvalidOutboundDocument,
     OrderNotFound,
     RuleViolation,
@@ -189,11 +193,14 @@ class _Request:
         if self.first is not None:
             apply_command(self.first, uow)
         order = find_order(uow, self.po_number, self.partner)
+        profile = self.profiles.get(order.partner)
+        if profile is not None and profile.format != "x12":
+            return self._run_file(uow, order, profile, now)
         writes = self.writes
         check_role(order, self.set_id, writes.our_role)
         documents = uow.documents.for_order(order.partner, order.po_number)
-        envelope = envelope_for(order, documents, self.sender_id, self.profiles.get(order.partner))
-        built = self._build(order, documents, now)
+        envelope = envelope_for(order, documents, self.sender_id, profile)
+        built = self._build(order, documents, now, self.set_id, writes)
         partner = order.partner
         numbers = ControlNumbers(
             interchange=uow.control_numbers.next(partner, "interchange"),
@@ -211,35 +218,100 @@ class _Request:
             )
         (group,) = document.groups
         set_controls = tuple(t.control_number for t in group.transactions)
-        document_id = uow.documents.add(
-            StoredDocument(
-                sha256=hashlib.sha256(content).hexdigest(),
-                partner=partner,
-                direction="out",
-                size=len(content),
-                status="queued",
-                raw=content,
-                transaction_sets=(self.set_id,),
-                interchange_control=document.control_number,
-                group_controls=(group.control_number,),
-                set_controls=set_controls,
-                sender_id=envelope.sender_id,
-                receiver_id=envelope.receiver_id,
-                order_keys=[(partner, order.po_number)],
+        stored = StoredDocument(
+            sha256=hashlib.sha256(content).hexdigest(),
+            partner=partner,
+            direction="out",
+            size=len(content),
+            status="queued",
+            raw=content,
+            transaction_sets=(self.set_id,),
+            interchange_control=document.control_number,
+            group_controls=(group.control_number,),
+            set_controls=set_controls,
+            sender_id=envelope.sender_id,
+            receiver_id=envelope.receiver_id,
+            order_keys=[(partner, order.po_number)],
+        )
+        label = f"{self.set_id} #{','.join(set_controls)} in interchange {document.control_number}"
+        return self._queue(uow, order, stored, label, built, writes, now)
+
+    def _run_file(
+        self, uow: UnitOfWork, order: Order, profile: PartnerProfile, now: dt.datetime
+    ) -> ExportResult:
+        """The document standing for the set with a cXML or CSV partner (a ConfirmationRequest
+        for an 855...), named by an id of its own (a cXML payloadID) and checked by its writer
+        (a cXML document against the schema of the elements we use)."""
+        found = kinds.for_partner(self.set_id, profile.format)
+        if found is None or found.writes is None:
+            raise ExportRefused(
+                "partner-takes-the-document",
+                f"{order.partner} exchanges {profile.format} documents, and the gateway sends"
+                f" none standing for an {self.set_id}",
+                po_number=order.po_number,
             )
+        writes = found.writes
+        check_role(order, found.set_id, writes.our_role)
+        documents = uow.documents.for_order(order.partner, order.po_number)
+        number = uow.control_numbers.next(order.partner, "interchange")
+        ours = profile.cxml.us if profile.cxml is not None else None
+        document_id = f"{now:%Y%m%d%H%M%S}.{number}.{found.set_id}@{ours or 'gateway'}"
+        header = None
+        if profile.cxml is not None:
+            header = cxml_envelope(profile.cxml, document_id, now)
+        answering = next(
+            (
+                d.interchange_control or ""
+                for d in reversed(documents)
+                if d.direction == "in" and _opens_orders(d, found.format)
+            ),
+            "",
         )
-        source = (
-            f"{self.set_id} #{','.join(set_controls)} in interchange {document.control_number} "
-            f"(document {document_id})"
+        test = order.is_test or (
+            profile.cxml is not None and profile.cxml.deployment_mode == "test"
         )
+        built = self._build(
+            order, documents, now, found.set_id, writes, document_id, answering, header, test
+        )
+        content = built.content
+        stored = StoredDocument(
+            sha256=hashlib.sha256(content).hexdigest(),
+            partner=order.partner,
+            direction="out",
+            size=len(content),
+            status="queued",
+            raw=content,
+            transaction_sets=(found.set_id,),
+            interchange_control=document_id,
+            sender_id=str(ours or ""),
+            receiver_id=str(profile.cxml.them) if profile.cxml is not None else order.partner,
+            order_keys=[(order.partner, order.po_number)],
+        )
+        return self._queue(uow, order, stored, f"{found.name} {document_id}", built, writes, now)
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        stored: StoredDocument,
+        label: str,
+        built: Built,
+        writes: kinds.Writes,
+        now: dt.datetime,
+    ) -> ExportResult:
+        """Store the document, record on the order what sending it means, queue it in the
+        outbox and have the order follow it."""
+        partner, set_id = order.partner, stored.transaction_sets[0]
+        document_id = uow.documents.add(stored)
+        source = f"{label} (document {document_id})"
         applied = []
-        for command in built.recorded(source, f"{self.set_id}-{document.control_number}"):
+        for command in built.recorded(source, f"{set_id}-{stored.interchange_control}"):
             apply_command(command, uow)
             applied.append(type(command).__name__)
         outbox_id = uow.outbox.queue(
             "x12",
             partner,
-            {"document_id": document_id, "kind": self.set_id, "po_number": order.po_number},
+            {"document_id": document_id, "kind": set_id, "po_number": order.po_number},
             document_id=document_id,
             order=order,
         )
@@ -252,13 +324,14 @@ class _Request:
             needs_acceptance=owes_acceptance(self.profiles.get(partner)),
             source=source,
         )
+        assert stored.raw is not None
         return ExportResult(
             partner=partner,
             po_number=order.po_number,
-            set_id=self.set_id,
-            interchange_control=document.control_number,
-            set_controls=set_controls,
-            content=content,
+            set_id=set_id,
+            interchange_control=stored.interchange_control or "",
+            set_controls=stored.set_controls,
+            content=stored.raw,
             document_id=document_id,
             outbox_id=outbox_id,
             recorded=applied,
@@ -270,24 +343,38 @@ class _Request:
         assert found is not None
         return found
 
-    def _build(self, order: Order, documents: list[StoredDocument], now: dt.datetime) -> Built:
-        """The sets, built by the kind's builder with its settings for this partner."""
-        writes = self.writes
+    def _build(
+        self,
+        order: Order,
+        documents: list[StoredDocument],
+        now: dt.datetime,
+        set_id: str,
+        writes: kinds.Writes,
+        document_id: str = "",
+        answering: str = "",
+        header: Any = None,
+        test: bool = False,
+    ) -> Built:
+        """The document, built by the kind's builder with its settings for this partner."""
         return writes.build(
             BuildRequest(
                 order,
-                settings_for(self.mappings, self.set_id, order.partner, writes.settings),
+                settings_for(
+                    self.mappings, set_id, order.partner, writes.settings, name=writes.mapping
+                ),
                 now,
                 sent_before=sum(
-                    1
-                    for d in documents
-                    if d.direction == "out" and self.set_id in d.transaction_sets
+                    1 for d in documents if d.direction == "out" and set_id in d.transaction_sets
                 ),
                 decision=self.decision,
                 fulfilment_ids=self.fulfilment_ids,
                 invoice_number=self.invoice_number,
                 structure=self.structure,
                 change_answer=self.change_answer,
+                document_id=document_id,
+                answering=answering,
+                header=header,
+                test=test,
             )
         )
 
@@ -310,6 +397,30 @@ def answer_change(
         return None
     request = _Request(po_number, "865", partner, None, (), mappings, None, None, None, answer)
     return request.run(uow, now)
+
+
+def cxml_envelope(profile: CxmlProfile, payload_id: str, now: dt.datetime) -> CxmlEnvelope:
+    """The Header of a cXML document we send a partner: From us, To them, Sender us with our
+    shared secret."""
+    us = profile.us
+    return CxmlEnvelope(
+        payload_id=payload_id,
+        timestamp=now,
+        from_=Credential(us.domain, us.identity),
+        to=Credential(profile.them.domain, profile.them.identity),
+        sender=Credential(us.domain, us.identity, profile.our_secret()),
+    )
+
+
+def _opens_orders(document: StoredDocument, document_format: str) -> bool:
+    """Whether a stored document is an order of `document_format` (a cXML OrderRequest...)."""
+    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    return (
+        found is not None
+        and found.format == document_format
+        and found.reads is not None
+        and found.reads.opens_orders
+    )
 
 
 def find_order(uow: UnitOfWork, po_number: str, partner: str | None) -> Order:

@@ -21,11 +21,11 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from gateway import kinds
 from gateway.config import PartnerProfile
-from gateway.domain.commands import Command, RecordRefusal
+from gateway.cxml.reader import sniff as cxml_sniff
+from gateway.domain.commands import AddNote, Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
 from gateway.errors import ConcurrentUpdate, MappingError, OrderNotFound, RuleViolation
@@ -39,8 +39,17 @@ from gateway.mapping.inbound import (
 )
 from gateway.mapping.outbound import ChangeAnswer
 from gateway.service.export import answer_change
+from gateway.service.intake import FileIntake, cxml_partner
 from gateway.service.messagebus import MessageBus, RefusalRecorded, apply_command
 from gateway.service.notify import Alerts
+from gateway.service.outcomes import (
+    BATCH_SETS,
+    TAKEN_STATUSES,
+    Acknowledgement,
+    IngestResult,
+    SetOutcome,
+    StoredFile,
+)
 from gateway.service.ports import SetRecord, StoredDocument, UnitOfWork
 from gateway.service.shipping import with_carrier_resolved
 from gateway.service.tracking import set_document_status
@@ -78,53 +87,6 @@ on the order it names."""
 
 ACK_STATUSES = {"A": "acknowledged", "E": "acknowledged", "P": "partly rejected", "R": "rejected"}
 """AK9 / TA104 codes and what they make of the outbound document they answer."""
-
-
-@dataclass(slots=True)
-class SetOutcome:
-    """What became of one transaction set."""
-
-    set_id: str
-    control_number: str
-    # created | replaced | cancelled | confirmed | fulfilled | changed | invoiced | acknowledged
-    # | duplicate | refused | rejected | not mapped
-    action: str
-    po_number: str = ""
-    message: str = ""
-    recorded: bool = False  # written to the store with what it applied
-
-
-@dataclass(slots=True)
-class Acknowledgement:
-    """An acknowledgement written for the file, queued for its partner."""
-
-    partner: str
-    kind: str  # TA1 | 997 | 999
-    control_number: str
-    content: bytes
-
-
-@dataclass(slots=True)
-class IngestResult:
-    """What happened to one file."""
-
-    filename: str
-    sha256: str
-    duplicate: str = ""  # why the file was not applied again, when it was a duplicate
-    accepted: bool = False
-    document_ids: list[int] = field(default_factory=list)
-    sets: list[SetOutcome] = field(default_factory=list)
-    acknowledgements: list[Acknowledgement] = field(default_factory=list)
-    first_issue: str = ""
-    unauthorized: str = ""  # why the file, or a group of it, was refused for its mailbox
-    resumed: bool = False  # taking it in had been cut short; the sets not done were applied
-    reused: list[str] = field(default_factory=list)  # interchanges reusing a control number
-    tolerated: list[str] = field(default_factory=list)  # deviations read as meant, described
-
-    @property
-    def troubled(self) -> list[SetOutcome]:
-        """The sets an operator must look at: rejected, refused, not mapped."""
-        return [s for s in self.sets if s.action in ("rejected", "refused", "not mapped")]
 
 
 def _log_taken(result: IngestResult) -> None:
@@ -303,6 +265,11 @@ class Ingestor:
             )
             result.document_ids = [d.id for d in applied if d.id is not None]
             return result
+        profile = self._file_partner(mailbox, chunks)
+        if profile is not None:  # a cXML or CSV file
+            stored = StoredFile(sha256, size, filename, raw, raw_path)
+            FileIntake(self).take(chunks, size, stored, profile, result, unfinished)
+            return result
         strict = mailbox.strict if mailbox is not None else False
         report = read_chunks(chunks(), catalog=self.catalog, strict=strict)
         foreign_groups = _refuse_foreign_groups(report, mailbox)  # id of the group -> why
@@ -328,6 +295,22 @@ class Ingestor:
                 uow.documents.mark_processed(document_id)
             uow.commit()
         return result
+
+    def _file_partner(
+        self, mailbox: PartnerProfile | None, chunks: Callable[[], Iterable[bytes]]
+    ) -> PartnerProfile | None:
+        """The partner whose cXML or CSV file this is: the mailbox's, when it is not an X12
+        partner's; for a file from no mailbox (`gateway ingest`), the cXML partner whose
+        credential its From names. None: an X12 file."""
+        if mailbox is not None:
+            return mailbox if mailbox.format != "x12" else None
+        cxml_partners = [p for p in self.profiles.values() if p.cxml is not None]
+        if not cxml_partners:
+            return None
+        head = next(iter(chunks()), b"")
+        if not cxml_sniff(head):
+            return None
+        return cxml_partner(b"".join(chunks()), cxml_partners)
 
     def _apply_stream(
         self,
@@ -764,14 +747,31 @@ class Ingestor:
         if schema is None:
             return
         context = self._context(interchange, transaction, reads.our_role, document_id, now)
-        partner = context.partner
         try:
             mapped: PurchaseOrder = reads.assemble(
-                build_tree(transaction, schema), self.mappings.get(reads.mapping, partner), context
+                build_tree(transaction, schema),
+                self.mappings.get(reads.mapping, context.partner),
+                context,
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
             return
+        record = f"850-{interchange.control_number}-{report.control_number}"
+        self.apply_purchase_order(uow, mapped, record, document_id, group.control_number, outcome)
+
+    def apply_purchase_order(
+        self,
+        uow: UnitOfWork,
+        mapped: PurchaseOrder,
+        record: str,
+        document_id: int,
+        group_control: str,
+        outcome: SetOutcome,
+    ) -> None:
+        """Apply a purchase order (an 850, a cXML OrderRequest, a CSV order) in `uow`: the
+        order opened, replaced or cancelled (`record` names the cancellation and the notes it
+        makes), with the record of the set, or nothing of it."""
+        partner = mapped.context.partner
         outcome.po_number = mapped.po_number
 
         def attempt() -> None:
@@ -781,24 +781,25 @@ class Ingestor:
             # order is written last, by the savepoint's flush)
             with uow.savepoint(database=False):
                 held = uow.orders.get(partner, mapped.po_number) is not None
-                command: Command
+                made: list[Command]
                 if mapped.cancels:
-                    command = mapped.cancel(
-                        f"850-{interchange.control_number}-{report.control_number}"
-                    )
+                    made = [mapped.cancel(record)]
                     outcome.action = "cancelled"
                 elif held and mapped.replaces:
-                    command, outcome.action = mapped.replace(), "replaced"
+                    made, outcome.action = [mapped.replace()], "replaced"
                 elif held:
                     outcome.action = "duplicate"
-                    outcome.message = "the order is held already; this 850 is not applied"
+                    outcome.message = "the order is held already; this order is not applied"
                     return
                 else:
-                    command, outcome.action = mapped.receive(), "created"
-                apply_command(command, uow)
+                    made, outcome.action = [mapped.receive()], "created"
+                if not mapped.cancels:
+                    made += _notes(mapped, record)
+                for command in made:
+                    apply_command(command, uow)
                 uow.flush()
                 uow.documents.link(document_id, partner, mapped.po_number)
-                self._finish(uow, document_id, group.control_number, outcome)
+                self._finish(uow, document_id, group_control, outcome)
 
         try:
             self.bus.retrying(attempt)
@@ -824,20 +825,38 @@ class Ingestor:
         outcome: SetOutcome,
         reads: kinds.Reads,
     ) -> None:
-        """A set about orders held (an 855, 856, 860, 865, 810): every command it makes of the
-        orders it names is applied, or none is."""
+        """A set about orders held (an 855, 856, 860, 865, 810)."""
         schema = self.catalog.schema_for(transaction.set_id, group.version)
         if schema is None:
             return
         context = self._context(interchange, transaction, reads.our_role, document_id, now)
-        partner = context.partner
         try:
             mapped: OrderDocument = reads.assemble(
-                build_tree(transaction, schema), self.mappings.get(reads.mapping, partner), context
+                build_tree(transaction, schema),
+                self.mappings.get(reads.mapping, context.partner),
+                context,
             )
         except MappingError as exc:
             outcome.action, outcome.message = "rejected", str(exc)
             return
+        self.apply_order_document(
+            uow, mapped, context, document_id, group.control_number, now, outcome
+        )
+
+    def apply_order_document(
+        self,
+        uow: UnitOfWork,
+        mapped: OrderDocument,
+        context: Context,
+        document_id: int,
+        group_control: str,
+        now: dt.datetime,
+        outcome: SetOutcome,
+    ) -> None:
+        """Apply a document about orders held (an 855, 856, 860, 865, 810, a CSV ship notice or
+        cancellation) in `uow`: every command it makes of the orders it names is applied, or
+        none is; a refusal is kept on the orders it names that we hold."""
+        partner = context.partner
         outcome.po_number = ",".join(mapped.po_numbers)
         uow.flush_deferred()  # what the batch holds back is read through SQL from here on
 
@@ -863,17 +882,17 @@ class Ingestor:
                     if not made:
                         outcome.message += " (the orders already reflect it: nothing applied)"
                     outcome.message += answered
-                    self._finish(uow, document_id, group.control_number, outcome)
+                    self._finish(uow, document_id, group_control, outcome)
             except RuleViolation as exc:
                 outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
                 if late is None:
                     self._record_refusal(
-                        uow, mapped, context, exc, document_id, now, group.control_number, outcome
+                        uow, mapped, context, exc, document_id, now, group_control, outcome
                     )
                     return
                 outcome.message += " (kept on the order for an operator)"
-                if not self._keep_refused(uow, late, document_id, group.control_number, outcome):
+                if not self._keep_refused(uow, late, document_id, group_control, outcome):
                     raise ConcurrentUpdate(  # the order moved on and would take it now
                         f"order {late.po_number} changed while its set was applied"
                     ) from None
@@ -1121,31 +1140,32 @@ class Ingestor:
         return outcome
 
 
+def _notes(mapped: PurchaseOrder, record: str) -> list[Command]:
+    """What the buyer wrote beside the order (a cXML order's comments and extrinsics), kept as
+    notes on it."""
+    return [
+        AddNote(
+            partner=mapped.context.partner,
+            po_number=mapped.po_number,
+            at=mapped.context.at,
+            source=mapped.context.source,
+            note_id=f"{record}-note-{number}",
+            author="the buyer",
+            text=text,
+        )
+        for number, text in enumerate(mapped.notes, start=1)
+    ]
+
+
 def _for_partner(refusal: RuleViolation) -> str:
     """A refusal as the partner reads it: the line, what is wrong and the rule."""
     where = f"line {refusal.line}: " if refusal.line else ""
     return f"{where}{refusal.message} ({refusal.rule})"
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file as the store keeps it: its hash and size, its name, and its bytes (or, for a large
-    file, where the archive holds them)."""
-
-    sha256: str
-    size: int
-    filename: str
-    raw: bytes | None
-    raw_path: str | None
-
-
 REUSED = "control reused"
 """The status of an interchange rejected for reusing an accepted one's control number with other
 content: an operator's replay applies it as new business."""
-
-TAKEN_STATUSES = frozenset({"accepted", "partly accepted"})
-"""The inbound documents whose bytes and interchange control number are taken: those accepted
-(a 997/999 went back for them). Refused, rejected and repeated ones leave both free."""
 
 
 def _chunked(raw: bytes) -> Iterator[bytes]:
@@ -1175,10 +1195,6 @@ def _repeated_control(report: InterchangeReport) -> Issue:
         element=13,
         bad_value=report.control_number,
     )
-
-
-BATCH_SETS = 200
-"""Sets applied per transaction when a file is taken in."""
 
 
 class _Batch:

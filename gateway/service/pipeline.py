@@ -20,7 +20,8 @@ from pathlib import Path
 
 from gateway.config import PartnerProfile
 from gateway.errors import DocumentActionRefused, GatewayFault, shown
-from gateway.service.ingest import Ingestor, IngestResult
+from gateway.service.ingest import Ingestor
+from gateway.service.outcomes import IngestResult
 from gateway.service.ports import FileStore, Staged
 
 RAW_INLINE_LIMIT = 4 << 20
@@ -133,8 +134,10 @@ class Pipeline:
             )
         sha256, size = self._digest(found.path)
         outcome = FileOutcome(partner, found.name, str(found.path), sha256)
+        profile = self.ingestor.profiles.get(partner)
+        own = profile if profile is not None and profile.format != "x12" else None  # no ISA
         try:
-            archived, result = self._archive_and_ingest(found.path, found.name, sha256, size, None)
+            archived, result = self._archive_and_ingest(found.path, found.name, sha256, size, own)
         except GatewayFault as fault:
             self._failed(outcome, fault, found.path)
         else:

@@ -32,7 +32,12 @@ def store(store_engine: Engine) -> Store:
     return Store(store_engine)
 
 
-@pytest.mark.parametrize("set_id", sorted(kinds.KINDS))
+X12_KINDS = sorted(k for k, found in kinds.KINDS.items() if found.format == "x12")
+EVERY_WRITER = sorted(k for fmt in ("x12", "cxml", "csv") for k in kinds.writers(fmt))
+EVERY_READER = sorted(k for fmt in ("x12", "cxml", "csv") for k in kinds.readers(fmt))
+
+
+@pytest.mark.parametrize("set_id", X12_KINDS)
 def test_a_kind_has_its_schema_and_its_functional_id_from_it(set_id: str):
     found = kinds.KINDS[set_id]
     catalog = load_catalog()
@@ -44,16 +49,31 @@ def test_a_kind_has_its_schema_and_its_functional_id_from_it(set_id: str):
         assert all(schemas), set_id
 
 
-@pytest.mark.parametrize("set_id", sorted(kinds.writers()))
+@pytest.mark.parametrize("set_id", EVERY_WRITER)
 def test_a_kind_we_send_has_its_mapping_and_settings(set_id: str):
     writes = kinds.KINDS[set_id].writes
     assert writes is not None
     assert MAPPINGS.get(writes.mapping).direction == "out"
-    assert isinstance(settings_for(MAPPINGS, set_id, "", writes.settings), writes.settings)
+    settings = settings_for(MAPPINGS, set_id, "", writes.settings, name=writes.mapping)
+    assert isinstance(settings, writes.settings)
     assert set(writes.required) <= set(writes.options)
 
 
-@pytest.mark.parametrize("set_id", sorted(kinds.readers()))
+@pytest.mark.parametrize("set_id", sorted({k.stands_for for k in kinds.KINDS.values()} - {""}))
+def test_a_kind_standing_for_a_set_takes_its_options_and_its_side(set_id: str):
+    """What an operator asks for an X12 partner (an 855 with a decision) is asked the same way
+    of a cXML or CSV partner: the kind standing for the set takes no option the set does not."""
+    x12 = kinds.KINDS[set_id].writes
+    for fmt in ("cxml", "csv"):
+        found = kinds.for_partner(set_id, fmt)
+        if found is None or found.writes is None or x12 is None:
+            continue
+        assert set(found.writes.options) <= set(x12.options), found.set_id
+        assert found.writes.our_role is x12.our_role, found.set_id
+        assert found.writes.tracks_as is x12.tracks_as, found.set_id
+
+
+@pytest.mark.parametrize("set_id", EVERY_READER)
 def test_a_kind_we_read_has_its_mapping(set_id: str):
     reads = kinds.KINDS[set_id].reads
     assert reads is not None
@@ -113,7 +133,7 @@ def test_a_kind_registered_with_new_options_is_checked_by_them(
 def test_every_kind_module_is_registered_by_being_there():
     """Adding a kind is adding its module: the registry finds every module of the package."""
     folder = Path(kinds.__file__).parent
-    modules = sorted(p.stem for p in folder.glob("x12_*.py"))
+    modules = sorted(p.stem for prefix in kinds.FORMATS for p in folder.glob(f"{prefix}*.py"))
     declared = {
         name: [k for k in vars(importlib.import_module(f"gateway.kinds.{name}")).values()
                if isinstance(k, kinds.Kind)]

@@ -103,7 +103,13 @@ def test_the_new_order_is_read_exactly():
             extrinsics=EXTRINSICS,
         ),
         lines=(LINE_1, LINE_2, LINE_3),
+        deployment_mode="test",
     )
+
+
+def test_the_deployment_mode_is_production_unless_test():
+    data = sample("new").replace(b' deploymentMode="test"', b"")
+    assert read_order_request(data).deployment_mode == "production"
 
 
 def test_the_total_of_the_new_order_is_its_lines():

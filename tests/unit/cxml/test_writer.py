@@ -79,7 +79,13 @@ def test_a_response_is_valid_and_reads_back(code, text, detail):
     )
     check_head(data, "cXML.dtd")
     root = valid(data)
-    assert read_response(data) == Response("r-9@gateway.example", code, text, detail)
+    assert read_response(data) == Response(
+        "r-9@gateway.example",
+        code,
+        text,
+        detail,
+        in_reply_to="1765100000.4711@procure.northwind-buyer.example",
+    )
     comment = root.getprevious() if root.getprevious() is not None else root[0]
     assert (
         "in reply to 1765100000.4711@procure.northwind-buyer.example"

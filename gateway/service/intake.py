@@ -241,6 +241,7 @@ class FileIntake:
         else:
             document_id, status, answers = self._store(stored_file, profile, read, now)
             result.acknowledgements.extend(answers)
+            self.ingestor.checkpoint("stored")
         result.document_ids = [document_id]
         result.accepted = status in ("accepted", "partly accepted")
         result.first_issue = read.refusal if not read.unauthorized else ""

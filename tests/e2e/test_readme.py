@@ -36,7 +36,7 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path):
     site = tmp_path / "site"
     shutil.copytree(ROOT / "config", site / "config")
     shutil.copytree(ROOT / "samples", site / "samples")
-    for key in ("harborview", "pinecrest"):
+    for key in (p.stem for p in (ROOT / "config" / "partners").glob("*.toml")):
         for side in ("in", "out"):
             (site / "data" / "mailboxes" / key / side).mkdir(parents=True)
     bin_folder = Path(sys.executable).parent

@@ -179,6 +179,15 @@ class LocalFiles:
         write_whole(target, self.chunks(path))
         return target
 
+    def archive_bytes(self, sha256: str, data: bytes) -> Path:
+        """Keep bytes received otherwise than as a file (a cXML document POSTed to
+        `gateway serve`) under their hash."""
+        target = self.data_dir / "archive" / sha256[:2] / sha256
+        if target.exists() and target.stat().st_size == len(data):
+            return target
+        write_whole(target, [data])
+        return target
+
     def quarantined(self) -> list[Quarantined]:
         """Every file in quarantine, oldest first (by the day in its name, then its name)."""
         found = []

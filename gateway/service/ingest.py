@@ -28,7 +28,13 @@ from gateway.cxml.reader import sniff as cxml_sniff
 from gateway.domain.commands import AddNote, Command, RecordRefusal
 from gateway.domain.model import Order
 from gateway.domain.values import Role
-from gateway.errors import ConcurrentUpdate, MappingError, OrderNotFound, RuleViolation
+from gateway.errors import (
+    ConcurrentUpdate,
+    CxmlError,
+    MappingError,
+    OrderNotFound,
+    RuleViolation,
+)
 from gateway.logs import event
 from gateway.mapping.engine import Mappings
 from gateway.mapping.inbound import (
@@ -189,6 +195,7 @@ class Ingestor:
         *,
         mailbox: PartnerProfile | None = None,
         release: bool = False,
+        over_http: bool = False,
     ) -> IngestResult:
         """Take in a file held in memory (see `ingest_chunks`)."""
         return self.ingest_chunks(
@@ -199,6 +206,7 @@ class Ingestor:
             raw=raw,
             mailbox=mailbox,
             release=release,
+            over_http=over_http,
         )
 
     def ingest_chunks(
@@ -212,6 +220,7 @@ class Ingestor:
         raw_path: str | None = None,
         mailbox: PartnerProfile | None = None,
         release: bool = False,
+        over_http: bool = False,
     ) -> IngestResult:
         """Take in one file, read twice as a stream of chunks (`chunks()` starts it again), so a
         file of any size is taken in within the memory of its largest transaction set: the first
@@ -229,9 +238,19 @@ class Ingestor:
         partner whose mailbox the file came from, an interchange from or to anyone else is stored
         as unauthorized and never applied; a functional group from or to anyone else (GS02 not
         the partner's gs_id, GS03 not ours) is refused in its 997/999 and never applied, while
-        the other groups of the file go through."""
+        the other groups of the file go through. A cXML or CSV partner's file goes through
+        `gateway.service.intake` (`over_http`: a cXML document POSTed, answered in the
+        exchange rather than by a file)."""
         result = self._take_in(
-            chunks, filename, sha256, size, raw, raw_path, mailbox=mailbox, release=release
+            chunks,
+            filename,
+            sha256,
+            size,
+            raw,
+            raw_path,
+            mailbox=mailbox,
+            release=release,
+            over_http=over_http,
         )
         _log_taken(result)
         return result
@@ -247,6 +266,7 @@ class Ingestor:
         *,
         mailbox: PartnerProfile | None,
         release: bool,
+        over_http: bool = False,
     ) -> IngestResult:
         """`ingest_chunks`, told of by the logger once it is done."""
         result = IngestResult(filename, sha256)
@@ -268,7 +288,8 @@ class Ingestor:
         profile = self._file_partner(mailbox, chunks)
         if profile is not None:  # a cXML or CSV file
             stored = StoredFile(sha256, size, filename, raw, raw_path)
-            FileIntake(self).take(chunks, size, stored, profile, result, unfinished)
+            intake = FileIntake(self, over_http=over_http)
+            intake.take(chunks, size, stored, profile, result, unfinished)
             return result
         strict = mailbox.strict if mailbox is not None else False
         report = read_chunks(chunks(), catalog=self.catalog, strict=strict)
@@ -310,7 +331,10 @@ class Ingestor:
         head = next(iter(chunks()), b"")
         if not cxml_sniff(head):
             return None
-        return cxml_partner(b"".join(chunks()), cxml_partners)
+        try:
+            return cxml_partner(b"".join(chunks()), cxml_partners)
+        except CxmlError:
+            return None  # read as X12, rejected as not X12: the operator named it
 
     def _apply_stream(
         self,

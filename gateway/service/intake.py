@@ -114,8 +114,9 @@ class FileIntake:
     """Takes in the cXML and CSV files of partners who do not speak X12, through the order
     rules and records of an `Ingestor` (`gateway.service.ingest`)."""
 
-    def __init__(self, ingestor: Ingestor):
+    def __init__(self, ingestor: Ingestor, *, over_http: bool = False):
         self.ingestor = ingestor
+        self.over_http = over_http  # a cXML document POSTed: answered in the exchange
 
     # -- reading --
 
@@ -456,7 +457,7 @@ class FileIntake:
                 partner=profile.key,
                 direction="out",
                 size=len(content),
-                status="queued",
+                status="sent" if self.over_http else "queued",  # answered in the exchange
                 raw=content,
                 transaction_sets=("Response",),
                 interchange_control=payload_id,
@@ -464,6 +465,8 @@ class FileIntake:
                 receiver_id=read.sender or None,
             )
         )
+        if self.over_http:
+            return Acknowledgement(profile.key, "Response", payload_id, content)
         uow.outbox.queue(
             "x12",
             profile.key,
@@ -474,12 +477,9 @@ class FileIntake:
 
 
 def cxml_partner(raw: bytes, partners: Sequence[PartnerProfile]) -> PartnerProfile | None:
-    """The cXML partner whose credential a document's `From` names (None: nobody's, or no
-    cXML): how a file from no mailbox finds its partner."""
-    try:
-        parties = cxml_reader.read_parties(raw)
-    except CxmlError:
-        return None
+    """The cXML partner whose credential a document's `From` names (None: nobody's); a
+    `CxmlError` for a document that is no cXML or unsafe to read."""
+    parties = cxml_reader.read_parties(raw)
     return next(
         (p for p in partners if p.cxml is not None and _matches(parties.from_, p.cxml.them)),
         None,
@@ -559,6 +559,20 @@ def _refused(kind: kinds.Kind, problems: list[RowProblem]) -> list[Unit]:
         )
         for key, problems in found.items()
     ]
+
+
+def answered_before(uow: UnitOfWork, document_id: int) -> tuple[int, str]:
+    """The status a cXML order taken in before was answered with, from its record (a retry of
+    the same bytes is answered as the first time, and not applied again)."""
+    records = uow.documents.sets(document_id)
+    if not records:
+        return 200, "already received; not applied again"
+    record = records[0]
+    return _answer(
+        SetOutcome(
+            record.set_id, record.set_control, record.action, record.po_number, record.message
+        )
+    )
 
 
 def _answer(outcome: SetOutcome) -> tuple[int, str]:

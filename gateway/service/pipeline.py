@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import PartnerProfile
-from gateway.errors import DocumentActionRefused, GatewayFault, shown
+from gateway.cxml import safe as cxml_safe
+from gateway.cxml import writer as cxml_writer
+from gateway.errors import CxmlError, DocumentActionRefused, GatewayFault, shown
 from gateway.service.ingest import Ingestor
+from gateway.service.intake import RESPONSE_TEXTS, answered_before, cxml_partner
 from gateway.service.outcomes import IngestResult
 from gateway.service.ports import FileStore, Staged
 
@@ -181,6 +185,35 @@ class Pipeline:
             self.clock(),
         )
 
+    def take_posted(self, body: bytes, name: str) -> Posted:
+        """Take in a cXML document POSTed to `gateway serve` (as procurement systems send
+        them), with the checks and the exactly-once record of a file from the partner's
+        mailbox: its partner is the one its From credential names (none: 401), its bytes are
+        archived, and the Response queued for a file is the answer, in the same exchange (a
+        document taken in before is answered 200 again, not applied again)."""
+        now = self.clock()
+        partners = [p for p in self.ingestor.profiles.values() if p.cxml is not None]
+        if len(body) > cxml_safe.MAX_BYTES:
+            detail = f"the document is over {cxml_safe.MAX_BYTES >> 20} MiB"
+            return Posted(None, _response(400, detail, now))
+        try:
+            partner = cxml_partner(body, partners)
+        except CxmlError as exc:  # not stored: nobody can be told from it
+            return Posted(None, _response(400, str(exc), now))
+        if partner is None:
+            detail = "its From credential is no partner's"
+            return Posted(None, _response(401, detail, now))
+        sha256 = hashlib.sha256(body).hexdigest()
+        self.files.archive_bytes(sha256, body)
+        self.checkpoint("archived")
+        result = self.ingestor.ingest(body, name, mailbox=partner, over_http=True)
+        answer = next((a.content for a in result.acknowledgements if a.kind == "Response"), None)
+        if answer is None:  # the same bytes were taken in before: answered as then
+            with self.ingestor.uow_factory() as uow:
+                code, detail = answered_before(uow, result.document_ids[0])
+            answer = _response(code, detail, now)
+        return Posted(result, answer)
+
     def ingest_file(self, path: Path, name: str) -> IngestResult:
         """Take in a file an operator names (`gateway ingest`): archived, then taken in like a
         picked-up one, from no partner's mailbox in particular."""
@@ -211,6 +244,27 @@ class Pipeline:
                 mailbox=profile,
             )
         return archived, result
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What became of a POSTed cXML document (None: refused before it was stored) and the
+    cXML Response answering it."""
+
+    result: IngestResult | None
+    response: bytes
+
+
+def _response(code: int, detail: str, now: dt.datetime) -> bytes:
+    """A Response to a document that was not stored (or was, before)."""
+    return cxml_writer.response(
+        None,
+        code,
+        RESPONSE_TEXTS.get(code, "Error"),
+        payload_id=f"{now:%Y%m%d%H%M%S}.{uuid.uuid4().hex}@gateway",
+        timestamp=now,
+        detail=detail,
+    )
 
 
 def reasons(result: IngestResult) -> list[str]:

@@ -24,9 +24,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from gateway.adapters import metrics
+from gateway.cxml import safe as cxml_safe
 from gateway.errors import (
     ActionForbidden,
     PageNotFound,
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 
 
 THROTTLED_RULE = "sign-in-attempts-limited"
+CXML_BODY_LIMIT = cxml_safe.MAX_BYTES + 1
+"""Read of a POSTed cXML document at most: one byte over the limit refuses it."""
 
 
 def _now() -> dt.datetime:
@@ -138,6 +142,7 @@ def create_app(
 
     _sign_in_routes(app)
     _monitoring_routes(app, gateway)
+    _cxml_route(app, gateway)
 
     @app.get("/", response_class=HTMLResponse)
     def home_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:  # noqa: B008
@@ -164,6 +169,26 @@ def _monitoring_routes(app: FastAPI, gateway: Gateway) -> None:
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
         return Response(metrics.exposition(registry), media_type=metrics.CONTENT_TYPE)
+
+
+def _cxml_route(app: FastAPI, gateway: Gateway) -> None:
+    """`POST /cxml`: procurement systems send their cXML documents over HTTP, each answered by
+    the cXML Response in the same exchange (HTTP 200; the Response's status says what became of
+    it). No session: the document's own credentials and shared secret authenticate it, with the
+    checks and the exactly-once record of a file from the partner's mailbox."""
+
+    @app.post("/cxml")
+    async def take_cxml(request: Request) -> Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > CXML_BODY_LIMIT:
+                break  # refused whole by its size: no need to read the rest
+        client = request.client.host if request.client else "unknown"
+        posted = await run_in_threadpool(
+            gateway.pipeline.take_posted, bytes(body), f"POST /cxml from {client}"
+        )
+        return Response(posted.response, media_type="text/xml; charset=UTF-8")
 
 
 def _sign_in_routes(app: FastAPI) -> None:

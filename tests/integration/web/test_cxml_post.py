@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.config import GatewayConfig, load_partner
+from gateway.config import FolderTransport, GatewayConfig, load_partner
 from gateway.cxml.reader import read_response
 from gateway.cxml.safe import MAX_BYTES
 from gateway.web.app import create_app
@@ -53,8 +53,6 @@ def site(
     monkeypatch.setenv("NORTHWIND_CXML_SECRET", "not-a-real-secret")
     northwind = load_partner(ROOT / "config" / "partners" / "northwind.toml")
     (tmp_path / "in").mkdir()
-    from gateway.config import FolderTransport
-
     northwind = dataclasses.replace(
         northwind, transport=FolderTransport(tmp_path / "in", tmp_path / "out")
     )

@@ -19,6 +19,7 @@ from lxml import etree
 
 from gateway.cxml.model import (
     Confirmation,
+    ConfirmationLine,
     Credential,
     Envelope,
     Invoice,
@@ -145,7 +146,9 @@ def confirmation_request(
     envelope: Envelope, confirmation: Confirmation, *, mode: DeploymentMode = "production"
 ) -> bytes:
     """A `ConfirmationRequest` (the 855): the order accepted or rejected whole, or `detail`
-    with one `ConfirmationItem` per line, each with its `ConfirmationStatus`."""
+    with one `ConfirmationItem` per line, its quantity the sum of its `ConfirmationStatus`es
+    (one per line of `confirmation.lines` with its number: 3 accepted and 1 backordered of an
+    item of 4)."""
     root, request = _request(envelope, mode)
     body = _sub(request, "ConfirmationRequest")
     header = _sub(
@@ -158,19 +161,25 @@ def confirmation_request(
     )
     _comments(header, confirmation.comments)
     _order_reference(body, confirmation.order)
-    for line in confirmation.lines:
+    items: dict[int, list[ConfirmationLine]] = {}
+    for line in confirmation.lines:  # a line answered 3 accepted, 1 backordered: one item
+        items.setdefault(line.line_number, []).append(line)
+    for number, statuses in items.items():
         item = _sub(
             body,
             "ConfirmationItem",
-            lineNumber=str(line.line_number),
-            quantity=_number(line.quantity),
+            lineNumber=str(number),
+            quantity=_number(sum((line.quantity for line in statuses), Decimal(0))),
         )
-        _sub(item, "UnitOfMeasure", line.unit_of_measure)
-        status = _sub(item, "ConfirmationStatus", quantity=_number(line.quantity), type=line.status)
-        if line.delivery_date is not None:
-            status.set("deliveryDate", _when(line.delivery_date))
-        _sub(status, "UnitOfMeasure", line.unit_of_measure)
-        _comments(status, line.comments)
+        _sub(item, "UnitOfMeasure", statuses[0].unit_of_measure)
+        for line in statuses:
+            status = _sub(
+                item, "ConfirmationStatus", quantity=_number(line.quantity), type=line.status
+            )
+            if line.delivery_date is not None:
+                status.set("deliveryDate", _when(line.delivery_date))
+            _sub(status, "UnitOfMeasure", line.unit_of_measure)
+            _comments(status, line.comments)
     return _finish(root, "ConfirmationRequest", "Fulfill.dtd")
 
 

@@ -32,6 +32,7 @@ from gateway.errors import ConfigurationError, ExportRefused, MappingError
 from gateway.mapping.engine import SetMapping
 from gateway.mapping.inbound import Context, PurchaseOrder
 from gateway.mapping.outbound import Decision, invoiceable
+from gateway.mapping.units import to_cxml, to_x12
 
 LineStatus = LineAnswerStatus
 
@@ -42,11 +43,11 @@ PURPOSES = {
 }
 """An OrderRequest's type, as the purpose code of the purchase order it makes (BEG01)."""
 
-LINE_STATUSES = {
+LINE_STATUSES: dict[LineAnswerStatus, cxml.LineStatus] = {
     LineStatus.ACCEPTED: "accept",
     LineStatus.REJECTED: "reject",
     LineStatus.BACKORDERED: "backordered",
-    LineStatus.QUANTITY_CHANGED: "detail",
+    LineStatus.QUANTITY_CHANGED: "detail",  # raised above what was ordered
 }
 """A line's answer in a ConfirmationItem's ConfirmationStatus type."""
 
@@ -138,11 +139,10 @@ def _line(line: cxml.OrderLine, settings: OrderSettings) -> PurchaseOrderLine:
         for name, qualifier in settings.product_ids.items()
         if qualifier and given.get(name)
     )
-    unit = line.unit_of_measure
     return PurchaseOrderLine(
         line_number=str(line.line_number),
         ordered=line.quantity,
-        unit_of_measure=settings.units.get(unit, unit) or "EA",
+        unit_of_measure=to_x12(line.unit_of_measure, settings.units) or "EA",
         unit_price=line.unit_price.amount,
         product_ids=ids,
         description=line.description,
@@ -202,22 +202,23 @@ def confirmation(
     )
     rejected = whole_order and statuses == {LineStatus.REJECTED}
     kind: cxml.ConfirmationType = "accept" if whole else "reject" if rejected else "detail"
-    lines = (
-        ()
-        if kind != "detail"
-        else tuple(
-            cxml.ConfirmationLine(
-                line_number=_line_number(line.line_number, order),
-                quantity=answer.quantity or line.ordered,
-                status=LINE_STATUSES[answer.status],  # type: ignore[arg-type]
-                unit_of_measure=line.unit_of_measure,
-                delivery_date=answer.ship_date,
-            )
-            for line, given in answers
-            for answer in given
-        )
-    )
-    return cxml.Confirmation(reference, confirm_id, kind, now, lines)
+    lines: list[cxml.ConfirmationLine] = []
+    for line, given in answers if kind == "detail" else ():
+        number = _line_number(line.line_number, order)
+        unit = to_cxml(line.unit_of_measure)
+        for answer in given:
+            quantity = answer.quantity or line.ordered
+            parts: list[tuple[cxml.LineStatus, Decimal]] = [
+                (LINE_STATUSES[answer.status], quantity)
+            ]
+            if answer.status is LineStatus.QUANTITY_CHANGED and quantity < line.ordered:
+                # the item's statuses add up to what was ordered: so much accepted, the rest not
+                parts = [("accept", quantity), ("reject", line.ordered - quantity)]
+            lines += [
+                cxml.ConfirmationLine(number, part, status, unit, answer.ship_date)
+                for status, part in parts
+            ]
+    return cxml.Confirmation(reference, confirm_id, kind, now, tuple(lines))
 
 
 def ship_notice(
@@ -239,7 +240,7 @@ def ship_notice(
             cxml.ShippedLine(
                 _line_number(entry.line_number, order),
                 entry.quantity,
-                _unit(order, entry.line_number),
+                to_cxml(_unit(order, entry.line_number)),
             )
             for entry in fulfilment.lines
         ),
@@ -275,7 +276,7 @@ def invoice(
             cxml.InvoiceLine(
                 line_number=_line_number(line.line_number, order),
                 quantity=entry.quantity,
-                unit_of_measure=line.unit_of_measure,
+                unit_of_measure=to_cxml(line.unit_of_measure),
                 unit_price=line.unit_price,
                 supplier_part_id=dict(line.product_ids).get("VP", ""),
                 description=line.description,

@@ -154,11 +154,15 @@ def test_an_855_to_a_cxml_buyer_is_a_confirmation_request_of_its_order(partners:
     assert document is not None
     assert document.get("payloadID") == "1765100000.4711@procure.northwind-buyer.example"
     items = root.findall(".//ConfirmationItem")
-    assert [(i.get("lineNumber"), i.find("ConfirmationStatus").get("type")) for i in items] == [  # type: ignore[union-attr]
-        ("1", "accept"),
-        ("2", "reject"),
-        ("3", "detail"),
+    assert [
+        (i.get("lineNumber"), i.get("quantity"), [(s.get("type"), s.get("quantity")) for s in i])
+        for i in items
+    ] == [
+        ("1", "10", [(None, None), ("accept", "10")]),  # (its UnitOfMeasure, then statuses)
+        ("2", "4", [(None, None), ("reject", "4")]),
+        ("3", "2.5", [(None, None), ("accept", "2"), ("reject", "0.5")]),
     ]
+    assert items[2].findtext("UnitOfMeasure") == "MTR"  # kept as MR, sent as cXML spells it
     sender = root.find("Header/Sender/Credential")
     assert sender is not None and sender.findtext("SharedSecret") == "not-a-real-secret"
     assert root.find("Request").get("deploymentMode") == "test"  # type: ignore[union-attr]

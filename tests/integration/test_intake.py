@@ -83,7 +83,7 @@ def test_a_cxml_order_is_created_with_its_lines_notes_and_answered_200(store: St
         ("3", Decimal("2.5"), Decimal("108.60")),
     ]
     assert order.lines[0].product_ids == {"VP": "WID-100", "VA": "BLUE", "BP": "NW-778100"}
-    assert order.lines[2].unit_of_measure == "MTR"
+    assert order.lines[2].unit_of_measure == "MR"  # metre, kept as X12 says it
     texts = [note.text for note in order.notes]
     assert any("call ahead for pallets" in t for t in texts)
     assert any("CostCenter = CC-7310" in t for t in texts)

@@ -307,3 +307,22 @@ def test_each_document_equals_its_golden_file(name):
 
 def test_every_golden_file_has_its_document():
     assert {path.stem for path in GOLDEN.glob("*.xml")} == set(GOLDEN_DOCUMENTS)
+
+
+def test_a_line_answered_in_parts_is_one_item_adding_up_to_its_statuses():
+    confirmation = Confirmation(
+        OrderReference("PO-1", "p-1"),
+        "c-1",
+        "detail",
+        WHEN,
+        (
+            ConfirmationLine(3, Decimal(2), "accept", "MTR"),
+            ConfirmationLine(3, Decimal("0.5"), "reject", "MTR"),
+            ConfirmationLine(4, Decimal(1), "backordered", "EA", date(2026, 12, 20)),
+        ),
+    )
+    root = valid(writer.confirmation_request(ENVELOPE, confirmation))
+    items = root.findall(".//ConfirmationItem")
+    assert [(i.get("lineNumber"), i.get("quantity")) for i in items] == [("3", "2.5"), ("4", "1")]
+    statuses = [(s.get("type"), s.get("quantity")) for s in items[0].findall("ConfirmationStatus")]
+    assert statuses == [("accept", "2"), ("reject", "0.5")]

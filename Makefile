@@ -36,11 +36,15 @@ browser:
 # folder: Harborview's files arrive and are taken in (a bad one is quarantined with its report),
 # then a day of an operator on one order, and what happened is listed. Emails are captured in
 # data/mail/captured/ (no SMTP server is configured).
-GW := $(VENV)/bin/gateway --config config/gateway.toml
+# The demo's cXML buyer signs its documents with the secret its sample carries; a real
+# deployment sets NORTHWIND_CXML_SECRET (or its partner's variable) in the environment.
+GW := NORTHWIND_CXML_SECRET="$${NORTHWIND_CXML_SECRET:-not-a-real-secret}" \
+	$(VENV)/bin/gateway --config config/gateway.toml
+NORTHWIND_PO := NW-PO-20481
 DEMO_PO := HV4500871250
 run: $(STAMP)
-	@rm -rf data && mkdir -p data/mailboxes/harborview/in data/mailboxes/harborview/out \
-		data/mailboxes/pinecrest/in data/mailboxes/pinecrest/out
+	@rm -rf data && for p in harborview pinecrest northwind alpenhof; do \
+		mkdir -p data/mailboxes/$$p/in data/mailboxes/$$p/out; done
 	@$(GW) db upgrade
 	@echo; echo "== Harborview's files arrive and are taken in"
 	@for f in 850/850_004010_good 850/850_004010_three_sets 850/850_004010VICS_good \
@@ -56,6 +60,19 @@ run: $(STAMP)
 	@$(GW) invoice $(DEMO_PO)
 	@echo; echo "== A test order for Pinecrest, who takes orders by email"
 	@$(GW) test-order --partner pinecrest
+	@echo; echo "== Northwind's procurement system sends a cXML order, then changes it: each is answered with a cXML Response"
+	@cp -p samples/cxml/order_request_new.xml data/mailboxes/northwind/in/
+	@$(GW) run --once
+	@cp -p samples/cxml/order_request_update.xml data/mailboxes/northwind/in/
+	@$(GW) run --once
+	@$(GW) ack $(NORTHWIND_PO) --accept-all
+	@$(GW) fulfil $(NORTHWIND_PO) --id NW-1 --line 1:12 --line 2:4 --carrier UPS \
+		--tracking 1Z999AA10123456784 --tracking-url "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+	@echo; echo "== A test order for Alpenhof, who trade in spreadsheets: our order goes out as their CSV, their CSV ship notice comes back"
+	@po=$$($(GW) test-order --partner alpenhof --json | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["po_number"])') && \
+		echo "placed $$po with Alpenhof" && \
+		printf 'Bestellnummer;Position;Menge;Spediteur;Sendungsnummer;Sendungsverfolgung;Versanddatum\r\n%s;1;1;UPS;1Z999AA10123456784;;%s\r\n%s;2;2;UPS;1Z999AA10123456784;;%s\r\n' \
+		"$$po" "$$(date +%d.%m.%Y)" "$$po" "$$(date +%d.%m.%Y)" > data/mailboxes/alpenhof/in/versand.csv
 	@echo; echo "== One more pass: the documents go out (Confirmed once our 855 is delivered), the emails are written"
 	@$(GW) run --once
 	@echo; echo "== Harborview's 997s accept our documents: the order is Completed; the carrier's scans go on"
@@ -70,7 +87,8 @@ run: $(STAMP)
 	@echo; echo "== The day's report: orders, quarantine, late documents"
 	@$(GW) report
 	@echo; $(GW) mail list
-	@echo; echo "Emails written to data/mail/captured/; documents for Harborview in data/mailboxes/harborview/out/"
+	@echo; echo "Emails written to data/mail/captured/; documents for each partner in data/mailboxes/PARTNER/out/"
+	@ls data/mailboxes/northwind/out data/mailboxes/alpenhof/out
 	@echo "To look at this day in the web console: make serve (then open http://127.0.0.1:8080/)"
 
 # The web console on the demo data of `make run` (made first when there is none), as the user

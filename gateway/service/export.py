@@ -255,7 +255,9 @@ class _Request:
         documents = uow.documents.for_order(order.partner, order.po_number)
         number = uow.control_numbers.next(order.partner, "interchange")
         ours = profile.cxml.us if profile.cxml is not None else None
-        document_id = f"{now:%Y%m%d%H%M%S}.{number}.{found.set_id}@{ours or 'gateway'}"
+        document_id = (
+            f"{now:%Y%m%d%H%M%S}.{number}.{found.set_id}@{ours.identity if ours else 'gateway'}"
+        )
         header = None
         if profile.cxml is not None:
             header = cxml_envelope(profile.cxml, document_id, now)

@@ -23,7 +23,7 @@ from gateway.csvformat import (
     ShipNoticeRow,
     ShipTo,
 )
-from gateway.domain import commands
+from gateway.domain import carriers, commands
 from gateway.domain.commands import Command
 from gateway.domain.model import Fulfilment, Order
 from gateway.domain.values import (
@@ -146,7 +146,7 @@ def ship_notice(
     notices file record: its lines and quantities, the carrier, the tracking numbers (one per
     parcel) and the tracking URL."""
     po_number, rows = found
-    carriers = sorted({row.carrier for row in rows if row.carrier})
+    named = sorted({row.carrier for row in rows if row.carrier})
     urls = sorted({row.tracking_url for row in rows if row.tracking_url})
     shipped = ShippedOrder(
         po_number=po_number,
@@ -156,7 +156,7 @@ def ship_notice(
         ),
         packs=(),
         tracking_numbers=tuple(dict.fromkeys(r.tracking_number for r in rows if r.tracking_number)),
-        carrier=carriers[0] if carriers else "",
+        carrier=named[0] if named else "",
         ship_date=max(row.ship_date for row in rows),
         tracking_url=urls[0] if len(urls) == 1 else "",
     )
@@ -295,15 +295,18 @@ def acknowledgement_rows(order: Order, decision: Decision) -> list[Acknowledgeme
 
 
 def ship_notice_rows(order: Order, fulfilment: Fulfilment) -> list[ShipNoticeRow]:
-    """One row per line shipped in the fulfilment, with its carrier, tracking and URL."""
+    """One row per line shipped in the fulfilment, with its carrier (by name: UPS, not its
+    SCAC), tracking and URL."""
     shipped = fulfilment.ship_date or fulfilment.created_at.date()
+    known = carriers.by_scac(fulfilment.carrier)
+    carrier = known.name if known is not None else fulfilment.carrier
     return [
         ShipNoticeRow(
             po_number=order.po_number,
             line_number=entry.line_number,
             quantity=entry.quantity,
             ship_date=shipped,
-            carrier=fulfilment.carrier,
+            carrier=carrier,
             tracking_number=", ".join(fulfilment.tracking_numbers),
             tracking_url=fulfilment.tracking_url,
         )

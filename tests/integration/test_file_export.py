@@ -25,7 +25,7 @@ from gateway.errors import ExportRefused
 from gateway.mapping.csv_orders import layout
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
-from gateway.service.delivery import Deliverer
+from gateway.service.delivery import Deliverer, overdue
 from gateway.service.export import ExportResult, export
 from gateway.service.ingest import Ingestor
 from tests.integration.outbound_scenarios import Mailbox, Store
@@ -337,3 +337,18 @@ def test_a_document_a_format_has_no_kind_for_is_refused_with_its_rule(partners: 
     with pytest.raises(ExportRefused) as refused:
         partners.export(PO, "850", "northwind")  # no cXML document stands for an 850 we send
     assert refused.value.rule == "partner-takes-the-document"
+
+
+def test_a_cxml_document_unanswered_past_the_deadline_is_overdue(partners: Partners):
+    northwind_order(partners)
+    sent = partners.export(PO, "855", "northwind", decision=Decision.accept_all())
+    partners.deliver()
+    hours = partners.profiles["northwind"].acknowledgements.deadline_hours
+    later = NOW + dt.timedelta(hours=hours, minutes=1)
+    with partners.store.uow() as uow:  # the store dates the delivery with its own clock
+        (document,) = [
+            d for d in uow.documents.listing(direction="out") if d.id == sent.document_id
+        ]
+    assert document.status == "sent"
+    marked = overdue(partners.store.uow, partners.profiles, later + (dt.datetime.now(dt.UTC) - NOW))
+    assert [d.id for d in marked] == [sent.document_id]  # the Response of theirs is never owed

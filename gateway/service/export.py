@@ -12,6 +12,10 @@ and an 856 passes its fulfilments on only once it reaches the partner). The comm
 it or nothing; the control numbers of a transaction that does not commit are given back. When
 another worker changed the order first, the whole export runs again on the fresh order.
 
+A partner whose profile names another format (cXML, CSV) gets the document of that format
+standing for the set (`kinds.for_partner`: a ConfirmationRequest for an 855...), named by an id
+of its own, its content checked by its writer; what it records on the order is the same.
+
 The envelope follows what the partner sent about this order: our ISA id and qualifier are the
 receiver of their latest document for it, the delimiters, control version and version family
 (004010 or 005010) are theirs. An order with no inbound document (one we placed) follows the

@@ -687,7 +687,7 @@ class Ingestor:
                 Acknowledgement(partner, kind, interchange.control_number, content)
             )
 
-    def _finish(
+    def record_outcome(
         self, uow: UnitOfWork, document_id: int, group_control: str, outcome: SetOutcome
     ) -> None:
         """Record what became of a set in `uow`, with what it applied: the set is done when
@@ -732,7 +732,7 @@ class Ingestor:
         else:
             outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
         if not outcome.recorded:  # nothing was applied: its record alone
-            self._finish(uow, document_id, group.control_number, outcome)
+            self.record_outcome(uow, document_id, group.control_number, outcome)
         return outcome
 
     def _context(
@@ -823,7 +823,7 @@ class Ingestor:
                     apply_command(command, uow)
                 uow.flush()
                 uow.documents.link(document_id, partner, mapped.po_number)
-                self._finish(uow, document_id, group_control, outcome)
+                self.record_outcome(uow, document_id, group_control, outcome)
 
         try:
             self.bus.retrying(attempt)
@@ -906,7 +906,7 @@ class Ingestor:
                     if not made:
                         outcome.message += " (the orders already reflect it: nothing applied)"
                     outcome.message += answered
-                    self._finish(uow, document_id, group_control, outcome)
+                    self.record_outcome(uow, document_id, group_control, outcome)
             except RuleViolation as exc:
                 outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
@@ -968,7 +968,7 @@ class Ingestor:
                     uow.documents.link(document_id, context.partner, po_number)
                 uow.flush()
                 outcome.message = message + self._answer_change(uow, mapped, refusal, now)
-                self._finish(uow, document_id, group_control, outcome)
+                self.record_outcome(uow, document_id, group_control, outcome)
 
         try:
             self.bus.retrying(attempt)
@@ -1029,7 +1029,7 @@ class Ingestor:
                     except RefusalRecorded:
                         uow.flush()
                         uow.documents.link(document_id, command.partner, command.po_number)
-                        self._finish(uow, document_id, group_control, outcome)
+                        self.record_outcome(uow, document_id, group_control, outcome)
                         return True
                     except RuleViolation:
                         return True
@@ -1090,10 +1090,10 @@ class Ingestor:
             )
             if status in ("rejected", "partly rejected"):
                 what = f"their {transaction.set_id}: group {answer.group_control} {status}"
-                self._rejected_alert(uow, partner, answered, what + detail)
-            self._finish(uow, document_id, group.control_number, outcome)
+                self.alert_rejected(uow, partner, answered, what + detail)
+            self.record_outcome(uow, document_id, group.control_number, outcome)
 
-    def _rejected_alert(
+    def alert_rejected(
         self, uow: UnitOfWork, partner: str, documents: Sequence[StoredDocument], what: str
     ) -> None:
         """Tell the operators, in `uow`, that a partner rejected documents we sent them."""
@@ -1146,7 +1146,7 @@ class Ingestor:
             if answered and status == "rejected":
                 note = f", TA105 {answer.note_code}" if answer.note_code else ""
                 what = f"their TA1: interchange {answer.control_number} rejected{note}"
-                self._rejected_alert(uow, partner, answered, what)
+                self.alert_rejected(uow, partner, answered, what)
             return answered
 
         answered = self.bus.committed(take)  # again if an order following one changed

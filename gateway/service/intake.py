@@ -131,11 +131,9 @@ class FileIntake:
             kind_name = cxml_reader.document_kind(parse(raw))
             if kind_name == "Response":
                 response = cxml_reader.read_response(raw)
-                found = Read(kinds.KINDS["Response"], payload_id=response.payload_id)
-                found.units.append(
-                    Unit(response.in_reply_to or "(oldest waiting)", found.kind, response)  # type: ignore[arg-type]
-                )
-                return found
+                answer = kinds.KINDS["Response"]
+                key = response.in_reply_to or "(oldest waiting)"
+                return Read(answer, [Unit(key, answer, response)], payload_id=response.payload_id)
             if kind_name != "OrderRequest":
                 return Read(
                     None,
@@ -145,8 +143,9 @@ class FileIntake:
             request = cxml_reader.read_order_request(raw)
         except CxmlError as exc:
             return Read(None, refusal=str(exc), code=400)
+        kind = kinds.KINDS["OrderRequest"]
         found = Read(
-            kinds.KINDS["OrderRequest"],
+            kind,
             payload_id=request.payload_id,
             sender=_first(request.parties.from_),
             receiver=_first(request.parties.to),
@@ -158,7 +157,7 @@ class FileIntake:
             found.unauthorized, found.refusal, found.code = True, why, 401
             return found
         order = request.header.order_id
-        found.units.append(Unit(order, found.kind, request, order))  # type: ignore[arg-type]
+        found.units.append(Unit(order, kind, request, order))
         return found
 
     def _read_csv(self, raw: bytes, profile: PartnerProfile) -> Read:
@@ -321,7 +320,7 @@ class FileIntake:
                     outcome = SetOutcome(read.kind.set_id, unit.key, "not mapped", unit.po_number)
                     self._apply_unit(uow, unit, read, profile, document_id, now, outcome)
                     if not outcome.recorded:
-                        self.ingestor._finish(uow, document_id, "", outcome)
+                        self.ingestor.record_outcome(uow, document_id, "", outcome)
                     if profile.format == "cxml" and read.kind.reads is not None:
                         code, text = _answer(outcome)
                         result.acknowledgements.append(
@@ -421,14 +420,14 @@ class FileIntake:
             )
             if not accepted:
                 what = f"their Response {response.status_code} {response.text}: {response.detail}"
-                self.ingestor._rejected_alert(uow, profile.key, [answered], what.rstrip(": "))
+                self.ingestor.alert_rejected(uow, profile.key, [answered], what.rstrip(": "))
             outcome.action = "acknowledged"
             outcome.po_number = ",".join(po for _, po in uow.documents.orders_of(answered.id))
             outcome.message = (
                 f"{answered.transaction_sets[0]} {answered.interchange_control} {status}"
                 f" (Response {response.status_code}): document {answered.id}"
             )
-            self.ingestor._finish(uow, document_id, "", outcome)
+            self.ingestor.record_outcome(uow, document_id, "", outcome)
 
     def _respond(
         self,

@@ -219,8 +219,10 @@ def replay(
         uow.documents.reopen(document_id, troubled)
         uow.commit()
     name = document.filename or f"document {document_id}"
+    profile = ingestor.profiles.get(document.partner)
+    mailbox = profile if profile is not None and profile.format != "x12" else None  # no ISA
     if document.raw is not None:
-        return ingestor.ingest(document.raw, name, release=True)
+        return ingestor.ingest(document.raw, name, release=True, mailbox=mailbox)
     content = content_of(document, files)
     if content is None:
         raise DocumentActionRefused(
@@ -234,6 +236,7 @@ def replay(
         size=document.size,
         raw_path=document.raw_path,
         release=True,
+        mailbox=mailbox,
     )
 
 
@@ -302,12 +305,18 @@ def validation_report(
 ) -> dict[str, Any] | None:
     """What the codec finds in a document's file, read again now as `gateway check` reads it:
     its verdict, each fault with its X12 code and place, each deviation read as meant. None
-    for a file larger than VALIDATED_SIZE or whose bytes are not kept."""
+    for a file larger than VALIDATED_SIZE, whose bytes are not kept, or that is no X12."""
     content = content_of(document, files)
-    if content is None or document.size > VALIDATED_SIZE:
+    if content is None or document.size > VALIDATED_SIZE or not _is_x12(document):
         return None
     name = document.filename or f"document {document.id}"
     return report_json(name, read_chunks(content(), catalog=catalog))
+
+
+def _is_x12(document: StoredDocument) -> bool:
+    """Whether a document is X12 (a cXML or CSV one is checked by `gateway check`)."""
+    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    return found is None or found.format == "x12"
 
 
 def acknowledgements(uow: UnitOfWork, document: StoredDocument) -> list[dict[str, Any]]:

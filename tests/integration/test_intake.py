@@ -18,6 +18,7 @@ from gateway.cxml.reader import read_response
 from gateway.domain import commands
 from gateway.domain.values import PurchaseOrderLine, Role
 from gateway.mapping.engine import Mappings
+from gateway.service.documents import replay
 from gateway.service.ingest import Ingestor
 from gateway.service.outcomes import IngestResult
 from tests.integration.outbound_scenarios import Store
@@ -258,3 +259,16 @@ def test_a_vendors_csv_cancellation_takes_only_what_is_open(store: Store):
 def test_a_csv_file_matching_no_layout_is_rejected_naming_the_files_expected(store: Store):
     result = take(store, b"a;b;c\r\n1;2;3\r\n", "alpenhof", "what.csv")
     assert not result.accepted and "csv-ship-notices" in result.first_issue
+
+
+def test_a_csv_ship_notice_for_an_order_not_yet_held_applies_when_replayed(store: Store):
+    rows = ALPENHOF_SHIP.splitlines()[:3]
+    first = take(store, ("\r\n".join(rows) + "\r\n").encode(), "alpenhof", "versand.csv")
+    assert [(s.po_number, s.action) for s in first.sets] == [("CR-PO-7001", "refused")]
+    placed(store, "CR-PO-7001")
+    (document_id,) = first.document_ids
+    again = replay(store.uow, ingestor(store), document_id)
+    assert [(s.po_number, s.action) for s in again.sets] == [("CR-PO-7001", "fulfilled")]
+    with store.uow() as uow:
+        order = uow.orders.get("alpenhof", "CR-PO-7001")
+    assert order is not None and len(order.fulfilments) == 1

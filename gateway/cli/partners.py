@@ -10,7 +10,7 @@ import click
 from gateway.cli.shared import EXIT_OK, EXIT_REJECTED, Settings, emit, json_option
 
 if TYPE_CHECKING:
-    from gateway.config import PartnerProfile
+    from gateway.config import CxmlCredential, Identity, PartnerProfile
 
 
 @click.group()
@@ -37,9 +37,10 @@ def partners_list(settings: Settings, as_json: bool) -> None:
             "partner": p.key,
             "name": p.name,
             "role": p.role,
-            "isa": f"{p.identity.isa_qualifier}/{p.identity.isa_id}",
-            "us": f"{p.us.isa_qualifier}/{p.us.isa_id}",
-            "version": p.x12.version,
+            "format": p.format,
+            "isa": _identity(p, p.identity, p.cxml.them if p.cxml else None),
+            "us": _identity(p, p.us, p.cxml.us if p.cxml else None),
+            "version": p.x12.version if p.format == "x12" else "",
             "acknowledgements": f"send {p.acknowledgements.send}, expect"
             f" {p.acknowledgements.expect} within {p.acknowledgements.deadline_hours:g} h",
             "transport": _transport_line(p),
@@ -52,6 +53,13 @@ def partners_list(settings: Settings, as_json: bool) -> None:
         click.echo(f"no partner profiles ({config.source})")
     else:
         render.table(rows)
+
+
+def _identity(profile: PartnerProfile, x12: Identity, cxml: CxmlCredential | None) -> str:
+    """How a side is named: its ISA qualifier and id, its cXML credential, or nothing (CSV)."""
+    if profile.format == "x12":
+        return f"{x12.isa_qualifier}/{x12.isa_id}"
+    return str(cxml) if cxml is not None else ""
 
 
 @partners.command("check")

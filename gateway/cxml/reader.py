@@ -273,16 +273,22 @@ def _envelope_root(root: _Element) -> None:
         raise CxmlError(f"the root element is {shown(str(root.tag))}, not cXML", path="/")
 
 
-def read_parties(data: bytes) -> Parties:
-    """The `Header` of a cXML document: who sends it, to whom, and who carries it."""
-    root = parse(data)
+def _parsed(data: bytes | _Element) -> _Element:
+    """The document's root: `data` parsed safely, or the root already parsed so."""
+    return data if isinstance(data, etree._Element) else parse(data)
+
+
+def read_parties(data: bytes | _Element) -> Parties:
+    """The `Header` of a cXML document (its bytes, or its root as `safe.parse` gave it): who
+    sends it, to whom, and who carries it."""
+    root = _parsed(data)
     _envelope_root(root)
     return _parties(root)
 
 
-def read_order_request(data: bytes) -> OrderRequest:
+def read_order_request(data: bytes | _Element) -> OrderRequest:
     """The `OrderRequest` in `data`; `CxmlError` naming the path of what is missing or wrong."""
-    root = parse(data)
+    root = _parsed(data)
     payload_id, timestamp, version = _envelope(root)
     parties = _parties(root)
     request, _ = _child(root, "Request", "cXML")
@@ -311,9 +317,9 @@ def read_order_request(data: bytes) -> OrderRequest:
     return OrderRequest(payload_id, timestamp, version, parties, header, lines, mode)
 
 
-def read_response(data: bytes) -> Response:
+def read_response(data: bytes | _Element) -> Response:
     """A partner's `Response` to a document we sent: its payloadID and its `Status`."""
-    root = parse(data)
+    root = _parsed(data)
     payload_id, _, _ = _envelope(root)
     response, path = _child(root, "Response", "cXML")
     status, status_path = _child(response, "Status", path)

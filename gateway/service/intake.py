@@ -128,9 +128,10 @@ class FileIntake:
 
     def _read_cxml(self, raw: bytes, profile: PartnerProfile) -> Read:
         try:
-            kind_name = cxml_reader.document_kind(parse(raw))
+            root = parse(raw)  # once, for every reading below
+            kind_name = cxml_reader.document_kind(root)
             if kind_name == "Response":
-                response = cxml_reader.read_response(raw)
+                response = cxml_reader.read_response(root)
                 answer = kinds.KINDS["Response"]
                 key = response.in_reply_to or "(oldest waiting)"
                 return Read(answer, [Unit(key, answer, response)], payload_id=response.payload_id)
@@ -140,7 +141,7 @@ class FileIntake:
                     refusal=f"a {shown(kind_name)} is not a document the gateway takes in",
                     code=406,
                 )
-            request = cxml_reader.read_order_request(raw)
+            request = cxml_reader.read_order_request(root)
         except CxmlError as exc:
             return Read(None, refusal=str(exc), code=400)
         kind = kinds.KINDS["OrderRequest"]
@@ -252,11 +253,10 @@ class FileIntake:
                 f"{read.kind.name if read.kind else 'the document'} {read.payload_id} was taken"
                 " in before; answered again and not applied again"
             )
-        if result.accepted:
-            self._apply(read, profile, document_id, now, result)
-        with self.ingestor.uow_factory() as uow:
-            uow.documents.mark_processed(document_id)
-            uow.commit()
+        if not (result.accepted and self._apply(read, profile, document_id, now, result)):
+            with self.ingestor.uow_factory() as uow:
+                uow.documents.mark_processed(document_id)
+                uow.commit()
 
     def _store(
         self,
@@ -305,9 +305,10 @@ class FileIntake:
         document_id: int,
         now: dt.datetime,
         result: IngestResult,
-    ) -> None:
+    ) -> bool:
         """Apply each unit not applied yet, in batches, each with its record (and, for a cXML
-        order, its Response) or nothing of it."""
+        order, its Response) or nothing of it; the last batch marks the document processed.
+        Whether there was a unit to apply (else the caller marks it)."""
         with self.ingestor.uow_factory() as uow:
             done = {record.set_control for record in uow.documents.sets(document_id)}
         waiting = [unit for unit in read.units if unit.key not in done]
@@ -327,10 +328,13 @@ class FileIntake:
                             self._respond(uow, profile, read, code, text, now)
                         )
                     result.sets.append(outcome)
+                if start + BATCH_SETS >= len(waiting):
+                    uow.documents.mark_processed(document_id)
                 uow.commit()
             self.ingestor.progress(min(start + BATCH_SETS, len(waiting)), len(waiting))
             self.ingestor.checkpoint("set")
             self.ingestor.heartbeat()
+        return bool(waiting)
 
     def _apply_unit(
         self,

@@ -128,11 +128,26 @@ def check_path(path: Path, file_format: str, layouts: Layouts | None, *, strict:
     help="A TOML file of CSV layouts (as samples/csv/layouts.toml); TABLE names the one to use,"
     " else a file is read with the first inbound layout whose columns its header row has.",
 )
+@click.option(
+    "--partner",
+    "partner",
+    metavar="KEY",
+    default=None,
+    help="Read CSV files with the layouts of a configured CSV partner (the shipped mappings"
+    " with its profile's overrides) instead of --layout.",
+)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@click.pass_context
 def check(
-    as_json: bool, strict: bool, file_format: str, layout: str | None, files: tuple[Path, ...]
+    ctx: click.Context,
+    as_json: bool,
+    strict: bool,
+    file_format: str,
+    layout: str | None,
+    partner: str | None,
+    files: tuple[Path, ...],
 ) -> None:
     """Validate X12, cXML and CSV files. X12: envelopes, segment order and elements against the
     schemas; what real translators send that bends the standard without changing what the file
@@ -141,13 +156,22 @@ def check(
     document checked well-formed and safe. CSV: every row read with its layout."""
     from gateway import render
 
-    if file_format == "csv" and layout is None:
-        raise click.UsageError("--format csv needs --layout PATH[:TABLE], a TOML file of layouts")
+    if file_format == "csv" and layout is None and partner is None:
+        raise click.UsageError(
+            "--format csv needs --layout PATH[:TABLE] (a TOML file of layouts) or --partner KEY"
+        )
+    if layout is not None and partner is not None:
+        raise click.UsageError("give --layout or --partner, not both")
     layouts = None
     if layout is not None:
         from gateway.cli.formats import load_layouts
 
         layouts = load_layouts(layout)
+    elif partner is not None:
+        from gateway.cli.formats import partner_layouts
+        from gateway.cli.shared import Settings
+
+        layouts = partner_layouts(ctx.ensure_object(Settings).config(), partner)
     results = [check_path(path, file_format, layouts, strict=strict) for path in files]
     if as_json:
         emit([checked.as_json for checked in results])

@@ -18,6 +18,7 @@ import click
 from gateway.cli.codec import Checked
 
 if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
     from gateway.csvformat import CsvLayout, RowProblem
     from gateway.errors import CxmlError
 
@@ -146,16 +147,49 @@ def load_layouts(spec: str) -> Layouts:
     return Layouts(str(path), tables, named)
 
 
+def partner_layouts(config: GatewayConfig, key: str) -> Layouts:
+    """The layouts of the CSV files a configured partner sends, with its overrides, named by
+    their kind (`csv-orders`...); a usage error for a partner who does not send CSV."""
+    from gateway import kinds
+    from gateway.config import load_mappings
+    from gateway.errors import ConfigurationError
+    from gateway.mapping.csv_orders import layout
+    from gateway.mapping.engine import Mappings
+
+    profile = config.partner(key)
+    if profile is None or profile.format != "csv":
+        found = sorted(p.key for p in config.partners if p.format == "csv")
+        raise click.BadParameter(
+            f"{key!r} is no partner sending CSV (those who do: {', '.join(found) or 'none'})",
+            param_hint="'--partner'",
+        )
+    try:
+        mappings = Mappings(load_mappings(), {key: profile.mapping_overrides()})
+        tables = {
+            found.set_id: layout(mappings.get(found.reads.mapping, key))
+            for found in kinds.readers("csv").values()
+            if found.reads is not None
+        }
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--partner'") from None
+    return Layouts(f"partner {key}'s mappings", tables)
+
+
 def _layout_for(data: bytes, layouts: Layouts) -> tuple[str, CsvLayout] | None:
-    """The table named, else the first inbound one with a header row `data` has."""
-    from gateway.csvformat import header_fits
+    """The table named, else the inbound one whose columns the header row of `data` names
+    (all it requires, and the most of its others: as the gateway chooses when it takes a file
+    in)."""
+    from gateway.csvformat import header_matches
 
     if layouts.named is not None:
         return layouts.named, layouts.tables[layouts.named]
-    for table, layout in layouts.tables.items():
-        if layout.kind in INBOUND and layout.header and header_fits(data, layout):
-            return table, layout
-    return None
+    scored = [
+        (header_matches(data, layout), table, layout)
+        for table, layout in layouts.tables.items()
+        if layout.kind in INBOUND
+    ]
+    score, table, layout = max(scored, key=lambda found: found[0], default=(0, "", None))
+    return (table, layout) if score > 0 and layout is not None else None
 
 
 def _read(data: bytes, layout: CsvLayout) -> tuple[int, int, list[RowProblem]]:

@@ -26,7 +26,6 @@ from gateway.csvformat.model import (
     ShipTo,
 )
 from gateway.csvformat.reader import (
-    header_fits,
     header_matches,
     read_cancellations,
     read_orders,
@@ -51,7 +50,6 @@ __all__ = [
     "ShipNoticeRow",
     "ShipNoticesRead",
     "ShipTo",
-    "header_fits",
     "header_matches",
     "read_cancellations",
     "read_orders",

@@ -179,12 +179,6 @@ HEADER_BYTES = 65536
 """The bytes read for a file's header row when choosing its layout."""
 
 
-def header_fits(data: bytes, layout: CsvLayout) -> bool:
-    """Whether the first row of `data`, read as `layout` says, names every column the layout
-    requires (a layout without a header row never fits: it is chosen by name)."""
-    return header_matches(data, layout) > 0
-
-
 def header_matches(data: bytes, layout: CsvLayout) -> int:
     """How many of the layout's columns the first row of `data` names, 0 when a required one
     is missing (or the layout has no header row): of two layouts that fit, the one naming

@@ -255,3 +255,20 @@ def test_partner_text_with_terminal_controls_is_printed_escaped(tmp_path: Path):
     assert "order NW\\x9b31m\\u202e, 3 lines" in result.stdout
     code, found = checked_json("--layout", LAYOUTS, orders, order)
     assert code == 1 and found[1]["document"]["order_id"] == "NW\x9b31m\u202e"
+
+
+def test_a_csv_file_is_read_with_a_configured_partners_layouts(tmp_path: Path):
+    notice = tmp_path / "versand.csv"
+    notice.write_text(
+        "Bestellnummer;Position;Menge;Spediteur;Sendungsnummer;Sendungsverfolgung;Versanddatum\r\n"
+        "CR-1;1;2;UPS;1Z999AA10123456784;;03.12.2026\r\n"
+        "CR-1;2;1,5;UPS;1Z999AA10123456784;;03.12.2026\r\n",
+        encoding="utf-8",
+    )
+    config = ROOT / "config" / "gateway.toml"
+    result = gateway("--config", config, "check", "--partner", "alpenhof", notice)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "accepted (CSV ship_notices: 1 orders, 2 lines)" in result.stdout
+    refused = gateway("--config", config, "check", "--partner", "northwind", notice)
+    assert refused.returncode == 2 and "no partner sending CSV" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import types
 import typing
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
@@ -29,76 +30,133 @@ dump = PlainData(skip=TRANSIENT)
 """A domain value as JSON-ready data (see `gateway.domain.plain`)."""
 
 
+Loader = Callable[[Any], Any]
+
+_LOADERS: dict[Any, Loader] = {}
+_ERRORS = (StateError, ValueError, TypeError, KeyError)
+
+
 def load(kind: Any, data: Any) -> Any:
     """JSON data back into a value of type `kind` (a type hint)."""
+    return loader(kind)(data)
+
+
+def loader(kind: Any) -> Loader:
+    """The function turning JSON data into a value of type `kind`: worked out once per type
+    hint from its shape (a dataclass's fields, a union's options...), so that reading a stored
+    order does not inspect its type hints again."""
+    found = _LOADERS.get(kind)
+    if found is None:
+        found = _LOADERS[kind] = _loader(kind)
+    return found
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _loader(kind: Any) -> Loader:
     origin = get_origin(kind)
-    if kind is Any:
-        return data
+    if kind is Any or origin is typing.Literal:
+        return _same
     if origin in (typing.Union, types.UnionType):
-        options = [k for k in get_args(kind) if k is not type(None)]
-        if data is None:
-            return None
-        errors = []
-        for option in options:
-            try:
-                return load(option, data)
-            except (StateError, ValueError, TypeError, KeyError) as exc:
-                errors.append(str(exc))
-        raise StateError(f"{data!r} fits none of {options}: {errors}")
+        return _union_loader([k for k in get_args(kind) if k is not type(None)])
     if origin in (list, tuple, set, frozenset):
         args = get_args(kind)
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-            return tuple(load(args[0], v) for v in data)
+            each = loader(args[0])
+            return lambda data: tuple([each(v) for v in data])
         if origin is tuple:
-            return tuple(load(a, v) for a, v in zip(args, data, strict=True))
-        items = [load(args[0] if args else Any, v) for v in data]
-        return origin(items)
+            parts = [loader(a) for a in args]
+            return lambda data: tuple([part(v) for part, v in zip(parts, data, strict=True)])
+        item = loader(args[0] if args else Any)
+        return lambda data: origin([item(v) for v in data])
     if origin is dict:
         key_type, value_type = get_args(kind) or (Any, Any)
-        return {load(key_type, k): load(value_type, v) for k, v in data.items()}
-    if origin is typing.Literal:
-        return data
+        keys, values = loader(key_type), loader(value_type)
+        return lambda data: {keys(k): values(v) for k, v in data.items()}
     if isinstance(kind, type):
         if dataclasses.is_dataclass(kind):
-            return _load_dataclass(kind, data)
+            return _dataclass_loader(kind)
         if issubclass(kind, enum.Enum):
-            return kind(data)
+            return kind
         if kind is Decimal:
-            return Decimal(data)
+            return Decimal
         if kind is dt.datetime:
-            return dt.datetime.fromisoformat(data)
+            return dt.datetime.fromisoformat
         if kind is dt.date:
-            return dt.date.fromisoformat(data)
+            return dt.date.fromisoformat
         if kind is dt.time:
-            return dt.time.fromisoformat(data)
+            return dt.time.fromisoformat
         if kind in (str, int, bool, float):
-            if not isinstance(data, kind):
-                raise StateError(f"expected {kind.__name__}, found {data!r}")
-            return data
-    raise StateError(f"cannot restore a value of type {kind!r}")
+            return _scalar_loader(kind)
+
+    def cannot(data: Any) -> Any:
+        raise StateError(f"cannot restore a value of type {kind!r}")
+
+    return cannot
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _union_loader(options: list[Any]) -> Loader:
+    """`X | None` (the option, or None), or the first of several options that takes the data."""
+    tried = [loader(option) for option in options]
+    if len(tried) == 1:
+        (only,) = tried
+        return lambda data: None if data is None else only(data)
+
+    def load_union(data: Any) -> Any:
+        if data is None:
+            return None
+        errors = []
+        for option in tried:
+            try:
+                return option(data)
+            except _ERRORS as exc:
+                errors.append(str(exc))
+        raise StateError(f"{data!r} fits none of {options}: {errors}")
+
+    return load_union
 
 
-def _load_dataclass(kind: type[T], data: dict[str, Any]) -> T:
-    hints = _HINTS.get(kind)
-    if hints is None:
-        hints = _HINTS[kind] = get_type_hints(kind)
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(kind):  # type: ignore[arg-type]
-        if field.name in data and field.name not in TRANSIENT:  # (older rows kept the history)
-            values[field.name] = load(hints[field.name], data[field.name])
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            if field.name in TRANSIENT:
-                continue
-            raise StateError(f"{kind.__name__}.{field.name} is missing from stored state")
-    init_fields = {f.name for f in dataclasses.fields(kind) if f.init}  # type: ignore[arg-type]
-    instance = kind(**{k: v for k, v in values.items() if k in init_fields})
-    for name, value in values.items():
-        if name not in init_fields:
+def _scalar_loader(kind: type) -> Loader:
+    def load_scalar(data: Any) -> Any:
+        if not isinstance(data, kind):
+            raise StateError(f"expected {kind.__name__}, found {data!r}")
+        return data
+
+    return load_scalar
+
+
+def _dataclass_loader(kind: type[T]) -> Callable[[dict[str, Any]], T]:
+    """A dataclass from its stored fields: each field's loader worked out at the first use (a
+    dataclass may refer to itself); a field missing from stored state (written before the field
+    existed) takes its default, a required one missing is a StateError."""
+    plan: list[tuple[str, Loader, bool, bool]] = []  # (name, its loader, required, init)
+
+    def load_dataclass(data: dict[str, Any]) -> T:
+        if not plan:
+            hints = get_type_hints(kind)
+            for field in dataclasses.fields(kind):  # type: ignore[arg-type]
+                if field.name in TRANSIENT:  # (older rows kept the history)
+                    continue
+                required = (
+                    field.default is dataclasses.MISSING
+                    and field.default_factory is dataclasses.MISSING
+                )
+                plan.append((field.name, loader(hints[field.name]), required, field.init))
+        given: dict[str, Any] = {}
+        later: dict[str, Any] = {}
+        for name, load_field, required, init in plan:
+            if name in data:
+                (given if init else later)[name] = load_field(data[name])
+            elif required:
+                raise StateError(f"{kind.__name__}.{name} is missing from stored state")
+        instance = kind(**given)
+        for name, value in later.items():
             object.__setattr__(instance, name, value)
-    return instance
+        return instance
+
+    return load_dataclass
 
 
 def restore(kind: type[T], data: Any) -> T:

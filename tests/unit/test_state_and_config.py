@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.adapters.state import dump, restore
+from gateway.adapters.state import dump, load, restore
 from gateway.config import DEFAULT_DATABASE_FILE, load_config
 from gateway.domain.model import Order
 from gateway.domain.values import DocumentKind, DocumentState, EntityCode, Party, ShipmentStatus
@@ -58,6 +58,16 @@ def test_stored_state_keeps_parties_and_exact_decimals():
     restored = restore(Order, dump(order))
     assert restored.lines[0].ordered == Decimal("0.125")
     assert restored.parties == order.parties
+
+
+def test_a_field_stored_before_it_existed_takes_its_default_and_unions_try_each_option():
+    order = b.new_order(("1", 2))
+    stored = json.loads(json.dumps(dump(order)))
+    del stored["lines"][0]["description"]  # as a row written before lines had descriptions
+    assert restore(Order, stored).lines[0].description == ""
+    assert load(int | str, "x") == "x" and load(int | None, None) is None
+    with pytest.raises(StateError, match="fits none"):
+        load(int | Decimal, [1])
 
 
 def test_state_that_cannot_be_restored_is_our_fault_not_a_crash():

@@ -36,26 +36,39 @@ from gateway.domain.values import (
 ZERO = Decimal(0)
 
 
-def fulfilled_quantity(order: OrderRecord, line_number: str) -> Decimal:
+def fulfilled_quantity(order: OrderRecord | LineRecords, line_number: str) -> Decimal:
     """Quantity of the line in all fulfilments (whatever their shipment status)."""
     return sum((quantity_of(f.lines, line_number) for f in order.fulfilments), ZERO)
 
 
-def cancelled_quantity(order: OrderRecord, line_number: str) -> Decimal:
+def cancelled_quantity(order: OrderRecord | LineRecords, line_number: str) -> Decimal:
     """Quantity of the line in all cancellations."""
     return sum((quantity_of(c.lines, line_number) for c in order.cancellations), ZERO)
 
 
-def returned_quantity(order: OrderRecord, line_number: str) -> Decimal:
+def returned_quantity(order: OrderRecord | LineRecords, line_number: str) -> Decimal:
     """Quantity of the line in all returns."""
     return sum((quantity_of(r.lines, line_number) for r in order.returns), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecords:
+    """What a line reads its quantities from: its order's lists of records (the lists
+    themselves, which the order only ever appends to)."""
+
+    fulfilments: list[Fulfilment]
+    cancellations: list[Cancellation]
+    returns: list[Return]
 
 
 @dataclass
 class LineItem:
     """One line of the order. Its fulfilled, cancelled, returned and open quantities are read
     from the records of the order it belongs to, which the order attaches it to; the link is a
-    plain attribute, not a field, so copies, comparisons and stores see only the line's terms."""
+    plain attribute, not a field, so copies, comparisons and stores see only the line's terms.
+    The line holds the order's lists of records, not the order: an order and its lines form no
+    reference cycle, so an order no longer used is freed at once by reference counting rather
+    than left to the cycle collector (whose passes grew with the orders of a big file)."""
 
     line_number: str
     ordered: Decimal
@@ -65,11 +78,15 @@ class LineItem:
     description: str = ""
 
     def __post_init__(self) -> None:
-        self._order: OrderRecord | None = None
+        self._order: LineRecords | None = None
 
     def attach(self, order: OrderRecord | None) -> None:
         """Make this a line of `order` (None: of no order), whose records it reads."""
-        self._order = order
+        self._order = (
+            LineRecords(order.fulfilments, order.cancellations, order.returns)
+            if order is not None
+            else None
+        )
 
     @classmethod
     def from_purchase_order_line(cls, line: PurchaseOrderLine) -> LineItem:

@@ -57,8 +57,10 @@ from gateway.adapters.mail_templates import JinjaComposer
 from gateway.adapters.search import normalized, search_terms
 from gateway.adapters.state import dump
 from gateway.config import MailSettings, PartnerProfile, WebhookSettings, load_mappings
+from gateway.domain import rules
 from gateway.domain.model import Order
 from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
+from gateway.domain.values import Role
 from gateway.errors import AccountRefused, ConcurrentUpdate, RuleViolation, TokenRefused
 from gateway.mapping.engine import Mappings
 from gateway.service.accounts import SignIn, User, WebSession
@@ -331,6 +333,25 @@ class FakeOrderRepository:
             if key[1] == po_number and (partner is None or key[0] == partner)
         )
         return [order for key in keys if (order := self.get(*key)) is not None]
+
+    def late_candidates(self, today: dt.date, received_by: dt.date | None) -> list[tuple[str, str]]:
+        found = []
+        for row in self._overlay.rows("orders").values():
+            order = row.state
+            if order.is_test or _archived(order):
+                continue
+            dated = not rules.is_settled(order) and any(
+                day is not None and day < today
+                for day in (order.requested_ship_date, order.cancel_after_date)
+            )
+            received = order.received_at
+            due = (
+                received is not None and received_by is not None and received.date() <= received_by
+            )
+            selling = order.our_role is Role.SELLER and (bool(order.fulfilments) or due)
+            if dated or selling:
+                found.append((order.partner, order.po_number))
+        return sorted(found)
 
     def summaries(self, query: OrderQuery) -> OrderPage:
         statuses = sorted({name.lower() for name in query.statuses})

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    and_,
     bindparam,
     case,
     create_engine,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     update,
@@ -47,7 +49,14 @@ from gateway.adapters.state import dump, restore
 from gateway.config import GatewayConfig
 from gateway.domain.events import Fact
 from gateway.domain.model import Order
-from gateway.domain.rules import Flag, flags, fulfilment_status, payment_status
+from gateway.domain.rules import (
+    Flag,
+    FulfilmentStatus,
+    flags,
+    fulfilment_status,
+    payment_status,
+)
+from gateway.domain.values import Role
 from gateway.errors import (
     AccountRefused,
     ConcurrentUpdate,
@@ -299,6 +308,36 @@ class SqlOrderRepository:
             if order is not None:
                 found.append(order)
         return found
+
+    def late_candidates(self, today: dt.date, received_by: dt.date | None) -> list[tuple[str, str]]:
+        """See `OrderRepository.late_candidates`: found by the database from the flag and
+        fulfilment columns and the dates in the order's state (ISO text, compared as text), so
+        that the look for late documents reads back only the orders that may be late."""
+        table = orm.orders
+        state = table.c.state
+        before = today.isoformat()
+        dated = and_(
+            table.c.settled.is_(false()),
+            or_(
+                state["requested_ship_date"].as_string() < before,
+                state["cancel_after_date"].as_string() < before,
+            ),
+        )
+        due = (
+            func.substr(state["received_at"].as_string(), 1, 10) <= received_by.isoformat()
+            if received_by is not None
+            else false()
+        )
+        selling = and_(
+            table.c.our_role == Role.SELLER.value,
+            or_(table.c.fulfilment_status != FulfilmentStatus.UNFULFILLED.value, due),
+        )
+        query = (
+            select(table.c.partner, table.c.po_number)
+            .where(table.c.archived.is_(false()), table.c.is_test.is_(false()), or_(dated, selling))
+            .order_by(table.c.partner, table.c.po_number)
+        )
+        return [(row.partner, row.po_number) for row in self._connection.execute(query)]
 
     broad_search = 2_000
     """A search whose range holds more term rows than this is read orders first."""

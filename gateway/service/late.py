@@ -20,7 +20,7 @@ from gateway.domain import rules
 from gateway.domain.model import Order
 from gateway.domain.values import Role
 from gateway.service.notify import KIND, Alerts
-from gateway.service.ports import OrderQuery, UnitOfWork
+from gateway.service.ports import UnitOfWork
 
 ACK_OVERDUE = "855 overdue"
 SHIP_DATE_PASSED = "ship date passed"
@@ -111,12 +111,18 @@ def late_documents(order: Order, policy: LatePolicy, now: dt.datetime) -> list[L
 def find_late(
     uow: UnitOfWork, profiles: Mapping[str, PartnerProfile], now: dt.datetime
 ) -> list[LateDocument]:
-    """The late documents of every open order (test orders left out), in `uow`."""
+    """The late documents of every open order (test orders left out), in `uow`: the store
+    names the orders that may be late (`OrderRepository.late_candidates`, from the earliest an
+    855 can be due under any partner's policy), and only those are read back and judged."""
+    hours = [p.late.ack_due_hours for p in profiles.values()] + [LatePolicy().ack_due_hours]
+    soonest = min((h for h in hours if h > 0), default=None)
+    received_by = None
+    if soonest is not None:  # a day's margin: a time stored with another offset than ours
+        received_by = (now - dt.timedelta(hours=soonest)).date() + dt.timedelta(days=1)
     found: list[LateDocument] = []
-    query = OrderQuery(scope="open", sort="partner", limit=None)
-    for summary in uow.orders.summaries(query).summaries:
-        profile = profiles.get(summary.partner)
-        order = uow.orders.get(summary.partner, summary.po_number)
+    for partner, po_number in uow.orders.late_candidates(now.date(), received_by):
+        profile = profiles.get(partner)
+        order = uow.orders.get(partner, po_number)
         if order is not None:
             policy = profile.late if profile is not None else LatePolicy()
             found.extend(late_documents(order, policy, now))

@@ -197,6 +197,13 @@ class OrderRepository(Protocol):
 
     def history(self, partner: str, po_number: str) -> list[dict[str, object]]: ...
 
+    def late_candidates(self, today: dt.date, received_by: dt.date | None) -> list[tuple[str, str]]:
+        """(partner, PO) of the open orders (test ones left out) that may be late on `today`,
+        by partner and PO: a requested ship or cancel-after date before it with quantity open,
+        or an order we sell with a fulfilment or received on or before `received_by` (None: no
+        855 is due yet). More than are late (`late.late_documents` decides), never fewer."""
+        ...
+
     def seen(self) -> list[Order]: ...
 
 

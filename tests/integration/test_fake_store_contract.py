@@ -19,6 +19,7 @@ from gateway.adapters import orm
 from gateway.adapters.store import SqlUnitOfWork
 from gateway.domain.events import LinesCancelled
 from gateway.domain.model import Order
+from gateway.domain.values import Role
 from gateway.errors import ConcurrentUpdate, RuleViolation
 from gateway.service.delivery import as_utc
 from gateway.service.messagebus import MessageBus
@@ -242,6 +243,42 @@ def test_listings_filter_search_sort_and_page(backend: Backend):
         assert sorted(s.po_number for s in since.summaries) == ["PO-2", "PO-3"]
         with pytest.raises(ValueError, match="no status"):
             uow.orders.summaries(OrderQuery(statuses=("lost",)))
+
+
+def test_the_orders_that_may_be_late_are_named_by_their_dates_fulfilments_and_arrival(
+    backend: Backend,
+):
+    """`late_candidates`: a ship or cancel-after date passed with quantity open, an order we
+    sell with a fulfilment or received by the day an 855 could be due; never a test order, one
+    settled by its dates, one archived, one we placed without a fulfilment."""
+    bus = backend.bus()
+    day = dt.datetime(2026, 11, 10, 12, tzinfo=dt.UTC)
+
+    def order(po_number: str, **header: Any) -> None:
+        header.setdefault("at", day)
+        bus.handle(dataclasses.replace(receive_order(("1", 2), **header), po_number=po_number))
+
+    order("SHIP-PASSED", requested_ship_date=dt.date(2026, 11, 19))
+    order("SHIP-TODAY", requested_ship_date=dt.date(2026, 11, 20), our_role=Role.BUYER)
+    order("CANCEL-AFTER", cancel_after_date=dt.date(2026, 11, 1), our_role=Role.BUYER)
+    order("OLD", at=day - dt.timedelta(days=3))
+    order("NEW", at=day + dt.timedelta(days=9))
+    order("PLACED", our_role=Role.BUYER)
+    order("SHIPPED", requested_ship_date=dt.date(2026, 11, 1), our_role=Role.BUYER)
+    bus.handle(dataclasses.replace(fulfil("F1", ("1", 2)), po_number="SHIPPED"))
+    order("FULFILLED-NEW", at=day + dt.timedelta(days=9))
+    bus.handle(dataclasses.replace(fulfil("F2", ("1", 1)), po_number="FULFILLED-NEW"))
+    order("TEST", is_test=True, requested_ship_date=dt.date(2026, 11, 1))
+    today, received_by = dt.date(2026, 11, 20), dt.date(2026, 11, 18)
+    with backend.uow() as uow:
+        found = uow.orders.late_candidates(today, received_by)
+        without_due = uow.orders.late_candidates(today, None)
+    assert found == [
+        (PARTNER, po) for po in sorted(("SHIP-PASSED", "CANCEL-AFTER", "OLD", "FULFILLED-NEW"))
+    ]
+    assert without_due == [
+        (PARTNER, po) for po in sorted(("SHIP-PASSED", "CANCEL-AFTER", "FULFILLED-NEW"))
+    ]
 
 
 # -- control numbers, the outbox, documents, leases, outages ---------------------------------------

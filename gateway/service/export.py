@@ -26,7 +26,6 @@ the sender id the caller gives.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -222,13 +221,9 @@ class _Request:
             )
         (group,) = document.groups
         set_controls = tuple(t.control_number for t in group.transactions)
-        stored = StoredDocument(
-            sha256=hashlib.sha256(content).hexdigest(),
-            partner=partner,
-            direction="out",
-            size=len(content),
-            status="queued",
-            raw=content,
+        stored = StoredDocument.ours(
+            partner,
+            content,
             transaction_sets=(self.set_id,),
             interchange_control=document.control_number,
             group_controls=(group.control_number,),
@@ -280,13 +275,9 @@ class _Request:
             order, documents, now, found.set_id, writes, document_id, answering, header, test
         )
         content = built.content
-        stored = StoredDocument(
-            sha256=hashlib.sha256(content).hexdigest(),
-            partner=order.partner,
-            direction="out",
-            size=len(content),
-            status="queued",
-            raw=content,
+        stored = StoredDocument.ours(
+            order.partner,
+            content,
             transaction_sets=(found.set_id,),
             interchange_control=document_id,
             sender_id=str(ours or ""),

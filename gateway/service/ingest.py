@@ -666,13 +666,9 @@ class Ingestor:
             kinds = sorted({t.set_id for g in interchange.groups for t in g.transactions})
             kind = "TA1" if interchange.ta1s else ",".join(kinds)
             document_id = uow.documents.add(
-                StoredDocument(
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    partner=partner,
-                    direction="out",
-                    size=len(content),
-                    status="queued",
-                    raw=content,
+                StoredDocument.ours(
+                    partner,
+                    content,
                     transaction_sets=tuple(kinds) or ("TA1",),
                     interchange_control=interchange.control_number,
                     group_controls=tuple(g.control_number for g in interchange.groups),

@@ -17,7 +17,6 @@ taking in was cut short resumes with the units that have no record.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -455,13 +454,10 @@ class FileIntake:
             detail=detail,
         )
         document_id = uow.documents.add(
-            StoredDocument(
-                sha256=hashlib.sha256(content).hexdigest(),
-                partner=profile.key,
-                direction="out",
-                size=len(content),
+            StoredDocument.ours(
+                profile.key,
+                content,
                 status="sent" if self.over_http else "queued",  # answered in the exchange
-                raw=content,
                 transaction_sets=("Response",),
                 interchange_control=payload_id,
                 sender_id=str(ours),

@@ -8,11 +8,12 @@ record and anything queued for sending commit together or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.domain.model import Order
 from gateway.service.accounts import Accounts
@@ -133,6 +134,22 @@ class StoredDocument:
     updated_at: dt.datetime | None = None
     processed_at: dt.datetime | None = None  # inbound: when every set of it was applied
     envelope: dict[str, object] | None = None  # inbound: the ISA/GS values answers are built on
+
+    @classmethod
+    def ours(
+        cls, partner: str, content: bytes, *, status: str = "queued", **fields: Any
+    ) -> StoredDocument:
+        """A document of ours for `partner` (queued unless said), its digest and size from its
+        content."""
+        return cls(
+            sha256=hashlib.sha256(content).hexdigest(),
+            partner=partner,
+            direction="out",
+            size=len(content),
+            status=status,
+            raw=content,
+            **fields,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ __all__ = [
     "check_mappings",
     "for_partner",
     "kind",
+    "of_document",
     "readers",
     "records_nothing",
     "writers",
@@ -58,6 +59,11 @@ KINDS: dict[str, Kind] = _registered()
 def kind(set_id: str) -> Kind | None:
     """The registered kind of a transaction set, if the gateway knows it."""
     return KINDS.get(set_id)
+
+
+def of_document(transaction_sets: tuple[str, ...]) -> Kind | None:
+    """The kind of a stored document, from its first transaction set (or cXML/CSV kind)."""
+    return KINDS.get(transaction_sets[0]) if transaction_sets else None
 
 
 def readers(document_format: str = "x12") -> dict[str, Kind]:

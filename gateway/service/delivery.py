@@ -104,7 +104,7 @@ def file_name(document: StoredDocument) -> str:
     """The name a document is delivered under: fixed by the document, unique per partner, with
     its format's extension (a cXML document's id, a payloadID, is not part of it)."""
     sets = "-".join(document.transaction_sets) or "x12"
-    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    found = kinds.of_document(document.transaction_sets)
     if found is not None and found.format != "x12":
         return f"{sets}_{document.id}.{found.extension}"
     return f"{sets}_{document.interchange_control or 'none'}_{document.id}.x12"

@@ -315,7 +315,7 @@ def validation_report(
 
 def _is_x12(document: StoredDocument) -> bool:
     """Whether a document is X12 (a cXML or CSV one is checked by `gateway check`)."""
-    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    found = kinds.of_document(document.transaction_sets)
     return found is None or found.format == "x12"
 
 
@@ -377,7 +377,7 @@ def _functional_id(document: StoredDocument) -> str:
     group = (document.envelope or {}).get("group")
     if isinstance(group, dict) and group.get("functional_id"):
         return str(group["functional_id"])
-    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    found = kinds.of_document(document.transaction_sets)
     return found.functional_id if found is not None else ""
 
 

@@ -411,7 +411,7 @@ def cxml_envelope(profile: CxmlProfile, payload_id: str, now: dt.datetime) -> Cx
 
 def _opens_orders(document: StoredDocument, document_format: str) -> bool:
     """Whether a stored document is an order of `document_format` (a cXML OrderRequest...)."""
-    found = kinds.kind(document.transaction_sets[0]) if document.transaction_sets else None
+    found = kinds.of_document(document.transaction_sets)
     return (
         found is not None
         and found.format == document_format

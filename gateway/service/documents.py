@@ -325,8 +325,13 @@ def acknowledgements(uow: UnitOfWork, document: StoredDocument) -> list[dict[str
     with its verdict, found by what it answers (the AK1 group control number and functional
     id, the TA1's interchange control number) among the partner's latest
     ACKNOWLEDGEMENTS_SEARCHED acknowledgements the other way. An acknowledgement is never
-    acknowledged itself."""
-    if document.id is None or set(document.transaction_sets) & set(ACKNOWLEDGEMENT_SETS):
+    acknowledged itself, nor is a cXML or CSV document by one (a cXML one is answered by a
+    Response, its status tells it)."""
+    if (
+        document.id is None
+        or set(document.transaction_sets) & set(ACKNOWLEDGEMENT_SETS)
+        or not _is_x12(document)
+    ):
         return []
     other = "out" if document.direction == "in" else "in"
     groups = {_number(control) for control in document.group_controls}

@@ -26,6 +26,7 @@ from gateway.mapping.csv_orders import layout
 from gateway.mapping.engine import Mappings
 from gateway.mapping.outbound import Decision, LineDecision, LineStatus
 from gateway.service.delivery import Deliverer, overdue
+from gateway.service.documents import acknowledgements, validation_report
 from gateway.service.export import ExportResult, export
 from gateway.service.ingest import Ingestor
 from tests.integration.outbound_scenarios import Mailbox, Store
@@ -352,3 +353,15 @@ def test_a_cxml_document_unanswered_past_the_deadline_is_overdue(partners: Partn
     assert document.status == "sent"
     marked = overdue(partners.store.uow, partners.profiles, later + (dt.datetime.now(dt.UTC) - NOW))
     assert [d.id for d in marked] == [sent.document_id]  # the Response of theirs is never owed
+
+
+def test_a_cxml_documents_page_has_no_x12_acknowledgements_and_no_x12_validation(
+    partners: Partners,
+):
+    northwind_order(partners)
+    sent = partners.export(PO, "855", "northwind", decision=Decision.accept_all())
+    with partners.store.uow() as uow:
+        document = uow.documents.get(sent.document_id)
+        assert document is not None
+        assert acknowledgements(uow, document) == []  # its answer is a Response, not a 997
+    assert validation_report(document, None) is None

@@ -113,6 +113,12 @@ def _money(parent: _Element, tag: str, amount: Decimal, currency: str) -> _Eleme
     return element
 
 
+def payload_id(now: datetime, *parts: object, host: str) -> str:
+    """A payloadID as cXML recommends it, `time.unique parts@host`: unique for as long as the
+    parts are (a control number of the store, a random one)."""
+    return ".".join([f"{now:%Y%m%d%H%M%S}", *map(str, parts)]) + f"@{host}"
+
+
 def response(
     in_reply_to_payload: str | None,
     code: int,

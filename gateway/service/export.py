@@ -33,6 +33,7 @@ from typing import Any
 
 from gateway import kinds
 from gateway.config import CxmlProfile, PartnerProfile
+from gateway.cxml import writer as cxml_writer
 from gateway.cxml.model import Credential
 from gateway.cxml.model import Envelope as CxmlEnvelope
 from gateway.domain.commands import Command
@@ -254,9 +255,8 @@ class _Request:
         documents = uow.documents.for_order(order.partner, order.po_number)
         number = uow.control_numbers.next(order.partner, "interchange")
         ours = profile.cxml.us if profile.cxml is not None else None
-        document_id = (
-            f"{now:%Y%m%d%H%M%S}.{number}.{found.set_id}@{ours.identity if ours else 'gateway'}"
-        )
+        host = ours.identity if ours else "gateway"
+        document_id = cxml_writer.payload_id(now, number, found.set_id, host=host)
         header = None
         if profile.cxml is not None:
             header = cxml_envelope(profile.cxml, document_id, now)

@@ -444,7 +444,7 @@ class FileIntake:
         """Queue the Response answering a cXML document, in `uow`."""
         number = uow.control_numbers.next(profile.key, "interchange")
         ours = profile.cxml.us if profile.cxml is not None else CxmlCredential("", "gateway")
-        payload_id = f"{now:%Y%m%d%H%M%S}.{number}.Response@{ours.identity}"
+        payload_id = cxml_writer.payload_id(now, number, "Response", host=ours.identity)
         content = cxml_writer.response(
             read.payload_id or None,
             code,

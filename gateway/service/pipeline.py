@@ -261,7 +261,7 @@ def _response(code: int, detail: str, now: dt.datetime) -> bytes:
         None,
         code,
         RESPONSE_TEXTS.get(code, "Error"),
-        payload_id=f"{now:%Y%m%d%H%M%S}.{uuid.uuid4().hex}@gateway",
+        payload_id=cxml_writer.payload_id(now, uuid.uuid4().hex, host="gateway"),
         timestamp=now,
         detail=detail,
     )

@@ -388,20 +388,21 @@ class FileIntake:
     ) -> None:
         """A partner's Response: the document of ours it answers (the payloadID it names, else
         the oldest one waiting) is acknowledged (2xx) or rejected (anything else)."""
+        sent = uow.documents.listing(partner=profile.key, direction="out", limit=10_000)
+        named = [
+            d
+            for d in sent
+            if not response.in_reply_to or d.interchange_control == response.in_reply_to
+        ]
         ours = [
             d
-            for d in uow.documents.listing(partner=profile.key, direction="out", limit=10_000)
+            for d in named
             if d.status in ANSWERED_STATUSES
             and d.transaction_sets
             and d.transaction_sets[0] not in ("Response",)
-            and (not response.in_reply_to or d.interchange_control == response.in_reply_to)
         ]
         if response.in_reply_to and not ours:
-            ours = [
-                d
-                for d in uow.documents.listing(partner=profile.key, direction="out", limit=10_000)
-                if d.interchange_control == response.in_reply_to
-            ]
+            ours = named  # answered before: the later answer stands
         if not ours:
             outcome.action = "refused"
             outcome.message = (

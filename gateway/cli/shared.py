@@ -231,6 +231,26 @@ LOG_LEVEL_OPTION = click.option(
 PARTNER_OPTION = click.option("--partner", help="The partner, when several used this PO number.")
 
 
+def role_and_partner(
+    roles: Callable[[], Sequence[str]], role_help: str, partner_help: str
+) -> Callable[[Any], Any]:
+    """`--role` (one of `roles()`, required) and `--partner` (as `partner_key`) of a command
+    adding a user or a token, who acts in a role, a partner's own for role partner."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option("--partner", "partner_key", help=partner_help)(command)
+        return click.option(
+            "--role", required=True, cls=NamesOption, type=Names(roles), help=role_help
+        )(command)
+
+    return decorate
+
+
+def described(role: str, partner: str | None) -> str:
+    """A role as people read it: `partner of harborview`, `operator`."""
+    return f"{role} of {partner}" if partner else role
+
+
 def configured_partner(config: GatewayConfig, partner_key: str | None) -> None:
     """A `--partner` naming whom a user or token belongs to is a configured partner's key (a
     usage error naming them otherwise)."""

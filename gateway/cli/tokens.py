@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gateway.cli.shared import (
-    Names,
-    NamesOption,
     Settings,
     configured_partner,
+    described,
     emit,
     json_option,
+    role_and_partner,
 )
 
 if TYPE_CHECKING:
@@ -60,17 +60,10 @@ def tokens() -> None:
 
 @tokens.command("add")
 @click.argument("name")
-@click.option(
-    "--role",
-    required=True,
-    cls=NamesOption,
-    type=Names(_roles),
-    help="What the token may do, as a console user of that role: {names}.",
-)
-@click.option(
-    "--partner",
-    "partner_key",
-    help="The partner a token of role partner belongs to (a configured partner's key).",
+@role_and_partner(
+    _roles,
+    "What the token may do, as a console user of that role: {names}.",
+    "The partner a token of role partner belongs to (a configured partner's key).",
 )
 @json_option("Print the token added, with its secret, as JSON.")
 @click.pass_obj
@@ -85,8 +78,7 @@ def tokens_add(
     if as_json:
         emit({**_view(token), "token": secret})
     else:
-        described = f"{token.role} of {token.partner}" if token.partner else token.role
-        click.echo(f"token {token.name} added: {described}", err=True)
+        click.echo(f"token {token.name} added: {described(token.role, token.partner)}", err=True)
         click.echo("its secret, shown this once (the gateway keeps only its hash):", err=True)
         click.echo(secret)
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gateway.cli.shared import (
-    Names,
-    NamesOption,
     Settings,
     configured_partner,
+    described,
     emit,
     json_option,
+    role_and_partner,
 )
 
 if TYPE_CHECKING:
@@ -63,10 +63,6 @@ def _view(user: User) -> dict[str, Any]:
     }
 
 
-def _described(user: User) -> str:
-    return f"{user.role} of {user.partner}" if user.partner else user.role
-
-
 @click.group()
 def users() -> None:
     """User accounts of the web console: add, list, disable, passwords."""
@@ -74,17 +70,10 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option(
-    "--role",
-    required=True,
-    cls=NamesOption,
-    type=Names(_roles),
-    help="What the user may do: {names}.",
-)
-@click.option(
-    "--partner",
-    "partner_key",
-    help="The partner a user of role partner belongs to (a configured partner's key).",
+@role_and_partner(
+    _roles,
+    "What the user may do: {names}.",
+    "The partner a user of role partner belongs to (a configured partner's key).",
 )
 @json_option("Print the user added as JSON.")
 @click.pass_obj
@@ -109,7 +98,7 @@ def users_add(
     if as_json:
         emit(_view(user))
     else:
-        click.echo(f"user {user.name} added: {_described(user)}")
+        click.echo(f"user {user.name} added: {described(user.role, user.partner)}")
 
 
 @users.command("list")

@@ -98,6 +98,11 @@ class Read:
     receiver: str = ""
     test: bool = False
 
+    def owes_response(self, profile: PartnerProfile) -> bool:
+        """Whether we answer the file with a cXML Response: a cXML partner's document, unless
+        it is their Response to ours."""
+        return profile.format == "cxml" and (self.kind is None or self.kind.reads is not None)
+
     @property
     def status(self) -> str:
         if self.unauthorized:
@@ -288,11 +293,10 @@ class FileIntake:
                     set_controls=tuple(unit.key for unit in read.units),
                 )
             )
-            answered = read.kind is None or read.kind.reads is not None  # not their Response
-            if profile.format == "cxml" and answered and status == "duplicate":
+            if read.owes_response(profile) and status == "duplicate":
                 text = "already received; not applied again"
                 answers.append(self._respond(uow, profile, read, 200, text, now))
-            elif profile.format == "cxml" and answered and read.refusal:
+            elif read.owes_response(profile) and read.refusal:
                 answers.append(self._respond(uow, profile, read, read.code, read.refusal, now))
             uow.commit()
         return document_id, status, answers
@@ -321,7 +325,7 @@ class FileIntake:
                     self._apply_unit(uow, unit, read, profile, document_id, now, outcome)
                     if not outcome.recorded:
                         self.ingestor.record_outcome(uow, document_id, "", outcome)
-                    if profile.format == "cxml" and read.kind.reads is not None:
+                    if read.owes_response(profile):
                         code, text = _answer(outcome)
                         result.acknowledgements.append(
                             self._respond(uow, profile, read, code, text, now)

@@ -326,6 +326,13 @@ class FakeOrderRepository:
         self._read.setdefault(key, row.version)
         return order
 
+    def read(self, partner: str, po_number: str) -> Order | None:
+        held = self._seen.get((partner, po_number))
+        if held is not None:
+            return held
+        row = self._overlay.get("orders", (partner, po_number))
+        return None if row is None else _thaw(row)
+
     def find(self, po_number: str, partner: str | None = None) -> list[Order]:
         keys = sorted(
             key
@@ -1033,6 +1040,10 @@ class FakeLeases:
         held = self._overlay.get("leases", name)
         if held is not None and held[0] == holder:
             self._overlay.delete("leases", name)
+
+    def holder(self, name: str, at: dt.datetime) -> str | None:
+        held = self._overlay.get("leases", name)
+        return held[0] if held is not None and held[1] > at else None
 
     def holders(self) -> list[str]:
         return list(dict.fromkeys(held for held, _ in self._overlay.rows("leases").values()))

@@ -8,7 +8,7 @@
 
 Strategy: every write is a write to a dot-prefixed temporary name, fsync, rename, fsync of the
 folder, so a file under its final name is always whole, and a crash leaves at worst a temporary
-file (removed when seen again). Moves inside the data folder are renames.
+file (removed by the next pick-up for its partner). Moves inside the data folder are renames.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import errno
 import hashlib
 import itertools
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -102,6 +103,20 @@ def write_whole(path: Path, content: bytes | Iterable[bytes]) -> None:
     fsync_folder(path.parent)
 
 
+def _oldest_first(folder: Path) -> list[Path]:
+    """The files in `folder`, oldest first (by modification time, then name); a file another
+    worker moves away while they are listed is left out."""
+    found = []
+    for path in folder.iterdir():
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(status.st_mode):
+            found.append((status.st_mtime_ns, path.name, path))
+    return [path for _, _, path in sorted(found)]
+
+
 def _why(report_lines: list[str]) -> str:
     """The report's first reason (under "why it is here:"), for listings."""
     for heading, reason in itertools.pairwise(report_lines):
@@ -122,18 +137,22 @@ class LocalFiles:
         return folder
 
     def waiting(self, partner: str) -> list[Staged]:
-        """Files picked up for `partner` and not taken in yet, oldest first (stale temporary
-        files of an interrupted pick-up are removed)."""
-        folder = self.staging(partner)
-        found = []
-        for path in sorted(folder.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name)):
-            if not path.is_file():
-                continue
-            if path.name.startswith("."):
+        """Files picked up for `partner` and not taken in yet, oldest first (not the temporary
+        files of a pick-up: one may be under way in another worker)."""
+        return [
+            Staged(path, path.name, str(path))
+            for path in _oldest_first(self.staging(partner))
+            if not path.name.startswith(".")
+        ]
+
+    def discard_partial(self, partner: str) -> int:
+        """Remove the temporary files an interrupted pick-up left in staging; how many."""
+        removed = 0
+        for path in self.staging(partner).iterdir():
+            if path.name.startswith(".") and path.is_file():
                 path.unlink(missing_ok=True)
-                continue
-            found.append(Staged(path, path.name, str(path)))
-        return found
+                removed += 1
+        return removed
 
     def claim(self, staged: Staged, sha256: str) -> Staged:
         """Move a staged file to the work folder, under a name that carries its content hash."""
@@ -146,16 +165,16 @@ class LocalFiles:
         return Staged(target, staged.name, staged.source)
 
     def claimed(self, partner: str) -> list[Staged]:
-        """Files whose taking in was cut short (a crash), oldest first."""
+        """Files being taken in, by this worker or another, or whose taking in was cut short (a
+        crash), oldest first."""
         work = self.staging(partner) / WORK
         if not work.is_dir():
             return []
-        found = []
-        for path in sorted(work.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name)):
-            if path.is_file() and not path.name.startswith("."):
-                name = path.name.partition(SEPARATOR)[2] or path.name
-                found.append(Staged(path, name, str(path)))
-        return found
+        return [
+            Staged(path, path.name.partition(SEPARATOR)[2] or path.name, str(path))
+            for path in _oldest_first(work)
+            if not path.name.startswith(".")
+        ]
 
     def release(self, staged: Staged) -> None:
         """Forget a file taken in whole (its bytes are in the archive and the store)."""

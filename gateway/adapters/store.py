@@ -298,6 +298,17 @@ class SqlOrderRepository:
         self._stored_states[key] = row.state
         return order
 
+    def read(self, partner: str, po_number: str) -> Order | None:
+        held = self._seen.get((partner, po_number))
+        if held is not None:
+            return held
+        row = self._row(partner, po_number)
+        if row is None:
+            return None
+        order = restore(Order, row.state)
+        order.version = row.version
+        return order
+
     def find(self, po_number: str, partner: str | None = None) -> list[Order]:
         query = select(orm.orders.c.partner).where(orm.orders.c.po_number == po_number)
         if partner is not None:
@@ -1433,6 +1444,13 @@ class SqlLeases:
         self._connection.execute(
             delete(table).where(table.c.name == name, table.c.holder == holder)
         )
+
+    def holder(self, name: str, at: dt.datetime) -> str | None:
+        table = orm.leases
+        row = self._connection.execute(
+            select(table.c.holder).where(table.c.name == name, table.c.expires_at > at)
+        ).first()
+        return None if row is None else str(row.holder)
 
     def holders(self) -> list[str]:
         """The workers holding leases now."""

@@ -182,6 +182,11 @@ class Ingestor:
         self.heartbeat: Callable[[], None] = lambda: None
         """Called after every batch committed, so that whoever holds a lease on the file's
         mailbox can renew it during a long file."""
+        self.await_earlier: Callable[[], bool] = lambda: False
+        """Called, with no transaction open, when a set names an order that is not held: waits
+        until the files picked up before this one that other workers are taking in are done
+        (an 860 in one file, the 850 it changes in the file before, each taken by a worker of
+        its own); whether it waited, so that the set is applied again."""
         self.progress: Callable[[int, int], None] = lambda done, total: None
         """Called as a file's sets are applied: (sets applied so far, sets to apply), for a
         progress bar."""
@@ -420,9 +425,14 @@ class Ingestor:
                 return
             report, group_report, set_report, document_id = found
             key = (group_report.control_number, transaction.control_number)
-            outcome = self._apply_set(
-                batch.uow(), report, group_report, set_report, transaction, document_id, now
-            )
+            found_set = (report, group_report, set_report, transaction, document_id, now)
+            outcome = self._apply_set(batch.uow(), *found_set, hold_missing=True)
+            if outcome.order_missing and not outcome.recorded:
+                batch.commit()  # nothing held while the files before this one are waited for
+                if self.await_earlier():
+                    outcome = self._apply_set(batch.uow(), *found_set)
+                else:
+                    self.record_outcome(batch.uow(), document_id, key[0], outcome)
             done[document_id].add(key)
             result.sets.append(outcome)
             applied[0] += 1
@@ -710,9 +720,12 @@ class Ingestor:
         transaction: TransactionSet,
         document_id: int,
         now: dt.datetime,
+        *,
+        hold_missing: bool = False,
     ) -> SetOutcome:
         """Apply one set in `uow` (the batch's transaction), in a savepoint of its own: all
-        that the set does, with its record, or nothing of it."""
+        that the set does, with its record, or nothing of it (with `hold_missing`, a set
+        refused because its order is not held is not recorded yet: see `await_earlier`)."""
         outcome = SetOutcome(transaction.set_id, transaction.control_number, "not mapped")
         found = kinds.kind(transaction.set_id)
         if found is not None and found.acknowledges:
@@ -727,8 +740,8 @@ class Ingestor:
             )
         else:
             outcome.message = f"transaction set {transaction.set_id} is not mapped yet"
-        if not outcome.recorded:  # nothing was applied: its record alone
-            self.record_outcome(uow, document_id, group.control_number, outcome)
+        if not outcome.recorded and not (hold_missing and outcome.order_missing):
+            self.record_outcome(uow, document_id, group.control_number, outcome)  # alone
         return outcome
 
     def _context(
@@ -829,6 +842,7 @@ class Ingestor:
         except RuleViolation as exc:
             outcome.recorded = False
             outcome.action, outcome.message = "refused", str(exc)
+            outcome.order_missing = isinstance(exc, OrderNotFound)
 
     def _carrier_aliases(self, partner: str) -> dict[str, str]:
         profile = self.profiles.get(partner)
@@ -906,6 +920,7 @@ class Ingestor:
             except RuleViolation as exc:
                 outcome.recorded = False
                 outcome.action, outcome.message = "refused", str(exc)
+                outcome.order_missing = isinstance(exc, OrderNotFound)
                 if late is None:
                     self._record_refusal(
                         uow, mapped, context, exc, document_id, now, group_control, outcome

@@ -323,6 +323,13 @@ class FileIntake:
                     assert read.kind is not None
                     outcome = SetOutcome(read.kind.set_id, unit.key, "not mapped", unit.po_number)
                     self._apply_unit(uow, unit, read, profile, document_id, now, outcome)
+                    if outcome.order_missing and not outcome.recorded:
+                        uow.commit()  # nothing held while the files before it are waited for
+                        if self.ingestor.await_earlier():
+                            outcome = SetOutcome(
+                                read.kind.set_id, unit.key, "not mapped", unit.po_number
+                            )
+                            self._apply_unit(uow, unit, read, profile, document_id, now, outcome)
                     if not outcome.recorded:
                         self.ingestor.record_outcome(uow, document_id, "", outcome)
                     if read.owes_response(profile):

@@ -122,7 +122,7 @@ def find_late(
     found: list[LateDocument] = []
     for partner, po_number in uow.orders.late_candidates(now.date(), received_by):
         profile = profiles.get(partner)
-        order = uow.orders.get(partner, po_number)
+        order = uow.orders.read(partner, po_number)  # not kept: thousands may be read
         if order is not None:
             policy = profile.late if profile is not None else LatePolicy()
             found.extend(late_documents(order, policy, now))

@@ -27,6 +27,7 @@ class SetOutcome:
     po_number: str = ""
     message: str = ""
     recorded: bool = False  # written to the store with what it applied
+    order_missing: bool = False  # refused because no order it names is held (yet)
 
 
 @dataclass(slots=True)

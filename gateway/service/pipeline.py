@@ -6,8 +6,9 @@ its raw bytes in the archive, take it in (the ingestor stores it and queues its 
 in one transaction, then applies each set in a transaction that also records the set as done),
 put it in quarantine with a report when something in it needs a person, and only then release
 the claimed copy. A crash at any point leaves the file either waiting in staging or claimed in the
-work folder; `recover` takes the claimed ones again first, and the store skips what was done
-(a file whose every set was applied is recognised by its hash and released without a word).
+work folder; `take_claimed` takes a claimed one again, and the store skips what was done (a file
+whose every set was applied is recognised by its hash and released without a word). Which worker
+takes which file is the runner's business (a lease per file).
 """
 
 from __future__ import annotations
@@ -75,18 +76,17 @@ class Pipeline:
         self.checkpoint = checkpoint
         self.inline_limit = inline_limit
 
-    def recover(self, partner: str, profile: PartnerProfile | None) -> list[FileOutcome]:
-        """Take in again the files a crash left claimed, then those still waiting in staging."""
-        found = [
-            self._take(s, partner, profile, recovering=True) for s in self.files.claimed(partner)
-        ]
-        found += [self.take(s, partner, profile) for s in self.files.waiting(partner)]
-        return found
-
     def take(self, staged: Staged, partner: str, profile: PartnerProfile | None) -> FileOutcome:
         """Take in one staged file that came from `partner`'s mailbox (`profile`, when the
         partner has one: the file must then come from them and be for us)."""
         return self._take(staged, partner, profile, recovering=False)
+
+    def take_claimed(
+        self, staged: Staged, partner: str, profile: PartnerProfile | None
+    ) -> FileOutcome:
+        """Take in again a file a crash left claimed (`FileStore.claimed`): the store skips
+        what was done."""
+        return self._take(staged, partner, profile, recovering=True)
 
     def _take(
         self, staged: Staged, partner: str, profile: PartnerProfile | None, *, recovering: bool

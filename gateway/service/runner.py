@@ -6,14 +6,24 @@ long-running `gateway run` repeats passes, waking early when a watched folder ch
 partner is handled apart: an unreachable mailbox is logged and retried with exponential backoff
 (up to its polling interval) while the others go on. Folder mailboxes are looked at on every
 pass (a scan is cheap and catches what a lost file-system event would miss); SFTP mailboxes on
-their partner's interval. When several workers share one database, a partner's mailbox is worked
-by one of them at a time (a lease in the store). A stop request is honoured between files: the
-file in hand is finished first.
+their partner's interval. A stop request is honoured between files: the file in hand is finished
+first.
+
+Several workers (processes sharing one database and one data folder) share every partner's
+traffic, the busiest one's too: one worker at a time moves files from a partner's mailbox into
+staging (the mailbox's lease, held for that move alone), and every worker takes in the staged
+files, each under a lease of its own (`file_lease`), oldest first. A file a dead worker left
+claimed is taken in again by whoever takes its lease next (the leases of this host's dead workers
+are freed at once, others' when they end). Files are taken in the order they came, but several
+at a time: a set naming an order not held yet waits for the files before it that other workers
+are taking in (an 860 behind the file of the 850 it changes), then is applied again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +36,7 @@ from gateway.service.delivery import (
     Deliverer,
     Delivery,
     as_utc,
+    dead_here,
     overdue,
     release_dead_workers,
     this_worker,
@@ -33,11 +44,22 @@ from gateway.service.delivery import (
 from gateway.service.late import alert_late
 from gateway.service.notify import Alerts, MailDelivery, Mailer
 from gateway.service.pipeline import FileOutcome, Pipeline
-from gateway.service.ports import InboundMailbox, Outage, StoredDocument, UnitOfWork, Unmovable
+from gateway.service.ports import (
+    InboundMailbox,
+    Outage,
+    Staged,
+    StoredDocument,
+    UnitOfWork,
+    Unmovable,
+)
 from gateway.service.webhooks import WebhookDeliverer, WebhookDelivery
 
-MAILBOX_LEASE = dt.timedelta(minutes=10)
-LEASE_RENEWAL = 60.0  # seconds between renewals of a mailbox's lease during a long file
+LEASE = dt.timedelta(minutes=10)  # a mailbox's or a file's, unless renewed
+LEASE_RENEWAL = 60.0  # seconds between renewals of a file's lease while it is taken in
+COLLECT_WAITS = 40  # times a worker waits for another's pick-up of the same mailbox ...
+COLLECT_PAUSE = 0.05  # ... this many seconds each, before it leaves the mailbox to it
+ORDER_WAIT = 300.0  # seconds a set naming an order not held waits for the files before it
+ORDER_POLL = 0.05
 FIRST_BACKOFF = 30.0
 IDLE_WAKE = 30.0  # seconds: the longest a running gateway sleeps between passes
 PICKUP_LIMIT = 100  # files per mailbox per pass, so that one busy partner cannot starve others
@@ -110,6 +132,7 @@ class Runner:
         self._late_checked: float | None = None
         self._mailboxes: dict[str, InboundMailbox] = {}
         self._unmovable_told: set[tuple[str, Unmovable]] = set()
+        self._before: list[FileOutcome] = []  # files taken in while a later one waited for them
 
     def run_once(
         self,
@@ -286,38 +309,28 @@ class Runner:
         stop: threading.Event | None,
         wait_settling: bool = False,
     ) -> None:
-        lease = f"mailbox:{profile.key}"
-        now = self.clock()
-        with self.uow_factory() as uow:
-            held = uow.leases.acquire(lease, self.worker, now, now + MAILBOX_LEASE)
-            uow.commit()
-        if not held:
-            return  # another worker has this mailbox now
-        renewed = {"at": self.monotonic()}
+        """Collect the partner's files into staging (one worker at a time: the mailbox's
+        lease) and take in the staged ones, each under a lease of its own, so that several
+        workers share one partner's files."""
         reached, ended = False, None
-
-        def renew() -> None:  # during a long file, at most once a minute
-            if self.monotonic() - renewed["at"] >= LEASE_RENEWAL:
-                renewed["at"] = self.monotonic()
-                self._renew(lease)
-
-        self.pipeline.ingestor.heartbeat = renew
         try:
-            for outcome in self.pipeline.recover(profile.key, profile):
-                self._taken(outcome, summary)
             mailbox = self._mailboxes.get(profile.key)
             if mailbox is None:
                 mailbox = self._mailboxes[profile.key] = self.inbound(profile)
-            staging = self.pipeline.files.staging(profile.key)
             pause = threading.Event() if stop is None else stop
-            waits = 0
+            waits = busy = 0
+            self._take_staged(profile, summary, pause)  # what crashes and other passes left
             while not pause.is_set():
-                staged = mailbox.collect(staging, limit=PICKUP_LIMIT)
-                for item in staged:
-                    if pause.is_set():
-                        break  # the rest stays in staging, taken first at the next start
-                    self._taken(self.pipeline.take(item, profile.key, profile), summary)
-                if len(staged) >= PICKUP_LIMIT:
+                collected = self._collect(profile, mailbox)
+                took = self._take_staged(profile, summary, pause)
+                if collected is None:  # another worker is picking up: its files come to us too
+                    if took or busy < COLLECT_WAITS:
+                        busy = 0 if took else busy + 1
+                        pause.wait(0 if took else COLLECT_PAUSE)
+                        continue
+                    break
+                reached = True
+                if collected >= PICKUP_LIMIT or took:
                     continue
                 settling = mailbox.settling() if wait_settling else 0.0
                 if settling <= 0 or waits >= SETTLE_WAITS:
@@ -330,7 +343,6 @@ class Runner:
                 )
                 pause.wait(settling + 0.05)
             self._unmovable(profile, mailbox.unmovable(), summary)
-            reached = True
         except StoreUnavailable:
             raise  # not this partner's: the pass stops, every partner waits for the store
         except Exception as exc:  # a mailbox unreachable, a fault: this partner waits, others go on
@@ -373,12 +385,9 @@ class Runner:
                     partner=profile.key,
                 )
             return
-        finally:
-            self.pipeline.ingestor.heartbeat = lambda: None
+        if reached:  # an outage, even one of an earlier run, ends
             with self.uow_factory() as uow:
-                uow.leases.release(lease, self.worker)
-                if reached:  # an outage, even one of an earlier run, ends
-                    ended = uow.outages.ended(profile.key)
+                ended = uow.outages.ended(profile.key)
                 uow.commit()
         if state.failures or ended is not None:
             after = max(state.failures, ended.failures if ended is not None else 0)
@@ -435,14 +444,129 @@ class Runner:
             return None
         return outage
 
-    def _renew(self, lease: str) -> None:
+    def _lease(self, name: str) -> bool:
+        """Hold `name` (or hold it longer); whether it is ours."""
         now = self.clock()
         with self.uow_factory() as uow:
-            uow.leases.acquire(lease, self.worker, now, now + MAILBOX_LEASE)
+            held = uow.leases.acquire(name, self.worker, now, now + LEASE)
+            uow.commit()
+        return held
+
+    def _free(self, name: str) -> None:
+        with self.uow_factory() as uow:
+            uow.leases.release(name, self.worker)
             uow.commit()
 
+    def _collect(self, profile: PartnerProfile, mailbox: InboundMailbox) -> int | None:
+        """Move up to PICKUP_LIMIT files from the partner's mailbox into staging, under the
+        mailbox's lease; how many (None: another worker is picking up now)."""
+        lease = f"mailbox:{profile.key}"
+        if not self._lease(lease):
+            return None
+        try:
+            files = self.pipeline.files
+            files.discard_partial(profile.key)  # of a pick-up cut short
+            return len(mailbox.collect(files.staging(profile.key), limit=PICKUP_LIMIT))
+        finally:
+            self._free(lease)
+
+    def _take_staged(
+        self, profile: PartnerProfile, summary: PassSummary, pause: threading.Event
+    ) -> int:
+        """Take in the partner's staged files no other worker is taking in, oldest first: those
+        a crash left claimed, then those waiting; how many this worker took."""
+        files = self.pipeline.files
+        took = 0
+        for staged, claimed in [
+            *((s, True) for s in files.claimed(profile.key)),
+            *((s, False) for s in files.waiting(profile.key)),
+        ]:
+            if pause.is_set():
+                break  # the rest stays staged, taken first at the next start
+            outcome = self._take_file(profile, staged, claimed=claimed)
+            if outcome is not None:
+                took += 1 + len(self._before)
+                for taken in [*self._before, outcome]:
+                    self._taken(taken, summary)
+                self._before.clear()
+        return took
+
+    def _take_file(
+        self, profile: PartnerProfile, staged: Staged, *, claimed: bool
+    ) -> FileOutcome | None:
+        """Take in one staged file under its lease (None: another worker has it, or had it and
+        is done with it)."""
+        lease = file_lease(profile.key, staged.name)
+        if not self._lease(lease):
+            return None
+        ingestor = self.pipeline.ingestor
+        hooks = ingestor.heartbeat, ingestor.await_earlier  # a file's, when this one is before it
+        try:
+            try:
+                place = (staged.path.stat().st_mtime_ns, staged.name)
+            except FileNotFoundError:
+                return None  # taken in by another worker between the listing and the lease
+            renewed = self.monotonic()
+
+            def renew() -> None:  # during a long file, at most once a minute
+                nonlocal renewed
+                if self.monotonic() - renewed >= LEASE_RENEWAL:
+                    renewed = self.monotonic()
+                    self._lease(lease)
+
+            ingestor.heartbeat = renew
+            ingestor.await_earlier = lambda: self._await_earlier(profile, place, renew)
+            if claimed:
+                return self.pipeline.take_claimed(staged, profile.key, profile)
+            return self.pipeline.take(staged, profile.key, profile)
+        finally:
+            ingestor.heartbeat, ingestor.await_earlier = hooks
+            self._free(lease)
+
+    def _await_earlier(
+        self, profile: PartnerProfile, place: tuple[int, str], renew: Callable[[], None]
+    ) -> bool:
+        """Wait, at most ORDER_WAIT seconds, until no file of the partner staged before the one
+        at `place` is being taken in by another worker (files are taken in the order they came
+        in, but by several workers at once: the 850 a later file's 860 changes may still be on
+        its way into the store); such a file nobody is taking in (a dead worker's, one staged
+        late) this worker takes in first. Whether there was one, so the set is applied again."""
+        files = self.pipeline.files
+        deadline = self.monotonic() + ORDER_WAIT
+        waited = told = False
+        while self.monotonic() < deadline:
+            others = False
+            for staged, claimed in [
+                *((s, True) for s in files.claimed(profile.key)),
+                *((s, False) for s in files.waiting(profile.key)),
+            ]:
+                if _place(staged) >= place:
+                    continue
+                with self.uow_factory() as uow:
+                    holder = uow.leases.holder(file_lease(profile.key, staged.name), self.clock())
+                if holder is not None and dead_here(holder):
+                    release_dead_workers(self.uow_factory)
+                    holder = None
+                if holder is None:
+                    taken = self._take_file(profile, staged, claimed=claimed)
+                    if taken is not None:
+                        self._before.append(taken)
+                        waited = True
+                elif holder != self.worker:
+                    others = True
+            if not others:
+                break
+            if not told:
+                told = True
+                self.log(
+                    "waiting for the files before this one", partner=profile.key, file=place[1]
+                )
+            waited = True
+            renew()
+            time.sleep(ORDER_POLL)
+        return waited
+
     def _taken(self, outcome: FileOutcome, summary: PassSummary) -> None:
-        self._renew(f"mailbox:{outcome.partner}")  # still ours: renewed after every file
         summary.files.append(outcome)
         if outcome.quarantined is not None:  # put aside for a person: a duplicate too
             self._alert(
@@ -474,3 +598,21 @@ class Runner:
             quarantined=str(outcome.quarantined or ""),
             reasons="; ".join(outcome.reasons),
         )
+
+
+def file_lease(partner: str, name: str) -> str:
+    """The lease of a staged file: its partner and its name (hashed when too long for the
+    store's 128 characters). A file and a later one of the same name wait for each other."""
+    lease = f"file:{partner}:{name}"
+    if len(lease) <= 128:
+        return lease
+    return f"file:{partner[:50]}:{hashlib.sha256(lease.encode()).hexdigest()}"
+
+
+def _place(staged: Staged) -> tuple[int, str]:
+    """Where a staged file stands in the order files are taken in (oldest first); a file
+    gone meanwhile stands last."""
+    try:
+        return staged.path.stat().st_mtime_ns, staged.name
+    except FileNotFoundError:
+        return sys.maxsize, staged.name

@@ -228,8 +228,74 @@ def test_two_workers_on_postgresql_share_the_load_without_doing_anything_twice(
     assert {d["status"] for d in documents if d["direction"] == "out"} == {"sent"}
     delivered = list((tmp_path / "mailboxes" / "harborview" / "out").glob("997_*.x12"))
     assert len(delivered) == count
-    taken = sum(output.count("file applied") for output in outputs)
-    assert taken == count
+    taken = [output.count("file applied") for output in outputs]
+    assert sum(taken) == count
+    assert all(taken), taken  # one partner's files, shared by both workers (file leases)
+
+
+def test_two_workers_on_one_partner_one_killed_apply_everything_once_and_in_order(
+    tmp_path: Path, postgres_config
+):
+    """Two workers on one partner's files, orders and changes to some of them each in a file
+    behind its order's, on PostgreSQL; one worker is killed (-9) in the middle of a file, the
+    other goes on, a restart takes in what the dead one left: every order once, every change
+    applied (none refused for arriving before its order), every 997 once, nothing left."""
+    config = setup_site(tmp_path)
+    url = postgres_config.database.url
+    config.write_text(f'[gateway]\ndata_dir = "../data"\n[database]\nurl = "{url}"\n')
+    assert gateway(config, "db", "upgrade").returncode == 0
+    order = (SAMPLES / "850" / "850_004010_good.x12").read_bytes()
+    change = (SAMPLES / "860" / "860_004010_good_change.x12").read_bytes()
+    inbox = tmp_path / "mailboxes" / "harborview" / "in"
+    count, changed = 16, range(0, 16, 3)
+    start = time.time() - 1000
+    for number in range(count):
+        po = f"HV45008{number:05d}".encode()
+        (inbox / f"po-{number:02d}.x12").write_bytes(
+            order.replace(b"HV4500871234", po).replace(
+                b"000051001", f"{800000000 + number}".encode()
+            )
+        )
+        os.utime(inbox / f"po-{number:02d}.x12", (start + 2 * number,) * 2)
+        if number in changed:
+            (inbox / f"chg-{number:02d}.x12").write_bytes(
+                change.replace(b"HV4500871234", po).replace(
+                    b"000051009", f"{810000000 + number}".encode()
+                )
+            )
+            os.utime(inbox / f"chg-{number:02d}.x12", (start + 2 * number + 1,) * 2)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", "from gateway.cli import main; main()", "--config",
+               str(config), "run", "--once"]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            command, env={**env, "GATEWAY_CRASH_AT": crash}, stderr=subprocess.PIPE, text=True
+        )
+        for crash in ("set:4", "")
+    ]
+    outputs = [worker.communicate(timeout=300)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [-signal.SIGKILL, 0], outputs
+    restarted = gateway(config, "run", "--once")
+    assert restarted.returncode == 0, restarted.stderr
+    orders = json.loads(gateway(config, "orders", "list", "--json").stdout)
+    assert sorted(o["po_number"] for o in orders) == [f"HV45008{n:05d}" for n in range(count)]
+    for number in range(count):
+        shown = json.loads(
+            gateway(config, "orders", "show", f"HV45008{number:05d}", "--json").stdout
+        )
+        opened = [line["open"] for line in shown["lines"]]
+        assert (opened == ["2", "0", "3", "1", "2"]) == (number in changed), (number, opened)
+        events = [entry["event"] for entry in shown["history"]]
+        assert events.count("LinesChanged") == (number in changed), (number, events)
+    documents = json.loads(gateway(config, "documents", "list", "--limit", "500", "--json").stdout)
+    inbound = [d for d in documents if d["direction"] == "in"]
+    assert len(inbound) == count + len(changed)
+    assert {d["status"] for d in inbound} == {"accepted"}
+    delivered = list((tmp_path / "mailboxes" / "harborview" / "out").glob("997_*.x12"))
+    assert len(delivered) == count + len(changed)
+    assert not list((tmp_path / "data" / "quarantine").rglob("*.x12"))
+    assert not [p for p in (tmp_path / "data" / "staging").rglob("*") if p.is_file()]
+    assert list(inbox.iterdir()) == []
 
 
 def test_documents_commands_list_show_resend_and_replay(tmp_path: Path):

@@ -152,6 +152,18 @@ def test_an_order_is_read_back_equal_as_a_copy_with_its_history(backend: Backend
         assert as_utc(entry["occurred_at"]) == fact.at
 
 
+def test_an_order_read_to_look_at_is_not_kept_by_the_unit_of_work(backend: Backend):
+    backend.bus().handle(receive_order(("1", 10), ("2", 4)))
+    stored = backend.load()
+    with backend.uow() as uow:
+        looked = uow.orders.read(PARTNER, PO)
+        assert looked == stored and looked is not None and looked.version == 1
+        assert uow.orders.read(PARTNER, "NO-SUCH-PO") is None
+        assert uow.orders.seen() == []  # nothing kept: a thousand reads hold one order
+        held = uow.orders.get(PARTNER, PO)
+        assert uow.orders.read(PARTNER, PO) is held  # handed out already: that one
+
+
 def test_a_change_not_committed_is_lost(backend: Backend):
     backend.bus().handle(receive_order(("1", 10)))
     with backend.uow() as uow:
@@ -507,8 +519,12 @@ def test_leases_are_held_until_they_end_or_are_released(backend: Backend):
         assert uow.leases.acquire("pickup:acme", "w1", start, until)
         assert uow.leases.acquire("pickup:acme", "w1", start, until)  # ours already
         assert not uow.leases.acquire("pickup:acme", "w2", start, until)
+        assert uow.leases.holder("pickup:acme", start) == "w1"
+        assert uow.leases.holder("pickup:acme", until) is None  # ended
+        assert uow.leases.holder("pickup:globex", start) is None  # never held
         assert uow.leases.acquire("pickup:acme", "w2", until, until + dt.timedelta(minutes=5))
         assert uow.leases.holders() == ["w2"]
+        assert uow.leases.holder("pickup:acme", until) == "w2"
         uow.leases.release("pickup:acme", "w1")  # not w1's any more: nothing happens
         assert uow.leases.holders() == ["w2"]
         assert uow.leases.acquire("pickup:globex", "w2", start, until)

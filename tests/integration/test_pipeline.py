@@ -664,24 +664,35 @@ def test_a_store_failure_leaves_the_file_claimed_for_the_next_pass(
         assert uow.orders.get("harborview", PO) is not None
 
 
-def test_the_mailbox_lease_is_renewed_during_a_long_file(
+def test_a_file_lease_is_renewed_during_a_long_file_and_the_mailbox_left_free(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ):
-    """A file taking longer than the lease must not let another worker take the mailbox: the
-    lease is renewed after every committed batch (here a batch is one set, and renewals are not
-    spaced out)."""
+    """A file taking longer than its lease must not let another worker take it: the file's
+    lease is renewed after every committed batch (here a batch is one set, and renewals are
+    not spaced out), while the mailbox's lease is free for another worker's pick-up."""
     monkeypatch.setattr(ingest, "BATCH_SETS", 1)
     monkeypatch.setattr(runner_module, "LEASE_RENEWAL", 0.0)
     runner = gateway.runner()
-    renewals: list[str] = []
-    real = runner._renew
+    leases: list[str] = []
+    held: list[tuple[str | None, str | None]] = []
+    real = runner._lease
+    lease = runner_module.file_lease("harborview", "850_004010_three_sets.x12")
 
-    def counting(lease: str) -> None:
-        renewals.append(lease)
-        real(lease)
+    def counting(name: str) -> bool:
+        leases.append(name)
+        if name == lease and leases.count(lease) > 1:  # renewed mid-file: who holds what
+            with gateway.uow_factory() as uow:
+                now = runner.clock()
+                held.append(
+                    (uow.leases.holder(lease, now), uow.leases.holder("mailbox:harborview", now))
+                )
+        return real(name)
 
-    monkeypatch.setattr(runner, "_renew", counting)
+    monkeypatch.setattr(runner, "_lease", counting)
     drop(gateway, "850_004010_three_sets.x12")
     (taken,) = runner.run_once().files
     assert taken.status == "applied"
-    assert renewals == ["mailbox:harborview"] * 4  # after each of the 3 sets, then the file
+    assert leases.count(lease) == 4  # taken, then renewed after each of the 3 sets
+    assert held == [(runner.worker, None)] * 3
+    with gateway.uow_factory() as uow:
+        assert uow.leases.holders() == []  # all released

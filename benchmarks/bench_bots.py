@@ -19,9 +19,13 @@ confirm rule added), and its grammars (the X12 envelope, 850 and 997 of version 
 translated from the gateway's own schema files (`gateway/x12/schemas/004010/`), so both
 validate against the same segment dictionary and set structures.
 
+Each round also measures `gateway ack-file` on the file: the gateway's validation and 997 alone,
+without storing anything, the work Bots does here (the gateway's end to end also maps, stores
+and archives every order).
+
 Reported per round: seconds, peak MB and orders/s of each; then the ratios gateway speed / Bots
 speed and Bots memory / gateway memory, best (best of each against best of the other) and
-median (of the ratios of the rounds).
+median (of the ratios of the rounds), and Bots's time / `ack-file`'s.
 
 Run: `make benchmark`, or `.venv/bin/python benchmarks/bench_bots.py [--orders N] [--lines N]
 [--rounds N] [--bots-python .build/bots-venv/bin/python]`.
@@ -317,6 +321,8 @@ def one_round(number: int, args: argparse.Namespace, path: Path, install: Path,
     with tempfile.TemporaryDirectory() as temporary:
         bots = bots_run(path, Path(temporary), install, args.bots_python, grammars, args.orders,
                         env)  # fmt: skip
+    with tempfile.TemporaryDirectory() as temporary:
+        codec = gateway_ack_file(path, Path(temporary), args.orders, env)
     figures: dict[str, object] = {
         "round": number,
         "load_before": [round(x, 2) for x in load],
@@ -328,9 +334,23 @@ def one_round(number: int, args: argparse.Namespace, path: Path, install: Path,
         "bots_orders_per_second": round(args.orders / bots.seconds, 1),
         "speed_gateway_over_bots": round(bots.seconds / gateway.seconds, 2),
         "memory_bots_over_gateway": round(bots.peak_mb / gateway.peak_mb, 2),
+        "ack_file_seconds": round(codec.seconds, 2),
+        "ack_file_peak_mb": round(codec.peak_mb, 1),
+        "speed_ack_file_over_bots": round(bots.seconds / codec.seconds, 2),
     }
     print(json.dumps(figures), file=sys.stderr, flush=True)
     return figures
+
+
+def gateway_ack_file(path: Path, folder: Path, orders: int, env: dict[str, str]) -> Measure:
+    """Measure a fresh `gateway ack-file`: the gateway's validation and 997 alone, the work Bots
+    does here. Fails loudly unless its 997 accepts `orders` sets."""
+    command = [sys.executable, "-c", "from gateway.cli import main; main()", "ack-file", str(path)]
+    run = measured(command, folder, env={**env, "PYTHONPATH": str(ROOT)})
+    ak2, ak9 = acknowledged_sets(folder)
+    if run.returncode != 0 or ak2 != orders or not accepts_all(ak9, orders):
+        raise SystemExit(f"gateway ack-file exited {run.returncode}, {ak2} sets acknowledged")
+    return run
 
 
 def median_ratio(ratios: list[float]) -> float:
@@ -379,6 +399,10 @@ def main() -> None:
         "memory_bots_over_gateway": {
             "best": round(min(column("bots_peak_mb")) / min(column("gateway_peak_mb")), 2),
             "median": median_ratio(column("memory_bots_over_gateway")),
+        },
+        "speed_ack_file_over_bots": {
+            "best": round(min(column("bots_seconds")) / min(column("ack_file_seconds")), 2),
+            "median": median_ratio(column("speed_ack_file_over_bots")),
         },
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }

@@ -157,6 +157,7 @@ def nodes(children: tuple[SegmentNode | LoopNode, ...]) -> list[tuple[object, ..
 
 
 def segments_of(schema: TransactionSetSchema) -> set[str]:
+    """The segments a set's grammar defines: those of its structure, with its ST and SE."""
     return set(schema.segment_ids) | {"ST", "SE"}
 
 
@@ -354,6 +355,7 @@ def gateway_ack_file(path: Path, folder: Path, orders: int, env: dict[str, str])
 
 
 def median_ratio(ratios: list[float]) -> float:
+    """The median of the rounds' ratios, rounded as reported."""
     return round(statistics.median(ratios), 2)
 
 

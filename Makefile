@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CROSSCHECK_HOME := $(CURDIR)/.build/crosscheck
 export CROSSCHECK_HOME
 
-.PHONY: run serve test test-fast lint typecheck imports crosscheck-readers services browser benchmark fuzz soak clean
+.PHONY: run serve test test-fast lint typecheck imports crosscheck-readers bots services browser benchmark fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
@@ -18,6 +18,18 @@ $(STAMP): pyproject.toml
 
 crosscheck-readers: $(STAMP)
 	@bash tests/crosscheck/install.sh
+
+# Bots EDI 3.3.1 (PyPI), in an environment of its own, for benchmarks/bench_bots.py: nothing of
+# Bots is in the repository. Bots imports ugettext (gone in Django 4) and
+# python_2_unicode_compatible (gone in Django 3): Django is pinned to 2.2.
+BOTS_VENV := .build/bots-venv
+BOTS_STAMP := $(BOTS_VENV)/.installed
+$(BOTS_STAMP):
+	python3 -m venv $(BOTS_VENV)
+	$(BOTS_VENV)/bin/pip install -q --disable-pip-version-check bots-ediint==3.3.1 'Django>=2.2,<2.3'
+	touch $(BOTS_STAMP)
+
+bots: $(BOTS_STAMP)
 
 # Real servers the tests start themselves: PostgreSQL 15 and OpenSSH's sshd from Debian.
 services:
@@ -120,8 +132,9 @@ test: $(STAMP) crosscheck-readers services browser lint typecheck imports
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m "not slow and not browser" tests/unit
 
-benchmark: $(STAMP) crosscheck-readers
+benchmark: $(STAMP) crosscheck-readers $(BOTS_STAMP)
 	$(PY) benchmarks/bench_codec.py
+	$(PY) benchmarks/bench_bots.py
 
 # Coverage-guided fuzzing (atheris) of the codec and of the whole inbound path, for longer than
 # `make test` does: FUZZ_SECONDS per target, the corpus kept in .build/fuzz/ between runs, a

@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -173,6 +174,20 @@ def _store_unavailable(context: Any) -> None:
         raise StoreUnavailable(reason) from None
 
 
+def _event_tuples(rows: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    """order_events rows in EVENT_COLUMNS's order, the payload as the JSON SQLAlchemy's JSON
+    type writes (json.dumps)."""
+    for row in rows:
+        yield (
+            row["order_id"],
+            row["sequence"],
+            row["name"],
+            row["occurred_at"],
+            json.dumps(row["payload"]),
+            row["recorded_at"],
+        )
+
+
 def _configure_sqlite(engine: Engine, busy: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -208,6 +223,7 @@ _LAST_EVENT = (
     .limit(1)
 )
 _INSERT_EVENTS = insert(orm.order_events)
+EVENT_COLUMNS = ("order_id", "sequence", "name", "occurred_at", "payload", "recorded_at")
 _LINK_EXISTS = (
     select(orm.document_orders.c.order_id)
     .where(orm.document_orders.c.document_id == bindparam("p_document"))
@@ -529,9 +545,31 @@ class SqlOrderRepository:
             facts = order.history[len(order.history) - len(pending) :] if pending else []
             events.extend(self._event_rows(int(order_id), pending, facts, stamp, 0))
             self._recorded[key] = len(order.events)
+        if self._connection.dialect.name == "postgresql":  # rows of new orders: no conflict
+            self._copy("order_search_terms", ("term", "order_id"), terms)
+            self._copy("order_events", EVENT_COLUMNS, _event_tuples(events))
+            return
         self._write_terms(terms)
         if events:
             self._connection.execute(_INSERT_EVENTS, events)
+
+    def _copy(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Write rows with PostgreSQL's COPY, in the transaction: one stream, where psycopg
+        sends SQLAlchemy's executemany as a statement a row (50 terms and 2 events an order:
+        measured, the search terms cost 20x SQLite's). An error of the store's state is
+        `StoreUnavailable`, as a statement's is."""
+        raw = self._connection.connection.driver_connection
+        assert raw is not None
+        try:
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            reason = unavailable(exc, "postgresql")
+            if reason:
+                raise StoreUnavailable(reason) from None
+            raise
 
     def _rewrite_terms(self, order_id: int, stored: Any, state: Any) -> None:
         """Bring an order's search terms from those of its stored state to those of its new

@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.bench_pipeline import PROFILE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 WRAPPER = """
@@ -35,19 +37,6 @@ code = subprocess.run(sys.argv[3:], stdout=out, stderr=err).returncode
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": seconds, "peak_kb": peak, "returncode": code}))
-"""
-
-PROFILE = """
-role = "buyer"
-[identity]
-isa_id = "BUYERBENCH"
-[us]
-isa_id = "SELLERBENCH"
-[transport]
-type = "folder"
-inbox = "../../mailboxes/bench/in"
-outbox = "../../mailboxes/bench/out"
-settle_seconds = 0
 """
 
 

@@ -475,12 +475,8 @@ class Runner:
     ) -> int:
         """Take in the partner's staged files no other worker is taking in, oldest first: those
         a crash left claimed, then those waiting; how many this worker took."""
-        files = self.pipeline.files
         took = 0
-        for staged, claimed in [
-            *((s, True) for s in files.claimed(profile.key)),
-            *((s, False) for s in files.waiting(profile.key)),
-        ]:
+        for staged, claimed in self._staged(profile.key):
             if pause.is_set():
                 break  # the rest stays staged, taken first at the next start
             outcome = self._take_file(profile, staged, claimed=claimed)
@@ -490,6 +486,15 @@ class Runner:
                     self._taken(taken, summary)
                 self._before.clear()
         return took
+
+    def _staged(self, partner: str) -> list[tuple[Staged, bool]]:
+        """The partner's staged files, oldest first, each with whether it is claimed: those a
+        crash or another worker left claimed, then those waiting."""
+        files = self.pipeline.files
+        return [
+            *((s, True) for s in files.claimed(partner)),
+            *((s, False) for s in files.waiting(partner)),
+        ]
 
     def _take_file(
         self, profile: PartnerProfile, staged: Staged, *, claimed: bool
@@ -531,15 +536,11 @@ class Runner:
         in, but by several workers at once: the 850 a later file's 860 changes may still be on
         its way into the store); such a file nobody is taking in (a dead worker's, one staged
         late) this worker takes in first. Whether there was one, so the set is applied again."""
-        files = self.pipeline.files
         deadline = self.monotonic() + ORDER_WAIT
         waited = told = False
         while self.monotonic() < deadline:
             others = False
-            for staged, claimed in [
-                *((s, True) for s in files.claimed(profile.key)),
-                *((s, False) for s in files.waiting(profile.key)),
-            ]:
+            for staged, claimed in self._staged(profile.key):
                 if _place(staged) >= place:
                     continue
                 with self.uow_factory() as uow:
